@@ -1,0 +1,572 @@
+"""Capture: find every native session file, read what is new, archive its raw bytes.
+
+A file whose size, mtime and inode are unchanged costs one stat. A JSONL file that grew
+(same inode, same bytes before the last offset) is read from that offset; any other change
+re-reads it whole under a new archive generation. One transaction per file: its messages,
+its raw bytes and its offset commit together, so a crash never duplicates or loses a line.
+"""
+
+from __future__ import annotations
+
+import fcntl
+import os
+import sqlite3
+import time
+from collections.abc import Callable, Iterator, Mapping
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+import orjson
+
+from tether.feed import FileFeed, feed_from_bytes
+from tether.model import session_id
+from tether.store import SessionWriter, apply_meta, dumps
+from tether.tools import TOOLS, readers
+from tether.tools.base import Meta, Op, Put, Reset, Rewind, Source, Tool
+
+CHUNK = 4 << 20
+TAIL = 64
+MAX_BUFFERED_OPS = 1000
+
+
+@dataclass
+class Problem:
+    path: str
+    message: str
+
+
+@dataclass
+class ScanReport:
+    files: int = 0
+    read: int = 0
+    sessions_added: int = 0
+    sessions_updated: int = 0
+    bytes_read: int = 0
+    skipped: int = 0
+    repaired: int = 0
+    failed: list[Problem] = field(default_factory=list)
+    skipped_in: list[Problem] = field(default_factory=list)
+    missing: int = 0
+    locked: bool = False
+    seconds: float = 0.0
+
+    def as_dict(self) -> dict[str, Any]:
+        return {
+            "files": self.files,
+            "read": self.read,
+            "sessions_added": self.sessions_added,
+            "sessions_updated": self.sessions_updated,
+            "bytes_read": self.bytes_read,
+            "skipped_lines": self.skipped,
+            "repaired_lines": self.repaired,
+            "failed": [p.__dict__ for p in self.failed],
+            "skipped_in": [p.__dict__ for p in self.skipped_in],
+            "missing": self.missing,
+            "seconds": round(self.seconds, 3),
+        }
+
+    def problem_line(self) -> str | None:
+        """One line for stderr when something could not be read, else None."""
+        bits = []
+        if self.failed:
+            first = self.failed[0]
+            bits.append(
+                f"{len(self.failed)} file(s) unreadable (first: {first.path}: {first.message})"
+            )
+        if self.skipped:
+            bits.append(f"{self.skipped} line(s) skipped in {len(self.skipped_in)} file(s)")
+        if not bits:
+            return None
+        return "tether: " + "; ".join(bits) + " — details: tether doctor"
+
+
+Progress = Callable[[int, int], None]
+"""progress(bytes_done, bytes_total)."""
+
+
+def now_iso() -> str:
+    return datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%S.%f")[:-3] + "Z"
+
+
+@contextmanager
+def scan_lock(home: Path, wait: bool) -> Iterator[bool]:
+    """One capture at a time per archive; yields False when busy and not waiting."""
+    home.mkdir(parents=True, exist_ok=True)
+    fd = os.open(home / "scan.lock", os.O_RDWR | os.O_CREAT, 0o600)
+    try:
+        try:
+            fcntl.flock(fd, fcntl.LOCK_EX | (0 if wait else fcntl.LOCK_NB))
+        except BlockingIOError:
+            yield False
+            return
+        yield True
+    finally:
+        os.close(fd)
+
+
+@dataclass
+class Known:
+    id: int
+    tool: str
+    mode: str
+    origin: str
+    session_pk: int | None
+    size: int | None
+    mtime_ns: int | None
+    inode: int | None
+    offset: int
+    tail: bytes | None
+    generation: int
+    state: str | None
+    missing_since: str | None
+
+
+def load_known(db: sqlite3.Connection) -> dict[str, Known]:
+    rows = db.execute(
+        "SELECT path, id, tool, mode, origin, session_pk, size, mtime_ns, inode, offset, tail,"
+        " generation, state, missing_since FROM sources"
+    )
+    return {r[0]: Known(*r[1:]) for r in rows}
+
+
+def discover_all(
+    env: Mapping[str, str], home: Path, tools: list[Tool]
+) -> Iterator[tuple[Tool, Path, Source]]:
+    for tool in tools:
+        for root in tool.store_roots(env, home):
+            if root.is_dir():
+                for source in tool.discover(root):
+                    yield tool, root, source
+
+
+def scan(
+    db: sqlite3.Connection,
+    env: Mapping[str, str],
+    home: Path,
+    tools: list[Tool] | None = None,
+    progress: Progress | None = None,
+) -> ScanReport:
+    """Capture everything new from every tool's store (and from imported files)."""
+    started = time.perf_counter()
+    report = ScanReport()
+    tools = list(TOOLS.values()) if tools is None else tools
+    known = load_known(db)
+    seen: set[str] = set()
+    scanned_roots: list[str] = []
+    todo: list[tuple[Tool, Source, os.stat_result, Known | None]] = []
+    for tool in tools:
+        for root in tool.store_roots(env, home):
+            if not root.is_dir():
+                continue
+            scanned_roots.append(str(root) + os.sep)
+            for source in tool.discover(root):
+                key = str(source.path)
+                if key in seen:
+                    continue
+                seen.add(key)
+                _consider(tool, source, known.get(key), todo, report)
+    all_readers = readers()
+    for path, imported in known.items():
+        if imported.origin == "import" and path not in seen and imported.tool in all_readers:
+            seen.add(path)
+            source = Source(Path(path), "jsonl" if imported.mode == "jsonl" else "document")
+            _consider(all_readers[imported.tool], source, imported, todo, report)
+    total = sum(st.st_size for _, _, st, _ in todo)
+    done = 0
+    for tool, source, st, row in todo:
+        read_source(db, tool, source, st, row, report)
+        done += st.st_size
+        if progress is not None:
+            progress(done, total)
+    report.missing = _mark_missing(db, known, seen, scanned_roots)
+    report.seconds = time.perf_counter() - started
+    return report
+
+
+def _consider(
+    tool: Tool,
+    source: Source,
+    row: Known | None,
+    todo: list[tuple[Tool, Source, os.stat_result, Known | None]],
+    report: ScanReport,
+) -> None:
+    report.files += 1
+    try:
+        st = source.path.stat()
+    except OSError as exc:
+        report.failed.append(Problem(str(source.path), exc.strerror or str(exc)))
+        return
+    if (
+        row is not None
+        and row.size == st.st_size
+        and row.mtime_ns == st.st_mtime_ns
+        and row.inode == st.st_ino
+        and row.missing_since is None
+    ):
+        return
+    todo.append((tool, source, st, row))
+
+
+def _mark_missing(
+    db: sqlite3.Connection, known: dict[str, Known], seen: set[str], roots: list[str]
+) -> int:
+    stamp = now_iso()
+    gone = [
+        row.id
+        for path, row in known.items()
+        if path not in seen
+        and row.missing_since is None
+        and (row.origin == "import" or any(path.startswith(r) for r in roots))
+    ]
+    if gone:
+        db.executemany(
+            "UPDATE sources SET missing_since = ? WHERE id = ?", [(stamp, i) for i in gone]
+        )
+    return sum(1 for p, r in known.items() if p not in seen and (r.missing_since or r.id in gone))
+
+
+class Archiver:
+    """Collects the bytes a feed consumes and stores them compressed, in chunks."""
+
+    def __init__(self, db: sqlite3.Connection, source_id: int, generation: int, start: int) -> None:
+        import zstandard
+
+        self.db = db
+        self.source_id = source_id
+        self.generation = generation
+        self.offset = start
+        self.buffer = bytearray()
+        self.tail = b""
+        self.compressor = zstandard.ZstdCompressor(level=3)
+        row = db.execute(
+            "SELECT COALESCE(MAX(seq) + 1, 0) FROM raw_chunks"
+            " WHERE source_id = ? AND generation = ?",
+            (source_id, generation),
+        ).fetchone()
+        self.seq: int = row[0]
+
+    def __call__(self, data: bytes) -> None:
+        self.buffer += data
+        if len(self.buffer) >= CHUNK:
+            self.flush()
+
+    def flush(self) -> None:
+        if not self.buffer:
+            return
+        data = bytes(self.buffer)
+        self.tail = (self.tail + data)[-TAIL:]
+        self.db.execute(
+            "INSERT INTO raw_chunks VALUES (?,?,?,?,?,?)",
+            (
+                self.source_id,
+                self.generation,
+                self.seq,
+                self.offset,
+                len(data),
+                self.compressor.compress(data),
+            ),
+        )
+        self.seq += 1
+        self.offset += len(data)
+        self.buffer = bytearray()
+
+
+def _is_append(source: Source, st: os.stat_result, row: Known) -> bool:
+    if source.mode != "jsonl" or source.path.suffix == ".zst" or row.inode != st.st_ino:
+        return False
+    if st.st_size < row.offset or row.offset == 0:
+        return False
+    if not row.tail:
+        return True
+    try:
+        with source.path.open("rb") as fh:
+            fh.seek(row.offset - len(row.tail))
+            return fh.read(len(row.tail)) == row.tail
+    except OSError:
+        return False
+
+
+def read_source(
+    db: sqlite3.Connection,
+    tool: Tool,
+    source: Source,
+    st: os.stat_result,
+    row: Known | None,
+    report: ScanReport,
+    origin: str = "scan",
+) -> int | None:
+    """Read one file into the archive in one transaction; returns its session pk."""
+    append = row is not None and _is_append(source, st, row)
+    db.execute("BEGIN IMMEDIATE")
+    try:
+        source_id, generation = _source_row(db, tool, source, row, append, origin)
+        start = row.offset if (append and row is not None) else 0
+        state: dict[str, Any] = orjson.loads(row.state) if (append and row and row.state) else {}
+        archiver = Archiver(db, source_id, generation, start)
+        feed = FileFeed(source, start=start, sink=archiver)
+        session_pk = row.session_pk if row is not None else None
+        applier = Applier(db, tool, source, session_pk, fresh=not append)
+        applier.run(tool.read(feed, state))
+        archiver.flush()
+        tail = archiver.tail if archiver.tail or not append or row is None else row.tail
+        db.execute(
+            "UPDATE sources SET session_pk = ?, size = ?, mtime_ns = ?, inode = ?, offset = ?,"
+            " tail = ?, state = ?, skipped = skipped + ?, repaired = repaired + ?,"
+            " reasons = ?, error = NULL, scanned_at = ?, missing_since = NULL WHERE id = ?",
+            (
+                applier.session_pk,
+                st.st_size,
+                st.st_mtime_ns,
+                st.st_ino,
+                feed.end,
+                tail,
+                dumps(state) if state else None,
+                feed.skipped,
+                feed.repaired,
+                dumps(feed.reasons) if feed.reasons else None,
+                now_iso(),
+                source_id,
+            ),
+        )
+        db.execute("COMMIT")
+    except Exception as exc:
+        db.execute("ROLLBACK")
+        _record_failure(db, tool, source, st, row, origin, exc)
+        report.failed.append(Problem(str(source.path), _describe(exc)))
+        return None
+    report.read += 1
+    report.bytes_read += feed.end - start
+    report.skipped += feed.skipped
+    report.repaired += feed.repaired
+    if feed.skipped:
+        report.skipped_in.append(Problem(str(source.path), "; ".join(feed.reasons[:3])))
+    if applier.created:
+        report.sessions_added += 1
+    elif applier.session_pk is not None:
+        report.sessions_updated += 1
+    return applier.session_pk
+
+
+def _describe(exc: BaseException) -> str:
+    if isinstance(exc, OSError):
+        return exc.strerror or str(exc)
+    return f"{type(exc).__name__}: {exc}"
+
+
+def _source_row(
+    db: sqlite3.Connection,
+    tool: Tool,
+    source: Source,
+    row: Known | None,
+    append: bool,
+    origin: str,
+) -> tuple[int, int]:
+    if row is None:
+        cur = db.execute(
+            "INSERT INTO sources (tool, path, mode, origin) VALUES (?,?,?,?)",
+            (tool.name, str(source.path), source.mode, origin),
+        )
+        assert cur.lastrowid is not None
+        return cur.lastrowid, 0
+    if append:
+        return row.id, row.generation
+    generation = row.generation + 1
+    # A re-read replaces the archived bytes, unless the file shrank: then the old
+    # generation may hold history the tool dropped, and it is kept.
+    old_bytes = db.execute(
+        "SELECT COALESCE(SUM(length), 0) FROM raw_chunks WHERE source_id = ? AND generation = ?",
+        (row.id, row.generation),
+    ).fetchone()[0]
+    size = source.path.stat().st_size
+    if size >= old_bytes:
+        db.execute("DELETE FROM raw_chunks WHERE source_id = ?", (row.id,))
+    db.execute("UPDATE sources SET generation = ? WHERE id = ?", (generation, row.id))
+    return row.id, generation
+
+
+def _record_failure(
+    db: sqlite3.Connection,
+    tool: Tool,
+    source: Source,
+    st: os.stat_result,
+    row: Known | None,
+    origin: str,
+    exc: BaseException,
+) -> None:
+    message = _describe(exc)
+    if row is None:
+        db.execute(
+            "INSERT OR IGNORE INTO sources (tool, path, mode, origin) VALUES (?,?,?,?)",
+            (tool.name, str(source.path), source.mode, origin),
+        )
+    # Remember the stat so an unchanged broken file is not retried on every scan.
+    db.execute(
+        "UPDATE sources SET error = ?, size = ?, mtime_ns = ?, inode = ?, scanned_at = ?"
+        " WHERE path = ?",
+        (message, st.st_size, st.st_mtime_ns, st.st_ino, now_iso(), str(source.path)),
+    )
+
+
+class Applier:
+    """Routes a reader's ops to the session they belong to, creating it once its id is known."""
+
+    def __init__(
+        self,
+        db: sqlite3.Connection,
+        tool: Tool,
+        source: Source,
+        session_pk: int | None,
+        fresh: bool,
+    ) -> None:
+        self.db = db
+        self.tool_name = tool.name
+        self.source = source
+        self.session_pk = session_pk
+        self.fresh = fresh
+        self.created = False
+        self.writer: SessionWriter | None = None
+        self.pending: list[Op] = []
+        self.native_id = source.native_id
+        self.session_tool: str | None = None
+
+    def run(self, ops: Iterator[Op]) -> None:
+        if self.session_pk is not None:
+            self._open_writer()
+        for op in ops:
+            if self.writer is None:
+                if isinstance(op, Meta) and op.tool:
+                    self.session_tool = op.tool
+                if isinstance(op, Meta) and op.native_id:
+                    self.native_id = op.native_id
+                self.pending.append(op)
+                if (
+                    self.native_id
+                    and (self.source.native_id or (isinstance(op, Meta) and op.native_id))
+                ) or len(self.pending) > MAX_BUFFERED_OPS:
+                    self._create()
+                continue
+            self._apply(op)
+        if self.writer is None and self.pending:
+            self._create()
+        if self.writer is not None:
+            self.writer.finish()
+
+    def _create(self) -> None:
+        tool = self.session_tool or self.tool_name
+        native_id = self.native_id or self.source.path.stem
+        sid = session_id(tool, native_id)
+        existing = self.db.execute("SELECT pk FROM sessions WHERE id = ?", (sid,)).fetchone()
+        if existing and self._owned_elsewhere(existing[0]):
+            # Another live file already holds this native id: keep both, never merge them.
+            import hashlib
+
+            suffix = hashlib.sha256(str(self.source.path).encode()).hexdigest()[:12]
+            native_id = f"{native_id}#{suffix}"
+            sid = session_id(tool, native_id)
+            existing = self.db.execute("SELECT pk FROM sessions WHERE id = ?", (sid,)).fetchone()
+        if existing:
+            self.session_pk = existing[0]
+        else:
+            cur = self.db.execute(
+                "INSERT INTO sessions (id, tool, native_id) VALUES (?,?,?)", (sid, tool, native_id)
+            )
+            self.session_pk = cur.lastrowid
+            self.created = True
+        self._open_writer()
+        pending, self.pending = self.pending, []
+        for op in pending:
+            self._apply(op)
+
+    def _owned_elsewhere(self, session_pk: int) -> bool:
+        return (
+            self.db.execute(
+                "SELECT 1 FROM sources"
+                " WHERE session_pk = ? AND path != ? AND missing_since IS NULL",
+                (session_pk, str(self.source.path)),
+            ).fetchone()
+            is not None
+        )
+
+    def _open_writer(self) -> None:
+        assert self.session_pk is not None
+        self.writer = SessionWriter(self.db, self.session_pk, fresh=self.created)
+        if self.fresh and not self.created:
+            self.writer.reset()
+
+    def _apply(self, op: Op) -> None:
+        writer = self.writer
+        assert writer is not None and self.session_pk is not None
+        if isinstance(op, Put):
+            writer.put(op)
+        elif isinstance(op, Meta):
+            writer.flush()
+            apply_meta(self.db, self.session_pk, self.session_tool or self.tool_name, op)
+            writer.touched = True
+        elif isinstance(op, Rewind):
+            writer.rewind(op.key)
+        elif isinstance(op, Reset):
+            writer.reset()
+
+
+def archived_bytes(db: sqlite3.Connection, source_id: int) -> bytes:
+    """The newest archived generation of one source, decompressed."""
+    import zstandard
+
+    dctx = zstandard.ZstdDecompressor()
+    rows = db.execute(
+        "SELECT data FROM raw_chunks WHERE source_id = ? AND generation ="
+        " (SELECT MAX(generation) FROM raw_chunks WHERE source_id = ?) ORDER BY seq",
+        (source_id, source_id),
+    )
+    return b"".join(dctx.decompress(data) for (data,) in rows)
+
+
+@dataclass
+class ReindexReport:
+    sessions: int = 0
+    failed: list[Problem] = field(default_factory=list)
+    skipped: int = 0
+
+
+def reindex(db: sqlite3.Connection) -> ReindexReport:
+    """Re-read every archived source from its raw bytes with today's readers."""
+    report = ReindexReport()
+    all_readers = readers()
+    rows = db.execute(
+        "SELECT id, tool, path, mode, session_pk FROM sources WHERE session_pk IS NOT NULL"
+    ).fetchall()
+    for source_id, tool_name, path, mode, session_pk in rows:
+        tool = all_readers.get(tool_name)
+        if tool is None:
+            report.failed.append(Problem(path, f"no reader for {tool_name!r} in this version"))
+            continue
+        data = archived_bytes(db, source_id)
+        source = Source(Path(path), "jsonl" if mode == "jsonl" else "document")
+        state: dict[str, Any] = {}
+        feed = feed_from_bytes(source, data)
+        db.execute("BEGIN IMMEDIATE")
+        try:
+            applier = Applier(db, tool, source, session_pk, fresh=True)
+            applier.run(tool.read(feed, state))
+            db.execute(
+                "UPDATE sources SET state = ?, skipped = ?, repaired = ?, reasons = ? WHERE id = ?",
+                (
+                    dumps(state) if state else None,
+                    feed.skipped,
+                    feed.repaired,
+                    dumps(feed.reasons) if feed.reasons else None,
+                    source_id,
+                ),
+            )
+            db.execute("COMMIT")
+        except Exception as exc:
+            db.execute("ROLLBACK")
+            report.failed.append(Problem(path, _describe(exc)))
+            continue
+        report.sessions += 1
+        report.skipped += feed.skipped
+    db.execute("INSERT INTO parts_fts(parts_fts) VALUES ('optimize')")
+    return report

@@ -1,0 +1,1 @@
+"""tether's own formats: the session JSON (export/import/show --json), Markdown, HTML."""

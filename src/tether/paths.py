@@ -1,0 +1,28 @@
+"""Where tether keeps its own data: $TETHER_HOME, else the platform's user data dir."""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Mapping
+from pathlib import Path
+
+
+def tether_home(env: Mapping[str, str] | None = None) -> Path:
+    env = os.environ if env is None else env
+    if env.get("TETHER_HOME"):
+        return Path(env["TETHER_HOME"]).expanduser()
+    if env.get("TETHER_TESTING"):
+        raise RuntimeError("tests must set TETHER_HOME: the real data dir is off limits")
+    import platformdirs
+
+    return Path(platformdirs.user_data_dir("tether", appauthor=False))
+
+
+def user_home(env: Mapping[str, str] | None = None) -> Path:
+    """The home whose tool stores are scanned (HOME, as the tools themselves use it)."""
+    env = os.environ if env is None else env
+    return Path(env.get("HOME") or Path.home())
+
+
+def db_path(home: Path) -> Path:
+    return home / "tether.db"

@@ -1,0 +1,423 @@
+"""The archive: sessions, messages and parts in SQLite, with FTS5 over every part's text.
+
+`SessionWriter` applies a reader's ops to one session (the database twin of
+assemble.Assembly); `load_session` reads one back into the canonical model.
+"""
+
+from __future__ import annotations
+
+import sqlite3
+from collections.abc import Iterable, Iterator
+from typing import Any
+
+import orjson
+
+from tether.model import (
+    Attachment,
+    Message,
+    Part,
+    Reasoning,
+    Role,
+    Session,
+    Text,
+    ToolCall,
+    ToolResult,
+    session_id,
+)
+from tether.tools.base import Meta, Put
+
+FLUSH_ROWS = 2000
+PartRow = tuple[int, int, int, str, str, str | None]
+
+
+def dumps(value: Any) -> str:
+    return orjson.dumps(value, option=orjson.OPT_NON_STR_KEYS).decode()
+
+
+def _flatten(value: Any, out: list[str]) -> None:
+    if isinstance(value, str):
+        out.append(value)
+    elif isinstance(value, dict):
+        for item in value.values():
+            _flatten(item, out)
+    elif isinstance(value, list):
+        for item in value:
+            _flatten(item, out)
+    elif value is not None:
+        out.append(str(value))
+
+
+def searchable_input(value: Any) -> str:
+    """A tool call's input as words: its string values one per line (JSON escapes would
+    glue `\\n` to the next word for the tokenizer)."""
+    out: list[str] = []
+    _flatten(value, out)
+    return "\n".join(out)
+
+
+def part_row(part: Part) -> tuple[str, str, str | None]:
+    """(kind, searchable text, JSON of the rest) for one part."""
+    native = part.native or None
+    if isinstance(part, Text):
+        return "text", part.text, dumps({"native": native}) if native else None
+    if isinstance(part, Reasoning):
+        data = {"signature": part.signature, "native": native}
+        return "reasoning", part.text, dumps(data) if part.signature or native else None
+    if isinstance(part, ToolCall):
+        data = {"id": part.id, "name": part.name, "input": part.input, "native": native}
+        return "tool_call", searchable_input(part.input), dumps(data)
+    if isinstance(part, ToolResult):
+        result = {"call_id": part.call_id, "is_error": part.is_error, "native": native}
+        return "tool_result", part.output, dumps(result)
+    data = {
+        "media_type": part.media_type,
+        "name": part.name,
+        "data": part.data,
+        "uri": part.uri,
+        "native": native,
+    }
+    return "attachment", part.name or "", dumps(data)
+
+
+def part_from_row(kind: str, text: str, data_json: str | None) -> Part:
+    data: dict[str, Any] = orjson.loads(data_json) if data_json else {}
+    native = data.get("native") or {}
+    if kind == "text":
+        return Text(text, native=native)
+    if kind == "reasoning":
+        return Reasoning(text, signature=data.get("signature"), native=native)
+    if kind == "tool_call":
+        return ToolCall(data["id"], data["name"], data.get("input"), native=native)
+    if kind == "tool_result":
+        return ToolResult(data["call_id"], text, bool(data.get("is_error")), native=native)
+    return Attachment(
+        data.get("media_type") or "application/octet-stream",
+        name=data.get("name"),
+        data=data.get("data"),
+        uri=data.get("uri"),
+        native=native,
+    )
+
+
+def _nonempty_json(value: Any) -> str | None:
+    return dumps(value) if value else None
+
+
+class SessionWriter:
+    """Applies ops to one session inside the caller's transaction.
+
+    Rows are buffered and written in batches; primary keys are allocated here (the
+    caller holds the write lock), so parts can reference messages before they are flushed.
+    """
+
+    def __init__(self, db: sqlite3.Connection, session_pk: int, fresh: bool) -> None:
+        self.db = db
+        self.session_pk = session_pk
+        self.keys: dict[str, list[int]] = {}
+        """key -> [message pk, next part seq] for this session's messages."""
+        if not fresh:
+            for key, pk, nparts in db.execute(
+                "SELECT m.key, m.pk, (SELECT COUNT(*) FROM parts p WHERE p.message_pk = m.pk)"
+                " FROM messages m WHERE m.session_pk = ?",
+                (session_pk,),
+            ):
+                self.keys[key] = [pk, nparts]
+        row = db.execute(
+            "SELECT COALESCE(MAX(seq) + 1, 0) FROM messages WHERE session_pk = ?", (session_pk,)
+        ).fetchone()
+        self.next_seq: int = row[0]
+        self.next_message_pk: int = db.execute(
+            "SELECT COALESCE(MAX(pk), 0) + 1 FROM messages"
+        ).fetchone()[0]
+        self.next_part_pk: int = db.execute(
+            "SELECT COALESCE(MAX(pk), 0) + 1 FROM parts"
+        ).fetchone()[0]
+        self.message_rows: list[tuple[Any, ...]] = []
+        self.part_rows: list[PartRow] = []
+        self.touched = False
+
+    # ops -----------------------------------------------------------------------------
+    def put(self, op: Put) -> None:
+        self.touched = True
+        entry = self.keys.get(op.key)
+        if entry is None:
+            pk = self.next_message_pk
+            self.next_message_pk += 1
+            self.keys[op.key] = entry = [pk, 0]
+            self.message_rows.append(self._message_row(pk, self.next_seq, op.key, op.message))
+            self.next_seq += 1
+        elif op.merge:
+            self.flush()
+            self._merge_message(entry[0], op.message)
+        else:
+            self.flush()
+            self._delete_parts(f"message_pk = {entry[0]}")
+            self.db.execute(
+                "UPDATE messages SET role=?, timestamp=?, model=?, usage=?, native_id=?, native=?"
+                " WHERE pk=?",
+                (*self._message_fields(op.message), entry[0]),
+            )
+            entry[1] = 0
+        self._add_parts(entry, op.message.parts)
+        if len(self.part_rows) + len(self.message_rows) >= FLUSH_ROWS:
+            self.flush()
+
+    def rewind(self, key: str) -> None:
+        entry = self.keys.get(key)
+        if entry is None:
+            return
+        self.flush()
+        self.touched = True
+        (seq,) = self.db.execute("SELECT seq FROM messages WHERE pk = ?", (entry[0],)).fetchone()
+        where = f"message_pk IN (SELECT pk FROM messages WHERE session_pk = {self.session_pk}"
+        self._delete_parts(f"{where} AND seq >= {int(seq)})")
+        gone = self.db.execute(
+            "DELETE FROM messages WHERE session_pk = ? AND seq >= ? RETURNING key",
+            (self.session_pk, seq),
+        ).fetchall()
+        for (gone_key,) in gone:
+            self.keys.pop(gone_key, None)
+
+    def reset(self) -> None:
+        self.flush()
+        self.touched = True
+        where = f"message_pk IN (SELECT pk FROM messages WHERE session_pk = {self.session_pk})"
+        self._delete_parts(where)
+        self.db.execute("DELETE FROM messages WHERE session_pk = ?", (self.session_pk,))
+        self.keys.clear()
+
+    # rows ----------------------------------------------------------------------------
+    @staticmethod
+    def _message_fields(m: Message) -> tuple[Any, ...]:
+        return (
+            m.role,
+            m.timestamp,
+            m.model,
+            _nonempty_json(m.usage),
+            m.native_id,
+            _nonempty_json(m.native),
+        )
+
+    def _message_row(self, pk: int, seq: int, key: str, m: Message) -> tuple[Any, ...]:
+        return (pk, self.session_pk, seq, key, *self._message_fields(m))
+
+    def _merge_message(self, pk: int, m: Message) -> None:
+        row = self.db.execute(
+            "SELECT timestamp, model, usage, native FROM messages WHERE pk = ?", (pk,)
+        ).fetchone()
+        native = orjson.loads(row[3]) if row[3] else {}
+        for k, v in m.native.items():
+            native.setdefault(k, v)
+        self.db.execute(
+            "UPDATE messages SET timestamp=?, model=?, usage=?, native=? WHERE pk=?",
+            (
+                row[0] or m.timestamp,
+                row[1] or m.model,
+                _nonempty_json(m.usage) or row[2],
+                _nonempty_json(native),
+                pk,
+            ),
+        )
+
+    def _add_parts(self, entry: list[int], parts: Iterable[Part]) -> None:
+        for part in parts:
+            kind, text, data = part_row(part)
+            self.part_rows.append((self.next_part_pk, entry[0], entry[1], kind, text, data))
+            self.next_part_pk += 1
+            entry[1] += 1
+
+    def _delete_parts(self, where: str) -> None:
+        self.db.execute(
+            "INSERT INTO parts_fts(parts_fts, rowid, text) "
+            f"SELECT 'delete', pk, text FROM parts WHERE {where} AND text != ''"
+        )
+        self.db.execute(f"DELETE FROM parts WHERE {where}")
+
+    def flush(self) -> None:
+        if self.message_rows:
+            self.db.executemany(
+                "INSERT INTO messages (pk, session_pk, seq, key, role, timestamp, model, usage,"
+                " native_id, native) VALUES (?,?,?,?,?,?,?,?,?,?)",
+                self.message_rows,
+            )
+            self.message_rows = []
+        if self.part_rows:
+            self.db.executemany("INSERT INTO parts VALUES (?,?,?,?,?,?)", self.part_rows)
+            self.db.executemany(
+                "INSERT INTO parts_fts(rowid, text) VALUES (?, ?)",
+                [(r[0], r[4]) for r in self.part_rows if r[4]],
+            )
+            self.part_rows = []
+
+    # session -------------------------------------------------------------------------
+    def finish(self) -> None:
+        """Flush, and recompute what the session row derives from its messages."""
+        self.flush()
+        if not self.touched:
+            return
+        pk = self.session_pk
+        count, first, last = self.db.execute(
+            "SELECT COUNT(*), MIN(timestamp), MAX(timestamp) FROM messages WHERE session_pk = ?",
+            (pk,),
+        ).fetchone()
+        models = [
+            r[0]
+            for r in self.db.execute(
+                "SELECT model FROM messages WHERE session_pk = ? AND model IS NOT NULL"
+                " GROUP BY model ORDER BY MIN(seq)",
+                (pk,),
+            )
+        ]
+        prompt = self.db.execute(
+            "SELECT p.text FROM messages m JOIN parts p ON p.message_pk = m.pk"
+            " WHERE m.session_pk = ? AND m.role = 'user' AND p.kind = 'text' AND p.text != ''"
+            " ORDER BY m.seq, p.seq LIMIT 1",
+            (pk,),
+        ).fetchone()
+        from tether.tools.common import title_from
+
+        self.db.execute(
+            "UPDATE sessions SET message_count = ?, models = ?, first_prompt = ?,"
+            " created_at = COALESCE(created_at, ?),"
+            " updated_at = CASE WHEN updated_at IS NULL OR updated_at < ?"
+            " THEN ? ELSE updated_at END"
+            " WHERE pk = ?",
+            (
+                count,
+                dumps(models),
+                title_from(prompt[0]) if prompt else None,
+                first,
+                last,
+                last,
+                pk,
+            ),
+        )
+
+
+def apply_meta(db: sqlite3.Connection, session_pk: int, tool: str, op: Meta) -> None:
+    """Set the session fields a Meta op carries (None leaves a field as it was)."""
+    fields = {
+        "title": op.title,
+        "cwd": op.cwd,
+        "project": op.project,
+        "git_branch": op.git_branch,
+        "git_commit": op.git_commit,
+        "created_at": op.created_at,
+        "updated_at": op.updated_at,
+    }
+    if op.parent_native_id:
+        fields["parent_native_id"] = op.parent_native_id
+        fields["parent_id"] = session_id(tool, op.parent_native_id)
+    sets = {k: v for k, v in fields.items() if v is not None}
+    if sets:
+        assignments = ", ".join(f"{k} = ?" for k in sets)
+        db.execute(f"UPDATE sessions SET {assignments} WHERE pk = ?", (*sets.values(), session_pk))
+    if op.native:
+        (native_json,) = db.execute(
+            "SELECT native FROM sessions WHERE pk = ?", (session_pk,)
+        ).fetchone()
+        native = orjson.loads(native_json) if native_json else {}
+        native.update(op.native)
+        db.execute("UPDATE sessions SET native = ? WHERE pk = ?", (dumps(native), session_pk))
+
+
+SESSION_COLUMNS = (
+    "pk, id, tool, native_id, project, cwd, git_branch, git_commit, title, first_prompt,"
+    " created_at, updated_at, message_count, models, usage, parent_id, native"
+)
+
+
+def session_dict(row: sqlite3.Row | tuple[Any, ...]) -> dict[str, Any]:
+    """A sessions row (SESSION_COLUMNS order) as the JSON contract's session object."""
+    (
+        _pk,
+        sid,
+        tool,
+        native_id,
+        project,
+        cwd,
+        branch,
+        commit,
+        title,
+        first_prompt,
+        created,
+        updated,
+        count,
+        models,
+        usage,
+        parent_id,
+        _native,
+    ) = row
+    return {
+        "id": sid,
+        "tool": tool,
+        "native_id": native_id,
+        "project": project,
+        "cwd": cwd,
+        "git_branch": branch,
+        "git_commit": commit,
+        "title": title or first_prompt,
+        "created_at": created,
+        "updated_at": updated,
+        "message_count": count,
+        "models": orjson.loads(models) if models else [],
+        "usage": orjson.loads(usage) if usage else None,
+        "parent_id": parent_id,
+    }
+
+
+def iter_messages(db: sqlite3.Connection, session_pk: int) -> Iterator[tuple[int, Message]]:
+    """(seq, message) in order, parts included, without holding the whole session."""
+    rows = db.execute(
+        "SELECT m.pk, m.seq, m.role, m.timestamp, m.model, m.usage, m.native_id, m.native,"
+        " p.kind, p.text, p.data FROM messages m LEFT JOIN parts p ON p.message_pk = m.pk"
+        " WHERE m.session_pk = ? ORDER BY m.seq, p.seq",
+        (session_pk,),
+    )
+    current: Message | None = None
+    current_pk = None
+    seq = 0
+    for pk, mseq, role, ts, model, usage, native_id, native, kind, text, data in rows:
+        if pk != current_pk:
+            if current is not None:
+                yield seq, current
+            role_value: Role = role
+            current = Message(
+                role_value,
+                [],
+                timestamp=ts,
+                model=model,
+                usage=orjson.loads(usage) if usage else None,
+                native_id=native_id,
+                native=orjson.loads(native) if native else {},
+            )
+            current_pk, seq = pk, mseq
+        if kind is not None and current is not None:
+            current.parts.append(part_from_row(kind, text, data))
+    if current is not None:
+        yield seq, current
+
+
+def load_session(db: sqlite3.Connection, session_pk: int) -> Session:
+    row = db.execute(
+        f"SELECT {SESSION_COLUMNS} FROM sessions WHERE pk = ?", (session_pk,)
+    ).fetchone()
+    info = session_dict(row)
+    session = Session(
+        id=info["id"],
+        tool=info["tool"],
+        native_id=info["native_id"],
+        project=info["project"],
+        cwd=info["cwd"],
+        git_branch=info["git_branch"],
+        git_commit=info["git_commit"],
+        title=info["title"],
+        created_at=info["created_at"],
+        updated_at=info["updated_at"],
+        models=info["models"],
+        usage=info["usage"],
+        parent_id=info["parent_id"],
+        native=orjson.loads(row[-1]) if row[-1] else {},
+    )
+    session.messages = [m for _, m in iter_messages(db, session_pk)]
+    return session

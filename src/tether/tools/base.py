@@ -1,0 +1,131 @@
+"""What every tool adapter provides, and the operations a reader emits.
+
+A reader never touches the database: it turns records into `Op`s (put a message, rewind,
+reset, set session fields) and capture applies them, in one place, for every tool.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator, Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Literal, Protocol
+
+from tether.model import Message
+
+Capability = Literal["read", "write", "resume", "autoresume"]
+SourceMode = Literal["jsonl", "document"]
+
+
+class FormatError(Exception):
+    """The file is not in a format this reader knows; the message says what was expected."""
+
+
+@dataclass(frozen=True, slots=True)
+class Source:
+    """One native file that holds (part of) one session."""
+
+    path: Path
+    mode: SourceMode
+    """jsonl: read incrementally from the last offset; document: re-read whole when changed."""
+    native_id: str | None = None
+    """The session's native id when the path alone says it (else the reader sets it by Meta)."""
+
+
+@dataclass(slots=True)
+class Put:
+    """Add the message under `key`, or update the one already there.
+
+    merge=False replaces an existing message with this key (Gemini rewrites a record);
+    merge=True appends the parts to it (Claude splits one API response over several lines).
+    """
+
+    key: str
+    message: Message
+    merge: bool = False
+
+
+@dataclass(slots=True)
+class Rewind:
+    """Drop the message with this key and every message after it (Gemini `$rewindTo`)."""
+
+    key: str
+
+
+@dataclass(slots=True)
+class Reset:
+    """Drop every message read so far: a checkpoint that replaces the whole history."""
+
+
+@dataclass(slots=True)
+class Meta:
+    """Session fields learnt from the file; None leaves a field as it was."""
+
+    native_id: str | None = None
+    tool: str | None = None
+    """Only for tether's own JSON format, whose sessions keep the tool they came from."""
+    title: str | None = None
+    cwd: str | None = None
+    project: str | None = None
+    git_branch: str | None = None
+    git_commit: str | None = None
+    parent_native_id: str | None = None
+    """Native id (same tool) of the session this one is a sub-agent or fork of."""
+    created_at: str | None = None
+    updated_at: str | None = None
+    native: dict[str, Any] = field(default_factory=dict)
+    """Merged into the session's native dict (version, originator, agent type, …)."""
+
+
+Op = Put | Rewind | Reset | Meta
+
+
+class Feed(Protocol):
+    """What capture hands a reader: the file's content from where the last read stopped."""
+
+    source: Source
+    start: int
+    """Byte offset this read starts at (0 on a first or full read)."""
+
+    def records(self) -> Iterator[dict[str, Any]]:
+        """Every JSON-object line from `start`; bad lines are skipped and counted already."""
+        ...
+
+    def document(self) -> Any:
+        """The whole file decoded as one JSON value; raises FormatError when it is not JSON."""
+        ...
+
+    def text(self) -> str:
+        """The whole file as text (invalid UTF-8 replaced, and counted)."""
+        ...
+
+    def skip(self, reason: str) -> None:
+        """Count a record the reader could not use; `reason` is shown by `tether doctor`."""
+        ...
+
+
+class Tool(Protocol):
+    """One external AI coding tool. Modules under tools/ satisfy this as modules."""
+
+    name: str
+    """Command-line name: claude, codex, gemini, copilot."""
+    display_name: str
+    aliases: tuple[str, ...]
+    capabilities: frozenset[Capability]
+
+    def store_roots(self, env: Mapping[str, str], home: Path) -> list[Path]:
+        """Where this tool keeps sessions, honouring its own environment overrides."""
+        ...
+
+    def discover(self, root: Path) -> Iterator[Source]:
+        """Every session file under one store root; cheap (directory listing only)."""
+        ...
+
+    def sniff(self, path: Path, head: bytes) -> Source | None:
+        """For `tether import`: a Source when this file is this tool's format, else None."""
+        ...
+
+    def read(self, feed: Feed, state: dict[str, Any]) -> Iterator[Op]:
+        """Turn the feed into ops. `state` persists between incremental reads of one file:
+        keep in it (JSON-serialisable) whatever later lines need (merge keys, counters)."""
+        ...

@@ -1,0 +1,77 @@
+"""Small helpers every reader needs: timestamps, text of content blocks, titles."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from typing import Any
+
+TITLE_MAX = 120
+
+
+def iso(value: Any) -> str | None:
+    """A timestamp as ISO 8601 UTC ending in Z, from ISO text or epoch seconds/milliseconds."""
+    if value is None or value == "":
+        return None
+    if isinstance(value, bool):
+        return None
+    if isinstance(value, int | float):
+        seconds = value / 1000 if value > 1e11 else value
+        try:
+            dt = datetime.fromtimestamp(seconds, UTC)
+        except (OverflowError, OSError, ValueError):
+            return None
+        return dt.strftime("%Y-%m-%dT%H:%M:%S.") + f"{dt.microsecond // 1000:03d}Z"
+    if isinstance(value, str):
+        text = value.strip()
+        if text.endswith("Z"):
+            return text
+        try:
+            dt = datetime.fromisoformat(text)
+        except ValueError:
+            return text
+        if dt.tzinfo is None:
+            return text
+        dt = dt.astimezone(UTC)
+        return dt.strftime("%Y-%m-%dT%H:%M:%S.") + f"{dt.microsecond // 1000:03d}Z"
+    return None
+
+
+def title_from(text: str | None) -> str | None:
+    """A one-line title from free text (first non-empty line, shortened)."""
+    if not text:
+        return None
+    for raw in text.splitlines():
+        line = raw.strip()
+        if line:
+            return line if len(line) <= TITLE_MAX else line[: TITLE_MAX - 1] + "…"
+    return None
+
+
+def as_text(content: Any) -> str:
+    """Plain text of a tool output or content value: a string, a list of blocks, or JSON."""
+    if content is None:
+        return ""
+    if isinstance(content, str):
+        return content
+    if isinstance(content, list):
+        pieces = []
+        for item in content:
+            if isinstance(item, dict):
+                if isinstance(item.get("text"), str):
+                    pieces.append(item["text"])
+                elif item.get("type") in ("image", "input_image"):
+                    pieces.append("[image]")
+                else:
+                    pieces.append(_dumps(item))
+            else:
+                pieces.append(as_text(item))
+        return "\n".join(pieces)
+    if isinstance(content, dict) and isinstance(content.get("text"), str):
+        return str(content["text"])
+    return _dumps(content)
+
+
+def _dumps(value: Any) -> str:
+    import orjson
+
+    return orjson.dumps(value).decode()
