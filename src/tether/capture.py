@@ -171,6 +171,8 @@ def scan(
     all_readers = readers()
     for path, imported in known.items():
         if imported.origin == "import" and path not in seen and imported.tool in all_readers:
+            if not os.path.lexists(path):
+                continue  # gone: marked missing below, kept in the archive
             seen.add(path)
             source = Source(Path(path), "jsonl" if imported.mode == "jsonl" else "document")
             _consider(all_readers[imported.tool], source, imported, todo, report)
@@ -439,7 +441,7 @@ class Applier:
             if self.writer is None:
                 if isinstance(op, Meta) and op.tool:
                     self.session_tool = op.tool
-                if isinstance(op, Meta) and op.native_id:
+                if isinstance(op, Meta) and op.native_id and not self.source.native_id:
                     self.native_id = op.native_id
                 self.pending.append(op)
                 if (

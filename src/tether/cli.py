@@ -221,7 +221,7 @@ def show(ident: str, as_json: bool, full: bool, no_scan: bool) -> None:
         print_session(session_json, full=full)
 
 
-def _load(ident: str, no_scan: bool = True) -> dict[str, Any]:
+def _load(ident: str, no_scan: bool) -> dict[str, Any]:
     from tether.formats.tether_json import session_json
     from tether.query import Ambiguous, NotFound, find_session
     from tether.store import load_session
@@ -309,13 +309,14 @@ def search(
 )
 @click.option("-o", "--output", type=click.Path(dir_okay=False, path_type=Path), help="Write here.")
 @click.option("--no-redact", is_flag=True, help="Keep secrets (API keys, tokens) as they are.")
-def export(ident: str, fmt: str, output: Path | None, no_redact: bool) -> None:
+@click.option("--no-scan", is_flag=True, help="Do not look for new sessions first.")
+def export(ident: str, fmt: str, output: Path | None, no_redact: bool, no_scan: bool) -> None:
     """Export one session as Markdown, JSON or HTML.
 
     Secrets (API keys, tokens, private keys, passwords in URLs) are redacted unless
     --no-redact. JSON exports can be read back with `tether import`.
     """
-    doc = _load(ident)
+    doc = _load(ident, no_scan)
     if not no_redact:
         from tether.redact import redact
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
@@ -34,57 +35,61 @@ def when(stamp: str | None) -> str:
     return stamp[:16].replace("T", " ") if stamp else ""
 
 
-def print_sessions(rows: list[dict[str, Any]]) -> None:
-    from rich.table import Table
+def _styled(text: str, code: str, colour: bool) -> str:
+    return f"\x1b[{code}m{text}\x1b[0m" if colour and text else text
 
-    out = console()
+
+def _fit(text: str, width: int) -> str:
+    text = " ".join(text.split())
+    return text if len(text) <= width else text[: max(width - 1, 0)] + "…"
+
+
+def _terminal() -> tuple[int, bool]:
+    import shutil
+    import sys
+
+    colour = sys.stdout.isatty() and "NO_COLOR" not in os.environ
+    return shutil.get_terminal_size((120, 24)).columns, colour
+
+
+def print_sessions(rows: list[dict[str, Any]]) -> None:
+    """One line a session; plain columns (fast, and never drops a column when narrow)."""
     if not rows:
-        out.print("no sessions found (try `tether scan`, or widen the filters)")
+        print("no sessions found (try `tether scan`, or widen the filters)")
         return
-    table = Table(box=None, header_style="bold", pad_edge=False)
-    table.add_column("ID", style="cyan", no_wrap=True)
-    table.add_column("TOOL", no_wrap=True)
-    table.add_column("UPDATED", no_wrap=True)
-    table.add_column("MSGS", justify="right", no_wrap=True)
-    table.add_column("PROJECT", style="dim", no_wrap=True, max_width=40, overflow="ellipsis")
-    table.add_column("TITLE", no_wrap=True, overflow="ellipsis")
-    for r in rows:
-        table.add_row(
-            r["id"][:12],
-            r["tool"],
-            when(r["updated_at"]),
-            str(r["message_count"]),
-            short_path(r["project"]),
-            (r["title"] or "").replace("\n", " "),
+    width, colour = _terminal()
+    projects = [_fit(short_path(r["project"]), 28) for r in rows]
+    pw = max(7, *(len(p) for p in projects))
+    head = f"{'ID':<12}  {'TOOL':<7}  {'UPDATED':<16}  {'MSGS':>5}  {'PROJECT':<{pw}}  TITLE"
+    print(_styled(head, "1", colour))
+    room = max(width - (12 + 7 + 16 + 5 + pw + 10), 20)
+    for r, project in zip(rows, projects, strict=True):
+        line = (
+            _styled(r["id"][:12], "36", colour)
+            + f"  {r['tool']:<7}  {when(r['updated_at']):<16}  {r['message_count']:>5}  "
+            + _styled(f"{project:<{pw}}", "2", colour)
+            + "  "
+            + _fit(r["title"] or "", room)
         )
-    out.print(table)
+        print(line)
 
 
 def print_hits(hits: list[dict[str, Any]]) -> None:
-    from rich.text import Text
-
-    out = console()
     if not hits:
-        out.print("no matches")
+        print("no matches")
         return
+    width, colour = _terminal()
     for hit in hits:
-        head = Text()
-        head.append(hit["session_id"][:12], style="cyan")
-        head.append(f"  {hit['tool']}  {when(hit['timestamp'] or hit['updated_at'])}  ")
-        head.append(hit["role"] + (f"/{hit['kind']}" if hit["kind"] != "text" else ""), "bold")
-        head.append(f"  {(hit['title'] or '')[:60]}", style="dim")
-        out.print(head)
-        out.print(highlight(hit["snippet"]))
-        out.print()
-
-
-def highlight(snippet: str) -> Any:
-    from rich.text import Text
-
-    text = Text("  ")
-    for i, piece in enumerate(snippet.replace("\n", " ").replace("»", "«").split("«")):
-        text.append(piece, style="bold yellow" if i % 2 else None)
-    return text
+        role = hit["role"] + (f"/{hit['kind']}" if hit["kind"] != "text" else "")
+        stamp = when(hit["timestamp"] or hit["updated_at"])
+        head = f"  {hit['tool']}  {stamp}  {role}  "
+        title = _fit(hit["title"] or "", max(width - len(head) - 14, 10))
+        print(_styled(hit["session_id"][:12], "36", colour) + head + _styled(title, "2", colour))
+        snippet = " ".join(hit["snippet"].split())
+        if colour:
+            snippet = snippet.replace("«", "\x1b[1;33m").replace("»", "\x1b[0m")
+        print("  " + snippet)
+        print()
 
 
 def _clip(body: str, full: bool) -> str:

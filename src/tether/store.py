@@ -229,7 +229,7 @@ class SessionWriter:
     def _delete_parts(self, where: str) -> None:
         self.db.execute(
             "INSERT INTO parts_fts(parts_fts, rowid, text) "
-            f"SELECT 'delete', pk, text FROM parts WHERE {where} AND text != ''"
+            f"SELECT 'delete', pk, text FROM parts WHERE {where}"
         )
         self.db.execute(f"DELETE FROM parts WHERE {where}")
 
@@ -245,7 +245,7 @@ class SessionWriter:
             self.db.executemany("INSERT INTO parts VALUES (?,?,?,?,?,?)", self.part_rows)
             self.db.executemany(
                 "INSERT INTO parts_fts(rowid, text) VALUES (?, ?)",
-                [(r[0], r[4]) for r in self.part_rows if r[4]],
+                [(r[0], r[4]) for r in self.part_rows],
             )
             self.part_rows = []
 

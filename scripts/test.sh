@@ -1,0 +1,28 @@
+#!/usr/bin/env bash
+# Set up everything the tests need and run them all: lint, types, unit and end-to-end tests.
+# Usage: bash scripts/test.sh [pytest args]
+# On a fresh Debian machine with python3 (>= 3.11) and Node.js/npm (>= 20). Idempotent.
+set -euo pipefail
+cd "$(dirname "${BASH_SOURCE[0]}")/.."
+
+python="${PYTHON:-python3}"
+if [[ ! -x .venv/bin/python ]]; then
+    "$python" -m venv .venv
+fi
+.venv/bin/python -m pip install --quiet --disable-pip-version-check -e '.[dev]'
+
+# The real AI coding CLIs, pinned: the end-to-end tests drive them against a mock model.
+bash scripts/install-clis.sh
+
+# iproute2 gives the loopback-only network namespace the CLIs run in (when root).
+if [[ $(id -u) == 0 ]] && ! command -v ip >/dev/null; then
+    (apt-get update -qq && apt-get install -y -qq iproute2) >/dev/null || true
+fi
+
+echo "== ruff"
+.venv/bin/ruff check src tests bench
+.venv/bin/ruff format --check src tests bench
+echo "== mypy"
+.venv/bin/mypy
+echo "== pytest"
+TETHER_E2E="${TETHER_E2E:-1}" .venv/bin/pytest "$@"

@@ -1,0 +1,71 @@
+"""Every test gets its own HOME and TETHER_HOME; a test that touches the real home fails."""
+
+from __future__ import annotations
+
+import hashlib
+import os
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+from click.testing import CliRunner, Result
+
+TOOL_ENV = (
+    "CLAUDE_CONFIG_DIR",
+    "CODEX_HOME",
+    "CODEX_SQLITE_HOME",
+    "GEMINI_CLI_HOME",
+    "COPILOT_HOME",
+    "XDG_DATA_HOME",
+    "XDG_CONFIG_HOME",
+)
+REAL_HOME = Path(os.environ.get("HOME") or Path.home())
+FIXTURES = Path(__file__).parent / "fixtures"
+
+
+def _home_fingerprint() -> list[tuple[str, int]]:
+    try:
+        entries = list(os.scandir(REAL_HOME))
+    except OSError:
+        return []
+    out = []
+    for entry in entries:
+        if entry.name in (".tether", ".claude", ".codex", ".gemini", ".copilot", ".local"):
+            try:
+                out.append((entry.name, entry.stat(follow_symlinks=False).st_mtime_ns))
+            except OSError:
+                continue
+    return sorted(out)
+
+
+@pytest.fixture(autouse=True)
+def isolated_home(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[Path]:
+    home = tmp_path / "home"
+    home.mkdir()
+    monkeypatch.setenv("HOME", str(home))
+    monkeypatch.setenv("TETHER_HOME", str(tmp_path / "tether-data"))
+    monkeypatch.setenv("TETHER_TESTING", "1")
+    for name in TOOL_ENV:
+        monkeypatch.delenv(name, raising=False)
+    before = _home_fingerprint()
+    yield home
+    assert _home_fingerprint() == before, "the test touched the real home's tool stores"
+
+
+def run(*args: str, ok: bool = True) -> Result:
+    """Run the tether CLI in-process, as a user would type it."""
+    from tether.cli import main
+
+    result = CliRunner().invoke(main, list(args), catch_exceptions=False)
+    if ok:
+        assert result.exit_code == 0, f"exit {result.exit_code}\n{result.output}"
+    return result
+
+
+def checksums(root: Path) -> dict[str, str]:
+    """sha256 of every file below root: proof that a capture wrote no native byte."""
+    return {
+        str(p.relative_to(root)): hashlib.sha256(p.read_bytes()).hexdigest()
+        for p in sorted(root.rglob("*"))
+        if p.is_file() and not p.is_symlink()
+    }

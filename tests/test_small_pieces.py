@@ -1,0 +1,74 @@
+"""Dates, safe writes, redaction, migrations."""
+
+from __future__ import annotations
+
+import stat
+from datetime import UTC, datetime
+from pathlib import Path
+
+import pytest
+
+from tether.dates import parse_since
+from tether.db import MIGRATIONS, connect, migrate
+from tether.files import write_new
+from tether.redact import MARK, redact, redact_text
+
+
+def test_since_accepts_dates_and_relative_spans() -> None:
+    now = datetime(2026, 11, 21, 12, 0, tzinfo=UTC)
+    assert parse_since("3d", now) == "2026-11-18T12:00:00.000Z"
+    assert parse_since("12h", now) == "2026-11-21T00:00:00.000Z"
+    assert parse_since("2026-11-01T10:00:00Z", now) == "2026-11-01T10:00:00.000Z"
+    assert parse_since("yesterday", now) == "2026-11-20T00:00:00.000Z"
+    with pytest.raises(ValueError, match="cannot read the date"):
+        parse_since("last tuesday", now)
+
+
+def test_write_new_never_overwrites_and_is_private(tmp_path: Path) -> None:
+    target = tmp_path / "out" / "a.md"
+    write_new(target, b"one")
+    assert target.read_bytes() == b"one"
+    assert stat.S_IMODE(target.stat().st_mode) == 0o600
+    with pytest.raises(FileExistsError):
+        write_new(target, b"two")
+    assert target.read_bytes() == b"one"
+    assert [p.name for p in target.parent.iterdir()] == ["a.md"]
+
+
+@pytest.mark.parametrize(
+    "secret",
+    [
+        "sk-ant-api03-abcdefghijklmnopqrstuvwxyz0123456789",
+        "sk-proj-abcdefghijklmnopqrstuvwxyz0123",
+        "ghp_abcdefghijklmnopqrstuvwxyz0123456789AB",
+        "AKIAIOSFODNN7EXAMPLE",
+        "AIzaSyA-abcdefghijklmnopqrstuvwxyz012345",
+        "xoxb-1234567890-abcdefghij",
+        "eyJhbGciOiJIUzI1NiJ9.eyJzdWIiOiIxMjM0NTY3ODkwIn0.abcdefghijklmnop",
+    ],
+)
+def test_redaction_removes_known_secret_shapes(secret: str) -> None:
+    out = redact_text(f"use {secret} now")
+    assert secret not in out and MARK in out and out.startswith("use ")
+
+
+def test_redaction_of_urls_keys_and_assignments() -> None:
+    text = (
+        "postgres://app:hunter2secret@db:5432/x\n"
+        "Authorization: Bearer abcdefghijklmnopqrstuvwxyz\n"
+        "export OPENAI_API_KEY='abcdefgh12345678'\n"
+        "-----BEGIN OPENSSH PRIVATE KEY-----\nAAAAB3Nza\n-----END OPENSSH PRIVATE KEY-----\n"
+        "ordinary words stay"
+    )
+    out = redact({"a": [text]})["a"][0]
+    for secret in ("hunter2secret", "abcdefghijklmnopqrstuvwxyz", "abcdefgh12345678", "AAAAB3Nza"):
+        assert secret not in out
+    assert "postgres://app:" in out and "ordinary words stay" in out
+
+
+def test_migrations_run_once_and_are_recorded(tmp_path: Path) -> None:
+    db = connect(tmp_path / "t.db")
+    names = [r[0] for r in db.execute("SELECT name FROM migrations ORDER BY name")]
+    assert names == [m.__name__ for m in MIGRATIONS]
+    assert migrate(db) == []
+    assert stat.S_IMODE((tmp_path / "t.db").stat().st_mode) == 0o600
