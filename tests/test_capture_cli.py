@@ -247,7 +247,7 @@ def test_rewritten_file_is_reread_without_duplicates(home: Path) -> None:
     lines = path.read_bytes().splitlines(keepends=True)
     tmp = path.with_suffix(".tmp")
     tmp.write_bytes(b"".join(lines[:-1]) + lines[-1])
-    os.replace(tmp, path)  # same bytes, new inode: the tool rewrote the file
+    tmp.replace(path)  # same bytes, new inode: the tool rewrote the file
     run("scan")
     after = as_json("show", sid, "--json")
     assert after["messages"] == before["messages"]
