@@ -23,13 +23,13 @@ def iso(value: Any) -> str | None:
         return dt.strftime("%Y-%m-%dT%H:%M:%S.") + f"{dt.microsecond // 1000:03d}Z"
     if isinstance(value, str):
         text = value.strip()
-        if text.endswith("Z"):
-            return text
         try:
             dt = datetime.fromisoformat(text)
         except ValueError:
-            return text
+            return None  # not a time at all ("[trimmed]"): never let it sort as one
         if dt.tzinfo is None:
+            return text
+        if text.endswith("Z") and len(text) == 24:
             return text
         dt = dt.astimezone(UTC)
         return dt.strftime("%Y-%m-%dT%H:%M:%S.") + f"{dt.microsecond // 1000:03d}Z"
