@@ -103,6 +103,7 @@ def merge_message(old: Message, new: Message) -> None:
     old.parts.extend(new.parts)
     old.model = old.model or new.model
     old.timestamp = old.timestamp or new.timestamp
+    old.native_id = old.native_id or new.native_id
     if new.usage:
         old.usage = new.usage
     for key, value in new.native.items():

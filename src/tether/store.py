@@ -209,12 +209,14 @@ class SessionWriter:
         for k, v in m.native.items():
             native.setdefault(k, v)
         self.db.execute(
-            "UPDATE messages SET timestamp=?, model=?, usage=?, native=? WHERE pk=?",
+            "UPDATE messages SET timestamp=?, model=?, usage=?, native=?,"
+            " native_id = COALESCE(native_id, ?) WHERE pk=?",
             (
                 row[0] or m.timestamp,
                 row[1] or m.model,
                 _nonempty_json(m.usage) or row[2],
                 _nonempty_json(native),
+                m.native_id,
                 pk,
             ),
         )
