@@ -452,3 +452,33 @@ def test_every_command_has_help_and_is_in_the_readme() -> None:
         assert command.help, name
         assert f"tether {name}" in readme, f"README does not show `tether {name}`"
         assert run(name, "--help").stdout.strip()
+
+
+def test_gemini_and_copilot_stores_and_the_gemini_resume_stub(home: Path) -> None:
+    chats = home / ".gemini" / "tmp" / "myproj" / "chats"
+    chats.mkdir(parents=True)
+    (chats.parent / ".project_root").write_text("/tmp/gemrun/home/proj/myproj")
+    gemini = FIXTURES / "gemini"
+    # The real 0.61 CLI's files: the session, and the stub its resume wrote with the same id.
+    shutil.copy(
+        gemini / "cli061_resumed_tool_call.jsonl", chats / "session-2026-11-21T19-44-11111111.jsonl"
+    )
+    shutil.copy(
+        gemini / "cli061_resume_stub.jsonl", chats / "session-2026-11-21T19-46-11111111.jsonl"
+    )
+    shutil.copytree(FIXTURES / "copilot" / "store", home / ".copilot")
+    before = checksums(home)
+    run("scan")
+    assert checksums(home) == before
+
+    rows = as_json("list", "--json")
+    assert sorted(r["tool"] for r in rows) == ["copilot", "copilot", "copilot", "gemini"]
+    assert len(as_json("list", "--json", "--all")) == 5  # the stub, kept but not listed
+    session = as_json("show", "11111111-2222-3333-4444-555555555555", "--json")
+    assert session["session"]["project"] == "/tmp/gemrun/home/proj/myproj"
+    calls, results = parts_of(session, "tool_call"), parts_of(session, "tool_result")
+    assert len(calls) == 1 and [r["call_id"] for r in results] == [calls[0]["id"]]
+    users = [p["text"] for m in session["messages"] if m["role"] == "user" for p in m["parts"]]
+    assert len(users) == 3 and not any("<session_context>" in u for u in users)
+    hits = as_json("search", calls[0]["input"]["command"].split()[0], "--tool", "gemini", "--json")
+    assert any(h["kind"] == "tool_call" for h in hits)

@@ -176,6 +176,9 @@ def scan(
             seen.add(path)
             source = Source(Path(path), "jsonl" if imported.mode == "jsonl" else "document")
             _consider(all_readers[imported.tool], source, imported, todo, report)
+    # In name order: a tool's later file that reuses a session id (Gemini's resume stub)
+    # comes after the file that holds the session, so the session keeps its own id.
+    todo.sort(key=lambda item: str(item[1].path))
     total = sum(st.st_size for _, _, st, _ in todo)
     done = 0
     for tool, source, st, row in todo:

@@ -170,6 +170,7 @@ def scan(as_json: bool, quiet: bool) -> None:
 @click.option("--here", is_flag=True, help="Only sessions of the current project (git root).")
 @click.option("--since", metavar="DATE", help="Updated since DATE (2026-11-01, 3d, 12h, 2w).")
 @click.option("--limit", "-n", default=50, show_default=True, help="At most this many.")
+@click.option("--all", "-a", "show_all", is_flag=True, help="Also sessions with no messages.")
 @click.option("--json", "as_json", is_flag=True, help="Print a JSON array.")
 @click.option("--no-scan", is_flag=True, help="Do not look for new sessions first.")
 def list_(
@@ -178,6 +179,7 @@ def list_(
     here: bool,
     since: str | None,
     limit: int,
+    show_all: bool,
     as_json: bool,
     no_scan: bool,
 ) -> None:
@@ -189,7 +191,11 @@ def list_(
     elif project:
         project = str(Path(project).expanduser().absolute())
     filters = Filters(
-        tool=resolve_tool(tool), project=project, since=resolve_since(since), limit=limit
+        tool=resolve_tool(tool),
+        project=project,
+        since=resolve_since(since),
+        limit=limit,
+        include_empty=show_all,
     )
     with archive() as db:
         auto_scan(db, no_scan)

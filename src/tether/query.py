@@ -29,6 +29,8 @@ class Filters:
     since: str | None = None
     role: str | None = None
     limit: int = 50
+    include_empty: bool = False
+    """List sessions with no user, assistant or tool message too (stubs, aborted starts)."""
 
 
 def _session_where(f: Filters, alias: str = "s") -> tuple[list[str], list[Any]]:
@@ -50,6 +52,8 @@ def _session_where(f: Filters, alias: str = "s") -> tuple[list[str], list[Any]]:
 
 def list_sessions(db: sqlite3.Connection, f: Filters) -> list[dict[str, Any]]:
     where, args = _session_where(f)
+    if not f.include_empty:
+        where.append("s.message_count > 0")
     clause = f"WHERE {' AND '.join(where)}" if where else ""
     rows = db.execute(
         f"SELECT {SESSION_COLUMNS} FROM sessions s {clause}"

@@ -259,7 +259,8 @@ class SessionWriter:
             return
         pk = self.session_pk
         count, first, last = self.db.execute(
-            "SELECT COUNT(*), MIN(timestamp), MAX(timestamp) FROM messages WHERE session_pk = ?",
+            "SELECT COUNT(*) FILTER (WHERE role != 'system'), MIN(timestamp), MAX(timestamp)"
+            " FROM messages WHERE session_pk = ?",
             (pk,),
         ).fetchone()
         models = [
@@ -279,20 +280,20 @@ class SessionWriter:
         from tether.tools.common import title_from
 
         self.db.execute(
-            "UPDATE sessions SET message_count = ?, models = ?, first_prompt = ?,"
-            " created_at = COALESCE(created_at, ?),"
-            " updated_at = CASE WHEN updated_at IS NULL OR updated_at < ?"
-            " THEN ? ELSE updated_at END"
-            " WHERE pk = ?",
-            (
-                count,
-                dumps(models),
-                title_from(prompt[0]) if prompt else None,
-                first,
-                last,
-                last,
-                pk,
-            ),
+            "UPDATE sessions SET message_count = :count, models = :models, first_prompt = :prompt,"
+            " created_at = CASE WHEN created_at IS NULL OR created_at > :first"
+            " THEN :first ELSE created_at END,"
+            " updated_at = CASE WHEN updated_at IS NULL OR updated_at < :last"
+            " THEN :last ELSE updated_at END"
+            " WHERE pk = :pk",
+            {
+                "count": count,
+                "models": dumps(models),
+                "prompt": title_from(prompt[0]) if prompt else None,
+                "first": first,
+                "last": last,
+                "pk": pk,
+            },
         )
 
 
@@ -304,13 +305,24 @@ def apply_meta(db: sqlite3.Connection, session_pk: int, tool: str, op: Meta) -> 
         "project": op.project,
         "git_branch": op.git_branch,
         "git_commit": op.git_commit,
-        "created_at": op.created_at,
-        "updated_at": op.updated_at,
     }
     if op.parent_native_id:
         fields["parent_native_id"] = op.parent_native_id
         fields["parent_id"] = session_id(tool, op.parent_native_id)
     sets = {k: v for k, v in fields.items() if v is not None}
+    # A session was created at the earliest time anyone says, updated at the latest.
+    if op.created_at:
+        db.execute(
+            "UPDATE sessions SET created_at = ? WHERE pk = ? AND"
+            " (created_at IS NULL OR created_at > ?)",
+            (op.created_at, session_pk, op.created_at),
+        )
+    if op.updated_at:
+        db.execute(
+            "UPDATE sessions SET updated_at = ? WHERE pk = ? AND"
+            " (updated_at IS NULL OR updated_at < ?)",
+            (op.updated_at, session_pk, op.updated_at),
+        )
     if sets:
         assignments = ", ".join(f"{k} = ?" for k in sets)
         db.execute(f"UPDATE sessions SET {assignments} WHERE pk = ?", (*sets.values(), session_pk))
