@@ -1,0 +1,471 @@
+"""Run the real AI coding CLIs headless against the mock model server (tests/e2e/mockmodel.py).
+
+Every run gets the HOME it is given (tests pass a fresh one), the env and config files of
+research/real-clis-offline.md, and its own mock server. As root, where ``unshare -n`` works,
+the mock and the CLI run together in a loopback-only network namespace: nothing can leave.
+"""
+
+from __future__ import annotations
+
+import functools
+import json
+import os
+import shutil
+import subprocess
+import sys
+import tempfile
+import uuid
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, NamedTuple
+
+from .mockmodel import PORT_TOKEN, Request
+
+REPO = Path(__file__).resolve().parents[2]
+MOCKMODEL = Path(__file__).with_name("mockmodel.py")
+MOCK_URL = f"http://127.0.0.1:{PORT_TOKEN}"
+
+# Keep in step with scripts/install-clis.sh.
+PINS = {
+    "claude": ("@anthropic-ai/claude-code", "2.1.197"),
+    "codex": ("@openai/codex", "0.169.0"),
+    "gemini": ("@google/gemini-cli", "0.61.0"),
+    "copilot": ("@github/copilot", "1.0.102"),
+}
+DEFAULT_TIMEOUT = 120.0
+
+
+class Run(NamedTuple):
+    """One CLI run: its process result and every request the mock received meanwhile."""
+
+    proc: subprocess.CompletedProcess[str]
+    requests: list[Request]
+
+    def model_requests(self) -> list[Request]:
+        return [request for request in self.requests if request.kind != "other"]
+
+    def describe(self) -> str:
+        """For assertion messages: exit code, output tails and the paths requested."""
+        paths = [f"{r.method} {r.path}" for r in self.requests]
+        return (
+            f"exit {self.proc.returncode}; argv {self.proc.args}\nrequests: {paths}\n"
+            f"stdout: {self.proc.stdout[-3000:]}\nstderr: {self.proc.stderr[-3000:]}"
+        )
+
+
+def clis_dir() -> Path:
+    return Path(os.environ.get("TETHER_CLIS_DIR") or REPO / ".cache" / "clis")
+
+
+def binary(cli: str) -> Path:
+    return clis_dir() / "node_modules" / ".bin" / cli
+
+
+def installed_version(cli: str) -> str | None:
+    manifest = clis_dir() / "node_modules" / PINS[cli][0] / "package.json"
+    try:
+        return str(json.loads(manifest.read_text())["version"])
+    except (OSError, ValueError, KeyError):
+        return None
+
+
+def missing_clis() -> list[str]:
+    """The pinned CLIs that are not installed (at their pinned version)."""
+    return [
+        f"{package}@{version}"
+        for cli, (package, version) in PINS.items()
+        if installed_version(cli) != version or not binary(cli).exists()
+    ]
+
+
+@functools.cache
+def use_namespace() -> bool:
+    """Whether runs go into a loopback-only network namespace (root, and unshare works)."""
+    if os.environ.get("TETHER_E2E_NETNS") == "0" or os.geteuid() != 0:
+        return False
+    if not shutil.which("unshare"):
+        return False
+    probe = subprocess.run(["unshare", "-n", "true"], capture_output=True, check=False)
+    return probe.returncode == 0
+
+
+def base_env(home: Path) -> dict[str, str]:
+    """A small, fixed environment: nothing of the caller's (keys, proxies, config) leaks in."""
+    node_dir = str(Path(shutil.which("node") or "/usr/bin/node").parent)
+    path = os.pathsep.join(dict.fromkeys([node_dir, "/usr/local/bin", "/usr/bin", "/bin"]))
+    return {
+        "HOME": str(home),
+        "PATH": path,
+        "LANG": "C.UTF-8",
+        "TERM": "dumb",
+        "NO_COLOR": "1",
+        "CI": "1",
+        "TZ": "UTC",
+        "TMPDIR": os.environ.get("TMPDIR", "/tmp"),
+    }
+
+
+def run_cli(
+    argv: list[str],
+    home: Path,
+    cwd: Path,
+    env: dict[str, str],
+    files: dict[Path, str] | None = None,
+    timeout: float = DEFAULT_TIMEOUT,
+) -> Run:
+    """Run argv against a fresh mock; ``@MOCK_PORT@`` in env and files is its port."""
+    home.mkdir(parents=True, exist_ok=True)
+    cwd.mkdir(parents=True, exist_ok=True)
+    namespace = use_namespace()
+    with tempfile.TemporaryDirectory(prefix="tether-e2e-") as scratch:
+        spec_path, record_path = Path(scratch, "spec.json"), Path(scratch, "record.json")
+        spec: dict[str, Any] = {
+            "argv": argv,
+            "env": {**base_env(home), **env},
+            "cwd": str(cwd),
+            "files": {str(path): text for path, text in (files or {}).items()},
+            "timeout": timeout,
+            "record": str(record_path),
+            "namespace": namespace,
+        }
+        spec_path.write_text(json.dumps(spec))
+        runner = [sys.executable, str(MOCKMODEL), str(spec_path)]
+        if namespace:
+            runner = ["unshare", "-n", *runner]
+        done = subprocess.run(
+            runner, capture_output=True, text=True, timeout=timeout + 60, check=False
+        )
+        if not record_path.exists():
+            raise RuntimeError(f"mock runner failed ({done.returncode}): {done.stderr[-3000:]}")
+        record = json.loads(record_path.read_text())
+    returncode = -9 if record["timed_out"] else record["returncode"]
+    proc = subprocess.CompletedProcess(
+        argv, returncode, record["stdout"], record["stderr"] + done.stderr
+    )
+    return Run(proc, [Request(**request) for request in record["requests"]])
+
+
+# ---------------------------------------------------------------------------------------
+# Claude Code
+
+
+def run_claude(
+    home: Path,
+    cwd: Path,
+    prompt: str,
+    session_id: str | None = None,
+    resume: str | None = None,
+    timeout: float = DEFAULT_TIMEOUT,
+) -> Run:
+    argv = [
+        str(binary("claude")),
+        "-p",
+        prompt,
+        "--output-format",
+        "json",
+        "--allowedTools",
+        "Bash",
+    ]
+    if session_id:
+        argv += ["--session-id", session_id]
+    if resume:
+        argv += ["--resume", resume]
+    env = {
+        "ANTHROPIC_BASE_URL": MOCK_URL,
+        "ANTHROPIC_API_KEY": "sk-ant-test",
+        "CLAUDE_CODE_DISABLE_NONESSENTIAL_TRAFFIC": "1",
+        "DISABLE_TELEMETRY": "1",
+        "DISABLE_AUTOUPDATER": "1",
+        "DISABLE_ERROR_REPORTING": "1",
+    }
+    return run_cli(argv, home, cwd, env, timeout=timeout)
+
+
+def claude_project_dir(home: Path, cwd: Path) -> Path:
+    encoded = "".join(ch if ch.isascii() and ch.isalnum() else "-" for ch in str(cwd.resolve()))
+    return home / ".claude" / "projects" / encoded
+
+
+def claude_session_file(home: Path, cwd: Path, session_id: str) -> Path:
+    return claude_project_dir(home, cwd) / f"{session_id}.jsonl"
+
+
+# ---------------------------------------------------------------------------------------
+# Codex CLI
+
+CODEX_CONFIG = f"""\
+model = "test-model"
+model_provider = "mock"
+approval_policy = "never"
+sandbox_mode = "workspace-write"
+
+[model_providers.mock]
+name = "Mock"
+base_url = "{MOCK_URL}/v1"
+wire_api = "responses"
+env_key = "MOCK_API_KEY"
+request_max_retries = 0
+stream_max_retries = 0
+
+[analytics]
+enabled = false
+
+[features]
+plugins = false
+"""
+
+
+def run_codex(
+    home: Path,
+    cwd: Path,
+    prompt: str,
+    resume: str | None = None,
+    timeout: float = DEFAULT_TIMEOUT,
+) -> Run:
+    """``codex exec`` (a new session) or ``codex exec resume <id>``; --json prints the id."""
+    argv = [str(binary("codex")), "exec", "--skip-git-repo-check", "--json"]
+    argv += ["resume", resume, prompt] if resume else [prompt]
+    files = {home / ".codex" / "config.toml": CODEX_CONFIG}
+    return run_cli(argv, home, cwd, {"MOCK_API_KEY": "x"}, files, timeout)
+
+
+def codex_thread_id(run: Run) -> str:
+    """The session id from ``codex exec --json`` output (its thread.started event)."""
+    for line in run.proc.stdout.splitlines():
+        if line.startswith("{"):
+            event = json.loads(line)
+            if event.get("type") == "thread.started":
+                return str(event["thread_id"])
+    raise AssertionError(f"no thread.started event\n{run.describe()}")
+
+
+def codex_session_files(home: Path) -> list[Path]:
+    return sorted((home / ".codex" / "sessions").glob("*/*/*/rollout-*.jsonl"))
+
+
+# ---------------------------------------------------------------------------------------
+# Gemini CLI
+
+GEMINI_SETTINGS = {
+    "privacy": {"usageStatisticsEnabled": False},
+    "telemetry": {"enabled": False},
+    "security": {"auth": {"selectedType": "gemini-api-key"}, "folderTrust": {"enabled": False}},
+    "general": {
+        "disableAutoUpdate": True,
+        "disableUpdateNag": True,
+        "sessionRetention": {"enabled": False},
+    },
+    "model": {"name": "gemini-2.5-flash"},
+}
+
+
+def run_gemini(
+    home: Path,
+    cwd: Path,
+    prompt: str,
+    session_id: str | None = None,
+    resume: str | None = None,
+    timeout: float = DEFAULT_TIMEOUT,
+) -> Run:
+    argv = [
+        str(binary("gemini")),
+        "-p",
+        prompt,
+        "--approval-mode",
+        "yolo",
+        "--output-format",
+        "json",
+    ]
+    if session_id:
+        argv += ["--session-id", session_id]
+    if resume:
+        argv += ["--resume", resume]
+    env = {
+        "GEMINI_API_KEY": "test",
+        "GOOGLE_GEMINI_BASE_URL": MOCK_URL,
+        "GEMINI_CLI_TRUST_WORKSPACE": "true",
+    }
+    files = {home / ".gemini" / "settings.json": json.dumps(GEMINI_SETTINGS, indent=2)}
+    return run_cli(argv, home, cwd, env, files, timeout)
+
+
+def gemini_session_files(home: Path) -> list[Path]:
+    return sorted((home / ".gemini" / "tmp").glob("*/chats/session-*.jsonl"))
+
+
+# ---------------------------------------------------------------------------------------
+# Copilot CLI
+
+
+def run_copilot(
+    home: Path,
+    cwd: Path,
+    prompt: str,
+    session_id: str | None = None,
+    resume: str | None = None,
+    timeout: float = DEFAULT_TIMEOUT,
+) -> Run:
+    argv = [
+        str(binary("copilot")),
+        "-p",
+        prompt,
+        "--allow-all-tools",
+        "--disable-client-telemetry",
+        "--no-auto-update",
+        "-s",
+    ]
+    if session_id:
+        argv += ["--session-id", session_id]
+    if resume:
+        argv += [f"--resume={resume}"]
+    env = {
+        "COPILOT_OFFLINE": "true",
+        "COPILOT_PROVIDER_BASE_URL": f"{MOCK_URL}/v1",
+        "COPILOT_PROVIDER_TYPE": "openai",
+        "COPILOT_PROVIDER_API_KEY": "test",
+        "COPILOT_MODEL": "gpt-4.1",
+        "COPILOT_AUTO_UPDATE": "false",
+        # Copilot unpacks ~235 MB of itself into the cache dir on first run: share it.
+        "XDG_CACHE_HOME": str(clis_dir() / "xdg-cache"),
+    }
+    return run_cli(argv, home, cwd, env, timeout=timeout)
+
+
+def copilot_session_dir(home: Path, session_id: str) -> Path:
+    return home / ".copilot" / "session-state" / session_id
+
+
+# ---------------------------------------------------------------------------------------
+# One real session per CLI: a text turn, a shell tool turn, then a resume
+
+
+@dataclass(frozen=True)
+class RealSession:
+    """A session that a real CLI wrote: where it lives and what went into it.
+
+    ``runs`` are the new session (``prompts[0]``, answered ``replies[0]``), a resume whose
+    prompt makes the mock call the CLI's shell tool (``command``, printing ``output``;
+    answered ``replies[1]``), and a last resume (``prompts[2]``, ``replies[2]``), whose
+    request carries the whole history.
+    """
+
+    cli: str
+    home: Path
+    cwd: Path
+    session_id: str
+    prompts: tuple[str, str, str]
+    replies: tuple[str, str, str]
+    command: str
+    output: str
+    shell_tool: str
+    runs: tuple[Run, ...]
+    native_files: tuple[Path, ...]
+
+    def final_request(self) -> Request:
+        return self.runs[-1].model_requests()[-1]
+
+    @property
+    def native_file(self) -> Path:
+        """The file holding the conversation (Gemini may also leave stubs, see native_files)."""
+        holding = [path for path in self.native_files if self.prompts[0] in path.read_text()]
+        if len(holding) != 1:
+            raise AssertionError(f"{self.cli}: {len(holding)} files hold the session: {holding}")
+        return holding[0]
+
+
+RUNNERS: dict[str, Callable[..., Run]] = {
+    "claude": run_claude,
+    "codex": run_codex,
+    "gemini": run_gemini,
+    "copilot": run_copilot,
+}
+# The shell tool each pinned CLI offers the model (the mock calls it for ``RUN:<command>``).
+SHELL_TOOL = {
+    "claude": "Bash",
+    "codex": "exec_command",
+    "gemini": "run_shell_command",
+    "copilot": "bash",
+}
+
+
+def session_texts(cli: str) -> tuple[tuple[str, str, str], tuple[str, str, str], str, str]:
+    """Prompts, the mock's replies, the command and its output, distinct per CLI."""
+    command = f"echo {cli}-tool-output | tr a-z A-Z"
+    output = f"{cli.upper()}-TOOL-OUTPUT"
+    prompts = (
+        f"Hello from {cli}: please remember the word zebra-{cli}",
+        f"Now list something for {cli}. RUN:{command}",
+        f"Final question for {cli}: what was the word?",
+    )
+    replies = (f"ECHO: {prompts[0]}", f"TOOL-DONE: {output}", f"ECHO: {prompts[2]}")
+    return prompts, replies, command, output
+
+
+def native_files(cli: str, home: Path, cwd: Path, session_id: str) -> tuple[Path, ...]:
+    """The files where each CLI keeps the session (research/native-formats.md).
+
+    Gemini starts every run with a new file named by the current minute and switches to the
+    session's own file on ``--resume``: when the minute has changed, a stub (a metadata line
+    and the context message, same session id) stays behind next to the real file.
+    """
+    if cli == "claude":
+        candidates = [claude_session_file(home, cwd, session_id)]
+    elif cli == "codex":
+        candidates = [p for p in codex_session_files(home) if p.stem.endswith(session_id)]
+    elif cli == "gemini":
+        candidates = [p for p in gemini_session_files(home) if p.stem.endswith(session_id[:8])]
+    else:
+        candidates = [copilot_session_dir(home, session_id) / "events.jsonl"]
+    return tuple(path for path in candidates if path.is_file())
+
+
+def drive_session(cli: str, base: Path, timeout: float = DEFAULT_TIMEOUT) -> RealSession:
+    """Run the three turns of a RealSession with the real ``cli`` under ``base``."""
+    home, cwd = base / cli / "home", base / cli / f"{cli}-project"
+    prompts, replies, command, output = session_texts(cli)
+    session_id = str(uuid.uuid5(uuid.NAMESPACE_URL, f"https://tether.invalid/e2e/{cli}"))
+    runs: list[Run] = []
+
+    def check(run: Run) -> Run:
+        runs.append(run)
+        if run.proc.returncode != 0 or not run.model_requests():
+            raise AssertionError(f"{cli} run {len(runs)} failed\n{run.describe()}")
+        return run
+
+    run = RUNNERS[cli]
+    if cli == "codex":  # Codex picks its own id (a UUID v7)
+        session_id = codex_thread_id(check(run_codex(home, cwd, prompts[0], timeout=timeout)))
+    else:
+        check(run(home, cwd, prompts[0], session_id=session_id, timeout=timeout))
+    for prompt in prompts[1:]:
+        check(run(home, cwd, prompt, resume=session_id, timeout=timeout))
+    return RealSession(
+        cli=cli,
+        home=home,
+        cwd=cwd,
+        session_id=session_id,
+        prompts=prompts,
+        replies=replies,
+        command=command,
+        output=output,
+        shell_tool=SHELL_TOOL[cli],
+        runs=tuple(runs),
+        native_files=native_files(cli, home, cwd, session_id),
+    )
+
+
+@dataclass
+class RealSessions:
+    """One RealSession per CLI; asking for a CLI whose runs failed fails with the details."""
+
+    sessions: dict[str, RealSession] = field(default_factory=dict)
+    failures: dict[str, str] = field(default_factory=dict)
+
+    def __getitem__(self, cli: str) -> RealSession:
+        if cli in self.failures:
+            raise AssertionError(f"the {cli} session could not be made:\n{self.failures[cli]}")
+        return self.sessions[cli]
+
+    def __iter__(self) -> Iterator[str]:
+        return iter(PINS)
