@@ -101,6 +101,12 @@ class Assembly:
 def merge_message(old: Message, new: Message) -> None:
     """Fold a continuation line into the message it continues (parts appended in order)."""
     old.parts.extend(new.parts)
+    merge_fields(old, new)
+
+
+def merge_fields(old: Message, new: Message) -> None:
+    """What a continuation changes besides parts: the first timestamp, model and id stay,
+    the newest usage wins, native keys are added."""
     old.model = old.model or new.model
     old.timestamp = old.timestamp or new.timestamp
     old.native_id = old.native_id or new.native_id

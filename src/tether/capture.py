@@ -28,6 +28,8 @@ from tether.tools import TOOLS, readers
 from tether.tools.base import Meta, Op, Put, Reset, Rewind, Source, Tool
 
 CHUNK = 4 << 20
+BATCH_BYTES = 32 << 20
+BATCH_FILES = 1000
 TAIL = 64
 MAX_BUFFERED_OPS = 1000
 
@@ -180,12 +182,19 @@ def scan(
     # comes after the file that holds the session, so the session keeps its own id.
     todo.sort(key=lambda item: str(item[1].path))
     total = sum(st.st_size for _, _, st, _ in todo)
-    done = 0
-    for tool, source, st, row in todo:
-        read_source(db, tool, source, st, row, report)
-        done += st.st_size
-        if progress is not None:
-            progress(done, total)
+    done = size = 0
+    batch: list[tuple[Tool, Source, os.stat_result, Known | None]] = []
+    for item in todo:
+        batch.append(item)
+        size += item[2].st_size
+        if size >= BATCH_BYTES or len(batch) >= BATCH_FILES:
+            read_batch(db, batch, report)
+            done += size
+            batch, size = [], 0
+            if progress is not None:
+                progress(done, total)
+    if batch:
+        read_batch(db, batch, report)
     report.missing = _mark_missing(db, known, seen, scanned_roots)
     report.seconds = time.perf_counter() - started
     return report
@@ -245,7 +254,7 @@ class Archiver:
         self.offset = start
         self.buffer = bytearray()
         self.tail = b""
-        self.compressor = zstandard.ZstdCompressor(level=3)
+        self.compressor = zstandard.ZstdCompressor(level=1)
         row = db.execute(
             "SELECT COALESCE(MAX(seq) + 1, 0) FROM raw_chunks"
             " WHERE source_id = ? AND generation = ?",
@@ -294,6 +303,31 @@ def _is_append(source: Source, st: os.stat_result, row: Known) -> bool:
         return False
 
 
+@dataclass
+class Outcome:
+    """What reading one file did, folded into the report once its transaction commits."""
+
+    path: str
+    session_pk: int | None
+    created: bool
+    bytes_read: int
+    skipped: int
+    repaired: int
+    reasons: list[str]
+
+    def fold_into(self, report: ScanReport) -> None:
+        report.read += 1
+        report.bytes_read += self.bytes_read
+        report.skipped += self.skipped
+        report.repaired += self.repaired
+        if self.skipped:
+            report.skipped_in.append(Problem(self.path, "; ".join(self.reasons[:3])))
+        if self.created:
+            report.sessions_added += 1
+        elif self.session_pk is not None:
+            report.sessions_updated += 1
+
+
 def read_source(
     db: sqlite3.Connection,
     tool: Tool,
@@ -303,56 +337,96 @@ def read_source(
     report: ScanReport,
     origin: str = "scan",
 ) -> int | None:
-    """Read one file into the archive in one transaction; returns its session pk."""
-    append = row is not None and _is_append(source, st, row)
+    """Read one file into the archive in a transaction of its own; returns its session pk.
+
+    A file that cannot be read is recorded as failed (with its stat, so an unchanged
+    broken file is not retried on every scan) and nothing of it is kept.
+    """
     db.execute("BEGIN IMMEDIATE")
     try:
-        source_id, generation = _source_row(db, tool, source, row, append, origin)
-        start = row.offset if (append and row is not None) else 0
-        state: dict[str, Any] = orjson.loads(row.state) if (append and row and row.state) else {}
-        archiver = Archiver(db, source_id, generation, start)
-        feed = FileFeed(source, start=start, sink=archiver)
-        session_pk = row.session_pk if row is not None else None
-        applier = Applier(db, tool, source, session_pk, fresh=not append)
-        applier.run(tool.read(feed, state))
-        archiver.flush()
-        tail = archiver.tail if archiver.tail or not append or row is None else row.tail
-        db.execute(
-            "UPDATE sources SET session_pk = ?, size = ?, mtime_ns = ?, inode = ?, offset = ?,"
-            " tail = ?, state = ?, skipped = skipped + ?, repaired = repaired + ?,"
-            " reasons = ?, error = NULL, scanned_at = ?, missing_since = NULL WHERE id = ?",
-            (
-                applier.session_pk,
-                st.st_size,
-                st.st_mtime_ns,
-                st.st_ino,
-                feed.end,
-                tail,
-                dumps(state) if state else None,
-                feed.skipped,
-                feed.repaired,
-                dumps(feed.reasons) if feed.reasons else None,
-                now_iso(),
-                source_id,
-            ),
-        )
+        outcome = _read(db, tool, source, st, row, origin)
         db.execute("COMMIT")
     except Exception as exc:
         db.execute("ROLLBACK")
         _record_failure(db, tool, source, st, row, origin, exc)
         report.failed.append(Problem(str(source.path), _describe(exc)))
         return None
-    report.read += 1
-    report.bytes_read += feed.end - start
-    report.skipped += feed.skipped
-    report.repaired += feed.repaired
-    if feed.skipped:
-        report.skipped_in.append(Problem(str(source.path), "; ".join(feed.reasons[:3])))
-    if applier.created:
-        report.sessions_added += 1
-    elif applier.session_pk is not None:
-        report.sessions_updated += 1
-    return applier.session_pk
+    outcome.fold_into(report)
+    return outcome.session_pk
+
+
+def _read(
+    db: sqlite3.Connection,
+    tool: Tool,
+    source: Source,
+    st: os.stat_result,
+    row: Known | None,
+    origin: str,
+) -> Outcome:
+    """Read one file inside the caller's transaction; raises when it cannot be read."""
+    append = row is not None and _is_append(source, st, row)
+    source_id, generation = _source_row(db, tool, source, row, append, origin)
+    start = row.offset if (append and row is not None) else 0
+    state: dict[str, Any] = orjson.loads(row.state) if (append and row and row.state) else {}
+    archiver = Archiver(db, source_id, generation, start)
+    feed = FileFeed(source, start=start, sink=archiver)
+    session_pk = row.session_pk if row is not None else None
+    applier = Applier(db, tool, source, session_pk, fresh=not append)
+    applier.run(tool.read(feed, state))
+    archiver.flush()
+    tail = archiver.tail if archiver.tail or not append or row is None else row.tail
+    db.execute(
+        "UPDATE sources SET session_pk = ?, size = ?, mtime_ns = ?, inode = ?, offset = ?,"
+        " tail = ?, state = ?, skipped = skipped + ?, repaired = repaired + ?,"
+        " reasons = ?, error = NULL, scanned_at = ?, missing_since = NULL WHERE id = ?",
+        (
+            applier.session_pk,
+            st.st_size,
+            st.st_mtime_ns,
+            st.st_ino,
+            feed.end,
+            tail,
+            dumps(state) if state else None,
+            feed.skipped,
+            feed.repaired,
+            dumps(feed.reasons) if feed.reasons else None,
+            now_iso(),
+            source_id,
+        ),
+    )
+    return Outcome(
+        str(source.path),
+        applier.session_pk,
+        applier.created,
+        feed.end - start,
+        feed.skipped,
+        feed.repaired,
+        feed.reasons,
+    )
+
+
+def read_batch(
+    db: sqlite3.Connection,
+    batch: list[tuple[Tool, Source, os.stat_result, Known | None]],
+    report: ScanReport,
+) -> None:
+    """Read several files in one transaction: FTS5 writes its index segments at each
+    commit (and savepoint), so a few large commits beat thousands of small ones. If one
+    file fails, the batch is undone and read again a file per transaction, so that the
+    failing file alone is left out. Offsets commit with their messages either way."""
+    outcomes = []
+    db.execute("BEGIN IMMEDIATE")
+    try:
+        for tool, source, st, row in batch:
+            outcomes.append(_read(db, tool, source, st, row, "scan"))
+        db.execute("COMMIT")
+    except Exception:
+        db.execute("ROLLBACK")
+        for tool, source, st, row in batch:
+            read_source(db, tool, source, st, row, report)
+        return
+    for outcome in outcomes:
+        outcome.fold_into(report)
 
 
 def _describe(exc: BaseException) -> str:

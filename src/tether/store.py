@@ -12,6 +12,7 @@ from typing import Any
 
 import orjson
 
+from tether.assemble import merge_fields
 from tether.model import (
     Attachment,
     Message,
@@ -132,7 +133,8 @@ class SessionWriter:
         self.next_part_pk: int = db.execute(
             "SELECT COALESCE(MAX(pk), 0) + 1 FROM parts"
         ).fetchone()[0]
-        self.message_rows: list[tuple[Any, ...]] = []
+        self.pending: dict[int, tuple[int, str, Message]] = {}
+        """Messages not yet written: pk -> (seq, key, message); merges fold in here."""
         self.part_rows: list[PartRow] = []
         self.touched = False
 
@@ -144,22 +146,23 @@ class SessionWriter:
             pk = self.next_message_pk
             self.next_message_pk += 1
             self.keys[op.key] = entry = [pk, 0]
-            self.message_rows.append(self._message_row(pk, self.next_seq, op.key, op.message))
+            message = Message(
+                op.message.role,
+                [],
+                op.message.timestamp,
+                op.message.model,
+                op.message.usage,
+                op.message.native_id,
+                dict(op.message.native),
+            )
+            self.pending[pk] = (self.next_seq, op.key, message)
             self.next_seq += 1
         elif op.merge:
-            self.flush()
             self._merge_message(entry[0], op.message)
         else:
-            self.flush()
-            self._delete_parts(f"message_pk = {entry[0]}")
-            self.db.execute(
-                "UPDATE messages SET role=?, timestamp=?, model=?, usage=?, native_id=?, native=?"
-                " WHERE pk=?",
-                (*self._message_fields(op.message), entry[0]),
-            )
-            entry[1] = 0
+            self._replace_message(entry, op.message)
         self._add_parts(entry, op.message.parts)
-        if len(self.part_rows) + len(self.message_rows) >= FLUSH_ROWS:
+        if len(self.part_rows) + len(self.pending) >= FLUSH_ROWS:
             self.flush()
 
     def rewind(self, key: str) -> None:
@@ -198,27 +201,49 @@ class SessionWriter:
             _nonempty_json(m.native),
         )
 
-    def _message_row(self, pk: int, seq: int, key: str, m: Message) -> tuple[Any, ...]:
-        return (pk, self.session_pk, seq, key, *self._message_fields(m))
+    def _stored_message(self, pk: int) -> Message:
+        role, ts, model, usage, native_id, native = self.db.execute(
+            "SELECT role, timestamp, model, usage, native_id, native FROM messages WHERE pk = ?",
+            (pk,),
+        ).fetchone()
+        return Message(
+            role,
+            [],
+            ts,
+            model,
+            orjson.loads(usage) if usage else None,
+            native_id,
+            orjson.loads(native) if native else {},
+        )
 
     def _merge_message(self, pk: int, m: Message) -> None:
-        row = self.db.execute(
-            "SELECT timestamp, model, usage, native FROM messages WHERE pk = ?", (pk,)
-        ).fetchone()
-        native = orjson.loads(row[3]) if row[3] else {}
-        for k, v in m.native.items():
-            native.setdefault(k, v)
+        pending = self.pending.get(pk)
+        if pending is not None:
+            merge_fields(pending[2], m)
+            return
+        stored = self._stored_message(pk)
+        merge_fields(stored, m)
         self.db.execute(
-            "UPDATE messages SET timestamp=?, model=?, usage=?, native=?,"
-            " native_id = COALESCE(native_id, ?) WHERE pk=?",
-            (
-                row[0] or m.timestamp,
-                row[1] or m.model,
-                _nonempty_json(m.usage) or row[2],
-                _nonempty_json(native),
-                m.native_id,
-                pk,
-            ),
+            "UPDATE messages SET role=?, timestamp=?, model=?, usage=?, native_id=?, native=?"
+            " WHERE pk=?",
+            (*self._message_fields(stored), pk),
+        )
+
+    def _replace_message(self, entry: list[int], m: Message) -> None:
+        pk = entry[0]
+        entry[1] = 0
+        fresh = Message(m.role, [], m.timestamp, m.model, m.usage, m.native_id, dict(m.native))
+        pending = self.pending.get(pk)
+        if pending is not None:
+            self.pending[pk] = (pending[0], pending[1], fresh)
+            self.part_rows = [r for r in self.part_rows if r[1] != pk]
+            return
+        self.flush()
+        self._delete_parts(f"message_pk = {pk}")
+        self.db.execute(
+            "UPDATE messages SET role=?, timestamp=?, model=?, usage=?, native_id=?, native=?"
+            " WHERE pk=?",
+            (*self._message_fields(fresh), pk),
         )
 
     def _add_parts(self, entry: list[int], parts: Iterable[Part]) -> None:
@@ -236,13 +261,16 @@ class SessionWriter:
         self.db.execute(f"DELETE FROM parts WHERE {where}")
 
     def flush(self) -> None:
-        if self.message_rows:
+        if self.pending:
             self.db.executemany(
                 "INSERT INTO messages (pk, session_pk, seq, key, role, timestamp, model, usage,"
                 " native_id, native) VALUES (?,?,?,?,?,?,?,?,?,?)",
-                self.message_rows,
+                [
+                    (pk, self.session_pk, seq, key, *self._message_fields(m))
+                    for pk, (seq, key, m) in self.pending.items()
+                ],
             )
-            self.message_rows = []
+            self.pending = {}
         if self.part_rows:
             self.db.executemany("INSERT INTO parts VALUES (?,?,?,?,?,?)", self.part_rows)
             self.db.executemany(
