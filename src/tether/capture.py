@@ -23,8 +23,8 @@ import orjson
 
 from tether.feed import FileFeed, feed_from_bytes
 from tether.model import session_id
+from tether.registry import TOOLS, readers
 from tether.store import SessionWriter, apply_meta, dumps
-from tether.tools import TOOLS, readers
 from tether.tools.base import Meta, Op, Put, Reset, Rewind, Source, Tool
 
 CHUNK = 4 << 20

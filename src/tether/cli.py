@@ -87,7 +87,7 @@ def tool_option(f: F) -> F:
 def resolve_tool(name: str | None) -> str | None:
     if name is None:
         return None
-    from tether.tools import UnknownTool, get_tool
+    from tether.registry import UnknownTool, get_tool
 
     try:
         return get_tool(name).name

@@ -9,7 +9,7 @@ from typing import Any
 
 import orjson
 
-from tether.tools import TOOLS
+from tether.registry import TOOLS
 
 
 def diagnose(

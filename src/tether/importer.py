@@ -9,7 +9,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from tether.capture import Problem, ScanReport, load_known, read_source
-from tether.tools import readers
+from tether.registry import readers
 from tether.tools.base import Source, Tool
 
 HEAD = 16384

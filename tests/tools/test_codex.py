@@ -13,7 +13,8 @@ import zstandard
 from tether.assemble import Assembly
 from tether.feed import FileFeed, feed_from_bytes
 from tether.model import Message, Reasoning, Session, Text, ToolCall, ToolResult
-from tether.tools import codex, get_tool
+from tether.registry import get_tool
+from tether.tools import codex
 from tether.tools.base import Meta, Put, Rewind, Source
 
 FIXTURES = Path(__file__).resolve().parent.parent / "fixtures" / "codex"

@@ -13,7 +13,8 @@ import pytest
 from tether.assemble import Assembly
 from tether.feed import FileFeed, feed_from_bytes
 from tether.model import Attachment, Message, Reasoning, Session, Text, ToolCall, ToolResult
-from tether.tools import copilot, get_tool
+from tether.registry import get_tool
+from tether.tools import copilot
 from tether.tools.base import FormatError, Meta, Put, Reset, Source
 
 FIXTURES = Path(__file__).resolve().parent.parent / "fixtures" / "copilot"

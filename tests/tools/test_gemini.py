@@ -13,7 +13,8 @@ import pytest
 from tether.assemble import Assembly
 from tether.feed import FileFeed, feed_from_bytes
 from tether.model import Message, Reasoning, Session, Text, ToolCall, ToolResult
-from tether.tools import gemini, get_tool
+from tether.registry import get_tool
+from tether.tools import gemini
 from tether.tools.base import FormatError, Op, Put, Rewind, Source, SourceMode
 
 FIXTURES = Path(__file__).parent.parent / "fixtures" / "gemini"

@@ -1,0 +1,39 @@
+"""The registry of tool adapters: one module per external tool, typed with the Protocol.
+
+Imported only by what needs the readers (capture, import, doctor), not by the queries.
+"""
+
+from __future__ import annotations
+
+from tether.tools import claude, codex, copilot, gemini
+from tether.tools.base import Tool
+
+TOOLS: dict[str, Tool] = {
+    "claude": claude,
+    "codex": codex,
+    "gemini": gemini,
+    "copilot": copilot,
+}
+
+
+def readers() -> dict[str, Tool]:
+    """Every reader by source tool name: the tools, plus tether's own JSON for `import`."""
+    from tether.formats import tether_json
+
+    return {**TOOLS, tether_json.name: tether_json}
+
+
+class UnknownTool(ValueError):
+    pass
+
+
+def get_tool(name: str) -> Tool:
+    """The adapter for a command-line tool name or alias (`claude-code`, `gemini-cli`, …)."""
+    key = name.strip().lower()
+    if key in TOOLS:
+        return TOOLS[key]
+    for tool in TOOLS.values():
+        if key in tool.aliases:
+            return tool
+    known = ", ".join(TOOLS)
+    raise UnknownTool(f"unknown tool {name!r}: known tools are {known}")
