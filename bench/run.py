@@ -116,7 +116,20 @@ def tether_argv(option: str | None) -> list[str]:
 def tether_env(home: Path, tether_home: Path) -> dict[str, str]:
     env = {k: v for k, v in os.environ.items() if k not in NATIVE_ENV}
     env.update(HOME=str(home), TETHER_HOME=str(tether_home), NO_COLOR="1")
+    # Start-up is measured as users see it: pip compiles bytecode at install time, so a
+    # machine-wide PYTHONDONTWRITEBYTECODE (set on some CI images) must not make every
+    # run recompile tether and its dependencies.
+    env.pop("PYTHONDONTWRITEBYTECODE", None)
     return env
+
+
+def compile_bytecode() -> None:
+    """Write the .pyc files an ordinary install has (see tether_env)."""
+    import compileall
+    import sysconfig
+
+    for folder in (ROOT / "src", Path(sysconfig.get_paths()["purelib"])):
+        compileall.compile_dir(folder, quiet=2, workers=0)
 
 
 def ensure_corpus(corpus: Path, args: list[str]) -> dict[str, Any]:
@@ -347,6 +360,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--tether", help="command that runs tether (default .venv/bin/tether)")
     parser.add_argument("--json", type=Path, dest="json_out", help="also write the figures here")
     args = parser.parse_args(argv)
+    compile_bytecode()
     corpus = args.corpus or OUT / f"corpus-{args.scale:g}"
     manifest = ensure_corpus(corpus, ["--scale", str(args.scale), "--seed", str(args.seed)])
     home = corpus / manifest["home"]
