@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import base64
 import contextlib
-import os
 import re
 from array import array
 from collections.abc import Callable, Iterator, Mapping
@@ -29,6 +28,7 @@ from tether.model import (
 )
 from tether.tools.base import Capability, Feed, Meta, Op, Put, Source
 from tether.tools.common import as_text, iso
+from tether.tools.listing import entries, is_dir
 
 name = "claude"
 display_name = "Claude Code"
@@ -164,43 +164,28 @@ def discover(root: Path) -> Iterator[Source]:
     projects = root / "projects"
     if root.name == "projects" and not projects.is_dir():
         projects = root
-    for entry in _entries(projects):
-        if _is_dir(entry):
+    for entry in entries(projects):
+        if is_dir(entry, follow_symlinks=False):
             yield from _project_sources(Path(entry.path))
 
 
 def _project_sources(project: Path) -> Iterator[Source]:
-    for entry in _entries(project):
+    for entry in entries(project):
         # Any *.jsonl is yielded, even one that cannot be read: capture reports it.
         if entry.name.endswith(".jsonl"):
             path = Path(entry.path)
             yield Source(path, "jsonl", _path_native_id(path, trust_stem=True))
-        elif _is_dir(entry):
+        elif is_dir(entry, follow_symlinks=False):
             folder = Path(entry.path) / "subagents"
             yield from _subagent_sources(folder, entry.name, 0)
 
 
 def _subagent_sources(folder: Path, session: str, depth: int) -> Iterator[Source]:
-    for entry in _entries(folder):
+    for entry in entries(folder):
         if entry.name.startswith("agent-") and entry.name.endswith(".jsonl"):
             yield Source(Path(entry.path), "jsonl", f"{session}/{entry.name[:-6]}")
-        elif depth < MAX_SUBAGENT_DEPTH and _is_dir(entry):
+        elif depth < MAX_SUBAGENT_DEPTH and is_dir(entry, follow_symlinks=False):
             yield from _subagent_sources(Path(entry.path), session, depth + 1)
-
-
-def _entries(folder: Path) -> list[os.DirEntry[str]]:
-    try:
-        with os.scandir(folder) as listing:
-            return list(listing)
-    except OSError:
-        return []
-
-
-def _is_dir(entry: os.DirEntry[str]) -> bool:
-    try:
-        return entry.is_dir(follow_symlinks=False)
-    except OSError:
-        return False
 
 
 def _stem(path: Path) -> str:

@@ -17,6 +17,7 @@ import orjson
 from tether.model import Attachment, Message, Part, Reasoning, Role, Text, ToolCall, ToolResult
 from tether.tools.base import Capability, Feed, FormatError, Meta, Op, Put, Reset, Source
 from tether.tools.common import as_text, iso
+from tether.tools.listing import entries, is_dir, is_file
 
 name = "copilot"
 display_name = "Copilot CLI"
@@ -69,35 +70,13 @@ def store_roots(env: Mapping[str, str], home: Path) -> list[Path]:
     return [home / ".copilot"]
 
 
-def _entries(folder: Path) -> list[os.DirEntry[str]]:
-    try:
-        with os.scandir(folder) as it:
-            return list(it)
-    except OSError:
-        return []
-
-
-def _is_dir(entry: os.DirEntry[str]) -> bool:
-    try:
-        return entry.is_dir()
-    except OSError:
-        return False
-
-
-def _is_file(entry: os.DirEntry[str]) -> bool:
-    try:
-        return entry.is_file()
-    except OSError:
-        return False
-
-
 def discover(root: Path) -> Iterator[Source]:
     """Session directories first; a flat or legacy file is skipped once its session has a
     newer copy (Copilot migrates old sessions on resume and may leave the old file)."""
     seen: set[str] = set()
     flat: list[os.DirEntry[str]] = []
-    for entry in _entries(root / "session-state"):
-        if _is_dir(entry):
+    for entry in entries(root / "session-state"):
+        if is_dir(entry):
             events = Path(entry.path) / "events.jsonl"
             if events.is_file():
                 seen.add(entry.name)
@@ -106,15 +85,15 @@ def discover(root: Path) -> Iterator[Source]:
             flat.append(entry)
     for entry in flat:
         native_id = entry.name[: -len(".jsonl")]
-        if native_id not in seen and _is_file(entry):
+        if native_id not in seen and is_file(entry):
             seen.add(native_id)
             yield Source(Path(entry.path), "jsonl", native_id)
-    for entry in _entries(root / "history-session-state"):
-        if entry.name.endswith(".jsonl") and _is_file(entry):
+    for entry in entries(root / "history-session-state"):
+        if entry.name.endswith(".jsonl") and is_file(entry):
             native_id = entry.name[: -len(".jsonl")]
             if native_id not in seen:
                 yield Source(Path(entry.path), "jsonl", native_id)
-        elif entry.name.endswith(".json") and _is_file(entry):
+        elif entry.name.endswith(".json") and is_file(entry):
             legacy = legacy_id(entry.name)
             if legacy is None or legacy not in seen:
                 yield Source(Path(entry.path), "document", legacy)

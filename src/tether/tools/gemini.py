@@ -8,7 +8,6 @@ single-JSON conversation documents.
 from __future__ import annotations
 
 import hashlib
-import os
 from collections.abc import Iterable, Iterator, Mapping
 from pathlib import Path
 from typing import Any
@@ -18,6 +17,7 @@ import orjson
 from tether.model import Attachment, Message, Part, Reasoning, Role, Text, ToolCall, ToolResult
 from tether.tools.base import Capability, Feed, FormatError, Meta, Op, Put, Reset, Rewind, Source
 from tether.tools.common import as_text, iso
+from tether.tools.listing import entries, is_dir, is_file
 
 name = "gemini"
 display_name = "Gemini CLI"
@@ -62,41 +62,19 @@ def discover(root: Path) -> Iterator[Source]:
 
     The depth is fixed, so following a symlinked folder can never loop.
     """
-    for project in _scan(root / "tmp"):
-        if not _is_dir(project):
+    for project in entries(root / "tmp"):
+        if not is_dir(project):
             continue
-        for entry in _scan(Path(project.path) / "chats"):
-            if _is_dir(entry):
-                for sub in _scan(Path(entry.path)):
-                    if sub.name.endswith(".jsonl") and _is_file(sub):
+        for entry in entries(Path(project.path) / "chats"):
+            if is_dir(entry):
+                for sub in entries(Path(entry.path)):
+                    if sub.name.endswith(".jsonl") and is_file(sub):
                         yield Source(Path(sub.path), "jsonl")
-            elif entry.name.startswith(SESSION_PREFIX) and _is_file(entry):
+            elif entry.name.startswith(SESSION_PREFIX) and is_file(entry):
                 if entry.name.endswith(".jsonl"):
                     yield Source(Path(entry.path), "jsonl")
                 elif entry.name.endswith(".json"):
                     yield Source(Path(entry.path), "document")
-
-
-def _scan(path: Path) -> list[os.DirEntry[str]]:
-    try:
-        with os.scandir(path) as entries:
-            return list(entries)
-    except OSError:
-        return []
-
-
-def _is_dir(entry: os.DirEntry[str]) -> bool:
-    try:
-        return entry.is_dir()
-    except OSError:
-        return False
-
-
-def _is_file(entry: os.DirEntry[str]) -> bool:
-    try:
-        return entry.is_file()
-    except OSError:
-        return False
 
 
 def sniff(path: Path, head: bytes) -> Source | None:
