@@ -125,6 +125,15 @@ class Known:
     state: str | None
     missing_since: str | None
 
+    def unchanged(self, st: os.stat_result) -> bool:
+        """The file is as the archive last read it: same size, mtime and inode, present."""
+        return (
+            self.size == st.st_size
+            and self.mtime_ns == st.st_mtime_ns
+            and self.inode == st.st_ino
+            and self.missing_since is None
+        )
+
 
 def load_known(db: sqlite3.Connection) -> dict[str, Known]:
     rows = db.execute(
@@ -213,13 +222,7 @@ def _consider(
     except OSError as exc:
         report.failed.append(Problem(str(source.path), exc.strerror or str(exc)))
         return
-    if (
-        row is not None
-        and row.size == st.st_size
-        and row.mtime_ns == st.st_mtime_ns
-        and row.inode == st.st_ino
-        and row.missing_since is None
-    ):
+    if row is not None and row.unchanged(st):
         return
     todo.append((tool, source, st, row))
 
@@ -365,7 +368,7 @@ def _read(
 ) -> Outcome:
     """Read one file inside the caller's transaction; raises when it cannot be read."""
     append = row is not None and _is_append(source, st, row)
-    source_id, generation = _source_row(db, tool, source, row, append, origin)
+    source_id, generation = _source_row(db, tool, source, st, row, append, origin)
     start = row.offset if (append and row is not None) else 0
     state: dict[str, Any] = orjson.loads(row.state) if (append and row and row.state) else {}
     archiver = Archiver(db, source_id, generation, start)
@@ -439,6 +442,7 @@ def _source_row(
     db: sqlite3.Connection,
     tool: Tool,
     source: Source,
+    st: os.stat_result,
     row: Known | None,
     append: bool,
     origin: str,
@@ -459,8 +463,7 @@ def _source_row(
         "SELECT COALESCE(SUM(length), 0) FROM raw_chunks WHERE source_id = ? AND generation = ?",
         (row.id, row.generation),
     ).fetchone()[0]
-    size = source.path.stat().st_size
-    if size >= old_bytes:
+    if st.st_size >= old_bytes:
         db.execute("DELETE FROM raw_chunks WHERE source_id = ?", (row.id,))
     db.execute("UPDATE sources SET generation = ? WHERE id = ?", (generation, row.id))
     return row.id, generation

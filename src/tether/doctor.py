@@ -9,6 +9,7 @@ from typing import Any
 
 import orjson
 
+from tether.query import like_prefix
 from tether.registry import TOOLS
 
 
@@ -18,10 +19,10 @@ def diagnose(
     stores = []
     for tool in TOOLS.values():
         for root in tool.store_roots(env, home):
-            prefix = str(root).rstrip("/") + "/%"
+            prefix = like_prefix(str(root).rstrip("/") + "/")
             files, sessions = db.execute(
                 "SELECT COUNT(*), COUNT(DISTINCT session_pk) FROM sources"
-                " WHERE tool = ? AND path LIKE ?",
+                " WHERE tool = ? AND path LIKE ? ESCAPE '\\'",
                 (tool.name, prefix),
             ).fetchone()
             stores.append(

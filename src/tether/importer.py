@@ -67,8 +67,7 @@ def import_paths(db: sqlite3.Connection, paths: list[Path]) -> ImportReport:
                 report.scan.failed.append(Problem(str(path), exc.strerror or str(exc)))
                 continue
             row = known.get(str(path))
-            unchanged = row is not None and (row.size, row.mtime_ns) == (st.st_size, st.st_mtime_ns)
-            pk = row.session_pk if unchanged and row is not None else None
+            pk = row.session_pk if row is not None and row.unchanged(st) else None
             if pk is None:
                 pk = read_source(db, tool, source, st, row, report.scan, origin="import")
             if pk is not None:

@@ -33,6 +33,11 @@ class Filters:
     """List sessions with no user, assistant or tool message too (stubs, aborted starts)."""
 
 
+def like_prefix(text: str) -> str:
+    """A LIKE pattern (with ESCAPE '\\') matching strings that start with `text`."""
+    return text.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_") + "%"
+
+
 def _session_where(f: Filters, alias: str = "s") -> tuple[list[str], list[Any]]:
     where: list[str] = []
     args: list[Any] = []
@@ -42,8 +47,7 @@ def _session_where(f: Filters, alias: str = "s") -> tuple[list[str], list[Any]]:
     if f.project:
         project = f.project.rstrip("/") or "/"
         where.append(f"({alias}.project = ? OR {alias}.project LIKE ? ESCAPE '\\')")
-        escaped = project.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
-        args += [project, escaped.rstrip("/") + "/%"]
+        args += [project, like_prefix(project.rstrip("/") + "/")]
     if f.since:
         where.append(f"{alias}.updated_at >= ?")
         args.append(f.since)
@@ -79,7 +83,7 @@ def find_session(db: sqlite3.Connection, ident: str) -> tuple[int, dict[str, Any
     if not rows:
         rows = db.execute(
             f"SELECT {SESSION_COLUMNS} FROM sessions WHERE native_id LIKE ? ESCAPE '\\' LIMIT 10",
-            (ident.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_") + "%",),
+            (like_prefix(ident),),
         ).fetchall()
     if not rows:
         raise NotFound(f"no session matches {ident!r}: see `tether list`")
