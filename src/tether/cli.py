@@ -115,9 +115,44 @@ def here_root() -> str:
     return str(cwd)
 
 
+# Commands that live in their own modules under tether/commands, loaded only when run:
+# name -> (module, attribute, one-line help shown by `tether --help`). A new command
+# family is one module and one line here; nothing of it is imported to start up.
+LAZY_COMMANDS: dict[str, tuple[str, str, str]] = {}
+
+
 class Group(click.Group):
+    """Commands in the order they are declared; LAZY_COMMANDS imported on first use."""
+
     def list_commands(self, ctx: click.Context) -> list[str]:
-        return list(self.commands)
+        return [*self.commands, *(name for name in LAZY_COMMANDS if name not in self.commands)]
+
+    def get_command(self, ctx: click.Context, cmd_name: str) -> click.Command | None:
+        command = self.commands.get(cmd_name)
+        if command is not None or cmd_name not in LAZY_COMMANDS:
+            return command
+        import importlib
+
+        module, attribute, _ = LAZY_COMMANDS[cmd_name]
+        loaded = getattr(importlib.import_module(module), attribute)
+        if not isinstance(loaded, click.Command):
+            raise TypeError(f"{module}.{attribute} is not a click command")
+        return loaded
+
+    def format_commands(self, ctx: click.Context, formatter: click.HelpFormatter) -> None:
+        """Like click's, but lazy commands show their help from the table, unimported."""
+        rows = []
+        for name in self.list_commands(ctx):
+            if name in self.commands:
+                command = self.commands[name]
+                if command.hidden:
+                    continue
+                rows.append((name, command.get_short_help_str(formatter.width - 6 - len(name))))
+            else:
+                rows.append((name, LAZY_COMMANDS[name][2]))
+        if rows:
+            with formatter.section("Commands"):
+                formatter.write_dl(rows)
 
 
 @click.group(cls=Group, context_settings={"help_option_names": ["-h", "--help"]})

@@ -1,0 +1,1 @@
+"""Command families in their own modules, registered lazily in tether.cli.LAZY_COMMANDS."""
