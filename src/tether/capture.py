@@ -12,7 +12,7 @@ import fcntl
 import os
 import sqlite3
 import time
-from collections.abc import Callable, Iterator, Mapping
+from collections.abc import Callable, Iterable, Iterator, Mapping
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
@@ -159,8 +159,13 @@ def scan(
     home: Path,
     tools: list[Tool] | None = None,
     progress: Progress | None = None,
+    only: Changed | None = None,
 ) -> ScanReport:
-    """Capture everything new from every tool's store (and from imported files)."""
+    """Capture everything new from every tool's store (and from imported files).
+
+    With `only` (what the watcher saw change), just the store roots it touches are
+    listed and just the files it covers are looked at; imported files are left alone.
+    """
     started = time.perf_counter()
     report = ScanReport()
     tools = list(TOOLS.values()) if tools is None else tools
@@ -170,7 +175,7 @@ def scan(
     todo: list[tuple[Tool, Source, os.stat_result, Known | None]] = []
     for tool in tools:
         for root in tool.store_roots(env, home):
-            if not root.is_dir():
+            if not root.is_dir() or (only is not None and not only.touches(root)):
                 continue
             scanned_roots.append(str(root) + os.sep)
             for source in tool.discover(root):
@@ -178,15 +183,24 @@ def scan(
                 if key in seen:
                     continue
                 seen.add(key)
-                _consider(tool, source, known.get(key), todo, report)
+                row = known.get(key)
+                # A file the archive lacks is always looked at: it may have been hidden by
+                # a sibling that just went (a .jsonl.zst once its plain .jsonl is deleted).
+                if only is None or row is None or row.missing_since or only.covers(key):
+                    _consider(tool, source, row, todo, report)
     all_readers = readers()
     for path, imported in known.items():
+        if only is not None:
+            break
         if imported.origin == "import" and path not in seen and imported.tool in all_readers:
             if not os.path.lexists(path):
                 continue  # gone: marked missing below, kept in the archive
             seen.add(path)
             source = Source(Path(path), "jsonl" if imported.mode == "jsonl" else "document")
             _consider(all_readers[imported.tool], source, imported, todo, report)
+    # Before reading: a file renamed or compressed (Codex archive, .jsonl -> .jsonl.zst)
+    # takes its session over from the old path instead of forking a copy of it.
+    report.missing = _mark_missing(db, known, seen, scanned_roots, imports=only is None)
     # In name order: a tool's later file that reuses a session id (Gemini's resume stub)
     # comes after the file that holds the session, so the session keeps its own id.
     todo.sort(key=lambda item: str(item[1].path))
@@ -204,7 +218,6 @@ def scan(
                 progress(done, total)
     if batch:
         read_batch(db, batch, report)
-    report.missing = _mark_missing(db, known, seen, scanned_roots)
     report.seconds = time.perf_counter() - started
     return report
 
@@ -228,21 +241,52 @@ def _consider(
 
 
 def _mark_missing(
-    db: sqlite3.Connection, known: dict[str, Known], seen: set[str], roots: list[str]
+    db: sqlite3.Connection,
+    known: dict[str, Known],
+    seen: set[str],
+    roots: list[str],
+    imports: bool = True,
 ) -> int:
     stamp = now_iso()
+
+    def looked_at(path: str, row: Known) -> bool:
+        if row.origin == "import":
+            return imports
+        return any(path.startswith(r) for r in roots)
+
     gone = [
         row.id
         for path, row in known.items()
-        if path not in seen
-        and row.missing_since is None
-        and (row.origin == "import" or any(path.startswith(r) for r in roots))
+        if path not in seen and row.missing_since is None and looked_at(path, row)
     ]
     if gone:
         db.executemany(
             "UPDATE sources SET missing_since = ? WHERE id = ?", [(stamp, i) for i in gone]
         )
     return sum(1 for p, r in known.items() if p not in seen and (r.missing_since or r.id in gone))
+
+
+class Changed:
+    """Paths a watcher saw change (files or folders): what a partial scan looks at."""
+
+    def __init__(self, paths: Iterable[str | Path]) -> None:
+        self.paths = frozenset(os.path.normpath(p) for p in paths)
+
+    def touches(self, root: Path) -> bool:
+        """A changed path lies under this store root, or is the root or a folder above it."""
+        top = str(root)
+        return any(
+            p == top or p.startswith(top + os.sep) or top.startswith(p.rstrip(os.sep) + os.sep)
+            for p in self.paths
+        )
+
+    def covers(self, path: str) -> bool:
+        """The file itself changed, or a folder it is in (created, moved in, re-listed)."""
+        while path:
+            if path in self.paths:
+                return True
+            path = path[: max(path.rfind(os.sep), 0)]
+        return False
 
 
 class Archiver:
