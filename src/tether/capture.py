@@ -4,11 +4,14 @@ A file whose size, mtime and inode are unchanged costs one stat. A JSONL file th
 (same inode, same bytes before the last offset) is read from that offset; any other change
 re-reads it whole under a new archive generation. One transaction per file: its messages,
 its raw bytes and its offset commit together, so a crash never duplicates or loses a line.
+A container (a database of many sessions) that changed is listed, and each member session
+whose version changed is read whole from the bytes its tool extracts for it.
 """
 
 from __future__ import annotations
 
 import fcntl
+import io
 import os
 import sqlite3
 import time
@@ -21,12 +24,13 @@ from typing import Any
 
 import orjson
 
-from tether.feed import FileFeed, feed_from_bytes
+from tether.feed import MAX_REASONS, FileFeed, feed_from_bytes
 from tether.model import session_id
 from tether.registry import TOOLS, readers
 from tether.store import SessionWriter, apply_meta, dumps
-from tether.tools.base import Meta, Op, Put, Reset, Rewind, Source, Tool
+from tether.tools.base import Meta, Op, Put, Reset, Rewind, Source, Tool, member_path
 
+HEAD = 16384
 CHUNK = 4 << 20
 BATCH_BYTES = 32 << 20
 BATCH_FILES = 1000
@@ -124,6 +128,8 @@ class Known:
     generation: int
     state: str | None
     missing_since: str | None
+    container_id: int | None
+    version: str | None
 
     def unchanged(self, st: os.stat_result) -> bool:
         """The file is as the archive last read it: same size, mtime and inode, present."""
@@ -138,7 +144,7 @@ class Known:
 def load_known(db: sqlite3.Connection) -> dict[str, Known]:
     rows = db.execute(
         "SELECT path, id, tool, mode, origin, session_pk, size, mtime_ns, inode, offset, tail,"
-        " generation, state, missing_since FROM sources"
+        " generation, state, missing_since, container_id, version FROM sources"
     )
     return {r[0]: Known(*r[1:]) for r in rows}
 
@@ -192,12 +198,20 @@ def scan(
     for path, imported in known.items():
         if only is not None:
             break
-        if imported.origin == "import" and path not in seen and imported.tool in all_readers:
+        if (
+            imported.origin == "import"
+            and imported.container_id is None
+            and path not in seen
+            and imported.tool in all_readers
+        ):
             if not os.path.lexists(path):
                 continue  # gone: marked missing below, kept in the archive
+            reader = all_readers[imported.tool]
+            again = _reopen(reader, Path(path), imported.mode)
+            if again is None:
+                continue
             seen.add(path)
-            source = Source(Path(path), "jsonl" if imported.mode == "jsonl" else "document")
-            _consider(all_readers[imported.tool], source, imported, todo, report)
+            _consider(reader, again, imported, todo, report)
     # Before reading: a file renamed or compressed (Codex archive, .jsonl -> .jsonl.zst)
     # takes its session over from the old path instead of forking a copy of it.
     report.missing = _mark_missing(db, known, seen, scanned_roots, imports=only is None)
@@ -222,6 +236,36 @@ def scan(
     return report
 
 
+def _reopen(tool: Tool, path: Path, mode: str) -> Source | None:
+    """The source of a file imported before; a container is recognised again by its tool."""
+    if mode != "container":
+        return Source(path, "jsonl" if mode == "jsonl" else "document")
+    try:
+        with path.open("rb") as fh:
+            head = fh.read(HEAD)
+    except OSError:
+        return None
+    source = tool.sniff(path, head)
+    return source if source is not None and source.members is not None else None
+
+
+def wal_version(source: Source) -> str | None:
+    """A container is a SQLite database: its writes land in `<file>-wal` first, and only a
+    checkpoint changes the file itself. The -wal's size and mtime, as a version."""
+    if source.members is None:
+        return None
+    try:
+        st = source.path.with_name(source.path.name + "-wal").stat()
+    except OSError:
+        return ""
+    return f"{st.st_size}:{st.st_mtime_ns}"
+
+
+def up_to_date(row: Known | None, source: Source, st: os.stat_result) -> bool:
+    """The archive holds this file as it is now (for a container, its -wal too)."""
+    return row is not None and row.unchanged(st) and row.version == wal_version(source)
+
+
 def _consider(
     tool: Tool,
     source: Source,
@@ -235,7 +279,7 @@ def _consider(
     except OSError as exc:
         report.failed.append(Problem(str(source.path), exc.strerror or str(exc)))
         return
-    if row is not None and row.unchanged(st):
+    if up_to_date(row, source, st):
         return
     todo.append((tool, source, st, row))
 
@@ -247,7 +291,15 @@ def _mark_missing(
     roots: list[str],
     imports: bool = True,
 ) -> int:
+    """Mark files no longer found; a member goes with its container (a container that is
+    still there marks its own members that left it, when it is read)."""
     stamp = now_iso()
+    paths = {row.id: path for path, row in known.items()}
+
+    def absent(path: str, row: Known) -> bool:
+        if row.container_id is not None:
+            return paths.get(row.container_id) not in seen
+        return path not in seen
 
     def looked_at(path: str, row: Known) -> bool:
         if row.origin == "import":
@@ -257,13 +309,13 @@ def _mark_missing(
     gone = [
         row.id
         for path, row in known.items()
-        if path not in seen and row.missing_since is None and looked_at(path, row)
+        if absent(path, row) and row.missing_since is None and looked_at(path, row)
     ]
     if gone:
         db.executemany(
             "UPDATE sources SET missing_since = ? WHERE id = ?", [(stamp, i) for i in gone]
         )
-    return sum(1 for p, r in known.items() if p not in seen and (r.missing_since or r.id in gone))
+    return sum(1 for p, r in known.items() if absent(p, r) and (r.missing_since or r.id in gone))
 
 
 class Changed:
@@ -361,8 +413,13 @@ class Outcome:
     skipped: int
     repaired: int
     reasons: list[str]
+    error: str | None = None
+    """Set when this member of a container could not be read (nothing of it was kept)."""
 
     def fold_into(self, report: ScanReport) -> None:
+        if self.error is not None:
+            report.failed.append(Problem(self.path, self.error))
+            return
         report.read += 1
         report.bytes_read += self.bytes_read
         report.skipped += self.skipped
@@ -384,22 +441,62 @@ def read_source(
     report: ScanReport,
     origin: str = "scan",
 ) -> int | None:
-    """Read one file into the archive in a transaction of its own; returns its session pk.
+    """Read one file into the archive in a transaction of its own; returns its session pk
+    (for a container, the last of its sessions' pks: see `read_sessions`)."""
+    pks = read_sessions(db, tool, source, st, row, report, origin)
+    return pks[-1] if pks else None
+
+
+def read_sessions(
+    db: sqlite3.Connection,
+    tool: Tool,
+    source: Source,
+    st: os.stat_result,
+    row: Known | None,
+    report: ScanReport,
+    origin: str = "scan",
+) -> list[int]:
+    """Read one file into the archive in a transaction of its own; returns the pks of the
+    sessions it holds (its one session, or every present member of a container).
 
     A file that cannot be read is recorded as failed (with its stat, so an unchanged
     broken file is not retried on every scan) and nothing of it is kept.
     """
     db.execute("BEGIN IMMEDIATE")
     try:
-        outcome = _read(db, tool, source, st, row, origin)
+        outcomes = _read(db, tool, source, st, row, origin)
         db.execute("COMMIT")
     except Exception as exc:
         db.execute("ROLLBACK")
         _record_failure(db, tool, source, st, row, origin, exc)
         report.failed.append(Problem(str(source.path), _describe(exc)))
-        return None
-    outcome.fold_into(report)
-    return outcome.session_pk
+        return []
+    for outcome in outcomes:
+        outcome.fold_into(report)
+    if source.members is None:
+        pk = outcomes[0].session_pk if outcomes else None
+        return [pk] if pk is not None else []
+    return sessions_in(db, str(source.path))
+
+
+def sessions_in(db: sqlite3.Connection, path: str) -> list[int]:
+    """The sessions a file holds as the archive knows them: its own, or its members'."""
+    rows = db.execute(
+        "SELECT session_pk FROM sources WHERE path = ? AND session_pk IS NOT NULL"
+        " UNION ALL SELECT m.session_pk FROM sources m JOIN sources c ON m.container_id = c.id"
+        " WHERE c.path = ? AND m.session_pk IS NOT NULL AND m.missing_since IS NULL",
+        (path, path),
+    )
+    return [r[0] for r in rows]
+
+
+@dataclass(frozen=True)
+class Stamp:
+    """What a source row remembers of the file it was read from."""
+
+    size: int
+    mtime_ns: int
+    inode: int
 
 
 def _read(
@@ -409,14 +506,32 @@ def _read(
     st: os.stat_result,
     row: Known | None,
     origin: str,
-) -> Outcome:
+) -> list[Outcome]:
     """Read one file inside the caller's transaction; raises when it cannot be read."""
+    if source.members is not None:
+        return _read_container(db, tool, source, st, row, origin)
     append = row is not None and _is_append(source, st, row)
-    source_id, generation = _source_row(db, tool, source, st, row, append, origin)
+    stamp = Stamp(st.st_size, st.st_mtime_ns, st.st_ino)
+    return [_read_file(db, tool, source, stamp, row, origin, append)[0]]
+
+
+def _read_file(
+    db: sqlite3.Connection,
+    tool: Tool,
+    source: Source,
+    stamp: Stamp,
+    row: Known | None,
+    origin: str,
+    append: bool,
+    data: bytes | None = None,
+) -> tuple[Outcome, int]:
+    """Read one session's file (or, given `data`, a member's bytes); returns its source id."""
+    source_id, generation = _source_row(db, tool, source, stamp.size, row, append, origin)
     start = row.offset if (append and row is not None) else 0
     state: dict[str, Any] = orjson.loads(row.state) if (append and row and row.state) else {}
     archiver = Archiver(db, source_id, generation, start)
-    feed = FileFeed(source, start=start, sink=archiver)
+    stream = io.BytesIO(data) if data is not None else None
+    feed = FileFeed(source, start=start, stream=stream, sink=archiver)
     session_pk = row.session_pk if row is not None else None
     applier = Applier(db, tool, source, session_pk, fresh=not append)
     applier.run(tool.read(feed, state))
@@ -428,9 +543,9 @@ def _read(
         " reasons = ?, error = NULL, scanned_at = ?, missing_since = NULL WHERE id = ?",
         (
             applier.session_pk,
-            st.st_size,
-            st.st_mtime_ns,
-            st.st_ino,
+            stamp.size,
+            stamp.mtime_ns,
+            stamp.inode,
             feed.end,
             tail,
             dumps(state) if state else None,
@@ -441,7 +556,7 @@ def _read(
             source_id,
         ),
     )
-    return Outcome(
+    outcome = Outcome(
         str(source.path),
         applier.session_pk,
         applier.created,
@@ -450,6 +565,95 @@ def _read(
         feed.repaired,
         feed.reasons,
     )
+    return outcome, source_id
+
+
+def _read_container(
+    db: sqlite3.Connection,
+    tool: Tool,
+    source: Source,
+    st: os.stat_result,
+    row: Known | None,
+    origin: str,
+) -> list[Outcome]:
+    """List a container's sessions; read those whose version changed, each in a savepoint
+    of its own (one that fails is left out alone), and mark those that left as missing."""
+    assert source.members is not None
+    container_id = row.id if row is not None else _insert_source(db, tool, source, origin)
+    wal = wal_version(source)  # before listing: a write during it shows at the next scan
+    members = {
+        r[0]: Known(*r[1:])
+        for r in db.execute(
+            "SELECT path, id, tool, mode, origin, session_pk, size, mtime_ns, inode, offset,"
+            " tail, generation, state, missing_since, container_id, version FROM sources"
+            " WHERE container_id = ?",
+            (container_id,),
+        )
+    }
+    reasons: list[str] = []
+    outcomes: list[Outcome] = []
+    listed: set[str] = set()
+    for member in source.members(reasons.append):
+        path = member_path(source.path, member.key)
+        if str(path) in listed:
+            reasons.append(f"session {member.key!r} listed twice")
+            continue
+        listed.add(str(path))
+        known = members.get(str(path))
+        if known is not None and known.version == member.version and known.missing_since is None:
+            continue
+        sub = Source(path, member.mode, native_id=member.key)
+        outcomes.append(_read_member(db, tool, sub, member.version, member.load, known, st, origin))
+        db.execute("UPDATE sources SET container_id = ? WHERE path = ?", (container_id, str(path)))
+    stamp = now_iso()
+    gone = [(stamp, k.id) for p, k in members.items() if p not in listed and not k.missing_since]
+    db.executemany("UPDATE sources SET missing_since = ? WHERE id = ?", gone)
+    db.execute(
+        "UPDATE sources SET size = ?, mtime_ns = ?, inode = ?, version = ?, skipped = ?,"
+        " reasons = ?, error = NULL, scanned_at = ?, missing_since = NULL WHERE id = ?",
+        (
+            st.st_size,
+            st.st_mtime_ns,
+            st.st_ino,
+            wal,
+            len(reasons),
+            dumps(reasons[:MAX_REASONS]) if reasons else None,
+            stamp,
+            container_id,
+        ),
+    )
+    return outcomes
+
+
+def _read_member(
+    db: sqlite3.Connection,
+    tool: Tool,
+    source: Source,
+    version: str,
+    load: Callable[[], bytes],
+    row: Known | None,
+    st: os.stat_result,
+    origin: str,
+) -> Outcome:
+    db.execute("SAVEPOINT member")
+    try:
+        data = load()
+        stamp = Stamp(len(data), st.st_mtime_ns, st.st_ino)
+        outcome, source_id = _read_file(db, tool, source, stamp, row, origin, False, data)
+        db.execute("UPDATE sources SET version = ? WHERE id = ?", (version, source_id))
+    except Exception as exc:
+        db.execute("ROLLBACK TO member")
+        db.execute("RELEASE member")
+        # No version kept: the member is tried again when its container next changes.
+        if row is None:
+            _insert_source(db, tool, source, origin)
+        db.execute(
+            "UPDATE sources SET error = ?, version = NULL, scanned_at = ? WHERE path = ?",
+            (_describe(exc), now_iso(), str(source.path)),
+        )
+        return Outcome(str(source.path), None, False, 0, 0, 0, [], _describe(exc))
+    db.execute("RELEASE member")
+    return outcome
 
 
 def read_batch(
@@ -465,7 +669,7 @@ def read_batch(
     db.execute("BEGIN IMMEDIATE")
     try:
         for tool, source, st, row in batch:
-            outcomes.append(_read(db, tool, source, st, row, "scan"))
+            outcomes.extend(_read(db, tool, source, st, row, "scan"))
         db.execute("COMMIT")
     except Exception:
         db.execute("ROLLBACK")
@@ -482,22 +686,26 @@ def _describe(exc: BaseException) -> str:
     return f"{type(exc).__name__}: {exc}"
 
 
+def _insert_source(db: sqlite3.Connection, tool: Tool, source: Source, origin: str) -> int:
+    cur = db.execute(
+        "INSERT INTO sources (tool, path, mode, origin) VALUES (?,?,?,?)",
+        (tool.name, str(source.path), source.mode, origin),
+    )
+    assert cur.lastrowid is not None
+    return cur.lastrowid
+
+
 def _source_row(
     db: sqlite3.Connection,
     tool: Tool,
     source: Source,
-    st: os.stat_result,
+    size: int,
     row: Known | None,
     append: bool,
     origin: str,
 ) -> tuple[int, int]:
     if row is None:
-        cur = db.execute(
-            "INSERT INTO sources (tool, path, mode, origin) VALUES (?,?,?,?)",
-            (tool.name, str(source.path), source.mode, origin),
-        )
-        assert cur.lastrowid is not None
-        return cur.lastrowid, 0
+        return _insert_source(db, tool, source, origin), 0
     if append:
         return row.id, row.generation
     generation = row.generation + 1
@@ -507,7 +715,7 @@ def _source_row(
         "SELECT COALESCE(SUM(length), 0) FROM raw_chunks WHERE source_id = ? AND generation = ?",
         (row.id, row.generation),
     ).fetchone()[0]
-    if st.st_size >= old_bytes:
+    if size >= old_bytes:
         db.execute("DELETE FROM raw_chunks WHERE source_id = ?", (row.id,))
     db.execute("UPDATE sources SET generation = ? WHERE id = ?", (generation, row.id))
     return row.id, generation

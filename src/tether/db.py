@@ -125,10 +125,25 @@ def m003_sources_and_raw_archive(db: sqlite3.Connection) -> None:
     )
 
 
+def m004_sources_inside_a_container(db: sqlite3.Connection) -> None:
+    # A file that holds many sessions (a tool's SQLite database) is a container row; each
+    # session in it is a member row `<file>#<key>`, read again only when its version changes.
+    _script(
+        db,
+        """
+        ALTER TABLE sources ADD COLUMN container_id INTEGER
+            REFERENCES sources(id) ON DELETE CASCADE;
+        ALTER TABLE sources ADD COLUMN version TEXT;
+        CREATE INDEX sources_container ON sources(container_id);
+        """,
+    )
+
+
 MIGRATIONS: list[Migration] = [
     m001_sessions_messages_parts,
     m002_fts_for_parts,
     m003_sources_and_raw_archive,
+    m004_sources_inside_a_container,
 ]
 
 

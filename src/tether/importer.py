@@ -8,7 +8,14 @@ from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from tether.capture import Problem, ScanReport, load_known, read_source
+from tether.capture import (
+    Problem,
+    ScanReport,
+    load_known,
+    read_sessions,
+    sessions_in,
+    up_to_date,
+)
 from tether.registry import readers
 from tether.tools.base import Source, Tool
 
@@ -67,9 +74,8 @@ def import_paths(db: sqlite3.Connection, paths: list[Path]) -> ImportReport:
                 report.scan.failed.append(Problem(str(path), exc.strerror or str(exc)))
                 continue
             row = known.get(str(path))
-            pk = row.session_pk if row is not None and row.unchanged(st) else None
-            if pk is None:
-                pk = read_source(db, tool, source, st, row, report.scan, origin="import")
-            if pk is not None:
-                report.sessions.append(pk)
+            pks = sessions_in(db, str(path)) if up_to_date(row, source, st) else []
+            if not pks:
+                pks = read_sessions(db, tool, source, st, row, report.scan, origin="import")
+            report.sessions.extend(pks)
     return report

@@ -6,7 +6,7 @@ reset, set session fields) and capture applies them, in one place, for every too
 
 from __future__ import annotations
 
-from collections.abc import Iterator, Mapping
+from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Literal, Protocol
@@ -14,7 +14,8 @@ from typing import Any, Literal, Protocol
 from tether.model import Message
 
 Capability = Literal["read", "write", "resume", "autoresume"]
-SourceMode = Literal["jsonl", "document"]
+SourceMode = Literal["jsonl", "document", "container"]
+MemberMode = Literal["jsonl", "document"]
 
 
 class FormatError(Exception):
@@ -22,14 +23,44 @@ class FormatError(Exception):
 
 
 @dataclass(frozen=True, slots=True)
+class Member:
+    """One session inside a file that holds many (a tool's SQLite database).
+
+    Capture reads it as a source of its own, `<file>#<key>`, from the bytes `load` returns
+    (the session's own records, say as JSON lines): they are what `read` gets in its feed,
+    what the archive keeps, and what `tether reindex` reads again.
+    """
+
+    key: str
+    """The session's native id: unique within the file, without `/`."""
+    version: str
+    """Changes whenever the session does (its updated-at, a row count): an unchanged
+    version is not loaded again."""
+    load: Callable[[], bytes]
+    mode: MemberMode = "jsonl"
+
+
+Members = Callable[[Callable[[str], None]], Iterator[Member]]
+"""Lists the sessions in a container file; given `skip(reason)` to count what it cannot list."""
+
+
+@dataclass(frozen=True, slots=True)
 class Source:
-    """One native file that holds (part of) one session."""
+    """One native file that holds (part of) one session, or many sessions (a container)."""
 
     path: Path
     mode: SourceMode
-    """jsonl: read incrementally from the last offset; document: re-read whole when changed."""
+    """jsonl: read incrementally from the last offset; document: re-read whole when changed;
+    container: a file of many sessions, listed by `members` whenever the file changed."""
     native_id: str | None = None
     """The session's native id when the path alone says it (else the reader sets it by Meta)."""
+    members: Members | None = None
+    """Set on a container (and only there)."""
+
+
+def member_path(container: Path, key: str) -> Path:
+    """The path a member's source is known by: the container's path, `#`, the key."""
+    return container.with_name(f"{container.name}#{key.replace('/', '%2F')}")
 
 
 @dataclass(slots=True)
