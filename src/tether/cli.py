@@ -118,7 +118,19 @@ def here_root() -> str:
 # Commands that live in their own modules under tether/commands, loaded only when run:
 # name -> (module, attribute, one-line help shown by `tether --help`). A new command
 # family is one module and one line here; nothing of it is imported to start up.
-LAZY_COMMANDS: dict[str, tuple[str, str, str]] = {}
+LAZY_COMMANDS: dict[str, tuple[str, str, str]] = {
+    "convert": (
+        "tether.commands.convert",
+        "convert",
+        "Write a session as a new native session of another tool.",
+    ),
+    "resume": (
+        "tether.commands.convert",
+        "resume",
+        "Continue a session in its own tool or in another one.",
+    ),
+    "fork": ("tether.commands.convert", "fork", "A new native session with the same history."),
+}
 
 
 class Group(click.Group):

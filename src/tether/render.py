@@ -200,3 +200,20 @@ def progress_bar() -> Iterator[Callable[[int, int], None]]:
             bar.update(task, completed=done, total=total)
 
         yield update
+
+
+def print_conversion(result: dict[str, Any]) -> None:
+    """What convert/fork wrote, how to resume it, and what changed on the way."""
+    out = console()
+    out.print(
+        f"wrote a new {result['tool']} session [bold]{result['native_id']}[/]", highlight=False
+    )
+    out.print(f"  file:    {result['path']}", highlight=False, soft_wrap=True)
+    command = " ".join(result["resume_command"])
+    out.print(f"  resume:  cd {result['cwd']} && {command}", highlight=False, soft_wrap=True)
+    report = result["report"]
+    for heading in ("mapped", "downgraded", "shortened", "dropped"):
+        for what, count in report[heading].items():
+            out.print(f"  {heading:<10} {count:>4} x {what}", highlight=False, soft_wrap=True)
+    for note in report["notes"]:
+        out.print(f"  note: {note}", highlight=False, soft_wrap=True)

@@ -157,7 +157,9 @@ def run_claude(
     session_id: str | None = None,
     resume: str | None = None,
     timeout: float = DEFAULT_TIMEOUT,
+    continue_last: bool = False,
 ) -> Run:
+    """``claude -p``: new (``session_id``), ``--resume``, or ``--continue`` (latest in cwd)."""
     argv = [
         str(binary("claude")),
         "-p",
@@ -171,6 +173,8 @@ def run_claude(
         argv += ["--session-id", session_id]
     if resume:
         argv += ["--resume", resume]
+    if continue_last:
+        argv += ["--continue"]
     env = {
         "ANTHROPIC_BASE_URL": MOCK_URL,
         "ANTHROPIC_API_KEY": "sk-ant-test",
@@ -222,10 +226,15 @@ def run_codex(
     prompt: str,
     resume: str | None = None,
     timeout: float = DEFAULT_TIMEOUT,
+    continue_last: bool = False,
 ) -> Run:
-    """``codex exec`` (a new session) or ``codex exec resume <id>``; --json prints the id."""
+    """``codex exec`` (a new session), ``exec resume <id>`` or ``exec resume --last`` (the
+    latest session of the cwd); --json prints the id."""
     argv = [str(binary("codex")), "exec", "--skip-git-repo-check", "--json"]
-    argv += ["resume", resume, prompt] if resume else [prompt]
+    if continue_last:
+        argv += ["resume", "--last", prompt]
+    else:
+        argv += ["resume", resume, prompt] if resume else [prompt]
     files = {home / ".codex" / "config.toml": CODEX_CONFIG}
     return run_cli(argv, home, cwd, {"MOCK_API_KEY": "x"}, files, timeout)
 
@@ -267,7 +276,9 @@ def run_gemini(
     session_id: str | None = None,
     resume: str | None = None,
     timeout: float = DEFAULT_TIMEOUT,
+    continue_last: bool = False,
 ) -> Run:
+    """``gemini -p``: new, ``--resume <id>``, or ``--resume latest`` (latest of the project)."""
     argv = [
         str(binary("gemini")),
         "-p",
@@ -281,6 +292,8 @@ def run_gemini(
         argv += ["--session-id", session_id]
     if resume:
         argv += ["--resume", resume]
+    if continue_last:
+        argv += ["--resume", "latest"]
     env = {
         "GEMINI_API_KEY": "test",
         "GOOGLE_GEMINI_BASE_URL": MOCK_URL,
@@ -305,7 +318,9 @@ def run_copilot(
     session_id: str | None = None,
     resume: str | None = None,
     timeout: float = DEFAULT_TIMEOUT,
+    continue_last: bool = False,
 ) -> Run:
+    """``copilot -p``: new, ``--resume=<id>``, or ``--continue`` (the latest session)."""
     argv = [
         str(binary("copilot")),
         "-p",
@@ -319,6 +334,8 @@ def run_copilot(
         argv += ["--session-id", session_id]
     if resume:
         argv += [f"--resume={resume}"]
+    if continue_last:
+        argv += ["--continue"]
     env = {
         "COPILOT_OFFLINE": "true",
         "COPILOT_PROVIDER_BASE_URL": f"{MOCK_URL}/v1",

@@ -33,7 +33,7 @@ from tether.tools.listing import entries, is_dir
 name = "claude"
 display_name = "Claude Code"
 aliases: tuple[str, ...] = ("claude-code", "claudecode")
-capabilities: frozenset[Capability] = frozenset({"read"})
+capabilities: frozenset[Capability] = frozenset({"read", "write", "resume"})
 
 MAX_DIR_NAME = 200
 """Longest encoded project directory name before the CLI shortens it and adds a hash."""

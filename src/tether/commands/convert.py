@@ -1,0 +1,252 @@
+"""`tether convert`, `tether resume` and `tether fork`: a session in any tool that resumes."""
+
+from __future__ import annotations
+
+import os
+import shlex
+import shutil
+import sys
+from pathlib import Path
+from typing import Any, NoReturn
+
+import click
+
+from tether.cli import archive, auto_scan, emit_json, fail
+
+TARGET_HELP = "claude|codex|gemini|copilot"
+
+
+def common_options(f: Any) -> Any:
+    for option in reversed(
+        [
+            click.option(
+                "--cwd",
+                type=click.Path(file_okay=False, path_type=Path),
+                help="Folder the session belongs to (default: the session's own folder).",
+            ),
+            click.option(
+                "--max-tokens",
+                type=click.IntRange(min=0),
+                help="Context budget of the new session (default: the target's; 0: no limit).",
+            ),
+            click.option(
+                "--keep-secrets",
+                is_flag=True,
+                help="Do not redact secrets when the session goes to another tool.",
+            ),
+            click.option(
+                "--anyway",
+                is_flag=True,
+                help="Write even when the target CLI is not installed here.",
+            ),
+            click.option("--no-scan", is_flag=True, help="Do not look for new sessions first."),
+        ]
+    ):
+        f = option(f)
+    return f
+
+
+@click.command()
+@click.argument("ident", metavar="ID")
+@click.option("--to", "target", required=True, metavar="TOOL", help=f"Target tool: {TARGET_HELP}.")
+@common_options
+@click.option("--json", "as_json", is_flag=True, help="Print what was written as JSON.")
+def convert(
+    ident: str,
+    target: str,
+    cwd: Path | None,
+    max_tokens: int | None,
+    keep_secrets: bool,
+    anyway: bool,
+    no_scan: bool,
+    as_json: bool,
+) -> None:
+    """Write session ID as a NEW native session of another tool.
+
+    Text turns, tool calls and their results, reasoning (as text where the target cannot
+    take it natively), model names and the folder carry over; the report says what was
+    mapped, turned into text, shortened or dropped. The source session is never changed.
+
+    \b
+      tether convert 3f2a --to codex        then: codex resume <new id>
+      tether convert 3f2a --to gemini --json
+    """
+    tool = _target(target)
+    _require_cli(tool, anyway)
+    result = _convert(ident, tool, cwd, max_tokens, keep_secrets, no_scan, restore=False)
+    _print(result, as_json)
+
+
+@click.command()
+@click.argument("ident", metavar="ID")
+@click.option("--in", "target", metavar="TOOL", help="Resume in this tool (default: its own).")
+@common_options
+@click.option(
+    "--print", "print_only", is_flag=True, help="Print the command instead of running it."
+)
+def resume(
+    ident: str,
+    target: str | None,
+    cwd: Path | None,
+    max_tokens: int | None,
+    keep_secrets: bool,
+    anyway: bool,
+    no_scan: bool,
+    print_only: bool,
+) -> None:
+    """Continue session ID in its own tool, or in another one (converted first).
+
+    Runs the tool's own resume command in the session's folder. When the tool has
+    deleted the session's file, tether writes it back from the archive first.
+
+    \b
+      tether resume 3f2a                    in the tool it came from
+      tether resume 3f2a --in claude        a Codex session, continued by Claude Code
+      tether resume 3f2a --in gemini --print
+    """
+    from tether import launch
+    from tether.convert import ConvertError, resolve_cwd
+
+    session = _session(ident, no_scan)
+    tool = _target(target or session.tool)
+    if not print_only:
+        _require_cli(tool, anyway)
+    if tool == session.tool and _native_file_exists(session.id):
+        try:
+            folder = resolve_cwd(session, cwd)
+        except ConvertError as exc:
+            fail(str(exc))
+        command = launch.resume_command(tool, session.native_id)
+    else:
+        result = _convert(ident, tool, cwd, max_tokens, keep_secrets, True, restore=True)
+        folder, command = result.cwd, result.resume_command
+        click.echo(f"tether: wrote {result.written.path}", err=True)
+    if print_only:
+        click.echo(f"cd {shlex.quote(str(folder))} && {shlex.join(command)}")
+        return
+    _exec(folder, command)
+
+
+@click.command()
+@click.argument("ident", metavar="ID")
+@click.option("--in", "target", metavar="TOOL", help="Fork into this tool (default: its own).")
+@common_options
+@click.option("--json", "as_json", is_flag=True, help="Print what was written as JSON.")
+def fork(
+    ident: str,
+    target: str | None,
+    cwd: Path | None,
+    max_tokens: int | None,
+    keep_secrets: bool,
+    anyway: bool,
+    no_scan: bool,
+    as_json: bool,
+) -> None:
+    """A new native session with the same history; the original is left untouched.
+
+    \b
+      tether fork 3f2a                      a copy in the same tool, to try another path
+      tether fork 3f2a --in copilot
+    """
+    session = _session(ident, no_scan)
+    tool = _target(target or session.tool)
+    _require_cli(tool, anyway)
+    result = _convert(session.id, tool, cwd, max_tokens, keep_secrets, True, restore=False)
+    _print(result, as_json)
+
+
+# ---------------------------------------------------------------------------------------
+
+
+def _target(name: str) -> str:
+    """The tool to write, or a one-line error naming the tools that can be written."""
+    from tether.registry import UnknownTool, get_tool
+    from tether.writers import NoWriter, get_writer
+
+    try:
+        tool = get_tool(name).name
+        get_writer(tool)
+    except (UnknownTool, NoWriter) as exc:
+        fail(str(exc), 2)
+    return tool
+
+
+def _require_cli(tool: str, anyway: bool) -> None:
+    from tether import launch
+
+    binary = launch.SPECS[tool]["binary"]
+    if anyway or shutil.which(binary):
+        return
+    fail(f"{binary} is not installed here (not on PATH): install it, or pass --anyway to write")
+
+
+def _session(ident: str, no_scan: bool) -> Any:
+    from tether.query import Ambiguous, NotFound, find_session
+    from tether.store import load_session
+
+    with archive() as db:
+        auto_scan(db, no_scan)
+        try:
+            pk, _ = find_session(db, ident)
+        except (NotFound, Ambiguous) as exc:
+            fail(str(exc))
+        return load_session(db, pk)
+
+
+def _native_file_exists(session_id: str) -> bool:
+    with archive() as db:
+        rows = db.execute(
+            "SELECT s.path FROM sources s JOIN sessions x ON x.pk = s.session_pk WHERE x.id = ?",
+            (session_id,),
+        ).fetchall()
+    return any(Path(path).is_file() for (path,) in rows)
+
+
+def _convert(
+    ident: str,
+    tool: str,
+    cwd: Path | None,
+    max_tokens: int | None,
+    keep_secrets: bool,
+    no_scan: bool,
+    restore: bool,
+) -> Any:
+    from tether.context import ContextPolicy
+    from tether.convert import ConvertError, convert, store_root
+    from tether.paths import user_home
+    from tether.writers.base import WriteError
+
+    session = _session(ident, no_scan)
+    native_id = session.native_id if restore and session.tool == tool else None
+    try:
+        return convert(
+            session,
+            tool,
+            store=store_root(tool, os.environ, user_home()),
+            cwd=cwd,
+            policy=ContextPolicy(max_tokens=max_tokens),
+            keep_secrets=keep_secrets,
+            native_id=native_id,
+        )
+    except (ConvertError, WriteError) as exc:
+        fail(str(exc))
+
+
+def _print(result: Any, as_json: bool) -> None:
+    if as_json:
+        emit_json(result.as_dict())
+        return
+    from tether.render import print_conversion
+
+    print_conversion(result.as_dict())
+
+
+def _exec(folder: Path, command: list[str]) -> NoReturn:
+    """Replace tether by the tool, in the session's folder: its exit code, signals and TTY."""
+    sys.stdout.flush()
+    sys.stderr.flush()
+    try:
+        os.chdir(folder)
+        os.execvp(command[0], command)
+    except OSError as exc:
+        fail(f"could not run {command[0]}: {exc}")

@@ -1,0 +1,148 @@
+"""One shared vocabulary of tool calls, so a call keeps its meaning from tool to tool.
+
+Every tool names the same actions differently (Claude `Bash {command}`, Codex
+`exec_command {cmd}`, Gemini `run_shell_command {command}`, Copilot `bash {command}`). A
+`Vocabulary` is one tool's table of `Shape`s: which native name and argument names stand
+for which canonical action. Converting a call is decode with the source's table, encode
+with the target's; a call either table lacks stays a generic call under its own name.
+
+Canonical actions and their arguments (only `command`, `path`, `pattern`, `query`, `url`
+or `prompt` are required where listed; the rest are carried when both sides have them):
+
+    shell        command, description, workdir, timeout_ms
+    read_file    path, offset, limit
+    write_file   path, content
+    edit_file    path, old, new, replace_all
+    list_dir     path
+    glob         pattern, path
+    grep         pattern, path, glob
+    web_fetch    url, prompt
+    web_search   query
+    todo         items: [{text, status}]   (status: pending | in_progress | completed)
+    task         prompt, description, agent
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
+from typing import Any, Literal
+
+Kind = Literal[
+    "shell",
+    "read_file",
+    "write_file",
+    "edit_file",
+    "list_dir",
+    "glob",
+    "grep",
+    "web_fetch",
+    "web_search",
+    "todo",
+    "task",
+]
+KINDS: tuple[Kind, ...] = (
+    "shell",
+    "read_file",
+    "write_file",
+    "edit_file",
+    "list_dir",
+    "glob",
+    "grep",
+    "web_fetch",
+    "web_search",
+    "todo",
+    "task",
+)
+REQUIRED: dict[Kind, tuple[str, ...]] = {
+    "shell": ("command",),
+    "read_file": ("path",),
+    "write_file": ("path",),
+    "edit_file": ("path",),
+    "list_dir": (),
+    "glob": ("pattern",),
+    "grep": ("pattern",),
+    "web_fetch": (),
+    "web_search": ("query",),
+    "todo": ("items",),
+    "task": ("prompt",),
+}
+
+Args = dict[str, Any]
+Converter = Callable[[Args], Args | None]
+
+
+@dataclass(frozen=True, slots=True)
+class Canonical:
+    """A tool call in the shared vocabulary: what was done, with canonical argument names."""
+
+    kind: Kind
+    args: Args
+
+
+@dataclass(frozen=True, slots=True)
+class Shape:
+    """How one tool spells one canonical action.
+
+    `fields` maps canonical argument names to the tool's own. Where renaming is not enough
+    (a command given as an argv list, todo items of another shape), `decode` (native input
+    -> canonical args) and `encode` (canonical args -> native input) replace the renaming;
+    either may return None to say "this call does not fit", and the call stays generic.
+    """
+
+    kind: Kind
+    name: str
+    fields: Mapping[str, str]
+    aliases: tuple[str, ...] = ()
+    """Older or alternative native names that decode to the same action (never encoded)."""
+    fixed: Mapping[str, Any] = field(default_factory=dict)
+    """Native arguments the tool requires that have no canonical counterpart (encode only)."""
+    decode: Converter | None = None
+    encode: Converter | None = None
+
+
+class Vocabulary:
+    """One tool's table of shapes; decode native calls, encode canonical ones."""
+
+    def __init__(self, shapes: list[Shape]) -> None:
+        self.shapes = shapes
+        self._by_name: dict[str, Shape] = {}
+        self._by_kind: dict[Kind, Shape] = {}
+        for shape in shapes:
+            for name in (shape.name, *shape.aliases):
+                self._by_name.setdefault(name, shape)
+            self._by_kind.setdefault(shape.kind, shape)
+
+    def decode(self, name: str, native_input: Any) -> Canonical | None:
+        """The canonical call for this tool's call, or None when it has no shared meaning."""
+        shape = self._by_name.get(name)
+        if shape is None or not isinstance(native_input, dict):
+            return None
+        if shape.decode is not None:
+            decoded = shape.decode(dict(native_input))
+            if decoded is None:
+                return None
+            args = decoded
+        else:
+            reverse = {native: canonical for canonical, native in shape.fields.items()}
+            args = {reverse[key]: value for key, value in native_input.items() if key in reverse}
+        if any(args.get(key) in (None, "") for key in REQUIRED[shape.kind]):
+            return None
+        return Canonical(shape.kind, args)
+
+    def encode(self, call: Canonical) -> tuple[str, Args] | None:
+        """This tool's name and arguments for a canonical call, or None if it has none."""
+        shape = self._by_kind.get(call.kind)
+        if shape is None:
+            return None
+        if shape.encode is not None:
+            encoded = shape.encode(dict(call.args))
+            return None if encoded is None else (shape.name, {**shape.fixed, **encoded})
+        args = call.args
+        if any(key not in shape.fields for key in REQUIRED[call.kind] if key in args):
+            return None  # the tool has nowhere to put a required argument
+        native = {shape.fields[key]: value for key, value in args.items() if key in shape.fields}
+        return shape.name, {**shape.fixed, **native}
+
+
+EMPTY = Vocabulary([])
