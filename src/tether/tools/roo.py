@@ -1,0 +1,29 @@
+"""Roo Code: task folders in the global storage of VS Code and its forks. Each task keeps
+its own history_item.json; the format is read by taskdirs."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from pathlib import Path
+
+from tether.tools import taskdirs
+from tether.tools.base import Capability, Source
+
+name = "roo"
+display_name = "Roo Code"
+aliases: tuple[str, ...] = ("roo-code", "roocode", "roo-cline")
+capabilities: frozenset[Capability] = frozenset({"read"})
+
+EXTENSION_IDS = ("rooveterinaryinc.roo-cline", "rooveterinaryinc.roo-code-nightly")
+
+
+def store_roots(env: Mapping[str, str], home: Path) -> list[Path]:
+    return [root for ext in EXTENSION_IDS for root in taskdirs.editor_storage(env, home, ext)]
+
+
+discover = taskdirs.discover
+read = taskdirs.read
+
+
+def sniff(path: Path, head: bytes) -> Source | None:
+    return taskdirs.source_for(path) if taskdirs.sniff_owner(path, head) == name else None
