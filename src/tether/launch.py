@@ -1,28 +1,53 @@
 """How each resumable CLI is started on a chosen session: argv facts, as plain data.
 
-Shared by `tether resume`, the auto-resume shims and teams. Standard library only and no
-dataclasses, so the shim's hot path can import it for the cost of reading one small file.
-Every argv here leaves out the binary itself: callers put the real binary in front.
+Shared by `tether resume`, the auto-resume shims and teams. Standard library only, and not
+even `typing` at run time (13 ms to import), so the shim's hot path can import it for the cost
+of reading one small file. Every argv here leaves out the binary itself: callers put the real
+binary in front.
 """
 
 from __future__ import annotations
 
-from typing import TypedDict
+TYPE_CHECKING = False
+if TYPE_CHECKING:
+    from collections.abc import Sequence
+    from typing import Literal, TypedDict
 
+    Kind = Literal["passthrough", "headless", "interactive"]
 
-class LaunchSpec(TypedDict):
-    binary: str
-    """The executable's name on PATH."""
-    preassign: tuple[str, ...]
-    """Flags that start a NEW session on an id tether chose ("{id}" is replaced); empty when
-    the tool cannot be told its id (codex: the id is found afterwards, in its rollouts)."""
-    resume: tuple[str, ...]
-    """Interactive resume of one session."""
-    headless_flags: tuple[str, ...]
-    """Flags or first words that make a run headless (print mode / exec)."""
-    headless_resume: tuple[str, ...]
-    """Resume of one session for a headless run: replaces the headless word when it is the
-    subcommand (codex `exec` → `exec resume ID`), else is added to the user's own argv."""
+    class LaunchSpec(TypedDict):
+        binary: str
+        """The executable's name on PATH."""
+        preassign: tuple[str, ...]
+        """Flags that start a NEW session on an id tether chose ("{id}" is replaced); empty
+        when the tool cannot be told its id (codex: the id is found afterwards, in its
+        rollouts)."""
+        resume: tuple[str, ...]
+        """Interactive resume of one session, put in front of the user's own arguments."""
+        headless_flags: tuple[str, ...]
+        """Flags (`-p`) or command words (codex `exec`) that make a run headless."""
+        headless_resume: tuple[str, ...]
+        """Resume of one session for a headless run: after the headless command word and
+        its own flags, before its prompt (codex `exec … resume ID PROMPT`); for a headless
+        flag, in front of the user's own arguments."""
+        headless_value_flags: tuple[str, ...]
+        """The headless command's flags that take a value (to find where its prompt starts)."""
+        passthrough_flags: tuple[str, ...]
+        """The user's own session choices (resume, continue, session id, fork), help, version,
+        and flags that move the run elsewhere (worktree, another folder): with any of these
+        the argv passes through untouched."""
+        subcommands: tuple[str, ...]
+        """Command words that are not a conversation (mcp, login, doctor, resume, …): the
+        argv passes through untouched."""
+        store: tuple[str, str]
+        """Where the tool keeps its sessions: (environment variable, default folder)."""
+        session_files: tuple[str, ...]
+        """Where one session's file lives below the store, as patterns: "{id}", "{id8}" (its
+        first 8 characters), "{cwd_dashed}" (the folder, every character that is not a
+        letter or digit made "-"), and "*" for any part of one path segment."""
+
+else:
+    LaunchSpec = dict
 
 
 SPECS: dict[str, LaunchSpec] = {
@@ -32,13 +57,45 @@ SPECS: dict[str, LaunchSpec] = {
         "resume": ("--resume", "{id}"),
         "headless_flags": ("-p", "--print"),
         "headless_resume": ("--resume", "{id}"),
+        "headless_value_flags": (),
+        "passthrough_flags": (
+            *("-r", "--resume", "-c", "--continue", "--session-id", "--fork-session"),
+            *("--from-pr", "--no-session-persistence", "-w", "--worktree", "--tmux"),
+            *("-h", "--help", "-v", "--version"),
+        ),
+        "subcommands": (
+            *("agents", "auth", "auto-mode", "config", "doctor", "gateway", "install"),
+            *("mcp", "migrate-installer", "plugin", "plugins", "project", "setup-token"),
+            *("ultrareview", "update", "upgrade"),
+        ),
+        "store": ("CLAUDE_CONFIG_DIR", "~/.claude"),
+        "session_files": ("projects/{cwd_dashed}/{id}.jsonl",),
     },
     "codex": {
         "binary": "codex",
         "preassign": (),
         "resume": ("resume", "{id}"),
         "headless_flags": ("exec", "e"),
-        "headless_resume": ("exec", "resume", "{id}"),
+        "headless_resume": ("resume", "{id}"),
+        "headless_value_flags": (
+            *("-c", "--config", "--enable", "--disable", "-i", "--image", "-m", "--model"),
+            *("--local-provider", "-p", "--profile", "-s", "--sandbox", "-C", "--cd"),
+            *("--add-dir", "--thread-source", "--cyber-access-program", "--output-schema"),
+            *("--color", "-o", "--output-last-message"),
+        ),
+        "passthrough_flags": ("-C", "--cd", "--remote", "-h", "--help", "-V", "--version"),
+        "subcommands": (
+            *("agents", "review", "login", "logout", "mcp", "mcp-server", "plugin"),
+            *("app", "app-server", "remote-control", "completion", "update", "doctor"),
+            *("sandbox", "debug", "apply", "a", "resume", "fork", "queue", "archive"),
+            *("delete", "unarchive", "migrate-rollouts", "migrate-nfs-db", "cloud"),
+            *("exec-server", "features", "help"),
+        ),
+        "store": ("CODEX_HOME", "~/.codex"),
+        "session_files": (
+            "sessions/*/*/*/rollout-*-{id}.jsonl",
+            "sessions/*/*/*/rollout-*-{id}.jsonl.zst",
+        ),
     },
     "gemini": {
         "binary": "gemini",
@@ -46,6 +103,21 @@ SPECS: dict[str, LaunchSpec] = {
         "resume": ("--resume", "{id}"),
         "headless_flags": ("-p", "--prompt"),
         "headless_resume": ("--resume", "{id}"),
+        "headless_value_flags": (),
+        "passthrough_flags": (
+            *("-r", "--resume", "--session-id", "--session-file", "--list-sessions"),
+            *("--delete-session", "-l", "--list-extensions", "--acp", "--experimental-acp"),
+            *("-w", "--worktree", "-h", "--help", "-v", "--version"),
+        ),
+        "subcommands": (
+            *("mcp", "extensions", "extension", "skills", "skill", "hooks", "hook"),
+            "gemma",
+        ),
+        "store": ("GEMINI_CLI_HOME", "~"),
+        "session_files": (
+            ".gemini/tmp/*/chats/session-*-{id8}.jsonl",
+            ".gemini/tmp/*/chats/session-*-{id8}.json",
+        ),
     },
     "copilot": {
         "binary": "copilot",
@@ -53,11 +125,23 @@ SPECS: dict[str, LaunchSpec] = {
         "resume": ("--resume={id}",),
         "headless_flags": ("-p", "--prompt"),
         "headless_resume": ("--resume={id}",),
+        "headless_value_flags": (),
+        "passthrough_flags": (
+            *("-r", "--resume", "--continue", "--session-id", "--connect", "--acp"),
+            *("--environment-host", "-C", "-h", "--help", "-v", "--version"),
+        ),
+        "subcommands": (
+            *("app", "login", "logout", "help", "init", "config", "update", "version"),
+            *("workflow", "sessions", "memories", "plugin", "mcp", "skill", "instruction"),
+            *("lsp", "sandbox", "completion"),
+        ),
+        "store": ("COPILOT_HOME", "~/.copilot"),
+        "session_files": ("session-state/{id}/events.jsonl",),
     },
 }
 
 
-def fill(template: tuple[str, ...], native_id: str) -> list[str]:
+def fill(template: Sequence[str], native_id: str) -> list[str]:
     return [word.replace("{id}", native_id) for word in template]
 
 
@@ -75,3 +159,105 @@ def new_session_args(tool: str, native_id: str) -> list[str] | None:
     """Arguments that start a new session on `native_id`, or None if the tool cannot."""
     template = SPECS[tool]["preassign"]
     return fill(template, native_id) if template else None
+
+
+def _is_flag(word: str) -> bool:
+    return word.startswith("-") and word != "-"
+
+
+def classify(tool: str, args: Sequence[str]) -> Kind:
+    """What the user's arguments ask for: their own session choice or a command that is not
+    a conversation ("passthrough"), a headless run, or an interactive conversation.
+
+    Flags count anywhere before "--". A command word counts where a command can stand: first,
+    after a headless command word, or after a flag (whose value it may be: then passing
+    through is the safe mistake).
+    """
+    spec = SPECS[tool]
+    kind: Kind = "interactive"
+    in_command_position = True
+    for word in args:
+        if word == "--":
+            break
+        if _is_flag(word):
+            name = word.split("=", 1)[0]
+            if name in spec["passthrough_flags"]:
+                return "passthrough"
+            if name in spec["headless_flags"]:
+                kind = "headless"
+            in_command_position = "=" not in word
+            continue
+        if not in_command_position:
+            continue
+        if word in spec["subcommands"]:
+            return "passthrough"
+        headless_word = word in spec["headless_flags"]
+        if headless_word:
+            kind = "headless"
+        in_command_position = headless_word
+    return kind
+
+
+def managed_args(tool: str, args: Sequence[str], kind: Kind, native_id: str | None) -> list[str]:
+    """The arguments that put the user's `args` on a session.
+
+    `native_id` None: a new session the tool names itself (codex), the user's args as they
+    are. Otherwise `new` (pre-assigned id) when the id has no session yet is the caller's
+    choice through `start_args`; this resumes `native_id`.
+    """
+    if native_id is None:
+        return list(args)
+    spec = SPECS[tool]
+    if kind != "headless":
+        return [*fill(spec["resume"], native_id), *args]
+    resume = fill(spec["headless_resume"], native_id)
+    at = _headless_word_at(tool, args)
+    if at is None:
+        return [*resume, *args]
+    prompt_at = _first_positional(args, at + 1, spec["headless_value_flags"])
+    return [*args[:prompt_at], *resume, *args[prompt_at:]]
+
+
+def start_args(tool: str, args: Sequence[str], native_id: str | None) -> list[str]:
+    """The arguments that start a new session on `native_id` (None: the tool picks the id)."""
+    template = SPECS[tool]["preassign"]
+    if native_id is None or not template:
+        return list(args)
+    return [*fill(template, native_id), *args]
+
+
+def _headless_word_at(tool: str, args: Sequence[str]) -> int | None:
+    """Where the headless command word (codex `exec`) is, if the run is headless by one."""
+    words = {word for word in SPECS[tool]["headless_flags"] if not _is_flag(word)}
+    in_command_position = True
+    for at, word in enumerate(args):
+        if word == "--":
+            return None
+        if _is_flag(word):
+            in_command_position = "=" not in word
+        elif in_command_position and word in words:
+            return at
+        else:
+            in_command_position = False
+    return None
+
+
+def _first_positional(args: Sequence[str], start: int, value_flags: Sequence[str]) -> int:
+    """Index of the first argument from `start` that is neither a flag nor a flag's value."""
+    at = start
+    while at < len(args):
+        word = args[at]
+        if word == "--" or not _is_flag(word):
+            return at
+        at += 2 if word in value_flags else 1
+    return len(args)
+
+
+def session_glob(tool: str, native_id: str) -> str:
+    """The glob, below the tool's store root, that matches the file holding `native_id`."""
+    return SPECS[tool]["session_glob"].replace("{id8}", native_id[:8]).replace("{id}", native_id)
+
+
+def prompt_args(tool: str, prompt: str) -> list[str]:
+    """The arguments that give an interactive run its first prompt."""
+    return [word.replace("{prompt}", prompt) for word in SPECS[tool]["prompt"]]
