@@ -130,6 +130,8 @@ LAZY_COMMANDS: dict[str, tuple[str, str, str]] = {
         "Continue a session in its own tool or in another one.",
     ),
     "fork": ("tether.commands.convert", "fork", "A new native session with the same history."),
+    "watch": ("tether.commands.watch", "watch", "Capture new messages as the tools write them."),
+    "daemon": ("tether.commands.watch", "daemon", "Run the watcher in the background, at login."),
 }
 
 
