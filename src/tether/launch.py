@@ -10,7 +10,7 @@ from __future__ import annotations
 
 TYPE_CHECKING = False
 if TYPE_CHECKING:
-    from collections.abc import Sequence
+    from collections.abc import Mapping, Sequence
     from typing import Literal, TypedDict
 
     Kind = Literal["passthrough", "headless", "interactive"]
@@ -39,12 +39,15 @@ if TYPE_CHECKING:
         subcommands: tuple[str, ...]
         """Command words that are not a conversation (mcp, login, doctor, resume, …): the
         argv passes through untouched."""
-        store: tuple[str, str]
-        """Where the tool keeps its sessions: (environment variable, default folder)."""
-        session_files: tuple[str, ...]
-        """Where one session's file lives below the store, as patterns: "{id}", "{id8}" (its
-        first 8 characters), "{cwd_dashed}" (the folder, every character that is not a
-        letter or digit made "-"), and "*" for any part of one path segment."""
+        prompt: tuple[str, ...]
+        """The arguments that give an interactive run its first prompt ("{prompt}")."""
+        store: tuple[str, str, str]
+        """The tool's store root, as its readers' `store_roots` find it: (environment
+        variable, folder below the variable's, default with "~" for the home)."""
+        session_glob: str
+        """Where one session's file lives below the store root: "{id}", "{id8}" (its first 8
+        characters), "{cwd_dashed}" (the folder it ran in, each character that is not an
+        ASCII letter or digit made "-"), "*" for any part of one path segment."""
 
 else:
     LaunchSpec = dict
@@ -68,8 +71,9 @@ SPECS: dict[str, LaunchSpec] = {
             *("mcp", "migrate-installer", "plugin", "plugins", "project", "setup-token"),
             *("ultrareview", "update", "upgrade"),
         ),
-        "store": ("CLAUDE_CONFIG_DIR", "~/.claude"),
-        "session_files": ("projects/{cwd_dashed}/{id}.jsonl",),
+        "prompt": ("{prompt}",),
+        "store": ("CLAUDE_CONFIG_DIR", "", "~/.claude"),
+        "session_glob": "projects/{cwd_dashed}/{id}.jsonl",
     },
     "codex": {
         "binary": "codex",
@@ -91,11 +95,9 @@ SPECS: dict[str, LaunchSpec] = {
             *("delete", "unarchive", "migrate-rollouts", "migrate-nfs-db", "cloud"),
             *("exec-server", "features", "help"),
         ),
-        "store": ("CODEX_HOME", "~/.codex"),
-        "session_files": (
-            "sessions/*/*/*/rollout-*-{id}.jsonl",
-            "sessions/*/*/*/rollout-*-{id}.jsonl.zst",
-        ),
+        "prompt": ("{prompt}",),
+        "store": ("CODEX_HOME", "", "~/.codex"),
+        "session_glob": "sessions/*/*/*/rollout-*-{id}.jsonl*",
     },
     "gemini": {
         "binary": "gemini",
@@ -113,11 +115,9 @@ SPECS: dict[str, LaunchSpec] = {
             *("mcp", "extensions", "extension", "skills", "skill", "hooks", "hook"),
             "gemma",
         ),
-        "store": ("GEMINI_CLI_HOME", "~"),
-        "session_files": (
-            ".gemini/tmp/*/chats/session-*-{id8}.jsonl",
-            ".gemini/tmp/*/chats/session-*-{id8}.json",
-        ),
+        "prompt": ("-i", "{prompt}"),
+        "store": ("GEMINI_CLI_HOME", ".gemini", "~/.gemini"),
+        "session_glob": "tmp/*/chats/session-*-{id8}.json*",
     },
     "copilot": {
         "binary": "copilot",
@@ -135,8 +135,9 @@ SPECS: dict[str, LaunchSpec] = {
             *("workflow", "sessions", "memories", "plugin", "mcp", "skill", "instruction"),
             *("lsp", "sandbox", "completion"),
         ),
-        "store": ("COPILOT_HOME", "~/.copilot"),
-        "session_files": ("session-state/{id}/events.jsonl",),
+        "prompt": ("-i", "{prompt}"),
+        "store": ("COPILOT_HOME", "", "~/.copilot"),
+        "session_glob": "session-state/{id}/events.jsonl",
     },
 }
 
@@ -198,15 +199,16 @@ def classify(tool: str, args: Sequence[str]) -> Kind:
     return kind
 
 
-def managed_args(tool: str, args: Sequence[str], kind: Kind, native_id: str | None) -> list[str]:
-    """The arguments that put the user's `args` on a session.
-
-    `native_id` None: a new session the tool names itself (codex), the user's args as they
-    are. Otherwise `new` (pre-assigned id) when the id has no session yet is the caller's
-    choice through `start_args`; this resumes `native_id`.
-    """
-    if native_id is None:
+def start_args(tool: str, args: Sequence[str], native_id: str | None) -> list[str]:
+    """The arguments that start a new session on `native_id` (None: the tool picks the id)."""
+    template = SPECS[tool]["preassign"]
+    if native_id is None or not template:
         return list(args)
+    return [*fill(template, native_id), *args]
+
+
+def continue_args(tool: str, args: Sequence[str], kind: Kind, native_id: str) -> list[str]:
+    """The arguments that carry on session `native_id` with the user's own `args`."""
     spec = SPECS[tool]
     if kind != "headless":
         return [*fill(spec["resume"], native_id), *args]
@@ -216,14 +218,6 @@ def managed_args(tool: str, args: Sequence[str], kind: Kind, native_id: str | No
         return [*resume, *args]
     prompt_at = _first_positional(args, at + 1, spec["headless_value_flags"])
     return [*args[:prompt_at], *resume, *args[prompt_at:]]
-
-
-def start_args(tool: str, args: Sequence[str], native_id: str | None) -> list[str]:
-    """The arguments that start a new session on `native_id` (None: the tool picks the id)."""
-    template = SPECS[tool]["preassign"]
-    if native_id is None or not template:
-        return list(args)
-    return [*fill(template, native_id), *args]
 
 
 def _headless_word_at(tool: str, args: Sequence[str]) -> int | None:
@@ -253,9 +247,30 @@ def _first_positional(args: Sequence[str], start: int, value_flags: Sequence[str
     return len(args)
 
 
-def session_glob(tool: str, native_id: str) -> str:
-    """The glob, below the tool's store root, that matches the file holding `native_id`."""
-    return SPECS[tool]["session_glob"].replace("{id8}", native_id[:8]).replace("{id}", native_id)
+def session_glob(tool: str, native_id: str, cwd: str | None = None) -> str:
+    """The glob, below the tool's store root, that matches the file holding `native_id`:
+    of a session that ran in `cwd`, else in any folder."""
+    pattern = SPECS[tool]["session_glob"]
+    if "{cwd_dashed}" in pattern:
+        pattern = pattern.replace("{cwd_dashed}", "*" if cwd is None else dashed(cwd))
+    return pattern.replace("{id8}", native_id[:8]).replace("{id}", native_id)
+
+
+def dashed(folder: str) -> str:
+    """Claude Code's name for a folder: each character that is not an ASCII letter or digit
+    made "-"; a name over 200 characters is cut and gets a hash this cannot know ("-*")."""
+    name = "".join(ch if ch.isascii() and ch.isalnum() else "-" for ch in folder)
+    return name if len(name) <= 200 else name[:200] + "-*"
+
+
+def store_root(tool: str, env: Mapping[str, str], home: str) -> str:
+    """The tool's store root (its readers' `store_roots`), from its variable or the default."""
+    variable, below, default = SPECS[tool]["store"]
+    value = env.get(variable, "").strip()
+    if value:
+        root = home + value[1:] if value == "~" or value.startswith("~/") else value
+        return f"{root}/{below}" if below else root
+    return home + default[1:] if default.startswith("~") else default
 
 
 def prompt_args(tool: str, prompt: str) -> list[str]:
