@@ -447,11 +447,19 @@ def test_list_filters(home: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatc
 def test_every_command_has_help_and_is_in_the_readme() -> None:
     from tether.cli import main
 
+    from click import Context
+
     readme = (Path(__file__).parent.parent / "README.md").read_text()
-    for name, command in main.commands.items():
-        assert command.help, name
+    ctx = Context(main)
+    names = main.list_commands(ctx)
+    assert set(main.commands) < set(names)  # the lazily loaded command families too
+    for name in names:
+        command = main.get_command(ctx, name)
+        assert command is not None and command.help, name
         assert f"tether {name}" in readme, f"README does not show `tether {name}`"
         assert run(name, "--help").stdout.strip()
+    top = run("--help").stdout
+    assert all(name in top for name in names)
 
 
 def test_gemini_and_copilot_stores_and_the_gemini_resume_stub(home: Path) -> None:
