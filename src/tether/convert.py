@@ -92,6 +92,9 @@ def convert(
     writer = get_writer(target)
     folder = resolve_cwd(session, cwd)
     report = Report()
+    for message in session.messages:
+        report.source_parts["message"] += 1
+        report.source_parts.update(part.kind for part in message.parts)
     same_tool = session.tool == target
     prepared = prepare(
         session,

@@ -30,6 +30,8 @@ class Report:
     dropped: Counter[str] = field(default_factory=Counter)
     shortened: Counter[str] = field(default_factory=Counter)
     notes: list[str] = field(default_factory=list)
+    source_parts: Counter[str] = field(default_factory=Counter)
+    """How many parts of each kind the source session had (messages: `message`)."""
 
     @staticmethod
     def _key(kind: ReportKind, detail: str) -> str:
@@ -55,6 +57,7 @@ class Report:
 
     def as_dict(self) -> dict[str, Any]:
         return {
+            "source": dict(sorted(self.source_parts.items())),
             "mapped": dict(sorted(self.mapped.items())),
             "downgraded": dict(sorted(self.downgraded.items())),
             "dropped": dict(sorted(self.dropped.items())),
