@@ -197,7 +197,7 @@ def _assistant(
                 parts.append(part)
         else:
             feed.skip(f"unknown assistant block {kind!r}")
-    usage = message.get("usage") if isinstance(message.get("usage"), dict) else {}
+    usage = _dict(message.get("usage"))
     model = usage.get("model") if isinstance(usage.get("model"), str) else None
     if parts:
         yield Put(key, Message("assistant", parts, timestamp, model, _usage(usage), None, native))
@@ -234,7 +234,7 @@ def _user(
 
 def _tool_result(block: dict[str, Any]) -> ToolResult:
     call_id = block.get("toolUseID") or block.get("tool_use_id") or ""
-    run = block.get("run") if isinstance(block.get("run"), dict) else {}
+    run = _dict(block.get("run"))
     status = run.get("status") if isinstance(run.get("status"), str) else None
     if "content" in block and not run:
         output = as_text(block.get("content"))
@@ -273,6 +273,10 @@ def _info_parts(blocks: list[Any]) -> list[Part]:
         elif isinstance(block.get("text"), str) and block["text"]:
             parts.append(Text(block["text"]))
     return parts
+
+
+def _dict(value: Any) -> dict[str, Any]:
+    return value if isinstance(value, dict) else {}
 
 
 def _usage(usage: dict[str, Any]) -> dict[str, Any] | None:
