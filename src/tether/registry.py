@@ -5,7 +5,7 @@ Imported only by what needs the readers (capture, import, doctor), not by the qu
 
 from __future__ import annotations
 
-from tether.tools import amp, claude, codex, copilot, gemini
+from tether.tools import amp, antigravity, claude, codex, copilot, gemini
 from tether.tools.base import Tool
 
 TOOLS: dict[str, Tool] = {
@@ -14,6 +14,7 @@ TOOLS: dict[str, Tool] = {
     "gemini": gemini,
     "copilot": copilot,
     "amp": amp,
+    "antigravity": antigravity,
 }
 
 
