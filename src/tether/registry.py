@@ -5,7 +5,19 @@ Imported only by what needs the readers (capture, import, doctor), not by the qu
 
 from __future__ import annotations
 
-from tether.tools import amp, antigravity, claude, codex, copilot, gemini
+from tether.tools import (
+    amp,
+    antigravity,
+    claude,
+    cline,
+    codex,
+    copilot,
+    gemini,
+    kilo,
+    opencode,
+    qwen,
+    roo,
+)
 from tether.tools.base import Tool
 
 TOOLS: dict[str, Tool] = {
@@ -15,6 +27,11 @@ TOOLS: dict[str, Tool] = {
     "copilot": copilot,
     "amp": amp,
     "antigravity": antigravity,
+    "cline": cline,
+    "roo": roo,
+    "kilo": kilo,
+    "opencode": opencode,
+    "qwen": qwen,
 }
 
 
