@@ -132,6 +132,11 @@ LAZY_COMMANDS: dict[str, tuple[str, str, str]] = {
     "fork": ("tether.commands.convert", "fork", "A new native session with the same history."),
     "watch": ("tether.commands.watch", "watch", "Capture new messages as the tools write them."),
     "daemon": ("tether.commands.watch", "daemon", "Run the watcher in the background, at login."),
+    "init": ("tether.commands.autoresume", "init", "Print the lines that put shims on PATH."),
+    "shim": ("tether.commands.autoresume", "shim", "Install, remove or list auto-resume shims."),
+    "status": ("tether.commands.autoresume", "status", "Which session each tool resumes here."),
+    "reset": ("tether.commands.autoresume", "reset", "The next launch here starts a new session."),
+    "team": ("tether.commands.team", "team", "Named teams of agents, started and resumed in tmux."),
 }
 
 

@@ -1,0 +1,250 @@
+"""`tether init`, `tether shim …`, `tether status`, `tether reset`: per-project auto-resume.
+
+The launches themselves never come here: they go through the shims (tether.shim), which
+import none of the CLI.
+"""
+
+from __future__ import annotations
+
+import os
+import shlex
+import sys
+import time
+from pathlib import Path
+from typing import Any
+
+import click
+
+from tether.cli import emit_json, fail
+from tether.launch import SPECS
+
+TOOLS_HELP = ", ".join(SPECS)
+
+
+def _tools(names: tuple[str, ...]) -> list[str]:
+    """Tool names (aliases allowed) of tools that can auto-resume, in the user's order."""
+    from tether.registry import UnknownTool, get_tool
+
+    tools = []
+    for name in names:
+        try:
+            tool = get_tool(name).name
+        except UnknownTool as exc:
+            fail(str(exc), 2)
+        if tool not in SPECS:
+            fail(f"{tool} cannot auto-resume: tools that can are {TOOLS_HELP}", 2)
+        tools.append(tool)
+    return list(dict.fromkeys(tools))
+
+
+def _shim_dir() -> Path:
+    from tether.paths import tether_home
+    from tether.shims import shim_dir
+
+    return shim_dir(tether_home())
+
+
+def _config() -> str:
+    from tether.paths import tether_home
+
+    return str(tether_home() / "config.toml")
+
+
+@click.command()
+@click.argument("shell", type=click.Choice(["bash", "zsh", "fish"]))
+def init(shell: str) -> None:
+    """Print the shell lines that put tether's shim folder first on PATH.
+
+    \b
+    Add to the end of your shell's rc file:
+      eval "$(tether init bash)"          # ~/.bashrc (zsh: ~/.zshrc)
+      tether init fish | source           # ~/.config/fish/config.fish
+    then install the shims: tether shim install
+    """
+    from tether.shims import init_lines
+
+    sys.stdout.write(init_lines(shell, _shim_dir()))
+
+
+@click.group()
+def shim() -> None:
+    """Install, remove or list the auto-resume shims.
+
+    A shim is a small launcher in tether's own folder that runs the real tool found further
+    down PATH: no installed binary is renamed, moved or replaced. Launched through it, a tool
+    resumes this project's session (see `tether status`).
+    """
+
+
+@shim.command(name="install")
+@click.argument("tools", nargs=-1, metavar="[TOOL]...")
+def shim_install(tools: tuple[str, ...]) -> None:
+    """Install shims (default: every supported tool found on PATH)."""
+    from tether.shims import found_on_path, install, on_path
+
+    folder = _shim_dir()
+    path_env = os.environ.get("PATH", "")
+    chosen = _tools(tools) if tools else found_on_path(folder, path_env)
+    if not chosen:
+        fail(f"none of {TOOLS_HELP} is on PATH: name the tools to install shims for anyway")
+    try:
+        written = install(chosen, folder)
+    except (OSError, FileExistsError) as exc:
+        fail(str(exc))
+    for path in written:
+        click.echo(f"installed {path}")
+    if not on_path(folder, path_env):
+        shell = Path(os.environ.get("SHELL", "bash")).name
+        shell = shell if shell in ("bash", "zsh", "fish") else "bash"
+        hook = (
+            f"tether init {shell} | source" if shell == "fish" else f'eval "$(tether init {shell})"'
+        )
+        click.echo(f"tether: {folder} is not on PATH yet: add `{hook}` to your shell's rc file")
+
+
+@shim.command(name="uninstall")
+@click.argument("tools", nargs=-1, metavar="[TOOL]...")
+def shim_uninstall(tools: tuple[str, ...]) -> None:
+    """Remove shims (default: all). Real binaries and sessions are not touched."""
+    from tether.shims import uninstall
+
+    folder = _shim_dir()
+    removed = uninstall(_tools(tools) if tools else list(SPECS), folder)
+    for path in removed:
+        click.echo(f"removed {path}")
+    if not removed:
+        click.echo("no shims to remove")
+
+
+@shim.command(name="status")
+@click.option("--json", "as_json", is_flag=True, help="Print a JSON object.")
+def shim_status(as_json: bool) -> None:
+    """Which shims are installed, the real binary each runs, and whether PATH reaches them."""
+    from tether.shims import on_path, rows
+
+    folder = _shim_dir()
+    path_env = os.environ.get("PATH", "")
+    shims = rows(folder, path_env)
+    reached = on_path(folder, path_env)
+    if as_json:
+        emit_json(
+            {"folder": str(folder), "on_path": reached, "shims": [r.as_dict() for r in shims]}
+        )
+        return
+    _print_table(
+        ["tool", "shim", "real binary", "active"],
+        [
+            [
+                row.tool,
+                row.shim or "not installed",
+                row.real or "not found on PATH",
+                "yes" if row.active else "no",
+            ]
+            for row in shims
+        ],
+    )
+    if not reached:
+        click.echo(f'{folder} is not on PATH: eval "$(tether init bash)" (or zsh, fish)')
+
+
+@click.command()
+@click.option("--json", "as_json", is_flag=True, help="Print a JSON object.")
+def status(as_json: bool) -> None:
+    """This project's session per tool, and how the next launch will start.
+
+    The project is the git top-level of the current folder, else the folder itself. Its
+    state is in <project>/.tether/autoresume/ (listed in .git/info/exclude).
+    """
+    result = project_status(str(Path.cwd()), dict(os.environ), time.time(), _config())
+    if as_json:
+        emit_json(result)
+        return
+    headless = "yes" if result["headless"] else "no"
+    click.echo(f"project: {result['project']}")
+    click.echo(f"headless runs resume too: {headless} (from {result['headless_from']})")
+    for row in result["tools"]:
+        click.echo(f"{row['tool']:<8} {row['next']}")
+
+
+def project_status(cwd: str, env: dict[str, str], now: float, config: str) -> dict[str, Any]:
+    from tether.autoresume import decide, headless_on, state_path
+    from tether.launch import continue_args, fill
+    from tether.statefile import StateError, project_root, read_json
+
+    root = project_root(cwd)
+    headless, source = headless_on(env, config)
+    tools = []
+    for tool, spec in SPECS.items():
+        path = state_path(root, tool)
+        row: dict[str, Any] = {"tool": tool, "state_file": path if Path(path).exists() else None}
+        try:
+            state = read_json(path)
+            decision = decide(tool, state, root, env, "interactive", now)
+        except StateError as exc:
+            row.update(session_id=None, session_file=None, action="as-typed", problem=str(exc))
+            row["next"] = f"runs as typed: {exc} (`tether reset {tool}` starts afresh)"
+            tools.append(row)
+            continue
+        row.update(
+            session_id=decision.session_id if not decision.new else None,
+            session_file=decision.session_file,
+            action="new" if decision.new else "resume",
+            problem=None,
+        )
+        if decision.new:
+            chosen = fill(spec["preassign"], "<new id>")
+            row["command"] = [spec["binary"], *chosen]
+            row["next"] = "starts a new session"
+        else:
+            assert decision.session_id is not None
+            resume = continue_args(tool, [], "interactive", decision.session_id)
+            row["command"] = [spec["binary"], *resume]
+            row["next"] = f"resumes: {shlex.join(row['command'])}"
+        tools.append(row)
+    return {"project": root, "headless": headless, "headless_from": source, "tools": tools}
+
+
+@click.command()
+@click.argument("tools", nargs=-1, metavar="[TOOL]...")
+def reset(tools: tuple[str, ...]) -> None:
+    """Make the next launch in this project start a new session (default: every tool).
+
+    The old sessions stay where they are: resume them by hand, or find them with
+    `tether list --here`.
+    """
+    from tether.autoresume import from_ai_session_manager, reset_state, state_path
+    from tether.statefile import Lock, StateError, project_root, read_json, state_dir, write_json
+
+    root = project_root(str(Path.cwd()))
+    for tool in _tools(tools) if tools else list(SPECS):
+        path = state_path(root, tool)
+        with Lock(path + ".lock"):
+            try:
+                state = read_json(path)
+            except StateError:
+                state = {"session_id": "an unreadable state"}
+            if state is None:
+                state = from_ai_session_manager(root, tool)
+            if state is None:
+                if tools:
+                    click.echo(f"{tool}: no session recorded in {root}")
+                continue
+            state_dir(root)
+            write_json(path, reset_state(tool, time.time()))
+        was = state.get("session_id")
+        click.echo(
+            f"{tool}: the next launch starts a new session" + (f" (was {was})" if was else "")
+        )
+
+
+def _print_table(headers: list[str], rows: list[list[str]]) -> None:
+    from rich.table import Table
+
+    from tether.render import console
+
+    table = Table(box=None, header_style="bold", pad_edge=False)
+    for header in headers:
+        table.add_column(header, overflow="fold")
+    for row in rows:
+        table.add_row(*row)
+    console().print(table)

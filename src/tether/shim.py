@@ -1,0 +1,91 @@
+"""The auto-resume shim's entry point: find the real tool, choose its arguments, exec it.
+
+A shim (see tether.shims) runs `python -I -S -c "…; main(SHIM_DIR)" TOOL ARGS…`. Whatever
+goes wrong in tether, the real tool still runs with the user's own arguments, and one line
+on stderr says why; exit code, signals and the terminal are the tool's own (exec).
+"""
+
+from __future__ import annotations
+
+import os
+import sys
+import time
+
+TYPE_CHECKING = False
+if TYPE_CHECKING:
+    from collections.abc import Mapping
+
+SHIM_MARK = "# tether-shim"
+"""The second line of every shim: a file with it on PATH is never taken for a real tool."""
+
+
+def find_real(binary: str, shim_dir: str, path: str) -> str | None:
+    """The first executable `binary` on `path` that is not a tether shim (tether's own folder
+    is skipped, and so is any other tether install's shim)."""
+    for folder in path.split(os.pathsep):
+        if not folder or folder.rstrip("/") == shim_dir:
+            continue
+        candidate = f"{folder}/{binary}"
+        if os.path.isfile(candidate) and os.access(candidate, os.X_OK) and not is_shim(candidate):
+            return candidate
+    return None
+
+
+def is_shim(path: str) -> bool:
+    try:
+        with open(path, "rb") as fh:
+            head = fh.read(256)
+    except OSError:
+        return False
+    return SHIM_MARK.encode() in head
+
+
+def say(line: str) -> None:
+    try:
+        sys.stderr.write(line + "\n")
+        sys.stderr.flush()
+    except (OSError, ValueError):  # no stderr: nothing to tell
+        pass
+
+
+def config_path(env: Mapping[str, str], shim_dir: str) -> str:
+    """tether's config file: in $TETHER_HOME, else next to the shim folder (its parent)."""
+    home = env.get("TETHER_HOME") or os.path.dirname(shim_dir)
+    return f"{home}/config.toml"
+
+
+def main(shim_dir: str, argv: list[str] | None = None) -> None:
+    tool, *args = sys.argv[1:] if argv is None else argv
+    shim_dir = shim_dir.rstrip("/")
+    binary = tool
+    try:
+        from tether.launch import SPECS
+
+        binary = SPECS[tool]["binary"]
+    except Exception as exc:  # fail open: the tool runs whatever broke in tether
+        say(f"tether: {tool}: auto-resume unavailable ({type(exc).__name__}: {exc})")
+    real = find_real(binary, shim_dir, os.environ.get("PATH", ""))
+    if real is None:
+        say(
+            f"tether: {binary}: not found on PATH (tether's shim folder {shim_dir} is skipped);"
+            f" install {binary}, or remove the shim: tether shim uninstall {tool}"
+        )
+        sys.exit(127)
+    chosen = args
+    try:
+        from tether.autoresume import plan
+
+        cwd = os.getcwd()
+        launch = plan(tool, args, os.environ, cwd, time.time(), config_path(os.environ, shim_dir))
+        if launch.cwd is not None and launch.cwd != cwd:
+            os.chdir(launch.cwd)
+        chosen = launch.args
+        if launch.note:
+            say(launch.note)
+    except Exception as exc:  # fail open: the tool runs as typed whatever broke in tether
+        say(f"tether: {tool}: auto-resume skipped ({exc}); running {binary} as typed")
+    try:
+        os.execv(real, [binary, *chosen])
+    except OSError as exc:
+        say(f"tether: {binary}: cannot run {real}: {exc}")
+        sys.exit(126)

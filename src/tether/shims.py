@@ -1,0 +1,181 @@
+"""The auto-resume shims: small launchers in tether's own folder, first on PATH.
+
+No installed binary is renamed, moved or replaced: a shim finds the real tool further down
+PATH at every launch, so the tool's own updater cannot break it, and uninstalling is
+deleting the folder. A shim is a POSIX sh script that execs `python -I -S` on tether's
+stdlib-only hot path (tether.shim); when that python or tether is gone, the script still
+runs the real tool.
+"""
+
+from __future__ import annotations
+
+import os
+import shlex
+import sys
+from dataclasses import dataclass
+from pathlib import Path
+
+import tether
+from tether.launch import SPECS
+from tether.shim import SHIM_MARK, find_real, is_shim
+
+SHELLS = ("bash", "zsh", "fish")
+HOT_MODULES = ("__init__", "shim", "autoresume", "statefile", "launch")
+
+SCRIPT = """\
+#!/bin/sh
+{mark}: {tool}
+# Puts `{binary}` on this project's own session (see `tether status`); the real {binary} is
+# the next one on PATH, untouched. Remove: `tether shim uninstall {tool}`, or delete this folder.
+if [ -x {python} ] && [ -f {hot} ]; then
+    exec {python} -I -S -c {code} {tool} "$@"
+fi
+echo "tether: "{python}" is gone: running {binary} without auto-resume" >&2
+set -f
+IFS=:
+for dir in $PATH; do
+    if [ -n "$dir" ] && [ "$dir" != {shim_dir} ] && [ -f "$dir/{binary}" ] \\
+        && [ -x "$dir/{binary}" ] && ! grep -q '^{mark}' "$dir/{binary}" 2>/dev/null; then
+        exec "$dir/{binary}" "$@"
+    fi
+done
+echo "tether: {binary}: not found on PATH" >&2
+exit 127
+"""
+
+
+@dataclass(frozen=True)
+class ShimRow:
+    """One tool's shim: where it is (None: not installed), and the real binary it runs."""
+
+    tool: str
+    shim: str | None
+    real: str | None
+    active: bool
+    """`binary` on PATH is this shim: a launch in a shell goes through it."""
+
+    def as_dict(self) -> dict[str, object]:
+        return {"tool": self.tool, "shim": self.shim, "real": self.real, "active": self.active}
+
+
+def shim_dir(home: Path) -> Path:
+    return home / "shims"
+
+
+def package_parent() -> Path:
+    """The folder that holds the `tether` package (site-packages, or src/ when editable)."""
+    return Path(tether.__file__).resolve().parent.parent
+
+
+def script(tool: str, folder: Path, python: str, parent: Path) -> str:
+    """The shim for `tool` in `folder`, running tether from `parent` with `python`."""
+    code = f"import sys; sys.path.insert(0, {str(parent)!r}); from tether.shim import main; "
+    code += f"main({str(folder)!r})"
+    return SCRIPT.format(
+        mark=SHIM_MARK,
+        tool=tool,
+        binary=SPECS[tool]["binary"],
+        python=shlex.quote(python),
+        hot=shlex.quote(str(parent / "tether" / "shim.py")),
+        code=shlex.quote(code),
+        shim_dir=shlex.quote(str(folder)),
+    )
+
+
+def install(tools: list[str], folder: Path, python: str | None = None) -> list[Path]:
+    """Write a shim for each tool (replacing an older shim of tether's); their paths."""
+    python = python or sys.executable
+    parent = package_parent()
+    _precompile(parent / "tether")
+    folder.mkdir(parents=True, exist_ok=True)
+    written = []
+    for tool in tools:
+        path = folder / tool
+        if path.exists() and not is_shim(str(path)):
+            raise FileExistsError(f"{path} exists and is not a tether shim: left as it is")
+        tmp = folder / f".{tool}.{os.getpid()}.tmp"
+        tmp.write_text(script(tool, folder, python, parent))
+        tmp.chmod(0o755)
+        tmp.replace(path)
+        written.append(path)
+    return written
+
+
+def uninstall(tools: list[str], folder: Path) -> list[Path]:
+    """Remove the shims of these tools (only files that are tether shims); what went."""
+    removed = []
+    for tool in tools:
+        path = folder / tool
+        if path.is_file() and is_shim(str(path)):
+            path.unlink()
+            removed.append(path)
+    return removed
+
+
+def rows(folder: Path, path_env: str) -> list[ShimRow]:
+    """Every tool that can auto-resume: its shim, its real binary, whether the shim is active."""
+    out = []
+    for tool, spec in SPECS.items():
+        binary = spec["binary"]
+        path = folder / tool
+        installed = path.is_file() and is_shim(str(path))
+        out.append(
+            ShimRow(
+                tool=tool,
+                shim=str(path) if installed else None,
+                real=find_real(binary, str(folder), path_env),
+                active=installed and _same(_first_on_path(binary, path_env), path),
+            )
+        )
+    return out
+
+
+def found_on_path(folder: Path, path_env: str) -> list[str]:
+    """The tools whose real binary is on PATH (tether's own folder skipped)."""
+    return [
+        tool for tool, spec in SPECS.items() if find_real(spec["binary"], str(folder), path_env)
+    ]
+
+
+def on_path(folder: Path, path_env: str) -> bool:
+    return any(_same(Path(entry), folder) for entry in path_env.split(os.pathsep) if entry)
+
+
+def init_lines(shell: str, folder: Path) -> str:
+    """What `eval "$(tether init SHELL)"` runs: the shim folder first on PATH, once."""
+    if shell == "fish":
+        quoted = "'" + str(folder).replace("\\", "\\\\").replace("'", "\\'") + "'"
+        return f"if not contains -- {quoted} $PATH\n    set -gx PATH {quoted} $PATH\nend\n"
+    quoted = shlex.quote(str(folder))
+    return (
+        f'case ":$PATH:" in *:{quoted}:*) ;; *) export PATH={quoted}:"$PATH" ;; esac\n'
+        "hash -r 2>/dev/null || true\n"
+    )
+
+
+def _first_on_path(binary: str, path_env: str) -> Path | None:
+    for entry in path_env.split(os.pathsep):
+        candidate = Path(entry or ".") / binary
+        if candidate.is_file() and os.access(candidate, os.X_OK):
+            return candidate
+    return None
+
+
+def _same(a: Path | None, b: Path) -> bool:
+    if a is None:
+        return False
+    try:
+        return a.resolve() == b.resolve()
+    except OSError:
+        return False
+
+
+def _precompile(package: Path) -> None:
+    """Write the hot path's bytecode now, so no launch has to compile it."""
+    import py_compile
+
+    for name in HOT_MODULES:
+        try:
+            py_compile.compile(str(package / f"{name}.py"), doraise=True)
+        except (OSError, py_compile.PyCompileError):
+            continue  # a read-only install: python compiles in memory, a little slower
