@@ -136,6 +136,7 @@ LAZY_COMMANDS: dict[str, tuple[str, str, str]] = {
     "shim": ("tether.commands.autoresume", "shim", "Install, remove or list auto-resume shims."),
     "status": ("tether.commands.autoresume", "status", "Which session each tool resumes here."),
     "reset": ("tether.commands.autoresume", "reset", "The next launch here starts a new session."),
+    "team": ("tether.commands.team", "team", "Named teams of agents, started and resumed in tmux."),
 }
 
 

@@ -7,6 +7,7 @@ copies of it and only contribute usage, titles, errors and rollbacks.
 from __future__ import annotations
 
 import os
+import time
 import uuid
 from collections.abc import Iterator, Mapping
 from pathlib import Path
@@ -17,6 +18,7 @@ import orjson
 from tether.model import Attachment, Message, Part, Reasoning, Text, ToolCall, ToolResult
 from tether.tools.base import Capability, Feed, Meta, Op, Put, Rewind, Source
 from tether.tools.common import as_text, iso
+from tether.tools.listing import entries
 
 name = "codex"
 display_name = "Codex CLI"
@@ -28,6 +30,8 @@ PLAIN = ".jsonl"
 ZST = ".jsonl.zst"
 DATE_DEPTH = 3
 """sessions/YYYY/MM/DD."""
+MAX_META_LINE = 1 << 20
+"""The session_meta line carries the base instructions: tens of KB."""
 SMALL_SECRET = 1024
 """Encrypted reasoning up to this size is kept in native; beyond it only a flag."""
 MAX_TURN_KEYS = 500
@@ -186,6 +190,71 @@ def _is_uuid(text: str) -> bool:
     except ValueError:
         return False
     return True
+
+
+def started_since(root: Path, since: float, cwd: str) -> list[tuple[str, str, Path]]:
+    """Sessions Codex began in `cwd` at or after `since` (epoch seconds), oldest first, as
+    (start time, native id, rollout). For a session that could not be given its id up front.
+
+    Lists only the date folders from the day before `since` on (names are local dates) and
+    reads the first line of rollouts modified since: never the whole history. Forks and
+    sub-agents, which start from another session, are left out.
+    """
+    floor = time.gmtime(since - 86_400)
+    cutoff = (floor.tm_year, floor.tm_mon, floor.tm_mday)
+    want = os.path.realpath(cwd)
+    found: list[tuple[str, str, Path]] = []
+    for day in _days_since(root / "sessions", cutoff):
+        for entry in entries(day):
+            if not (entry.name.startswith(PREFIX) and entry.name.endswith(PLAIN)):
+                continue
+            try:
+                if entry.stat().st_mtime < since - 1:
+                    continue
+            except OSError:
+                continue
+            meta = _first_meta(Path(entry.path))
+            if meta is None or _dict(meta.get("source")).get("subagent"):
+                continue
+            if meta.get("forked_from_id") or meta.get("parent_thread_id"):
+                continue
+            native_id, started = meta.get("id"), meta.get("timestamp")
+            meta_cwd = meta.get("cwd")
+            if not (isinstance(native_id, str) and isinstance(meta_cwd, str)):
+                continue
+            if os.path.realpath(meta_cwd) == want:
+                started = started if isinstance(started, str) else ""
+                found.append((started, native_id, Path(entry.path)))
+    return sorted(found)
+
+
+def _days_since(sessions: Path, cutoff: tuple[int, int, int]) -> Iterator[Path]:
+    for year in entries(sessions):
+        if year.name.isdigit() and int(year.name) >= cutoff[0]:
+            for month in entries(Path(year.path)):
+                if month.name.isdigit() and (int(year.name), int(month.name)) >= cutoff[:2]:
+                    for day in entries(Path(month.path)):
+                        date = (int(year.name), int(month.name), _int(day.name))
+                        if date >= cutoff:
+                            yield Path(day.path)
+
+
+def _int(text: str) -> int:
+    return int(text) if text.isdigit() else -1
+
+
+def _first_meta(path: Path) -> dict[str, Any] | None:
+    """The payload of a rollout's first line when it is the session_meta, else None."""
+    try:
+        with path.open("rb") as fh:
+            line = fh.readline(MAX_META_LINE)
+        record = orjson.loads(line)
+    except (OSError, orjson.JSONDecodeError):
+        return None
+    if not isinstance(record, dict) or record.get("type") != "session_meta":
+        return None
+    payload = record.get("payload")
+    return payload if isinstance(payload, dict) else None
 
 
 def sniff(path: Path, head: bytes) -> Source | None:

@@ -1,0 +1,193 @@
+"""`tether team`: named teams of agents, started, stopped and resumed together in tmux."""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+import click
+
+from tether.cli import emit_json, fail
+
+if TYPE_CHECKING:
+    from tether.teams import Launched, Teams
+
+
+@contextmanager
+def project_teams() -> Iterator[Teams]:
+    """The teams of the current project; any team error becomes one line and exit 1."""
+    from tether.statefile import project_root
+    from tether.teamfile import TeamFileError
+    from tether.teams import TeamError, Teams
+    from tether.tmux import TmuxError
+
+    try:
+        yield Teams(Path(project_root(str(Path.cwd()))), os.environ)
+    except (TeamError, TeamFileError, TmuxError) as exc:
+        fail(str(exc))
+
+
+json_option = click.option("--json", "as_json", is_flag=True, help="Print the result as JSON.")
+
+
+@click.group()
+def team() -> None:
+    """Named teams of agents: one tmux session, one window per agent, resumed together.
+
+    A team is `.tether/teams/NAME.toml` in the project root (or a `[teams.NAME]` table in
+    `tether.toml`) listing agents with a name, a tool (claude, codex, gemini, copilot) and
+    optionally args, cwd, prompt and env. tether records each agent's own session id in
+    `.tether/teams/NAME.json`, so `resume` brings each back with its tool's resume flag.
+
+    \b
+      tether team start review      then: tmux attach -t review
+      tether team stop review
+      tether team resume review     every agent on its own session again
+    """
+
+
+@team.command()
+@click.argument("name")
+@click.option("--fresh", is_flag=True, help="Start new sessions even if the team has some.")
+@json_option
+def start(name: str, fresh: bool, as_json: bool) -> None:
+    """Start every agent of team NAME on a new session, in a tmux session named NAME."""
+    with project_teams() as teams:
+        launched = teams.start(name, fresh=fresh)
+    _print_launched(name, launched, as_json)
+
+
+@team.command()
+@click.argument("name")
+@json_option
+def stop(name: str, as_json: bool) -> None:
+    """Stop team NAME: close its tmux session. Its sessions stay recorded for `resume`."""
+    with project_teams() as teams:
+        stopped = teams.stop(name)
+    if as_json:
+        emit_json({"team": name, "stopped": stopped})
+    elif stopped:
+        click.echo(f"stopped team {name}; `tether team resume {name}` brings it back")
+    else:
+        click.echo(f"team {name} was not running")
+
+
+@team.command()
+@click.argument("name")
+@click.option("--prompt", metavar="TEXT", help="Send TEXT to every agent once it is back.")
+@json_option
+def resume(name: str, prompt: str | None, as_json: bool) -> None:
+    """Bring every agent of team NAME back on its own session (agents running are left)."""
+    with project_teams() as teams:
+        launched = teams.resume(name, prompt=prompt)
+    _print_launched(name, launched, as_json)
+
+
+@team.command()
+@click.argument("name")
+@json_option
+def status(name: str, as_json: bool) -> None:
+    """Per agent of team NAME: running or not, tool, session id, last activity."""
+    with project_teams() as teams:
+        rows = teams.status(name)
+    if as_json:
+        emit_json({"team": name, "agents": rows})
+        return
+    _table(
+        ["AGENT", "STATE", "TOOL", "SESSION", "LAST ACTIVITY", "TMUX"],
+        [
+            [
+                row["name"],
+                _state(row),
+                row["tool"],
+                row["native_id"] or "-",
+                _when(row["last_activity"]),
+                row["tmux_target"] or "-",
+            ]
+            for row in rows
+        ],
+    )
+
+
+@team.command(name="list")
+@json_option
+def list_(as_json: bool) -> None:
+    """The teams of this project, and whether each is running."""
+    with project_teams() as teams:
+        rows = teams.list()
+    if as_json:
+        emit_json(rows)
+        return
+    if not rows:
+        click.echo("no teams here: write .tether/teams/NAME.toml (see `tether team --help`)")
+        return
+    _table(
+        ["TEAM", "RUNNING", "AGENTS", "STARTED"],
+        [
+            [
+                row["name"],
+                "yes" if row["running"] else "no",
+                ", ".join(f"{a['name']} ({a['tool']})" for a in row["agents"]),
+                _when(row["started_at"]),
+            ]
+            for row in rows
+        ],
+    )
+
+
+def _print_launched(name: str, launched: list[Launched], as_json: bool) -> None:
+    if as_json:
+        emit_json({"team": name, "agents": [vars_of(item) for item in launched]})
+        return
+    _table(
+        ["AGENT", "TOOL", "", "SESSION", "TMUX"],
+        [
+            [
+                item.agent,
+                item.tool,
+                item.action,
+                item.native_id or "(found later)",
+                item.tmux_target,
+            ]
+            for item in launched
+        ],
+    )
+    session = launched[0].tmux_target.split(":", 1)[0] if launched else name
+    click.echo(f"attach: tmux attach -t {session}")
+
+
+def vars_of(item: Launched) -> dict[str, Any]:
+    return {
+        "name": item.agent,
+        "tool": item.tool,
+        "action": item.action,
+        "native_id": item.native_id,
+        "tmux_target": item.tmux_target,
+    }
+
+
+def _state(row: dict[str, Any]) -> str:
+    if row["state"] == "exited" and row["exit_status"] is not None:
+        return f"exited ({row['exit_status']})"
+    return str(row["state"])
+
+
+def _when(stamp: str | None) -> str:
+    if not stamp:
+        return "-"
+    from datetime import datetime
+
+    return datetime.fromisoformat(stamp).astimezone().strftime("%Y-%m-%d %H:%M:%S")
+
+
+def _table(header: list[str], rows: list[list[str]]) -> None:
+    widths = [max(len(str(cell)) for cell in column) for column in zip(header, *rows, strict=False)]
+    for line in [header, *rows]:
+        click.echo(
+            "  ".join(
+                str(cell).ljust(width) for cell, width in zip(line, widths, strict=True)
+            ).rstrip()
+        )

@@ -1,0 +1,129 @@
+"""A small driver for tmux: one session per team, one window per agent, over subprocess.
+
+Every agent's window stays open when its program exits (remain-on-exit), so its last output
+and exit status can still be read; `respawn` starts a program again in the same window.
+"""
+
+from __future__ import annotations
+
+import shutil
+import subprocess
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+
+INSTALL_HINT = "install it with `apt install tmux` (Debian, Ubuntu) or `brew install tmux` (macOS)"
+PANE_FORMAT = "#{window_name}\t#{pane_id}\t#{pane_dead}\t#{pane_dead_status}\t#{window_activity}"
+
+
+class TmuxError(Exception):
+    """tmux is missing or refused a command; the message is one line for the user."""
+
+
+@dataclass(frozen=True, slots=True)
+class Pane:
+    window: str
+    pane_id: str
+    running: bool
+    exit_status: int | None
+    activity: float | None
+    """When the window last showed output (epoch seconds)."""
+
+
+def escape(word: str) -> str:
+    """tmux ends a command at an argument ending in ';'; a backslash before it keeps it."""
+    return word[:-1] + "\\;" if word.endswith(";") else word
+
+
+class Tmux:
+    """The tmux of `path` (else PATH), run with `env` (else tether's own environment)."""
+
+    def __init__(self, binary: str, env: Mapping[str, str] | None = None) -> None:
+        self.binary = binary
+        self.env = dict(env) if env is not None else None
+
+    @classmethod
+    def find(cls, env: Mapping[str, str]) -> Tmux:
+        binary = shutil.which("tmux", path=env.get("PATH"))
+        if binary is None:
+            raise TmuxError(f"tmux is not installed: {INSTALL_HINT}")
+        return cls(binary, env)
+
+    def run(self, *args: str) -> subprocess.CompletedProcess[str]:
+        try:
+            return subprocess.run(
+                [self.binary, *args],
+                env=self.env,
+                stdin=subprocess.DEVNULL,
+                capture_output=True,
+                text=True,
+                check=False,
+            )
+        except OSError as exc:
+            raise TmuxError(f"could not run tmux ({exc}): {INSTALL_HINT}") from exc
+
+    def check(self, *args: str) -> str:
+        done = self.run(*args)
+        if done.returncode != 0:
+            detail = " ".join(done.stderr.split()) or f"exit {done.returncode}"
+            raise TmuxError(f"tmux {args[0]} failed: {detail}")
+        return done.stdout
+
+    def has_session(self, session: str) -> bool:
+        return self.run("has-session", "-t", f"={session}").returncode == 0
+
+    def open(
+        self,
+        session: str,
+        window: str,
+        cwd: str,
+        argv: Sequence[str],
+        env: Mapping[str, str] | None = None,
+    ) -> str:
+        """Run argv in a new window (in a new session if there is none); its pane id.
+
+        Setting remain-on-exit in the same tmux command leaves no moment in which a
+        program that exits at once could take its window, and its output, with it.
+        """
+        if self.has_session(session):
+            create = ["new-window", "-d", "-t", f"={session}:", "-n", window]
+        else:
+            create = ["new-session", "-d", "-s", session, "-n", window]
+        command = [*create, "-c", cwd, "-P", "-F", "#{pane_id}", *_env_flags(env), "--", *argv]
+        keep = ["set-option", "-w", "-t", f"={session}:={window}", "remain-on-exit", "on"]
+        out = self.check(*(escape(word) for word in command), ";", *keep)
+        return out.strip()
+
+    def respawn(
+        self, pane_id: str, cwd: str, argv: Sequence[str], env: Mapping[str, str] | None = None
+    ) -> None:
+        """Run argv again in a window whose program has exited."""
+        command = ["respawn-pane", "-k", "-t", pane_id, "-c", cwd, *_env_flags(env), "--", *argv]
+        self.check(*(escape(word) for word in command))
+
+    def panes(self, session: str) -> dict[str, Pane]:
+        """The first pane of every window of `session`, by window name ({} if none)."""
+        done = self.run("list-panes", "-s", "-t", f"={session}", "-F", PANE_FORMAT)
+        if done.returncode != 0:
+            return {}
+        panes: dict[str, Pane] = {}
+        for line in done.stdout.splitlines():
+            fields = line.split("\t")
+            if len(fields) != 5 or fields[0] in panes:
+                continue
+            window, pane_id, dead, status, activity = fields
+            panes[window] = Pane(
+                window=window,
+                pane_id=pane_id,
+                running=dead != "1",
+                exit_status=int(status) if status.lstrip("-").isdigit() else None,
+                activity=float(activity) if activity.isdigit() else None,
+            )
+        return panes
+
+    def kill_session(self, session: str) -> bool:
+        """Close the session: tmux hangs up every program in it. False if there was none."""
+        return self.run("kill-session", "-t", f"={session}").returncode == 0
+
+
+def _env_flags(env: Mapping[str, str] | None) -> list[str]:
+    return [flag for key, value in (env or {}).items() for flag in ("-e", f"{key}={value}")]
