@@ -19,6 +19,14 @@ if [[ $(id -u) == 0 ]] && ! command -v ip >/dev/null; then
     (apt-get update -qq && apt-get install -y -qq iproute2) >/dev/null || true
 fi
 
+# tmux runs the teams of agents (tether team); the team tests drive a real one.
+if ! command -v tmux >/dev/null; then
+    if [[ $(id -u) == 0 ]] && command -v apt-get >/dev/null; then
+        (apt-get update -qq && apt-get install -y -qq tmux) >/dev/null || true
+    fi
+    command -v tmux >/dev/null || echo "test.sh: tmux is missing (apt install tmux): team tests will skip" >&2
+fi
+
 echo "== ruff"
 .venv/bin/ruff check src tests bench
 .venv/bin/ruff format --check src tests bench
