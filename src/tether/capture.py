@@ -177,13 +177,13 @@ def scan(
     tools = list(TOOLS.values()) if tools is None else tools
     known = load_known(db)
     seen: set[str] = set()
-    scanned_roots: list[str] = []
+    scanned_roots: list[tuple[str, str]] = []
     todo: list[tuple[Tool, Source, os.stat_result, Known | None]] = []
     for tool in tools:
         for root in tool.store_roots(env, home):
             if not root.is_dir() or (only is not None and not only.touches(root)):
                 continue
-            scanned_roots.append(str(root) + os.sep)
+            scanned_roots.append((tool.name, str(root) + os.sep))
             for source in tool.discover(root):
                 key = str(source.path)
                 if key in seen:
@@ -288,11 +288,12 @@ def _mark_missing(
     db: sqlite3.Connection,
     known: dict[str, Known],
     seen: set[str],
-    roots: list[str],
+    roots: list[tuple[str, str]],
     imports: bool = True,
 ) -> int:
-    """Mark files no longer found; a member goes with its container (a container that is
-    still there marks its own members that left it, when it is read)."""
+    """Mark files no longer found under the roots listed, each by its own tool (a project
+    folder may be one tool's store root and hold another's files); a member goes with its
+    container (a container still there marks its own members that left it when read)."""
     stamp = now_iso()
     paths = {row.id: path for path, row in known.items()}
 
@@ -304,7 +305,7 @@ def _mark_missing(
     def looked_at(path: str, row: Known) -> bool:
         if row.origin == "import":
             return imports
-        return any(path.startswith(r) for r in roots)
+        return any(row.tool == tool and path.startswith(r) for tool, r in roots)
 
     gone = [
         row.id
