@@ -6,6 +6,7 @@ Imported only by what needs the readers (capture, import, doctor), not by the qu
 from __future__ import annotations
 
 from tether.tools import (
+    aider,
     amp,
     antigravity,
     claude,
@@ -27,6 +28,7 @@ TOOLS: dict[str, Tool] = {
     "copilot": copilot,
     "amp": amp,
     "antigravity": antigravity,
+    "aider": aider,
     "cline": cline,
     "roo": roo,
     "kilo": kilo,
