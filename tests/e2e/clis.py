@@ -149,6 +149,15 @@ def run_cli(
 # ---------------------------------------------------------------------------------------
 # Claude Code
 
+CLAUDE_ENV = {
+    "ANTHROPIC_BASE_URL": MOCK_URL,
+    "ANTHROPIC_API_KEY": "sk-ant-test",
+    "CLAUDE_CODE_DISABLE_NONESSENTIAL_TRAFFIC": "1",
+    "DISABLE_TELEMETRY": "1",
+    "DISABLE_AUTOUPDATER": "1",
+    "DISABLE_ERROR_REPORTING": "1",
+}
+
 
 def run_claude(
     home: Path,
@@ -175,15 +184,7 @@ def run_claude(
         argv += ["--resume", resume]
     if continue_last:
         argv += ["--continue"]
-    env = {
-        "ANTHROPIC_BASE_URL": MOCK_URL,
-        "ANTHROPIC_API_KEY": "sk-ant-test",
-        "CLAUDE_CODE_DISABLE_NONESSENTIAL_TRAFFIC": "1",
-        "DISABLE_TELEMETRY": "1",
-        "DISABLE_AUTOUPDATER": "1",
-        "DISABLE_ERROR_REPORTING": "1",
-    }
-    return run_cli(argv, home, cwd, env, timeout=timeout)
+    return run_cli(argv, home, cwd, dict(CLAUDE_ENV), timeout=timeout)
 
 
 def claude_project_dir(home: Path, cwd: Path) -> Path:
@@ -218,6 +219,7 @@ enabled = false
 [features]
 plugins = false
 """
+CODEX_ENV = {"MOCK_API_KEY": "x"}
 
 
 def run_codex(
@@ -236,7 +238,7 @@ def run_codex(
     else:
         argv += ["resume", resume, prompt] if resume else [prompt]
     files = {home / ".codex" / "config.toml": CODEX_CONFIG}
-    return run_cli(argv, home, cwd, {"MOCK_API_KEY": "x"}, files, timeout)
+    return run_cli(argv, home, cwd, dict(CODEX_ENV), files, timeout)
 
 
 def codex_thread_id(run: Run) -> str:
@@ -267,6 +269,11 @@ GEMINI_SETTINGS = {
     },
     "model": {"name": "gemini-2.5-flash"},
 }
+GEMINI_ENV = {
+    "GEMINI_API_KEY": "test",
+    "GOOGLE_GEMINI_BASE_URL": MOCK_URL,
+    "GEMINI_CLI_TRUST_WORKSPACE": "true",
+}
 
 
 def run_gemini(
@@ -294,13 +301,8 @@ def run_gemini(
         argv += ["--resume", resume]
     if continue_last:
         argv += ["--resume", "latest"]
-    env = {
-        "GEMINI_API_KEY": "test",
-        "GOOGLE_GEMINI_BASE_URL": MOCK_URL,
-        "GEMINI_CLI_TRUST_WORKSPACE": "true",
-    }
     files = {home / ".gemini" / "settings.json": json.dumps(GEMINI_SETTINGS, indent=2)}
-    return run_cli(argv, home, cwd, env, files, timeout)
+    return run_cli(argv, home, cwd, dict(GEMINI_ENV), files, timeout)
 
 
 def gemini_session_files(home: Path) -> list[Path]:
@@ -309,6 +311,19 @@ def gemini_session_files(home: Path) -> list[Path]:
 
 # ---------------------------------------------------------------------------------------
 # Copilot CLI
+
+
+def copilot_env() -> dict[str, str]:
+    return {
+        "COPILOT_OFFLINE": "true",
+        "COPILOT_PROVIDER_BASE_URL": f"{MOCK_URL}/v1",
+        "COPILOT_PROVIDER_TYPE": "openai",
+        "COPILOT_PROVIDER_API_KEY": "test",
+        "COPILOT_MODEL": "gpt-4.1",
+        "COPILOT_AUTO_UPDATE": "false",
+        # Copilot unpacks ~235 MB of itself into the cache dir on first run: share it.
+        "XDG_CACHE_HOME": str(clis_dir() / "xdg-cache"),
+    }
 
 
 def run_copilot(
@@ -336,17 +351,7 @@ def run_copilot(
         argv += [f"--resume={resume}"]
     if continue_last:
         argv += ["--continue"]
-    env = {
-        "COPILOT_OFFLINE": "true",
-        "COPILOT_PROVIDER_BASE_URL": f"{MOCK_URL}/v1",
-        "COPILOT_PROVIDER_TYPE": "openai",
-        "COPILOT_PROVIDER_API_KEY": "test",
-        "COPILOT_MODEL": "gpt-4.1",
-        "COPILOT_AUTO_UPDATE": "false",
-        # Copilot unpacks ~235 MB of itself into the cache dir on first run: share it.
-        "XDG_CACHE_HOME": str(clis_dir() / "xdg-cache"),
-    }
-    return run_cli(argv, home, cwd, env, timeout=timeout)
+    return run_cli(argv, home, cwd, copilot_env(), timeout=timeout)
 
 
 def copilot_session_dir(home: Path, session_id: str) -> Path:
