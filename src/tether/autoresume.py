@@ -96,16 +96,19 @@ def plan(
         return Launch(list(args))
     root = project_root(cwd)
     path = state_path(root, tool)
-    state = read_json(path)
-    decision = decide(tool, state, root, env, kind, now)
-    if decision.state is not None:
-        with Lock(path + ".lock"):
-            fresh = read_json(path)
-            if fresh != state:  # another launch wrote first: decide on what it wrote
-                decision = decide(tool, fresh, root, env, kind, now)
-            if decision.state is not None:
-                state_dir(root)
-                write_json(path, decision.state)
+    try:
+        state = read_json(path)
+        decision = decide(tool, state, root, env, kind, now)
+        if decision.state is not None:
+            with Lock(path + ".lock"):
+                fresh = read_json(path)
+                if fresh != state:  # another launch wrote first: decide on what it wrote
+                    decision = decide(tool, fresh, root, env, kind, now)
+                if decision.state is not None:
+                    state_dir(root)
+                    write_json(path, decision.state)
+    except StateError as exc:
+        raise StateError(f"{exc}; `tether reset {tool}` starts afresh") from exc
     if decision.new:
         args = launch.start_args(tool, args, decision.session_id)
     else:

@@ -177,6 +177,7 @@ def classify(tool: str, args: Sequence[str]) -> Kind:
     spec = SPECS[tool]
     kind: Kind = "interactive"
     in_command_position = True
+    value_may_follow = False
     for word in args:
         if word == "--":
             break
@@ -186,16 +187,16 @@ def classify(tool: str, args: Sequence[str]) -> Kind:
                 return "passthrough"
             if name in spec["headless_flags"]:
                 kind = "headless"
-            in_command_position = "=" not in word
+            value_may_follow = "=" not in word
             continue
-        if not in_command_position:
-            continue
-        if word in spec["subcommands"]:
-            return "passthrough"
-        headless_word = word in spec["headless_flags"]
-        if headless_word:
-            kind = "headless"
-        in_command_position = headless_word
+        if in_command_position:
+            if word in spec["subcommands"]:
+                return "passthrough"
+            if word in spec["headless_flags"]:
+                kind = "headless"
+            elif not value_may_follow:
+                in_command_position = False
+        value_may_follow = False
     return kind
 
 
@@ -224,15 +225,19 @@ def _headless_word_at(tool: str, args: Sequence[str]) -> int | None:
     """Where the headless command word (codex `exec`) is, if the run is headless by one."""
     words = {word for word in SPECS[tool]["headless_flags"] if not _is_flag(word)}
     in_command_position = True
+    value_may_follow = False
     for at, word in enumerate(args):
         if word == "--":
             return None
         if _is_flag(word):
-            in_command_position = "=" not in word
-        elif in_command_position and word in words:
-            return at
-        else:
-            in_command_position = False
+            value_may_follow = "=" not in word
+            continue
+        if in_command_position:
+            if word in words:
+                return at
+            if not value_may_follow:
+                in_command_position = False
+        value_may_follow = False
     return None
 
 
