@@ -6,6 +6,7 @@ import json
 import shutil
 import uuid
 from pathlib import Path
+from typing import Any
 
 import orjson
 
@@ -23,7 +24,9 @@ def place_claude(home: Path, sample: Path = CLAUDE_SAMPLE, sid: str = CLAUDE_ID)
     project = home / ".claude" / "projects" / "-Users-soph-Work-entire-devenv-cli"
     project.mkdir(parents=True, exist_ok=True)
     path = project / f"{sid}.jsonl"
-    shutil.copy(sample, path)
+    data = sample.read_bytes()
+    # The samples were cut without their last newline; Claude Code ends every line.
+    path.write_bytes(data if data.endswith(b"\n") else data + b"\n")
     return path
 
 
@@ -39,9 +42,17 @@ def place_codex(home: Path) -> Path:
     return path
 
 
+def last_record(path: Path) -> dict[str, Any]:
+    record: dict[str, Any] = json.loads(path.read_bytes().splitlines()[-1])
+    return record
+
+
 def claude_prompt(path: Path, text: str) -> bytes:
     """One user line as Claude Code appends it after the file's last record."""
-    last = json.loads(path.read_bytes().splitlines()[-1])
+    return claude_line(last_record(path), text)
+
+
+def claude_line(last: dict[str, Any], text: str) -> bytes:
     record = {
         **last,
         "type": "user",

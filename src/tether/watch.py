@@ -215,7 +215,7 @@ class Watches:
     """What the observer watches: each store root that exists, with everything below it,
     and for each root that does not exist yet its nearest existing folder, on its own,
     until the root appears. Re-checked on every tick, so a root that is deleted and made
-    again (a new inode) is watched again."""
+    again, or moved away and replaced, is watched again."""
 
     def __init__(
         self, observer: BaseObserver, handler: FileSystemEventHandler, roots: list[Path], home: Path
@@ -229,14 +229,19 @@ class Watches:
         self.failed: set[Path] = set()
 
     def refresh(self) -> list[Path]:
-        """Bring the watches up to date; returns the roots that appeared since last time."""
+        """Bring the watches up to date. Returns the roots to capture whole: those that
+        appeared since last time, and those watched anew (what was written there before
+        the watch began has sent no event)."""
+        fresh: set[Path] = set()
         for _ in range(10):  # a folder may appear while we schedule: look again
-            if not self._apply(self._wanted()):
+            scheduled = self._apply(self._wanted())
+            if not scheduled:
                 break
+            fresh |= scheduled
         present = {root for root in self.roots if root.is_dir()}
-        appeared = sorted(present - self.present)
+        appeared = (present - self.present) | (fresh & present)
         self.present = present
-        return appeared
+        return sorted(appeared)
 
     def _wanted(self) -> dict[Path, tuple[bool, int]]:
         wanted: dict[Path, tuple[bool, int]] = {}
@@ -258,13 +263,18 @@ class Watches:
             if not any(path != top and path.is_relative_to(top) for top in covered)
         }
 
-    def _apply(self, wanted: dict[Path, tuple[bool, int]]) -> bool:
+    def _apply(self, wanted: dict[Path, tuple[bool, int]]) -> set[Path]:
+        """Unschedule what is no longer wanted or has died; schedule what is missing.
+        Returns what it scheduled (a folder gone meanwhile counts: look again)."""
+        # A watch whose folder was deleted has stopped itself; the folder made again in
+        # its place may even have the same inode number.
+        live = {e.watch for e in self.observer.emitters if e.should_keep_running()}
         for path, (watch, recursive, inode) in list(self.active.items()):
-            if wanted.get(path) != (recursive, inode):
+            if wanted.get(path) != (recursive, inode) or watch not in live:
                 with suppress(KeyError):
                     self.observer.unschedule(watch)
                 del self.active[path]
-        scheduled = False
+        scheduled: set[Path] = set()
         for path, (recursive, inode) in wanted.items():
             if path in self.active:
                 continue
@@ -281,11 +291,11 @@ class Watches:
                         log.warning("cannot watch %s: %s", path, exc)
                     self.failed.add(path)
                 else:  # gone meanwhile: the next pass watches the folder above it
-                    scheduled = True
+                    scheduled.add(path)
                 continue
             self.failed.discard(path)
             self.active[path] = (watch, recursive, inode)
-            scheduled = True
+            scheduled.add(path)
         return scheduled
 
     def describe(self) -> str:
@@ -392,7 +402,7 @@ class Watcher:
             paths = self.inbox.take()
             appeared = watches.refresh()
             if appeared:
-                log.info("store folder appeared: %s", ", ".join(map(str, appeared)))
+                log.info("watching anew: %s", ", ".join(map(str, appeared)))
                 log.info("%s", watches.describe())
             if full:
                 next_full = now + self.rescan if self.rescan > 0 else None
