@@ -284,8 +284,14 @@ def run_gemini(
     resume: str | None = None,
     timeout: float = DEFAULT_TIMEOUT,
     continue_last: bool = False,
+    settings: dict[str, Any] | None = None,
+    extra: tuple[str, ...] = (),
 ) -> Run:
-    """``gemini -p``: new, ``--resume <id>``, or ``--resume latest`` (latest of the project)."""
+    """``gemini -p``: new, ``--resume <id>``, or ``--resume latest`` (latest of the project).
+
+    ``settings`` replaces GEMINI_SETTINGS (a test of session clean-up turns it on);
+    ``extra`` arguments go last (``--list-sessions``).
+    """
     argv = [
         str(binary("gemini")),
         "-p",
@@ -301,7 +307,9 @@ def run_gemini(
         argv += ["--resume", resume]
     if continue_last:
         argv += ["--resume", "latest"]
-    files = {home / ".gemini" / "settings.json": json.dumps(GEMINI_SETTINGS, indent=2)}
+    argv += extra
+    config = GEMINI_SETTINGS if settings is None else settings
+    files = {home / ".gemini" / "settings.json": json.dumps(config, indent=2)}
     return run_cli(argv, home, cwd, dict(GEMINI_ENV), files, timeout)
 
 
