@@ -421,6 +421,25 @@ def test_state_json_round_trips_through_the_light_codec() -> None:
         statefile.dumps({"x": [1]})
 
 
+def test_bad_json_is_a_value_error_in_a_bare_interpreter_too() -> None:
+    """Without the json package loaded (as in the shim), the C scanner still fails cleanly."""
+    code = (
+        "import sys; sys.path.insert(0, sys.argv[1]); from tether.statefile import loads\n"
+        "for bad in sys.argv[2:]:\n"
+        "    try: loads(bad)\n"
+        "    except ValueError: print('ok')\n"
+    )
+    bad = ["", "{", '{"a": tru', '{"a": 1} x', "[1,", "NaN", '{"a": "\\x"}']
+    src = str(Path(launch.__file__).resolve().parents[1])
+    out = subprocess.run(
+        [sys.executable, "-I", "-S", "-c", code, src, *bad],
+        capture_output=True,
+        text=True,
+        check=True,
+    )
+    assert out.stdout.split() == ["ok"] * len(bad), out.stderr
+
+
 def test_glob_matches_one_segment_at_a_time(tmp_path: Path) -> None:
     for name in ("a/b/session-1-abc.jsonl", "a/c/session-2-abc.json", "a/c/x-abc.jsonl"):
         (tmp_path / name).parent.mkdir(parents=True, exist_ok=True)

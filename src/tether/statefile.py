@@ -224,6 +224,8 @@ def loads(text: str) -> Any:
         value, end = _scan(text, start)
     except StopIteration as exc:
         raise ValueError("no JSON value") from exc
+    except SystemError as exc:  # 3.11's scanner raises its error only once json is imported
+        raise ValueError("not valid JSON") from exc
     if text[end:].strip():
         raise ValueError("more after the JSON value")
     return value
