@@ -5,11 +5,15 @@ One rollout `<store>/sessions/YYYY/MM/DD/rollout-<local time>-<uuid v7>.jsonl`, 
 `{timestamp, ordinal, type, payload}` (0.169 refuses a rollout whose lines lack `ordinal`):
 `session_meta` first, then per user turn `task_started`, `turn_context`, the
 `response_item`s the model is sent (messages, calls, outputs) with the `event_msg`s the
-TUI shows (`user_message`, `agent_message`, `agent_reasoning`), and `task_complete`. Codex
-finds a correctly named file by id and read-repairs its own SQLite index, so nothing but
-the new file is written. Reasoning replays natively only with Codex's own encrypted
-content (a round trip); the API rejects reasoning items it cannot verify, so other
-reasoning becomes text.
+TUI shows (`user_message`, `agent_message`, `agent_reasoning`), and `task_complete`.
+
+Codex finds a correctly named file by id, and lists it for `resume --last` by its mtime
+and cwd, indexing it into its own SQLite on first sight: nothing but the new file is
+written (not `session_index.jsonl`, which only maps thread names). `model_provider` is left
+out of `session_meta`: Codex refuses to resume a thread under another provider than the
+one it records, and a thread that records none continues under the provider in use.
+Reasoning replays natively only with Codex's own encrypted content (a round trip); the API
+rejects reasoning items it cannot verify, so other reasoning becomes text.
 """
 
 from __future__ import annotations
@@ -17,7 +21,6 @@ from __future__ import annotations
 import os
 import re
 import shlex
-import tomllib
 import uuid
 from datetime import datetime
 from pathlib import Path, PurePosixPath
@@ -40,7 +43,6 @@ CLI_VERSION = "0.169.0"
 ORIGINATOR = "codex_cli_rs"
 SOURCE = "cli"
 """An interactive source: `codex resume --last` lists only those (exec lists every source)."""
-DEFAULT_PROVIDER = "openai"
 FREEFORM = frozenset({"apply_patch"})
 """Codex tools whose input is free text (a `custom_tool_call`), not JSON arguments."""
 NO_OUTPUT_ITEMS = frozenset({"web_search_call"})
@@ -189,9 +191,8 @@ def write(job: WriteJob) -> Written:
     if job.native_id and existing_rollouts(job.store, native_id):
         raise WriteError(f"a Codex session {native_id} exists already: not overwritten")
     path = rollout_path(job.store, native_id, job.now)
-    provider, model = configured(job.store)
-    rollout = _Rollout(job, native_id, model)
-    rollout.meta(provider)
+    rollout = _Rollout(job, native_id)
+    rollout.meta()
     for turn in _turns(job.session.messages):
         rollout.turn(turn)
     if not rollout.turns:
@@ -226,21 +227,6 @@ def existing_rollouts(store: Path, native_id: str) -> list[Path]:
     return found + list((store / "archived_sessions").glob(pattern))
 
 
-def configured(store: Path) -> tuple[str, str | None]:
-    """The model provider and model of the user's config.toml (its active profile first):
-    `resume --last` lists only sessions of the provider in use."""
-    try:
-        config = tomllib.loads((store / "config.toml").read_text(encoding="utf-8"))
-    except (OSError, UnicodeDecodeError, tomllib.TOMLDecodeError):
-        return DEFAULT_PROVIDER, None
-    profiles = config.get("profiles")
-    profile = profiles.get(config.get("profile")) if isinstance(profiles, dict) else None
-    layers = [profile, config] if isinstance(profile, dict) else [config]
-    provider = next((p for c in layers if isinstance(p := c.get("model_provider"), str)), None)
-    model = next((m for c in layers if isinstance(m := c.get("model"), str)), None)
-    return provider or DEFAULT_PROVIDER, model
-
-
 def _is_uuid(text: str) -> bool:
     try:
         return str(uuid.UUID(text)) == text.lower()
@@ -261,11 +247,13 @@ def _turns(messages: list[Message]) -> list[list[Message]]:
 class _Rollout:
     """The lines of one rollout, numbered as they are added."""
 
-    def __init__(self, job: WriteJob, native_id: str, model: str | None) -> None:
+    def __init__(self, job: WriteJob, native_id: str) -> None:
         self.job = job
         self.report: Report = job.report
         self.native_id = native_id
-        self.model = model
+        session = job.session
+        known = [m.model for m in session.messages if m.model] + session.models
+        self.model: str | None = known[0] if known else None
         self.lines: list[bytes] = []
         self.turns = 0
         self.call_types: dict[str, str] = {}
@@ -290,7 +278,7 @@ class _Rollout:
 
     # ---------------------------------------------------------- session and turns
 
-    def meta(self, provider: str) -> None:
+    def meta(self) -> None:
         session = self.job.session
         first = next((m.timestamp for m in session.messages if m.timestamp), None)
         created = _stamp(session.created_at) or _stamp(first) or self.now
@@ -301,7 +289,6 @@ class _Rollout:
             "originator": ORIGINATOR,
             "cli_version": CLI_VERSION,
             "source": SOURCE,
-            "model_provider": provider,
         }
         git = {
             "commit_hash": session.git_commit,
@@ -318,8 +305,10 @@ class _Rollout:
         stamp = _stamp(messages[0].timestamp)
         started = {"type": "task_started", "turn_id": turn_id, "collaboration_mode_kind": "default"}
         self.event(started, stamp)
-        model = next((m.model for m in messages if m.role == "assistant" and m.model), None)
-        self.add("turn_context", self._context(turn_id, model))
+        models = (m.model for m in messages if m.role == "assistant" and m.model)
+        self.model = next(models, self.model)
+        if self.model:
+            self.add("turn_context", self._context(turn_id, self.model))
         last_reply: str | None = None
         for message in messages:
             stamp = _stamp(message.timestamp)
@@ -332,13 +321,13 @@ class _Rollout:
         done = {"type": "task_complete", "turn_id": turn_id, "last_agent_message": last_reply}
         self.event(done)
 
-    def _context(self, turn_id: str, model: str | None) -> dict[str, Any]:
+    def _context(self, turn_id: str, model: str) -> dict[str, Any]:
         return {
             "turn_id": turn_id,
             "cwd": str(self.job.cwd),
             "approval_policy": "on-request",
             "sandbox_policy": {"type": "workspace-write"},
-            "model": model or self.model or "",
+            "model": model,
             "summary": "auto",
         }
 
