@@ -208,10 +208,27 @@ def test_import_recognises_a_task_file_by_where_it_is(tmp_path: Path) -> None:
     path = place(tmp_path / "anywhere" / EXTENSION)
     found = recognise(path)
     assert found is not None and found[0].name == "cline"
-    assert found[1] == Source(path, "document", TASK_ID)
+    assert (found[1].path, found[1].mode, found[1].native_id) == (path, "container", TASK_ID)
     loose = place(tmp_path / "export")
     found = recognise(loose)
     assert found is not None and found[0].name == "cline"  # a timestamp id: Cline's
     other = tmp_path / "notes.json"
     other.write_text("[1, 2]")
     assert cline.sniff(other, other.read_bytes()) is None
+
+
+def test_a_broken_task_is_reported_and_the_others_read(isolated_home: Path) -> None:
+    data = isolated_home / ".cline" / "data"
+    place(data)
+    broken = data / "tasks" / "1769099999999"
+    broken.mkdir()
+    (broken / taskdirs.HISTORY).write_text('[{"role": "user", "content": "cut off')
+    result = run("scan", "--json", ok=False)
+    assert result.exit_code == 1
+    report = orjson.loads(result.stdout)
+    assert report["sessions_added"] == 1
+    (failure,) = report["failed"]
+    assert "1769099999999" in failure["path"] and "not valid JSON" in failure["message"]
+    (broken / taskdirs.HISTORY).write_text("[]")  # the extension rewrote it: read again
+    report = orjson.loads(run("scan", "--json").stdout)
+    assert report["sessions_added"] == 1 and not report["failed"]

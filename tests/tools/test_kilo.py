@@ -81,4 +81,4 @@ def test_import_tells_kilo_db_from_opencode_db(tmp_path: Path) -> None:
     task = tmp_path / EXTENSION / "tasks" / TASK_ID
     shutil.copytree(TASK, task)
     found = recognise(task / taskdirs.HISTORY)
-    assert found is not None and found[0].name == "kilo" and found[1].mode == "document"
+    assert found is not None and found[0].name == "kilo" and found[1].mode == "container"

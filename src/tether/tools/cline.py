@@ -34,4 +34,4 @@ read = taskdirs.read
 
 
 def sniff(path: Path, head: bytes) -> Source | None:
-    return taskdirs.source_for(path) if taskdirs.sniff_owner(path, head) == name else None
+    return taskdirs.task(path) if taskdirs.sniff_owner(path, head) == name else None

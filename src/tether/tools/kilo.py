@@ -35,7 +35,7 @@ def discover(root: Path) -> Iterator[Source]:
 
 def sniff(path: Path, head: bytes) -> Source | None:
     if taskdirs.sniff_owner(path, head) == name:
-        return taskdirs.source_for(path)
+        return taskdirs.task(path)
     if path.name.startswith(APP) or opencode.app_folder(path) == APP:
         return opencode.sniff_store(path, head)
     return None

@@ -1,9 +1,11 @@
 """The task folders Cline, Roo Code and Kilo Code share: `<storage>/tasks/<id>/`.
 
 One task is one session. `api_conversation_history.json` is the conversation (Anthropic
-MessageParam[], or Roo's `{version: 2, messages}` of AI SDK messages) and is the file
-capture reads and archives; the files beside it (history item, ui_messages.json, the
-task history index) only add the title, times, working directory and parent task.
+MessageParam[], or Roo's `{version: 2, messages}` of AI SDK messages); the files beside it
+(history item, ui_messages.json, task_metadata.json, Cline's task index) add the title,
+times, working directory and parent task. A task is read as a container of one member
+whose bytes bundle the conversation with those facts, so that the archive alone rebuilds
+the session after the extension deleted the task.
 """
 
 from __future__ import annotations
@@ -19,7 +21,7 @@ from typing import Any
 import orjson
 
 from tether.model import Attachment, Message, Part, Reasoning, Role, Text, ToolCall, ToolResult
-from tether.tools.base import Feed, FormatError, Meta, Op, Put, Source
+from tether.tools.base import Feed, FormatError, Member, Meta, Op, Put, Source
 from tether.tools.common import as_text, iso, title_from
 from tether.tools.listing import entries, is_dir
 
@@ -104,7 +106,48 @@ def discover(root: Path) -> Iterator[Source]:
             continue
         path = Path(entry.path) / HISTORY
         if path.is_file():
-            yield Source(path, "document", entry.name)
+            yield task(path)
+
+
+def task(path: Path) -> Source:
+    """A task folder, known by its conversation file: re-listed when that file changes."""
+    folder = path.parent
+    task_id = folder.name
+
+    def members(skip: Callable[[str], None]) -> Iterator[Member]:
+        if not task_id:
+            skip("a task folder without a name")
+            return
+        version = _version(folder)
+        yield Member(task_id, version, lambda: bundle(path, task_id), mode="document")
+
+    return Source(path, "container", task_id or None, members=members)
+
+
+def _version(folder: Path) -> str:
+    stamps = []
+    for file in (HISTORY, UI_MESSAGES, HISTORY_ITEM, TASK_METADATA):
+        try:
+            st = (folder / file).stat()
+        except OSError:
+            stamps.append("-")
+            continue
+        stamps.append(f"{st.st_size}:{st.st_mtime_ns}")
+    return "/".join(stamps)
+
+
+def bundle(path: Path, task_id: str) -> bytes:
+    """The task's conversation and the facts the files beside it hold, as one document."""
+    data = path.read_bytes()
+    if not data.strip():
+        raise FormatError("the file is empty")
+    try:
+        history = orjson.loads(data)
+    except orjson.JSONDecodeError as exc:
+        raise FormatError(f"not valid JSON: {exc}") from None
+    _messages(history)  # raises FormatError when it is not a task history
+    facts = _facts(path.parent, task_id)
+    return orjson.dumps({"task": task_id, "facts": facts, "history": history})
 
 
 def sniff_owner(path: Path, head: bytes) -> str | None:
@@ -134,6 +177,7 @@ def sniff_owner(path: Path, head: bytes) -> str | None:
 
 
 def source_for(path: Path) -> Source:
+    """The conversation file alone, read with the files beside it as they are now."""
     return Source(path, "document", path.parent.name or None)
 
 
@@ -142,12 +186,18 @@ def source_for(path: Path) -> Source:
 
 
 def read(feed: Feed, state: dict[str, Any]) -> Iterator[Op]:
-    """The whole task: session fields from the files beside it, then every message."""
+    """The whole task: session fields, then every message. Reads a bundle (what capture
+    archives), or a bare conversation file with the files beside it."""
     doc = feed.document()
-    messages = _messages(doc)
-    folder = feed.source.path.parent
-    task_id = feed.source.native_id or folder.name
-    reader = _Reader(feed, _metadata(folder, task_id))
+    if isinstance(doc, dict) and "history" in doc and isinstance(doc.get("facts"), dict):
+        task_id = str(doc.get("task") or feed.source.native_id or "")
+        facts: dict[str, Any] = doc["facts"]
+        messages = _messages(doc["history"])
+    else:
+        messages = _messages(doc)
+        task_id = feed.source.native_id or feed.source.path.parent.name
+        facts = _facts(feed.source.path.parent, task_id)
+    reader = _Reader(feed, facts)
     yield from reader.session(task_id, messages)
     for index, raw in enumerate(messages):
         if isinstance(raw, dict):
@@ -166,31 +216,31 @@ def _messages(doc: Any) -> list[Any]:
     raise FormatError("not a task history: expected a list of messages or {version, messages}")
 
 
-class _Sidecars:
-    """What the files beside the conversation say about the task."""
-
-    def __init__(self) -> None:
-        self.item: dict[str, Any] = {}
-        self.ui: list[dict[str, Any]] = []
-        self.models: list[dict[str, Any]] = []
-        self.version: str | None = None
-
-
-def _metadata(folder: Path, task_id: str) -> _Sidecars:
-    found = _Sidecars()
+def _facts(folder: Path, task_id: str) -> dict[str, Any]:
+    """What the files beside the conversation say about the task, JSON-serialisable."""
     item = _load(folder / HISTORY_ITEM)
     if not isinstance(item, dict):
         item = _indexed(folder.parent.parent.joinpath(*TASK_INDEX), task_id)
-    found.item = item if isinstance(item, dict) else {}
     ui = _load(folder / UI_MESSAGES)
-    found.ui = [m for m in ui if isinstance(m, dict)] if isinstance(ui, list) else []
+    ui = [m for m in ui if isinstance(m, dict)] if isinstance(ui, list) else []
+    stamps = [m["ts"] for m in ui if isinstance(m.get("ts"), int | float)]
     meta = _load(folder / TASK_METADATA)
-    usage = meta.get("model_usage") if isinstance(meta, dict) else None
-    found.models = [u for u in usage if isinstance(u, dict)] if isinstance(usage, list) else []
-    hosts = meta.get("environment_history") if isinstance(meta, dict) else None
-    if isinstance(hosts, list) and hosts and isinstance(hosts[-1], dict):
-        found.version = _text(hosts[-1].get("cline_version"))
-    return found
+    meta = meta if isinstance(meta, dict) else {}
+    usage = meta.get("model_usage")
+    hosts = meta.get("environment_history")
+    host = hosts[-1] if isinstance(hosts, list) and hosts and isinstance(hosts[-1], dict) else {}
+    return {
+        "item": item if isinstance(item, dict) else {},
+        "task": _task(ui),
+        "requests": [m.get("ts") for m in ui if m.get("say") == "api_req_started"],
+        "ui_times": [min(stamps), max(stamps)] if stamps else [],
+        "models": [
+            {"ts": u.get("ts"), "model_id": u.get("model_id")}
+            for u in (usage if isinstance(usage, list) else [])
+            if isinstance(u, dict)
+        ],
+        "version": _text(host.get("cline_version")),
+    }
 
 
 def _load(path: Path) -> Any:
@@ -232,10 +282,13 @@ def _indexed(path: Path, task_id: str) -> dict[str, Any] | None:
 
 
 class _Reader:
-    def __init__(self, feed: Feed, sidecars: _Sidecars) -> None:
+    def __init__(self, feed: Feed, facts: dict[str, Any]) -> None:
         self.feed = feed
-        self.sidecars = sidecars
-        self.requests = [m.get("ts") for m in sidecars.ui if m.get("say") == "api_req_started"]
+        self.facts = facts
+        requests = facts.get("requests")
+        self.requests: list[Any] = requests if isinstance(requests, list) else []
+        models = facts.get("models")
+        self.models = [m for m in models if isinstance(m, dict)] if isinstance(models, list) else []
         self.turn = {"user": 0, "assistant": 0}
         self.unanswered: list[tuple[str, str]] = []
         """(id, name) of the last assistant message's tool calls not yet answered."""
@@ -243,9 +296,11 @@ class _Reader:
     # -- session fields ----------------------------------------------------------------
 
     def session(self, task_id: str, messages: list[Any]) -> Iterator[Op]:
-        item = self.sidecars.item
-        ui = self.sidecars.ui
-        stamps = [iso(m.get("ts")) for m in (*ui, *(m for m in messages if isinstance(m, dict)))]
+        item = self.facts.get("item")
+        item = item if isinstance(item, dict) else {}
+        ui_times = self.facts.get("ui_times")
+        stamps = [iso(t) for t in (ui_times if isinstance(ui_times, list) else [])]
+        stamps.extend(iso(m.get("ts")) for m in messages if isinstance(m, dict))
         known = sorted(s for s in stamps if s)
         created = known[0] if known else None
         if created is None and DIGITS.match(task_id):
@@ -254,12 +309,15 @@ class _Reader:
         cwd = _text(item.get("workspace")) or _text(item.get("cwdOnTaskInitialization"))
         cwd = cwd or _cwd_from(messages)
         native = {k: item[k] for k in HISTORY_NATIVE if item.get(k) not in (None, "", [])}
-        if self.sidecars.version:
-            native["version"] = self.sidecars.version
+        version = _text(self.facts.get("version"))
+        if version:
+            native["version"] = version
         parent = _text(item.get("parentTaskId"))
         yield Meta(
             native_id=task_id,
-            title=title_from(_text(item.get("title")) or _text(item.get("task")) or _task(ui)),
+            title=title_from(
+                _text(item.get("title")) or _text(item.get("task")) or _text(self.facts.get("task"))
+            ),
             cwd=cwd,
             project=cwd,
             parent_native_id=parent,
@@ -343,7 +401,7 @@ class _Reader:
             return str(info["modelId"])
         stamp = raw.get("ts")
         chosen = None
-        for use in self.sidecars.models:
+        for use in self.models:
             when = use.get("ts")
             if isinstance(stamp, int | float) and isinstance(when, int | float) and when > stamp:
                 break
