@@ -23,7 +23,7 @@ from tether.tools.listing import entries
 name = "codex"
 display_name = "Codex CLI"
 aliases: tuple[str, ...] = ("codex-cli", "openai-codex")
-capabilities: frozenset[Capability] = frozenset({"read"})
+capabilities: frozenset[Capability] = frozenset({"read", "write", "resume"})
 
 PREFIX = "rollout-"
 PLAIN = ".jsonl"
