@@ -9,9 +9,11 @@ from pathlib import Path
 from typing import Any
 
 import orjson
+import pytest
 
 from tests.conftest import FIXTURES, checksums, run
 from tests.tools.opencode_store import LARGE, SMALL, STORAGE, build
+from tether.tools import taskdirs
 
 CLINE_TASK = FIXTURES / "cline" / "1769053680585"
 ROO_TASK = FIXTURES / "roo" / "5f2a9c10-3b4d-4e5f-8a9b-0c1d2e3f4a5b"
@@ -20,14 +22,19 @@ QWEN_ID = "019f0000-0000-7000-8000-000000000001"
 QWEN_SAMPLE = FIXTURES / "qwen" / f"agentsessions_{QWEN_ID}.jsonl"
 
 
+@pytest.fixture(autouse=True)
+def linux(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(taskdirs, "PLATFORM", "linux")
+
+
 def lay_out(home: Path) -> dict[str, set[str]]:
-    """The samples where each tool keeps them; returns tool -> native ids."""
-    linux = home / ".config"
-    mac = home / "Library" / "Application Support"
+    """The samples where each tool keeps them on Linux; returns tool -> native ids."""
+    config = home / ".config"
+    remote = home / ".vscode-server" / "data"
     tasks = {
-        linux / "Code" / "User" / "globalStorage" / "saoudrizwan.claude-dev": CLINE_TASK,
-        mac / "Cursor" / "User" / "globalStorage" / "rooveterinaryinc.roo-cline": ROO_TASK,
-        linux / "Windsurf" / "User" / "globalStorage" / "kilocode.kilo-code": KILO_TASK,
+        config / "Code" / "User" / "globalStorage" / "saoudrizwan.claude-dev": CLINE_TASK,
+        remote / "User" / "globalStorage" / "rooveterinaryinc.roo-cline": ROO_TASK,
+        config / "Windsurf" / "User" / "globalStorage" / "kilocode.kilo-code": KILO_TASK,
     }
     for storage, task in tasks.items():
         shutil.copytree(task, storage / "tasks" / task.name)
@@ -85,7 +92,7 @@ def test_reindex_needs_no_native_file(isolated_home: Path) -> None:
     lay_out(isolated_home)
     run("scan")
     first = shown(sessions())
-    for folder in (".config", "Library", ".local", ".qwen"):
+    for folder in (".config", ".vscode-server", ".local", ".qwen"):
         shutil.rmtree(isolated_home / folder)
     run("reindex")
     assert shown(sessions()) == first

@@ -157,16 +157,29 @@ def test_bad_messages_and_blocks_are_counted() -> None:
     assert session.created_at == "2026-01-22T03:48:00.000Z"  # no times anywhere: the task id
 
 
-def test_store_roots_on_linux_and_macos_with_overrides(tmp_path: Path) -> None:
+def test_store_roots_on_linux_and_macos_with_overrides(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
     home = tmp_path / "h"
+    apps = ("Code", "Code - Insiders", "VSCodium", "Cursor", "Windsurf")
+    monkeypatch.setattr(taskdirs, "PLATFORM", "linux")
     roots = cline.store_roots({}, home)
-    for app in ("Code", "Code - Insiders", "VSCodium", "Cursor", "Windsurf"):
-        linux = home / ".config" / app / "User" / "globalStorage" / EXTENSION
-        macos = home / "Library" / "Application Support" / app / "User" / "globalStorage"
-        assert linux in roots and macos / EXTENSION in roots
+    for app in apps:
+        assert home / ".config" / app / "User" / "globalStorage" / EXTENSION in roots
     assert home / ".vscode-server" / "data" / "User" / "globalStorage" / EXTENSION in roots
     assert roots[-1] == home / ".cline" / "data"
+    assert not any("Library" in str(r) for r in roots)
 
+    monkeypatch.setattr(taskdirs, "PLATFORM", "darwin")
+    roots = cline.store_roots({}, home)
+    mac = home / "Library" / "Application Support"
+    assert roots == [
+        *(mac / app / "User" / "globalStorage" / EXTENSION for app in taskdirs.EDITOR_APPS),
+        home / ".cline" / "data",
+    ]
+    assert all(mac / app / "User" / "globalStorage" / EXTENSION in roots for app in apps)
+
+    monkeypatch.setattr(taskdirs, "PLATFORM", "linux")
     env = {
         "XDG_CONFIG_HOME": str(tmp_path / "xdg"),
         "VSCODE_PORTABLE": str(tmp_path / "portable"),
@@ -181,9 +194,13 @@ def test_store_roots_on_linux_and_macos_with_overrides(tmp_path: Path) -> None:
     assert cline.store_roots(env, home)[-1] == tmp_path / "data"
 
 
-def test_scan_finds_tasks_in_every_editor_and_the_cli(isolated_home: Path) -> None:
-    vscode = isolated_home / ".config" / "Code" / "User" / "globalStorage" / EXTENSION
-    cursor = isolated_home / "Library" / "Application Support" / "Cursor" / "User"
+def test_scan_finds_tasks_in_every_editor_and_the_cli(
+    isolated_home: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(taskdirs, "PLATFORM", "darwin")
+    mac = isolated_home / "Library" / "Application Support"
+    vscode = mac / "Code" / "User" / "globalStorage" / EXTENSION
+    cursor = mac / "Cursor" / "User"
     later = isolated_home / "staging" / "1769060000000"
     shutil.copytree(TASK, later)
     place(vscode)

@@ -7,6 +7,7 @@ import shutil
 from pathlib import Path
 
 import orjson
+import pytest
 from tests.conftest import FIXTURES, checksums, run
 from tests.tools.opencode_store import LARGE, SMALL, build
 
@@ -42,7 +43,10 @@ def test_an_xml_era_task_takes_its_times_and_cwd_from_beside_it() -> None:
     assert session.updated_at == "2026-03-03T01:06:49.000Z"
 
 
-def test_store_roots_are_the_extension_and_the_cli(tmp_path: Path) -> None:
+def test_store_roots_are_the_extension_and_the_cli(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(taskdirs, "PLATFORM", "linux")
     home = tmp_path / "h"
     roots = kilo.store_roots({}, home)
     assert home / ".config" / "Code" / "User" / "globalStorage" / EXTENSION in roots
@@ -53,7 +57,10 @@ def test_store_roots_are_the_extension_and_the_cli(tmp_path: Path) -> None:
     assert kilo.store_roots({"KILO_DATA_DIR": str(tmp_path / "k")}, home)[-1] == tmp_path / "k"
 
 
-def test_scan_reads_the_extension_and_the_cli(isolated_home: Path) -> None:
+def test_scan_reads_the_extension_and_the_cli(
+    isolated_home: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(taskdirs, "PLATFORM", "linux")
     storage = isolated_home / ".config" / "VSCodium" / "User" / "globalStorage" / EXTENSION
     shutil.copytree(TASK, storage / "tasks" / TASK_ID)
     data = isolated_home / ".local" / "share" / "kilo"

@@ -64,7 +64,10 @@ def test_legacy_history_with_condense_and_reasoning_items() -> None:
     assert session.messages[-1].parts == [Text("Done: /health now answers ok.")]
 
 
-def test_the_parent_task_links_the_sub_task(isolated_home: Path) -> None:
+def test_the_parent_task_links_the_sub_task(
+    isolated_home: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(taskdirs, "PLATFORM", "linux")
     storage = isolated_home / ".config" / "Code" / "User" / "globalStorage"
     tasks = storage / "rooveterinaryinc.roo-cline" / "tasks"
     shutil.copytree(LEGACY, tasks / LEGACY_ID)
@@ -147,12 +150,17 @@ def test_an_unknown_envelope_version_is_a_format_error() -> None:
         list(roo.read(feed, {}))
 
 
-def test_store_roots_cover_stable_and_nightly(tmp_path: Path) -> None:
+def test_store_roots_are_every_editors_storage(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(taskdirs, "PLATFORM", "linux")
     roots = roo.store_roots({}, tmp_path)
-    names = {r.name for r in roots}
-    assert names == {"rooveterinaryinc.roo-cline", "rooveterinaryinc.roo-code-nightly"}
+    assert {r.name for r in roots} == {"rooveterinaryinc.roo-cline"}
     windsurf = tmp_path / ".config" / "Windsurf" / "User" / "globalStorage"
     assert windsurf / "rooveterinaryinc.roo-cline" in roots
+    monkeypatch.setattr(taskdirs, "PLATFORM", "darwin")
+    mac = tmp_path / "Library" / "Application Support" / "VSCodium" / "User" / "globalStorage"
+    assert mac / "rooveterinaryinc.roo-cline" in roo.store_roots({}, tmp_path)
 
 
 def test_import_tells_roo_tasks_from_cline_tasks(tmp_path: Path) -> None:

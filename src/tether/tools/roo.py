@@ -14,11 +14,11 @@ display_name = "Roo Code"
 aliases: tuple[str, ...] = ("roo-code", "roocode", "roo-cline")
 capabilities: frozenset[Capability] = frozenset({"read"})
 
-EXTENSION_IDS = ("rooveterinaryinc.roo-cline", "rooveterinaryinc.roo-code-nightly")
+EXTENSION_ID = "rooveterinaryinc.roo-cline"
 
 
 def store_roots(env: Mapping[str, str], home: Path) -> list[Path]:
-    return [root for ext in EXTENSION_IDS for root in taskdirs.editor_storage(env, home, ext)]
+    return taskdirs.editor_storage(env, home, EXTENSION_ID)
 
 
 discover = taskdirs.discover
