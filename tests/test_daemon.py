@@ -101,7 +101,8 @@ def test_logs_tail_and_follow_across_rotation(isolated_home: Path) -> None:
     log.write_text("".join(f"line {i}\n" for i in range(30)))
     assert run("daemon", "logs", "-n", "3").stdout == "line 27\nline 28\nline 29\n"
     seen: list[str] = []
-    threading.Thread(target=lambda: seen.extend(daemon.follow(log, 0.01)), daemon=True).start()
+    lines = daemon.follow(log, 0.01)  # from now on
+    threading.Thread(target=lambda: seen.extend(lines), daemon=True).start()
     with log.open("a") as fh:
         fh.write("after 1\nafter")
     eventually(lambda: seen == ["after 1"], "the new whole line, not the partial one")

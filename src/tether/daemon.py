@@ -117,10 +117,14 @@ def tail(path: Path, lines: int) -> list[str]:
 
 
 def follow(path: Path, poll: float = 0.25) -> Iterator[str]:
-    """Lines appended to a log from now on, across its rotation; runs until interrupted."""
+    """Lines appended to a log from this call on, across its rotation; never ends."""
     fh = _open(path)
     if fh is not None:
         fh.seek(0, os.SEEK_END)
+    return _follow(path, fh, poll)
+
+
+def _follow(path: Path, fh: BinaryIO | None, poll: float) -> Iterator[str]:
     while True:
         if fh is None:
             fh = _open(path)  # made after we began (or rotated): all of it is new
