@@ -22,7 +22,7 @@ from tether.tools.listing import entries, is_dir, is_file
 name = "copilot"
 display_name = "Copilot CLI"
 aliases: tuple[str, ...] = ("copilot-cli", "github-copilot", "gh-copilot")
-capabilities: frozenset[Capability] = frozenset({"read"})
+capabilities: frozenset[Capability] = frozenset({"read", "write", "resume"})
 
 MAX_OPEN_CALLS = 2000
 """Tool calls awaiting a result kept in state; a session that aborts many calls stays bounded."""
