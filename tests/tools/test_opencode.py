@@ -315,3 +315,17 @@ def test_import_recognises_an_opencode_database(tmp_path: Path, name: str) -> No
     tool, source = found
     assert tool.name == "opencode" and source.mode == "container"
     assert not (tmp_path / f"{name}-wal").exists() and not (tmp_path / f"{name}-shm").exists()
+
+
+def test_a_member_loads_after_its_listing_closed(tmp_path: Path) -> None:
+    path = tmp_path / "opencode.db"
+    build(path)
+    source = opencode.database(path)
+    assert source.members is not None
+    listed = list(source.members(lambda reason: None))  # the listing's connection is closed
+    during = sessions_of(source)
+    for member in listed:
+        feed = feed_from_bytes(Source(Path("x"), "jsonl", member.key), member.load())
+        assembly = Assembly("opencode", member.key)
+        assembly.apply(opencode.read(feed, {}))
+        assert assembly.session() == during[member.key][0]

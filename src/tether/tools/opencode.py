@@ -117,15 +117,22 @@ def sniff_store(path: Path, head: bytes) -> Source | None:
 def database(path: Path) -> Source:
     def members(skip: Callable[[str], None]) -> Iterator[Member]:
         db = open_readonly(path)
+        open_db: list[sqlite3.Connection] = [db]
         try:
-            yield from _listed(db, path, skip)
+            yield from _listed(db, path, open_db, skip)
         finally:
+            open_db.clear()
             db.close()
 
     return Source(path, "container", members=members)
 
 
-def _listed(db: sqlite3.Connection, path: Path, skip: Callable[[str], None]) -> Iterator[Member]:
+def _listed(
+    db: sqlite3.Connection,
+    path: Path,
+    open_db: list[sqlite3.Connection],
+    skip: Callable[[str], None],
+) -> Iterator[Member]:
     """Every session with a version that changes whenever it, a message or a part does."""
     if not tables(db) >= SESSION_TABLES:
         skip("no session, message and part tables in this database")
@@ -142,35 +149,44 @@ def _listed(db: sqlite3.Connection, path: Path, skip: Callable[[str], None]) -> 
         if not isinstance(sid, str) or not sid or "/" in sid:
             skip(f"a session with an unusable id {sid!r}")
             continue
-        yield Member(sid, f"{updated}/{messages}/{parts}", _loader(path, sid))
+        yield Member(sid, f"{updated}/{messages}/{parts}", _loader(path, sid, open_db))
 
 
-def _loader(path: Path, sid: str) -> Callable[[], bytes]:
-    return lambda: load_session(path, sid)
+def _loader(path: Path, sid: str, open_db: list[sqlite3.Connection]) -> Callable[[], bytes]:
+    """Loads through the listing's connection while it is open (one open per database, not
+    per session), else through a connection of its own."""
+
+    def load() -> bytes:
+        if open_db:
+            return session_lines(open_db[0], sid)
+        db = open_readonly(path)
+        try:
+            return session_lines(db, sid)
+        finally:
+            db.close()
+
+    return load
 
 
-def load_session(path: Path, sid: str) -> bytes:
+def session_lines(db: sqlite3.Connection, sid: str) -> bytes:
     """One session as JSON lines: its info, then each message with its parts, in order."""
-    db = open_readonly(path)
-    try:
-        db.row_factory = sqlite3.Row
-        row = db.execute("SELECT * FROM session WHERE id = ?", (sid,)).fetchone()
-        if row is None:
-            raise LookupError(f"session {sid} is no longer in the database")
-        lines = [orjson.dumps({"session": _session_info(dict(row))})]
-        parts: dict[str, list[Any]] = {}
-        for pid, mid, data in db.execute(
-            "SELECT id, message_id, data FROM part WHERE session_id = ? ORDER BY message_id, id",
-            (sid,),
-        ):
-            parts.setdefault(mid, []).append(_with_ids(data, id=pid, messageID=mid, sessionID=sid))
-        for mid, data in db.execute(
-            "SELECT id, data FROM message WHERE session_id = ? ORDER BY time_created, id", (sid,)
-        ):
-            info = _with_ids(data, id=mid, sessionID=sid)
-            lines.append(orjson.dumps({"info": info, "parts": parts.get(mid, [])}))
-    finally:
-        db.close()
+    cursor = db.execute("SELECT * FROM session WHERE id = ?", (sid,))
+    columns = [c[0] for c in cursor.description]
+    row = cursor.fetchone()
+    if row is None:
+        raise LookupError(f"session {sid} is no longer in the database")
+    lines = [orjson.dumps({"session": _session_info(dict(zip(columns, row, strict=True)))})]
+    parts: dict[str, list[Any]] = {}
+    for pid, mid, data in db.execute(
+        "SELECT id, message_id, data FROM part WHERE session_id = ? ORDER BY message_id, id",
+        (sid,),
+    ):
+        parts.setdefault(mid, []).append(_with_ids(data, id=pid, messageID=mid, sessionID=sid))
+    for mid, data in db.execute(
+        "SELECT id, data FROM message WHERE session_id = ? ORDER BY time_created, id", (sid,)
+    ):
+        info = _with_ids(data, id=mid, sessionID=sid)
+        lines.append(orjson.dumps({"info": info, "parts": parts.get(mid, [])}))
     return b"\n".join(lines) + b"\n"
 
 
