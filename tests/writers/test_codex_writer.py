@@ -514,3 +514,18 @@ def test_the_claude_writer_takes_codex_calls_back(tmp_path: Path) -> None:
     done = convert(original, "claude", store=tmp_path / ".claude", cwd=tmp_path, now=NOW)
     assert done.report.mapped["tool_call: exec_command -> Bash"] == 2
     assert claude_writer.name == "claude"
+
+
+def test_report_says_when_codex_lists_from_its_own_index(tmp_path: Path) -> None:
+    fresh = codex.write(job(hello(), tmp_path / "fresh", tmp_path))
+    fresh_job = job(hello(), tmp_path / "fresh", tmp_path)
+    codex.write(fresh_job)
+    assert codex.UNLISTED not in fresh_job.report.notes
+    indexed = tmp_path / "indexed"
+    indexed.mkdir()
+    (indexed / "state_5.sqlite").write_bytes(b"")  # Codex's own index: left as it is
+    indexed_job = job(hello(), indexed, tmp_path)
+    codex.write(indexed_job)
+    assert codex.UNLISTED in indexed_job.report.notes
+    assert (indexed / "state_5.sqlite").read_bytes() == b""
+    assert fresh.path.is_file()

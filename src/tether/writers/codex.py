@@ -7,9 +7,11 @@ One rollout `<store>/sessions/YYYY/MM/DD/rollout-<local time>-<uuid v7>.jsonl`, 
 `response_item`s the model is sent (messages, calls, outputs) with the `event_msg`s the
 TUI shows (`user_message`, `agent_message`, `agent_reasoning`), and `task_complete`.
 
-Codex finds a correctly named file by id, and lists it for `resume --last` by its mtime
-and cwd, indexing it into its own SQLite on first sight: nothing but the new file is
-written (not `session_index.jsonl`, which only maps thread names). `model_provider` is left
+Nothing but the new file is written: not Codex's SQLite index (its schema migrates often;
+Codex read-repairs it when it opens a thread by id) nor `session_index.jsonl` (thread
+names only). Codex finds a correctly named file by id; `resume --last` lists it at once in
+a home Codex has not indexed yet, and in one it has, once Codex has opened it by id (which
+`tether resume` does): 0.169 lists from the index alone there. `model_provider` is left
 out of `session_meta`: Codex refuses to resume a thread under another provider than the
 one it records, and a thread that records none continues under the provider in use.
 Reasoning replays natively only with Codex's own encrypted content (a round trip); the API
@@ -43,6 +45,12 @@ CLI_VERSION = "0.169.0"
 ORIGINATOR = "codex_cli_rs"
 SOURCE = "cli"
 """An interactive source: `codex resume --last` lists only those (exec lists every source)."""
+INDEX_GLOB = "state_*.sqlite"
+UNLISTED = (
+    "codex resume --last lists this session once Codex has opened it by id "
+    "(tether resume, or codex resume ID): Codex lists from its own index, which tether "
+    "leaves alone"
+)
 FREEFORM = frozenset({"apply_patch"})
 """Codex tools whose input is free text (a `custom_tool_call`), not JSON arguments."""
 NO_OUTPUT_ITEMS = frozenset({"web_search_call"})
@@ -198,6 +206,8 @@ def write(job: WriteJob) -> Written:
     if not rollout.turns:
         raise WriteError("nothing to write: the session has no messages Codex can replay")
     rollout.title()
+    if any(job.store.glob(INDEX_GLOB)):
+        job.report.note(UNLISTED)
     try:
         write_new(path, b"\n".join(rollout.lines) + b"\n")
     except FileExistsError as exc:
