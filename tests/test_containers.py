@@ -36,12 +36,12 @@ class KeyValueTool:
         return [home / ".kv"]
 
     def discover(self, root: Path) -> Iterator[Source]:
-        path = root / "store.db"
+        path = root / "kv.db"
         if path.is_file():
             yield self.container(path)
 
     def sniff(self, path: Path, head: bytes) -> Source | None:
-        return self.container(path) if is_sqlite(head) and path.name == "store.db" else None
+        return self.container(path) if is_sqlite(head) and path.name == "kv.db" else None
 
     def container(self, path: Path) -> Source:
         def members(skip: Callable[[str], None]) -> Iterator[Member]:
@@ -114,7 +114,7 @@ def texts(db: sqlite3.Connection) -> dict[str, list[str]]:
 
 
 def test_each_session_of_a_database_is_a_session(isolated_home: Path) -> None:
-    store = isolated_home / ".kv" / "store.db"
+    store = isolated_home / ".kv" / "kv.db"
     make_store(store, {"a": ["hello", "world"], "b": ["other"]})
     before = checksums(store.parent)
     db, report = capture(isolated_home)
@@ -124,7 +124,7 @@ def test_each_session_of_a_database_is_a_session(isolated_home: Path) -> None:
 
 
 def test_only_changed_sessions_are_read_again(isolated_home: Path) -> None:
-    store = isolated_home / ".kv" / "store.db"
+    store = isolated_home / ".kv" / "kv.db"
     make_store(store, {"a": ["hello"], "b": ["other"]})
     db, _ = capture(isolated_home)
     assert scan(db, {}, isolated_home, tools=[TOOL]).read == 0  # type: ignore[list-item]
@@ -138,7 +138,7 @@ def test_only_changed_sessions_are_read_again(isolated_home: Path) -> None:
 
 
 def test_a_session_gone_from_the_database_stays_in_the_archive(isolated_home: Path) -> None:
-    store = isolated_home / ".kv" / "store.db"
+    store = isolated_home / ".kv" / "kv.db"
     make_store(store, {"a": ["hello"], "b": ["other"]})
     db, _ = capture(isolated_home)
     raw = sqlite3.connect(store)
@@ -157,7 +157,7 @@ def test_a_session_gone_from_the_database_stays_in_the_archive(isolated_home: Pa
 
 
 def test_one_unreadable_session_costs_only_itself(isolated_home: Path) -> None:
-    store = isolated_home / ".kv" / "store.db"
+    store = isolated_home / ".kv" / "kv.db"
     make_store(store, {"a": ["hello"], "b": ["other"], None: ["no id"]})  # type: ignore[dict-item]
     KeyValueTool.broken = {"b"}
     db, report = capture(isolated_home)
@@ -178,7 +178,7 @@ def test_one_unreadable_session_costs_only_itself(isolated_home: Path) -> None:
 
 
 def test_a_file_that_is_not_a_database_is_reported(isolated_home: Path) -> None:
-    store = isolated_home / ".kv" / "store.db"
+    store = isolated_home / ".kv" / "kv.db"
     store.parent.mkdir(parents=True)
     store.write_bytes(b"SQLite format 3\x00" + b"\xff" * 600)
     db, report = capture(isolated_home)
@@ -187,13 +187,13 @@ def test_a_file_that_is_not_a_database_is_reported(isolated_home: Path) -> None:
 
 
 def test_what_a_running_tool_wrote_last_is_read_and_left_as_it_was(isolated_home: Path) -> None:
-    store = isolated_home / ".kv" / "store.db"
+    store = isolated_home / ".kv" / "kv.db"
     make_store(store, {"a": ["hello"]})
     writer = sqlite3.connect(store, isolation_level=None)
     writer.execute("PRAGMA wal_autocheckpoint = 0")
     write_chat(writer, "b", ["only in the wal"])
     listing = sorted(p.name for p in store.parent.iterdir())
-    main_and_wal = {n: checksums(store.parent)[n] for n in ("store.db", "store.db-wal")}
+    main_and_wal = {n: checksums(store.parent)[n] for n in ("kv.db", "kv.db-wal")}
     try:
         db, _ = capture(isolated_home)
         assert texts(db) == {"a": ["hello"], "b": ["only in the wal"]}
@@ -207,14 +207,14 @@ def test_what_a_running_tool_wrote_last_is_read_and_left_as_it_was(isolated_home
 
 
 def test_reindex_and_import_give_every_session(isolated_home: Path, tmp_path: Path) -> None:
-    store = isolated_home / ".kv" / "store.db"
+    store = isolated_home / ".kv" / "kv.db"
     make_store(store, {"a": ["hello", "world"], "b": ["other"]})
     db, _ = capture(isolated_home)
     before = texts(db)
     result = reindex(db)
     assert result.sessions == 2 and not result.failed
     assert texts(db) == before
-    elsewhere = tmp_path / "elsewhere" / "store.db"
+    elsewhere = tmp_path / "elsewhere" / "kv.db"
     make_store(elsewhere, {"c": ["imported"]})
     imported = import_paths(db, [elsewhere])
     assert len(imported.sessions) == 1

@@ -416,12 +416,14 @@ class Outcome:
     reasons: list[str]
     error: str | None = None
     """Set when this member of a container could not be read (nothing of it was kept)."""
+    listing: bool = False
+    """The listing of a container: it only brings what it skipped."""
 
     def fold_into(self, report: ScanReport) -> None:
         if self.error is not None:
             report.failed.append(Problem(self.path, self.error))
             return
-        report.read += 1
+        report.read += 0 if self.listing else 1
         report.bytes_read += self.bytes_read
         report.skipped += self.skipped
         report.repaired += self.repaired
@@ -623,6 +625,10 @@ def _read_container(
             container_id,
         ),
     )
+    if reasons:
+        outcomes.append(
+            Outcome(str(source.path), None, False, 0, len(reasons), 0, reasons, listing=True)
+        )
     return outcomes
 
 
