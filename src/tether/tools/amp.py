@@ -11,12 +11,11 @@ import re
 from collections.abc import Iterator, Mapping
 from pathlib import Path
 from typing import Any
-from urllib.parse import unquote, urlparse
 
 from tether.model import Attachment, Message, Part, Role, Text, ToolResult
 from tether.tools.base import Capability, Feed, FormatError, Meta, Op, Put, Source
 from tether.tools.claude import ASSISTANT_BLOCKS
-from tether.tools.common import as_text, iso
+from tether.tools.common import as_text, file_path, iso
 from tether.tools.listing import entries, is_file
 from tether.tools.taskdirs import editor_storage
 
@@ -124,13 +123,6 @@ def _workspace(initial: dict[str, Any]) -> str | None:
         if isinstance(uri, str) and uri:
             return file_path(uri)
     return None
-
-
-def file_path(uri: str) -> str:
-    """A local path from a `file://` URI (or the text itself when it is a path already)."""
-    if not uri.startswith("file:"):
-        return uri
-    return unquote(urlparse(uri).path) or uri
 
 
 def _message(feed: Feed, message: dict[str, Any], index: int) -> Iterator[Op]:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from datetime import UTC, datetime
 from typing import Any
+from urllib.parse import unquote, urlparse
 
 TITLE_MAX = 120
 
@@ -34,6 +35,13 @@ def iso(value: Any) -> str | None:
         dt = dt.astimezone(UTC)
         return dt.strftime("%Y-%m-%dT%H:%M:%S.") + f"{dt.microsecond // 1000:03d}Z"
     return None
+
+
+def file_path(uri: str) -> str:
+    """A local path from a `file://` URI (or the text itself when it is a path already)."""
+    if not uri.startswith("file:"):
+        return uri
+    return unquote(urlparse(uri).path) or uri
 
 
 def title_from(text: str | None) -> str | None:
