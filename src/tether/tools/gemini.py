@@ -22,7 +22,7 @@ from tether.tools.listing import entries, is_dir, is_file
 name = "gemini"
 display_name = "Gemini CLI"
 aliases: tuple[str, ...] = ("gemini-cli", "google-gemini")
-capabilities: frozenset[Capability] = frozenset({"read"})
+capabilities: frozenset[Capability] = frozenset({"read", "write", "resume"})
 
 SESSION_PREFIX = "session-"
 RESULTS = "#results"
