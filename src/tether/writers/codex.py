@@ -374,39 +374,36 @@ class _Rollout:
         self.event({**shown, "local_images": [], "text_elements": []})
 
     def _assistant(self, message: Message, stamp: str | None) -> str | None:
-        """The reply's items in order; its text (what `task_complete` reports last)."""
-        pending: list[str] = []
-        said: list[str] = []
-
-        def flush() -> None:
-            if pending:
-                text = "\n\n".join(pending)
-                content = [{"type": "output_text", "text": text, "annotations": []}]
-                self.item({"type": "message", "role": "assistant", "content": content}, stamp)
-                self.event({"type": "agent_message", "message": text})
-                said.append(text)
-                pending.clear()
-
+        """The reply's items in order; its last text (what `task_complete` reports)."""
+        said: str | None = None
         for part in message.parts:
             if isinstance(part, Text):
-                pending.append(part.text)
+                phase = part.native.get("phase") if self.job.same_tool else None
+                said = self._say(part.text, stamp, phase)
             elif isinstance(part, Reasoning):
                 native = self._reasoning(part)
-                if native is None:
-                    if part.text.strip():
-                        pending.append(f"[reasoning]\n{part.text}")
-                    continue
-                flush()
-                self.item(native, stamp)
-                self.event({"type": "agent_reasoning", "text": part.text})
+                if native is not None:
+                    self.item(native, stamp)
+                    self.event({"type": "agent_reasoning", "text": part.text})
+                elif part.text.strip():
+                    said = self._say(f"[reasoning]\n{part.text}", stamp)
             elif isinstance(part, ToolCall):
-                flush()
                 self._call(part, stamp)
             elif isinstance(part, Attachment):
                 self.report.downgrade("attachment", "an assistant attachment")
-                pending.append(_attachment_text(part))
-        flush()
-        return said[-1] if said else None
+                said = self._say(_attachment_text(part), stamp)
+        return said
+
+    def _say(self, text: str, stamp: str | None, phase: Any = None) -> str:
+        """One assistant message: what the model is sent, and what the TUI shows."""
+        content = [{"type": "output_text", "text": text, "annotations": []}]
+        item: dict[str, Any] = {"type": "message", "role": "assistant", "content": content}
+        shown: dict[str, Any] = {"type": "agent_message", "message": text}
+        if isinstance(phase, str):
+            item["phase"] = shown["phase"] = phase
+        self.item(item, stamp)
+        self.event(shown)
+        return text
 
     def _reasoning(self, part: Reasoning) -> dict[str, Any] | None:
         """Codex's own reasoning item when it carries Codex's encrypted content, else None."""
