@@ -230,7 +230,12 @@ def _session_info(row: dict[str, Any]) -> dict[str, Any]:
 
 
 def legacy(path: Path) -> Source:
-    """A legacy session file, as a container of its one session read with its messages."""
+    """A legacy session file, as a container of its one session read with its messages.
+
+    Listed again when the session file changes: opencode rewrites it on every prompt
+    (`Session.touch`), not when a reply's parts land. opencode 1.2 moved these trees into
+    its database once and stopped writing them, so they are history, read once.
+    """
     storage = path.parent.parent.parent
 
     def members(skip: Callable[[str], None]) -> Iterator[Member]:
