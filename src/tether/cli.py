@@ -23,7 +23,10 @@ if TYPE_CHECKING:
     from tether.capture import ScanReport
 
 F = TypeVar("F", bound=Callable[..., Any])
-TOOL_NAMES = "claude, codex, gemini, copilot"
+TOOL_NAMES = (
+    "claude, codex, gemini, copilot, cursor, cline, roo, kilo, opencode, qwen, antigravity,"
+    " amp, aider"
+)
 
 
 def fail(message: str, code: int = 1) -> NoReturn:
@@ -179,7 +182,8 @@ class Group(click.Group):
 def main() -> None:
     """Keep every AI coding session: capture, search, export.
 
-    tether reads the sessions that Claude Code, Codex CLI, Gemini CLI and Copilot CLI
+    tether reads the sessions that Claude Code, Codex CLI, Gemini CLI, Copilot CLI,
+    Cursor, Cline, Roo Code, Kilo Code, opencode, Qwen Code, Antigravity, Amp and Aider
     leave on disk into one archive that outlives the tools' own clean-up, and finds
     anything said in any of them in milliseconds. Native files are only ever read.
 
