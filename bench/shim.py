@@ -1,0 +1,213 @@
+"""What an auto-resume shim adds to a launch, next to a bare interpreter start.
+
+Times, process start to exit, a stand-in for the real tool (a copy of /bin/true named
+claude or codex) run directly and through tether's installed shim, and the floor: `python
+-I -S -c pass` with the python the shims run. The target: the shim adds at most one floor,
+whatever the size of the tool's history. Codex is timed with a small history and with a
+large one (`--history-mb` of rollouts, real bytes), on the usual path (the session's file
+is known) and on the pick-up path (its id is read from the rollout the launch started).
+
+    .venv/bin/python bench/shim.py [--runs 40] [--history-mb 200] [--json OUT]
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import shutil
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+import uuid
+from collections.abc import Callable
+from pathlib import Path
+from subprocess import DEVNULL
+
+REPO = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(REPO / "src"))
+
+from tether import autoresume, launch, shims, statefile  # noqa: E402 - src/ must be on the path
+
+ROLLOUT_LINE = 4096  # bytes of each JSONL line in the generated history
+
+
+class Bench:
+    """A HOME, a git project, fake tools, installed shims; one env per kind of launch."""
+
+    def __init__(self, work: Path) -> None:
+        self.work = work
+        self.home = work / "home"
+        self.root = work / "project"
+        (self.root / ".git").mkdir(parents=True)
+        (self.root / "src").mkdir()
+        self.bin = work / "bin"
+        self.bin.mkdir()
+        for tool in ("claude", "codex"):
+            shutil.copy("/bin/true", self.bin / tool)
+        self.shim_dir = work / "tether" / "shims"
+        shims.install(["claude", "codex"], self.shim_dir)
+        path = os.pathsep.join([str(self.shim_dir), str(self.bin), "/usr/bin", "/bin"])
+        self.env = {"HOME": str(self.home), "PATH": path, "LANG": "C.UTF-8"}
+
+    def claude_session(self) -> None:
+        """A recorded claude session whose file exists: launches resume it."""
+        session_id = str(uuid.uuid4())
+        folder = self.home / ".claude" / "projects" / launch.dashed(str(self.root))
+        folder.mkdir(parents=True)
+        (folder / f"{session_id}.jsonl").write_text("{}\n")
+        self.write_state("claude", session_id, str(folder / f"{session_id}.jsonl"), None)
+
+    def write_state(
+        self, tool: str, session_id: str | None, path: str | None, launched: float | None
+    ) -> None:
+        state = {
+            "version": autoresume.STATE_VERSION,
+            "tool": tool,
+            "session_id": session_id,
+            "session_file": path,
+            "cwd": str(self.root),
+            "launched_at": launched,
+            "headless": False,
+            "origin": "tether",
+        }
+        statefile.write_json(autoresume.state_path(str(self.root), tool), state)
+
+
+def codex_history(home: Path, megabytes: int, root: Path) -> int:
+    """Rollouts over the 400 days before today, `megabytes` in all; how many."""
+    sessions = home / ".codex" / "sessions"
+    per_file = 64 * ROLLOUT_LINE
+    count = max(1, megabytes * 1024 * 1024 // per_file)
+    now = time.time()
+    body = json.dumps({"type": "event_msg", "payload": {"message": "x" * ROLLOUT_LINE}}) + "\n"
+    for n in range(count):
+        started = now - 86400 * (1 + n * 400 // count) - n
+        rollout(sessions, started, root, str(uuid.uuid4()), body * 63)
+    return count
+
+
+def rollout(sessions: Path, started: float, cwd: Path, session_id: str, body: str = "") -> Path:
+    local = time.localtime(started)
+    folder = sessions / time.strftime("%Y/%m/%d", local)
+    folder.mkdir(parents=True, exist_ok=True)
+    path = folder / (time.strftime("rollout-%Y-%m-%dT%H-%M-%S", local) + f"-{session_id}.jsonl")
+    meta = {"id": session_id, "cwd": str(cwd), "source": "cli", "originator": "codex_cli_rs"}
+    path.write_text(json.dumps({"type": "session_meta", "payload": meta}) + "\n" + body)
+    return path
+
+
+def timed(argv: list[str], env: dict[str, str], cwd: Path, before: Callable[[], None]) -> float:
+    before()
+    start = time.perf_counter()
+    subprocess.run(argv, env=env, cwd=cwd, check=True, stdout=DEVNULL, stderr=DEVNULL)
+    return time.perf_counter() - start
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--runs", type=int, default=40, help="timed runs per figure (40)")
+    parser.add_argument("--history-mb", type=int, default=200, help="large codex history (200)")
+    parser.add_argument("--json", type=Path, help="also write the figures here")
+    args = parser.parse_args(argv)
+
+    with tempfile.TemporaryDirectory(prefix="tether-bench-shim-") as scratch:
+        bench, fresh = Bench(Path(scratch) / "claude"), Bench(Path(scratch) / "fresh")
+        small, large = Bench(Path(scratch) / "small"), Bench(Path(scratch) / "large")
+        started = time.perf_counter()
+        files = codex_history(large.home, args.history_mb, large.root)
+        print(
+            f"large codex history: {files} rollouts, {args.history_mb} MB, made in "
+            f"{time.perf_counter() - started:.1f} s",
+            file=sys.stderr,
+        )
+        codex_history(small.home, 1, small.root)
+        bench.claude_session()
+
+        def codex_known(each: Bench) -> Callable[[], None]:
+            session_id = str(uuid.uuid4())
+            path = rollout(each.home / ".codex" / "sessions", time.time(), each.root, session_id)
+            each.write_state("codex", session_id, str(path), None)
+            return lambda: None
+
+        def codex_pending(each: Bench) -> Callable[[], None]:
+            """Each run: the state says 'launched a minute ago', the launch's rollout is there."""
+            launched = time.time() - 60
+            rollout(each.home / ".codex" / "sessions", launched + 5, each.root, str(uuid.uuid4()))
+            return lambda: each.write_state("codex", None, None, launched)
+
+        python = sys.executable
+
+        def nothing() -> None:
+            return None
+
+        cases: list[tuple[str, list[str], Bench, Callable[[], None]]] = [
+            ("floor: python -I -S -c pass", [python, "-I", "-S", "-c", "pass"], bench, nothing),
+            ("claude, run directly", [str(bench.bin / "claude")], bench, nothing),
+            ("claude via shim: resume", ["claude"], bench, nothing),
+            ("claude via shim: own flag (-c)", ["claude", "-c"], bench, nothing),
+            ("claude via shim: new session", ["claude"], fresh, lambda: _forget(fresh)),
+            ("codex, run directly", [str(small.bin / "codex")], small, nothing),
+            ("codex via shim: resume, small history", ["codex"], small, codex_known(small)),
+            ("codex via shim: resume, large history", ["codex"], large, codex_known(large)),
+        ]
+        picks = [
+            ("codex via shim: pick-up, small history", small),
+            ("codex via shim: pick-up, large history", large),
+        ]
+        for name, each in picks:
+            cases.append((name, ["codex"], each, codex_pending(each)))
+
+        samples: dict[str, list[float]] = {name: [] for name, *_ in cases}
+        for _name, command, each, before in cases:  # one untimed warm-up run each
+            timed(command, each.env, each.root / "src", before)
+        for _ in range(args.runs):  # interleaved, so that load on the machine hits all alike
+            for name, command, each, before in cases:
+                samples[name].append(timed(command, each.env, each.root / "src", before))
+        if "codex via shim: pick-up, large history" in samples:
+            _check_picked_up(large)
+
+    figures = {name: statistics.median(values) * 1000 for name, values in samples.items()}
+    floor = figures["floor: python -I -S -c pass"]
+    print(report(figures, floor, args.runs, args.history_mb))
+    if args.json:
+        args.json.write_text(json.dumps({"runs": args.runs, "ms": figures}, indent=2))
+    over = [name for name in figures if "via shim" in name and _added(name, figures) > floor]
+    return 1 if over else 0
+
+
+def _forget(bench: Bench) -> None:
+    Path(autoresume.state_path(str(bench.root), "claude")).unlink(missing_ok=True)
+
+
+def _check_picked_up(large: Bench) -> None:
+    state = json.loads(Path(autoresume.state_path(str(large.root), "codex")).read_text())
+    if not state["session_id"]:
+        raise SystemExit("the pick-up path did not find the launch's rollout")
+
+
+def _added(name: str, figures: dict[str, float]) -> float:
+    direct = figures["claude, run directly" if name.startswith("claude") else "codex, run directly"]
+    return figures[name] - direct
+
+
+def report(figures: dict[str, float], floor: float, runs: int, history_mb: int) -> str:
+    lines = [
+        f"median of {runs} runs each, process start to exit (large history: {history_mb} MB)",
+        f"{'launch':44} {'ms':>7} {'added':>7} {'÷ floor':>8}",
+    ]
+    for name, value in figures.items():
+        if "via shim" in name:
+            added = _added(name, figures)
+            verdict = "ok" if added <= floor else "OVER"
+            lines.append(f"{name:44} {value:7.1f} {added:7.1f} {added / floor:8.2f}  {verdict}")
+        else:
+            lines.append(f"{name:44} {value:7.1f}")
+    lines.append("target: added ≤ 1.00 floor (one bare interpreter start), flat in history size")
+    return "\n".join(lines)
+
+
+if __name__ == "__main__":
+    sys.exit(main())
