@@ -69,6 +69,8 @@ class KeyValueTool:
 
     def read(self, feed: Feed, state: dict[str, Any]) -> Iterator[Op]:
         for index, rec in enumerate(feed.records()):
+            if rec["text"] == "explode":
+                raise RuntimeError("a reader bug")
             yield Put(str(index), Message("user", [Text(rec["text"])]))
 
 
@@ -221,3 +223,14 @@ def test_reindex_and_import_give_every_session(isolated_home: Path, tmp_path: Pa
     assert texts(db)["c"] == ["imported"]
     again = import_paths(db, [elsewhere])  # unchanged: the same session, not read again
     assert again.sessions == imported.sessions and again.scan.read == 0
+
+
+def test_a_reader_that_raises_on_one_session_costs_only_that_session(
+    isolated_home: Path,
+) -> None:
+    store = isolated_home / ".kv" / "kv.db"
+    make_store(store, {"a": ["hello"], "b": ["first", "explode"], "c": ["other"]})
+    db, report = capture(isolated_home)
+    assert texts(db) == {"a": ["hello"], "c": ["other"]}
+    assert [p.path for p in report.failed] == [f"{store}#b"]
+    assert "a reader bug" in report.failed[0].message

@@ -28,7 +28,17 @@ from tether.feed import MAX_REASONS, FileFeed, feed_from_bytes
 from tether.model import session_id
 from tether.registry import TOOLS, readers
 from tether.store import SessionWriter, apply_meta, dumps
-from tether.tools.base import Meta, Op, Put, Reset, Rewind, Source, Tool, member_path
+from tether.tools.base import (
+    Member,
+    Meta,
+    Op,
+    Put,
+    Reset,
+    Rewind,
+    Source,
+    Tool,
+    member_path,
+)
 
 HEAD = 16384
 CHUNK = 4 << 20
@@ -467,7 +477,7 @@ def read_sessions(
     """
     db.execute("BEGIN IMMEDIATE")
     try:
-        outcomes = _read(db, tool, source, st, row, origin)
+        outcomes = _read(db, tool, source, st, row, origin, careful=True)
         db.execute("COMMIT")
     except Exception as exc:
         db.execute("ROLLBACK")
@@ -509,10 +519,15 @@ def _read(
     st: os.stat_result,
     row: Known | None,
     origin: str,
+    careful: bool = False,
 ) -> list[Outcome]:
-    """Read one file inside the caller's transaction; raises when it cannot be read."""
+    """Read one file inside the caller's transaction; raises when it cannot be read.
+
+    careful: a member of a container that cannot be read is left out alone (at the cost of
+    a savepoint per member); else it raises, and the caller reads the files again carefully.
+    """
     if source.members is not None:
-        return _read_container(db, tool, source, st, row, origin)
+        return _read_container(db, tool, source, st, row, origin, careful)
     append = row is not None and _is_append(source, st, row)
     stamp = Stamp(st.st_size, st.st_mtime_ns, st.st_ino)
     return [_read_file(db, tool, source, stamp, row, origin, append)[0]]
@@ -578,9 +593,10 @@ def _read_container(
     st: os.stat_result,
     row: Known | None,
     origin: str,
+    careful: bool,
 ) -> list[Outcome]:
-    """List a container's sessions; read those whose version changed, each in a savepoint
-    of its own (one that fails is left out alone), and mark those that left as missing."""
+    """List a container's sessions, read those whose version changed, and mark those that
+    left as missing."""
     assert source.members is not None
     container_id = row.id if row is not None else _insert_source(db, tool, source, origin)
     wal = wal_version(source)  # before listing: a write during it shows at the next scan
@@ -606,7 +622,7 @@ def _read_container(
         if known is not None and known.version == member.version and known.missing_since is None:
             continue
         sub = Source(path, member.mode, native_id=member.key)
-        outcomes.append(_read_member(db, tool, sub, member.version, member.load, known, st, origin))
+        outcomes.append(_read_member(db, tool, sub, member, known, st, origin, careful))
         db.execute("UPDATE sources SET container_id = ? WHERE path = ?", (container_id, str(path)))
     stamp = now_iso()
     gone = [(stamp, k.id) for p, k in members.items() if p not in listed and not k.missing_since]
@@ -636,31 +652,50 @@ def _read_member(
     db: sqlite3.Connection,
     tool: Tool,
     source: Source,
-    version: str,
-    load: Callable[[], bytes],
+    member: Member,
     row: Known | None,
     st: os.stat_result,
     origin: str,
+    careful: bool,
 ) -> Outcome:
-    db.execute("SAVEPOINT member")
     try:
-        data = load()
-        stamp = Stamp(len(data), st.st_mtime_ns, st.st_ino)
+        data = member.load()
+    except Exception as exc:
+        return _member_failed(db, tool, source, row, origin, exc)
+    stamp = Stamp(len(data), st.st_mtime_ns, st.st_ino)
+    if not careful:
         outcome, source_id = _read_file(db, tool, source, stamp, row, origin, False, data)
-        db.execute("UPDATE sources SET version = ? WHERE id = ?", (version, source_id))
+        db.execute("UPDATE sources SET version = ? WHERE id = ?", (member.version, source_id))
+        return outcome
+    db.execute("SAVEPOINT member")  # FTS5 flushes at each savepoint: only when retrying
+    try:
+        outcome, source_id = _read_file(db, tool, source, stamp, row, origin, False, data)
+        db.execute("UPDATE sources SET version = ? WHERE id = ?", (member.version, source_id))
     except Exception as exc:
         db.execute("ROLLBACK TO member")
         db.execute("RELEASE member")
-        # No version kept: the member is tried again when its container next changes.
-        if row is None:
-            _insert_source(db, tool, source, origin)
-        db.execute(
-            "UPDATE sources SET error = ?, version = NULL, scanned_at = ? WHERE path = ?",
-            (_describe(exc), now_iso(), str(source.path)),
-        )
-        return Outcome(str(source.path), None, False, 0, 0, 0, [], _describe(exc))
+        return _member_failed(db, tool, source, row, origin, exc)
     db.execute("RELEASE member")
     return outcome
+
+
+def _member_failed(
+    db: sqlite3.Connection,
+    tool: Tool,
+    source: Source,
+    row: Known | None,
+    origin: str,
+    exc: Exception,
+) -> Outcome:
+    """Record a member that could not be read, without a version: it is tried again when
+    its container next changes."""
+    if row is None:
+        _insert_source(db, tool, source, origin)
+    db.execute(
+        "UPDATE sources SET error = ?, version = NULL, scanned_at = ? WHERE path = ?",
+        (_describe(exc), now_iso(), str(source.path)),
+    )
+    return Outcome(str(source.path), None, False, 0, 0, 0, [], _describe(exc))
 
 
 def read_batch(
