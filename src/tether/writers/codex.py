@@ -13,7 +13,8 @@ names only). Codex finds a correctly named file by id; `resume --last` lists it 
 a home Codex has not indexed yet, and in one it has, once Codex has opened it by id (which
 `tether resume` does): 0.169 lists from the index alone there. `model_provider` is left
 out of `session_meta`: Codex refuses to resume a thread under another provider than the
-one it records, and a thread that records none continues under the provider in use.
+one it records, and a thread that records none continues under the provider in use; no
+`base_instructions` either, so Codex uses its own current ones.
 Reasoning replays natively only with Codex's own encrypted content (a round trip); the API
 rejects reasoning items it cannot verify, so other reasoning becomes text.
 """
