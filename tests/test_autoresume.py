@@ -286,7 +286,7 @@ def test_headless_resume_from_the_environment_or_the_config_file(
 
 
 def put_rollout(
-    codex_home: Path, started: float, cwd: Path, source: str = "cli", session_id: str = ""
+    codex_home: Path, started: float, cwd: Path, source: object = "cli", session_id: str = ""
 ) -> tuple[str, Path]:
     """A real rollout (the 0.58 sample) re-dated to `started`, in `cwd`, by `source`."""
     session_id = session_id or str(uuid.uuid4())
@@ -310,6 +310,7 @@ def test_codex_session_is_picked_up_at_the_next_launch(project: Path, isolated_h
     put_rollout(codex_home, NOW - 3600, project)  # before the launch
     put_rollout(codex_home, NOW + 2, project / "src")  # another folder
     put_rollout(codex_home, NOW + 3, project, source="exec")  # a headless run
+    put_rollout(codex_home, NOW + 4, project, source={"subagent": "review"})  # a sub-agent
     ours, path = put_rollout(codex_home, NOW + 5, project)
     put_rollout(codex_home, NOW + 9, project)  # a later one
     second = plan("codex", [], env_for(isolated_home), str(project), NOW + 60)

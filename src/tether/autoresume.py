@@ -298,7 +298,10 @@ def find_codex_rollout(
             session_id = meta.get("id")
             if not isinstance(session_id, str) or not name.endswith(f"-{session_id}.jsonl"):
                 continue
-            if (meta.get("source") == "exec") == headless:
+            source = meta.get("source")  # a sub-agent's is an object; a fork names its parent
+            if not isinstance(source, str) or meta.get("forked_from_id"):
+                continue
+            if (source == "exec") == headless:
                 return session_id, f"{folder}/{name}"
     return None
 
