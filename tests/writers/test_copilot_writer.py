@@ -265,9 +265,17 @@ def test_calls_without_counterpart_stay_native_calls_under_a_safe_name(tmp_path:
                 Reasoning("think first"),
                 ToolCall("t1", "TodoWrite", todo),
                 ToolCall("t2", "mcp:srv.tool", {"q": 1}),
+                ToolCall("t3", "apply_patch", "*** Begin Patch"),
             ],
         ),
-        Message("user", [ToolResult("t1", "ok"), ToolResult("t2", "boom", is_error=True)]),
+        Message(
+            "user",
+            [
+                ToolResult("t1", "ok"),
+                ToolResult("t2", "boom", is_error=True),
+                ToolResult("t3", "patched"),
+            ],
+        ),
         Message("assistant", [Text("done")]),
     )
     converted = to_copilot(source, tmp_path)
@@ -276,17 +284,27 @@ def test_calls_without_counterpart_stay_native_calls_under_a_safe_name(tmp_path:
     assert [(r["name"], r["arguments"]) for r in requests] == [
         ("TodoWrite", todo),
         ("mcp_srv_tool", {"q": 1}),
+        ("apply_patch", {"input": "*** Begin Patch"}),  # arguments are an object
+    ]
+    starts = of_type(records, "tool.execution_start")
+    assert [(s["toolName"], s["arguments"]) for s in starts] == [
+        (r["name"], r["arguments"]) for r in requests
     ]
     completes = of_type(records, "tool.execution_complete")
     assert [(c["success"], c.get("error")) for c in completes] == [
         (True, None),
         (False, {"message": "boom"}),
+        (True, None),
     ]
     report = converted.report.as_dict()
     assert report["mapped"]["tool_call: TodoWrite (generic: no counterpart)"] == 1
     assert report["mapped"]["tool_call: mcp:srv.tool (generic: no counterpart)"] == 1
     copy = read_native("copilot", converted.written.path)
-    assert conversation(copy)[3] == [("t1", "ok", False), ("t2", "boom", True)]
+    assert conversation(copy)[3] == [
+        ("t1", "ok", False),
+        ("t2", "boom", True),
+        ("t3", "patched", False),
+    ]
     assert [p.text for m in copy.messages for p in m.parts if isinstance(p, Reasoning)] == [
         "think first"
     ]

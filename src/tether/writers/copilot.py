@@ -210,7 +210,8 @@ class _Events:
         self.native_id = native_id
         self.lines: list[bytes] = []
         self.parent: str | None = None
-        self.calls: dict[str, ToolCall] = {}
+        self.calls: dict[str, dict[str, Any]] = {}
+        """Requests written, by call id: their results' start events repeat name and arguments."""
         self.interaction: str | None = None
         self.turn = 0
         self.open_turn: str | None = None
@@ -329,7 +330,6 @@ class _Events:
         return 1
 
     def _request(self, call: ToolCall) -> dict[str, Any]:
-        self.calls[call.id] = call
         same = self.job.same_tool
         arguments = call.input if same or isinstance(call.input, dict) else {"input": call.input}
         tool = call.name if same else _function_name(call.name)
@@ -343,18 +343,19 @@ class _Events:
             for key in ("type", "intentionSummary", "toolTitle", "mcpServerName", "mcpToolName"):
                 if call.native.get(key):
                     request[key] = call.native[key]
+        self.calls[call.id] = request
         return request
 
     def _results(self, message: Message, stamp: str) -> None:
         for part in message.parts:
             if not isinstance(part, ToolResult):
                 continue
-            call = self.calls.get(part.call_id)
+            request = self.calls.get(part.call_id, {})
             turn = {"turnId": self.open_turn} if self.open_turn else {}
             start: dict[str, Any] = {
                 "toolCallId": part.call_id,
-                "toolName": _function_name(call.name) if call else "unknown",
-                "arguments": call.input if call else {},
+                "toolName": request.get("name", "unknown"),
+                "arguments": request.get("arguments", {}),
             }
             self.add("tool.execution_start", {**start, **turn}, stamp)
             complete = _complete(part, self.job.same_tool)
