@@ -6,6 +6,7 @@ from __future__ import annotations
 import sqlite3
 from collections.abc import Mapping
 from pathlib import Path
+from urllib.parse import quote
 
 from tether.paths import db_path, tether_home
 
@@ -25,7 +26,7 @@ def known_folders(env: Mapping[str, str]) -> list[Path]:
     if not path.is_file():
         return []
     try:
-        db = sqlite3.connect(f"file:{path}?mode=ro", uri=True)
+        db = sqlite3.connect(f"file:{quote(str(path))}?mode=ro", uri=True)
     except sqlite3.Error:
         return []
     try:
