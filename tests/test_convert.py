@@ -329,3 +329,42 @@ def test_read_only_tools_are_refused_as_targets(isolated_home: Path) -> None:
     ident, _ = import_real(isolated_home)
     result = run("convert", ident, "--to", read_only[0], ok=False)
     assert result.exit_code == 2 and "cannot write them" in result.output
+
+
+def test_one_native_name_may_stand_for_several_actions() -> None:
+    from tether.vocabulary import Shape
+
+    def new_file(patch: Any) -> dict[str, Any] | None:
+        if isinstance(patch, str) and patch.startswith("*** Add File: "):
+            path, _, body = patch.removeprefix("*** Add File: ").partition("\n")
+            return {"path": path, "content": body}
+        return None
+
+    def edit(patch: Any) -> dict[str, Any] | None:
+        if isinstance(patch, str) and patch.startswith("*** Update File: "):
+            return {"path": patch.removeprefix("*** Update File: ").partition("\n")[0]}
+        return None
+
+    vocab = Vocabulary(
+        [
+            Shape("write_file", "apply_patch", {}, decode=new_file),
+            Shape("edit_file", "apply_patch", {}, decode=edit),
+        ]
+    )
+    assert vocab.decode("apply_patch", "*** Add File: a.py\nprint(1)") == Canonical(
+        "write_file", {"path": "a.py", "content": "print(1)"}
+    )
+    assert vocab.decode("apply_patch", "*** Update File: b.py\n@@") == Canonical(
+        "edit_file", {"path": "b.py"}
+    )
+    assert vocab.decode("apply_patch", "*** Delete File: c.py") is None
+
+
+def test_a_generic_call_always_gets_an_object_input() -> None:
+    s = session(
+        Message("user", [Text("q")]),
+        Message("assistant", [ToolCall("c1", "custom_tool", "freeform text")]),
+        Message("tool", [ToolResult("c1", "ok")]),
+    )
+    out, _ = prep(s)
+    assert out.messages[1].parts == [ToolCall("c1", "custom_tool", {"input": "freeform text"}, {})]

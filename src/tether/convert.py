@@ -329,7 +329,8 @@ class _PartConverter:
             return ToolCall(call_id, encoded[0], encoded[1], native)
         if self.writer.accepts_generic_calls:
             self.report.map("tool_call", f"{part.name} (generic: no counterpart)")
-            return ToolCall(call_id, part.name, part.input, native)
+            inputs = part.input if isinstance(part.input, dict) else {"input": part.input}
+            return ToolCall(call_id, part.name, inputs, native)
         self.report.downgrade("tool_call", f"{part.name}: no counterpart in {self.writer.name}")
         self.texted[call_id] = part.name
         return Text(f"[tool call {part.name}: {orjson.dumps(part.input).decode()}]")

@@ -69,7 +69,7 @@ REQUIRED: dict[Kind, tuple[str, ...]] = {
 }
 
 Args = dict[str, Any]
-Converter = Callable[[Args], Args | None]
+Converter = Callable[[Any], Args | None]
 
 
 @dataclass(frozen=True, slots=True)
@@ -106,29 +106,25 @@ class Vocabulary:
 
     def __init__(self, shapes: list[Shape]) -> None:
         self.shapes = shapes
-        self._by_name: dict[str, Shape] = {}
+        self._by_name: dict[str, list[Shape]] = {}
         self._by_kind: dict[Kind, Shape] = {}
         for shape in shapes:
             for name in (shape.name, *shape.aliases):
-                self._by_name.setdefault(name, shape)
+                self._by_name.setdefault(name, []).append(shape)
             self._by_kind.setdefault(shape.kind, shape)
 
     def decode(self, name: str, native_input: Any) -> Canonical | None:
-        """The canonical call for this tool's call, or None when it has no shared meaning."""
-        shape = self._by_name.get(name)
-        if shape is None or not isinstance(native_input, dict):
-            return None
-        if shape.decode is not None:
-            decoded = shape.decode(dict(native_input))
-            if decoded is None:
-                return None
-            args = decoded
-        else:
-            reverse = {native: canonical for canonical, native in shape.fields.items()}
-            args = {reverse[key]: value for key, value in native_input.items() if key in reverse}
-        if any(args.get(key) in (None, "") for key in REQUIRED[shape.kind]):
-            return None
-        return Canonical(shape.kind, args)
+        """The canonical call for this tool's call, or None when it has no shared meaning.
+
+        One native name may stand for several actions (Codex `apply_patch` adds or edits a
+        file): its shapes are tried in table order, the first that fits wins. Input that is
+        not an object (a freeform patch) only fits a shape with its own `decode`.
+        """
+        for shape in self._by_name.get(name, ()):
+            call = _decode(shape, native_input)
+            if call is not None:
+                return call
+        return None
 
     def encode(self, call: Canonical) -> tuple[str, Args] | None:
         """This tool's name and arguments for a canonical call, or None if it has none."""
@@ -143,6 +139,21 @@ class Vocabulary:
             return None  # the tool has nowhere to put a required argument
         native = {shape.fields[key]: value for key, value in args.items() if key in shape.fields}
         return shape.name, {**shape.fixed, **native}
+
+
+def _decode(shape: Shape, native_input: Any) -> Canonical | None:
+    if shape.decode is not None:
+        args = shape.decode(dict(native_input) if isinstance(native_input, dict) else native_input)
+        if args is None:
+            return None
+    elif isinstance(native_input, dict):
+        reverse = {native: canonical for canonical, native in shape.fields.items()}
+        args = {reverse[key]: value for key, value in native_input.items() if key in reverse}
+    else:
+        return None
+    if any(args.get(key) in (None, "") for key in REQUIRED[shape.kind]):
+        return None
+    return Canonical(shape.kind, args)
 
 
 EMPTY = Vocabulary([])
