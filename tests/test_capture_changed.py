@@ -21,7 +21,7 @@ from tests.stores import (
     place_claude,
     place_codex,
 )
-from tether.capture import Changed, scan
+from tether.capture import Changed, read_files, scan
 from tether.db import connect
 from tether.paths import db_path, tether_home
 
@@ -140,3 +140,30 @@ def test_changed_matches_files_folders_and_roots(tmp_path: Path) -> None:
     assert not changed.covers(str(root / "projects" / "p" / "b.jsonl"))
     assert Changed([root / "projects"]).covers(str(root / "projects" / "p" / "b.jsonl"))
     assert not Changed([root / "proj"]).covers(str(root / "projects" / "p" / "b.jsonl"))
+
+
+def test_read_files_reads_listed_files_without_a_listing(isolated_home: Path) -> None:
+    transcript = place_claude(isolated_home)
+    rollout = place_codex(isolated_home)
+    found: dict[str, Any] = {}
+    db = connect(db_path(tether_home()))
+    try:
+        scan(db, os.environ, isolated_home, found=found)
+        assert {p: (tool.name, src.native_id) for p, (tool, src) in found.items()} == {
+            str(transcript): ("claude", CLAUDE_ID),
+            str(rollout): ("codex", CODEX_ID),
+        }
+        counts = dict(sessions())
+        append(transcript, claude_prompt(transcript, "read alone"))
+        append(rollout, codex_prompt("not asked for", 98))
+        report = read_files(db, [found[str(transcript)]])
+        assert (report.read, report.files) == (1, 1)
+        assert read_files(db, [found[str(transcript)]]).read == 0  # unchanged now
+        transcript.unlink()
+        gone = read_files(db, [found[str(transcript)]])
+        assert (gone.files, gone.failed) == (0, [])  # left to scan, which marks it missing
+    finally:
+        db.close()
+    after = dict(sessions())
+    assert after == {CLAUDE_ID: counts[CLAUDE_ID] + 1, CODEX_ID: counts[CODEX_ID]}
+    assert len(as_json("search", "alone", "--json", "--no-scan")) == 1

@@ -151,11 +151,24 @@ class Known:
         )
 
 
-def load_known(db: sqlite3.Connection) -> dict[str, Known]:
-    rows = db.execute(
-        "SELECT path, id, tool, mode, origin, session_pk, size, mtime_ns, inode, offset, tail,"
-        " generation, state, missing_since, container_id, version FROM sources"
-    )
+KNOWN_COLUMNS = (
+    "path, id, tool, mode, origin, session_pk, size, mtime_ns, inode, offset, tail,"
+    " generation, state, missing_since, container_id, version"
+)
+
+
+def load_known(db: sqlite3.Connection, paths: list[str] | None = None) -> dict[str, Known]:
+    """What the archive knows of every file, or of just these."""
+    if paths is None:
+        rows = db.execute(f"SELECT {KNOWN_COLUMNS} FROM sources").fetchall()
+    else:
+        rows = []
+        for i in range(0, len(paths), 500):
+            chunk = paths[i : i + 500]
+            marks = ",".join("?" * len(chunk))
+            rows += db.execute(
+                f"SELECT {KNOWN_COLUMNS} FROM sources WHERE path IN ({marks})", chunk
+            ).fetchall()
     return {r[0]: Known(*r[1:]) for r in rows}
 
 
@@ -176,11 +189,13 @@ def scan(
     tools: list[Tool] | None = None,
     progress: Progress | None = None,
     only: Changed | None = None,
+    found: dict[str, tuple[Tool, Source]] | None = None,
 ) -> ScanReport:
     """Capture everything new from every tool's store (and from imported files).
 
     With `only` (what the watcher saw change), just the store roots it touches are
     listed and just the files it covers are looked at; imported files are left alone.
+    `found` gets every file listed, for read_files to read again without a listing.
     """
     started = time.perf_counter()
     report = ScanReport()
@@ -199,6 +214,8 @@ def scan(
                 if key in seen:
                     continue
                 seen.add(key)
+                if found is not None:
+                    found[key] = (tool, source)
                 row = known.get(key)
                 # A file the archive lacks is always looked at: it may have been hidden by
                 # a sibling that just went (a .jsonl.zst once its plain .jsonl is deleted).
@@ -242,6 +259,23 @@ def scan(
                 progress(done, total)
     if batch:
         read_batch(db, batch, report)
+    report.seconds = time.perf_counter() - started
+    return report
+
+
+def read_files(db: sqlite3.Connection, files: list[tuple[Tool, Source]]) -> ScanReport:
+    """Read these files where they changed, as scan would, but without listing any store:
+    the watcher's appends to files a scan listed. A file gone meanwhile is left to scan."""
+    started = time.perf_counter()
+    report = ScanReport()
+    known = load_known(db, [str(source.path) for _, source in files])
+    todo: list[tuple[Tool, Source, os.stat_result, Known | None]] = []
+    for tool, source in files:
+        if os.path.lexists(source.path):
+            _consider(tool, source, known.get(str(source.path)), todo, report)
+    todo.sort(key=lambda item: str(item[1].path))
+    if todo:
+        read_batch(db, todo, report)
     report.seconds = time.perf_counter() - started
     return report
 
