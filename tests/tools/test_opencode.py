@@ -329,3 +329,30 @@ def test_a_member_loads_after_its_listing_closed(tmp_path: Path) -> None:
         assembly = Assembly("opencode", member.key)
         assembly.apply(opencode.read(feed, {}))
         assert assembly.session() == during[member.key][0]
+
+
+REAL_DB = STORAGE.parent / "opencode-1.18.33.db"
+REAL_ID = "ses_e0039f86affeIuYF95pKfuh924"
+
+
+def test_a_database_opencode_1_18_wrote(isolated_home: Path) -> None:
+    data = isolated_home / ".local" / "share" / "opencode"
+    data.mkdir(parents=True)
+    shutil.copy(REAL_DB, data / "opencode.db")
+    report = scan(isolated_home)
+    assert report["sessions_added"] == 1 and not report["failed"] and not report["skipped_in"]
+    shown = orjson.loads(run("show", REAL_ID, "--json").stdout)
+    assert shown["session"]["cwd"] == "/tmp/w/o/proj"
+    assert shown["session"]["title"] == 'ECHO: "RUN:echo hello-from-shell"'
+    got = [p for m in shown["messages"] for p in m["parts"]]
+    db = sqlite3.connect(REAL_DB)
+    rows = [json.loads(r[0]) for r in db.execute("SELECT data FROM part ORDER BY id")]
+    db.close()
+    texts = [r["text"] for r in rows if r["type"] == "text"]
+    tools = [r for r in rows if r["type"] == "tool"]
+    assert [p["text"] for p in got if p["type"] == "text"] == texts
+    assert [p["id"] for p in got if p["type"] == "tool_call"] == [t["callID"] for t in tools]
+    outputs = [(p["call_id"], p["output"]) for p in got if p["type"] == "tool_result"]
+    assert outputs == [(t["callID"], t["state"]["output"]) for t in tools]
+    roles = [m["role"] for m in shown["messages"]]
+    assert roles == ["user", "assistant", "tool", "assistant", "user", "assistant"]

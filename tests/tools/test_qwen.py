@@ -304,3 +304,35 @@ def records_head(folder: Path) -> bytes:
     """The head of a Claude Code transcript, which must not pass for a Qwen one."""
     sample = sorted(folder.glob("real_entire_*.jsonl"))[0]
     return sample.read_bytes()[:16384]
+
+
+REAL = QWEN / "cli0244_0dda8efd-9952-4eac-940d-b99d928e173d.jsonl"
+
+
+def test_a_file_qwen_code_0_24_wrote() -> None:
+    session, feed = read_file(REAL, "0dda8efd-9952-4eac-940d-b99d928e173d")
+    assert feed.skipped == 0
+    assert (session.cwd, session.native["version"]) == ("/tmp/w/q/proj", "0.24.4")
+    raw = [orjson.loads(line) for line in REAL.read_bytes().splitlines() if line.strip()]
+    sent = [
+        part
+        for rec in raw
+        if rec["type"] in ("user", "assistant", "tool_result")
+        for part in rec["message"]["parts"]
+    ]
+    texts = [p["text"] for p in sent if "text" in p]
+    calls = [p["functionCall"]["id"] for p in sent if "functionCall" in p]
+    answers = [p["functionResponse"]["id"] for p in sent if "functionResponse" in p]
+    assert [t.text for t in parts(session, Text)] == texts
+    assert [c.id for c in parts(session, ToolCall)] == calls == ["call_mock0001"]
+    results = parts(session, ToolResult)
+    assert [r.call_id for r in results] == answers
+    assert "hello-from-shell" in results[0].output and not results[0].is_error
+    assert [m.role for m in session.messages] == [
+        "user",
+        "assistant",
+        "tool",
+        "assistant",
+        "user",
+        "assistant",
+    ]
