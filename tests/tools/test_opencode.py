@@ -152,9 +152,8 @@ def test_database_sessions_match_the_legacy_ones(tmp_path: Path) -> None:
     path = tmp_path / "opencode.db"
     build(path)
     from_db = sessions_of(opencode.database(path))
-    from_files = {
-        k: v for s in opencode.stores(STORAGE.parent, "opencode") for k, v in sessions_of(s).items()
-    }
+    legacy_files = sorted((STORAGE / "session" / "proj_test").glob("*.json"))
+    from_files = {k: v for f in legacy_files for k, v in sessions_of(opencode.legacy(f)).items()}
     assert set(from_db) == set(from_files) == {LARGE, SMALL}
     for sid, (session, skipped) in from_db.items():
         legacy, _ = from_files[sid]
