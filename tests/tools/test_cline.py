@@ -166,7 +166,8 @@ def test_store_roots_on_linux_and_macos_with_overrides(
     roots = cline.store_roots({}, home)
     for app in apps:
         assert home / ".config" / app / "User" / "globalStorage" / EXTENSION in roots
-    assert home / ".vscode-server" / "data" / "User" / "globalStorage" / EXTENSION in roots
+    for server in (".vscode-server", ".vscode-remote", ".cursor-server"):
+        assert home / server / "data" / "User" / "globalStorage" / EXTENSION in roots
     assert roots[-1] == home / ".cline" / "data"
     assert not any("Library" in str(r) for r in roots)
 

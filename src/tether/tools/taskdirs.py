@@ -37,12 +37,14 @@ EDITOR_APPS = ("Code", "Code - Insiders", "Code - OSS", "VSCodium", "Cursor", "W
 """VS Code and the forks whose user data folder holds extension global storage."""
 EDITOR_SERVERS = (
     ".vscode-server",
+    ".vscode-remote",
     ".vscode-server-insiders",
     ".vscodium-server",
     ".cursor-server",
     ".windsurf-server",
 )
-"""Remote/SSH servers of the same editors: `~/<server>/data/User/globalStorage`."""
+"""Remote/SSH servers (and Codespaces' .vscode-remote) of the same editors:
+`~/<server>/data/User/globalStorage`."""
 
 PLATFORM = sys.platform
 """Which user data folders the editors use: macOS's, or Linux's (and other Unixes')."""
