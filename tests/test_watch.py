@@ -141,6 +141,22 @@ def test_appended_lines_become_searchable(isolated_home: Path, watching: Any) ->
     assert checksums(isolated_home) == after != before  # the watcher wrote no native byte
 
 
+def test_writes_to_other_files_read_nothing(isolated_home: Path, watching: Any) -> None:
+    transcript = place_claude(isolated_home)
+    running = watching()
+    debug = isolated_home / ".claude" / "debug" / "latest.txt"
+    debug.parent.mkdir()
+    debug.write_text("starting\n")
+    running.tick()  # made: its store is listed again, and it is no session file
+    captures, ignored = running.watcher.ticks, running.watcher.ignored
+    with debug.open("a") as fh:
+        fh.write("a debug line the tool writes all the time\n")
+    eventually(lambda: running.watcher.ignored > ignored, "the write seen and dropped")
+    assert running.watcher.ticks == captures
+    append(transcript, claude_prompt(transcript, "after the noise"))
+    eventually(lambda: hits("noise"), "the session line still searchable")
+
+
 def test_a_partial_line_waits_for_its_end(isolated_home: Path, watching: Any) -> None:
     transcript = place_claude(isolated_home)
     running = watching()

@@ -13,12 +13,12 @@ import select
 import stat
 import threading
 import time
-from collections.abc import Iterable, Iterator, Mapping
+from collections.abc import Callable, Iterable, Iterator, Mapping
 from contextlib import contextmanager, suppress
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from tether.capture import Changed, ScanReport, scan, scan_lock
+from tether.capture import Changed, ScanReport, read_files, scan, scan_lock
 
 if TYPE_CHECKING:
     import sqlite3
@@ -26,7 +26,7 @@ if TYPE_CHECKING:
     from watchdog.events import FileSystemEvent, FileSystemEventHandler
     from watchdog.observers.api import BaseObserver, ObservedWatch
 
-    from tether.tools.base import Tool
+    from tether.tools.base import Source, Tool
 
 QUIET = 0.1
 """Seconds without a new event before a tick: a burst of writes is captured once."""
@@ -122,18 +122,20 @@ class Inbox:
 
     def __init__(self) -> None:
         self._lock = threading.Lock()
-        self._paths: set[str] = set()
+        self._written: set[str] = set()
+        self._reshaped: set[str] = set()
         self._first = self._last = 0.0
         self._read, self._write = os.pipe()
         os.set_blocking(self._read, False)
         os.set_blocking(self._write, False)
 
-    def put(self, paths: Iterable[str]) -> None:
+    def put(self, paths: Iterable[str], written: bool) -> None:
+        """written: the files' bytes changed; else something was made, moved or deleted."""
         now = time.monotonic()
         with self._lock:
-            if not self._paths:
+            if not (self._written or self._reshaped):
                 self._first = now
-            self._paths.update(paths)
+            (self._written if written else self._reshaped).update(paths)
             self._last = now
         self.wake()
 
@@ -145,14 +147,16 @@ class Inbox:
     def due(self, quiet: float, max_delay: float) -> float | None:
         """When the paths gathered so far should be captured (monotonic), None if none."""
         with self._lock:
-            if not self._paths:
+            if not (self._written or self._reshaped):
                 return None
             return min(self._first + max_delay, self._last + quiet)
 
-    def take(self) -> set[str]:
+    def take(self) -> tuple[set[str], set[str]]:
+        """(files written to, paths made, moved or deleted) since the last take."""
         with self._lock:
-            paths, self._paths = self._paths, set()
-        return paths
+            taken = self._written, self._reshaped
+            self._written, self._reshaped = set(), set()
+        return taken
 
     def sleep(self, until: float | None) -> None:
         timeout = None if until is None else max(0.0, until - time.monotonic())
@@ -173,10 +177,9 @@ def event_paths(event: FileSystemEvent, ignore: str) -> list[str]:
         path = os.fsdecode(raw)
         if not path or path.endswith(IGNORED) or path.startswith(ignore):
             continue
-        out.append(path)
         for suffix in SQLITE_SIDECARS:
-            if path.endswith(suffix):
-                out.append(path.removesuffix(suffix))
+            path = path.removesuffix(suffix)
+        out.append(path)
     return out
 
 
@@ -189,7 +192,7 @@ def _handler(inbox: Inbox, ignore: Path) -> FileSystemEventHandler:
         def on_any_event(self, event: FileSystemEvent) -> None:
             paths = event_paths(event, prefix)
             if paths:
-                inbox.put(paths)
+                inbox.put(paths, written=event.event_type == "modified")
 
     return Handler()
 
@@ -349,6 +352,11 @@ class Watcher:
         self.inbox = Inbox()
         self.ready = threading.Event()
         self.ticks = 0
+        """Captures run (for tests and logs)."""
+        self.ignored = 0
+        """Ticks whose events named no session file, so that nothing was read."""
+        self.files: dict[str, tuple[Tool, Source]] = {}
+        """Every file the last scans listed: an append to one is read without a listing."""
         self._stopping = False
 
     def roots(self) -> list[Path]:
@@ -399,25 +407,46 @@ class Watcher:
             full = next_full is not None and now >= next_full
             if not full and (due is None or now < due):
                 continue
-            paths = self.inbox.take()
-            appeared = watches.refresh()
-            if appeared:
-                log.info("watching anew: %s", ", ".join(map(str, appeared)))
-                log.info("%s", watches.describe())
             if full:
                 next_full = now + self.rescan if self.rescan > 0 else None
-            if not self._capture(db, None if full else Changed([*paths, *appeared])):
+            if not self._tick(db, watches, full):
                 next_full = now + RETRY
 
+    def _tick(self, db: sqlite3.Connection, watches: Watches, full: bool) -> bool:
+        """Capture what the events name: an append to a file already listed is read
+        straight away; anything made, moved or deleted has its store listed again."""
+        written, reshaped = self.inbox.take()
+        appeared = watches.refresh()
+        if appeared:
+            log.info("watching anew: %s", ", ".join(map(str, appeared)))
+            log.info("%s", watches.describe())
+        if full:
+            return self._capture(db, None)
+        if reshaped or appeared:
+            return self._capture(db, Changed([*written, *reshaped, *appeared]))
+        # A file no scan listed is no session file (debug logs, caches): a new session
+        # file is listed when it is made, and read whole then.
+        files = [self.files[p] for p in sorted(written) if p in self.files]
+        if not files:
+            self.ignored += 1
+            return True
+        return self._run(lambda: read_files(db, files), full=False)
+
     def _capture(self, db: sqlite3.Connection, only: Changed | None) -> bool:
+        return self._run(
+            lambda: scan(db, self.env, self.home, tools=self.tools, only=only, found=self.files),
+            full=only is None,
+        )
+
+    def _run(self, capture: Callable[[], ScanReport], full: bool) -> bool:
         try:
             with scan_lock(self.data, wait=True):
-                report = scan(db, self.env, self.home, tools=self.tools, only=only)
+                report = capture()
         except Exception:
             log.exception("capture failed; a full scan follows in %.0f s", RETRY)
             return False
         self.ticks += 1
-        _report(report, only is None)
+        _report(report, full)
         return True
 
 
