@@ -332,9 +332,11 @@ def test_scan_beside_the_watcher_stays_consistent(
     assert len(hits(writer.words[-1])) == 1
 
 
-def spawn_watcher() -> subprocess.Popen[bytes]:
+def spawn_watcher(log: Path | None = None) -> subprocess.Popen[bytes]:
+    """`tether watch` as its own process; with a log, returns once its first scan is done."""
+    logging = ["--log-file", str(log)] if log else []
     child = subprocess.Popen(
-        [sys.executable, "-m", "tether", "watch", "--rescan", "0"],
+        [sys.executable, "-m", "tether", "watch", "--rescan", "0", *logging],
         stdout=subprocess.DEVNULL,
         stderr=subprocess.PIPE,
     )
@@ -343,7 +345,44 @@ def spawn_watcher() -> subprocess.Popen[bytes]:
         "the watcher holding its lock",
     )
     assert child.poll() is None, child.stderr.read() if child.stderr else ""
+    if log is not None:
+        eventually(lambda: log.exists() and "full scan:" in log.read_text(), "its first scan")
     return child
+
+
+def bytes_read(pid: int) -> int:
+    for line in Path(f"/proc/{pid}/io").read_text().splitlines():
+        if line.startswith("rchar:"):
+            return int(line.split()[1])
+    raise AssertionError("no rchar in /proc/<pid>/io")
+
+
+@pytest.mark.skipif(not Path("/proc/self/io").exists(), reason="reads /proc/<pid>/io")
+def test_kill_9_inside_a_capture_rolls_it_back(
+    isolated_home: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    transcript = place_claude(isolated_home)
+    child = spawn_watcher(tmp_path / "first.log")
+    count = show(CLAUDE_ID)["session"]["message_count"]
+    last = last_record(transcript)
+    words = [f"bulk{i}" for i in range(1200)]
+    padding = " filler" * 1400  # ~10 KB a line, ~12 MB in all: a capture that takes a while
+    before = bytes_read(child.pid)
+    append(transcript, b"".join(claude_line(last, f"prompt {w}{padding}") for w in words))
+    # Killed once it has read 2 MB of the 12: inside the capture's transaction.
+    eventually(lambda: bytes_read(child.pid) - before > 2 << 20, "the capture under way", 60)
+    child.send_signal(signal.SIGKILL)
+    child.wait()
+    assert show(CLAUDE_ID)["session"]["message_count"] == count  # rolled back whole
+    child = spawn_watcher()
+    try:
+        expected = reference(isolated_home, tmp_path, monkeypatch)
+        eventually(lambda: show(CLAUDE_ID)["messages"] == expected["messages"], "all lines in")
+        assert show(CLAUDE_ID)["session"]["message_count"] == count + len(words)
+        assert len(hits(words[-1])) == 1
+    finally:
+        child.terminate()
+        assert child.wait(DEADLINE) == 0
 
 
 def test_kill_9_mid_write_loses_and_duplicates_nothing(
