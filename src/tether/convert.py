@@ -119,6 +119,8 @@ def convert(
     )
     written = writer.write(job)
     command = launch.resume_command(target, written.native_id)
+    if written.resume_args is not None:
+        command = [launch.SPECS[target]["binary"], *written.resume_args]
     return Converted(session, written, folder, report, command)
 
 
@@ -143,7 +145,9 @@ def resolve_cwd(session: Session, cwd: Path | None) -> Path:
 def store_root(tool: str, env: Mapping[str, str], home: Path) -> Path:
     from tether.registry import get_tool
 
-    return get_tool(tool).store_roots(env, home)[0]
+    roots = get_tool(tool).store_roots(env, home)
+    # A tool that keeps its history in each project (Aider) writes below the cwd instead.
+    return roots[0] if roots else home
 
 
 # ---------------------------------------------------------------------------------------

@@ -91,6 +91,9 @@ class Written:
     """The native file holding the conversation."""
     paths: list[Path]
     """Every file created (the conversation file first)."""
+    resume_args: list[str] | None = None
+    """The arguments after the binary that resume it, when its id is not enough (Aider:
+    the history file to restore); None: the tool's own resume arguments (tether.launch)."""
 
 
 class Writer(Protocol):
