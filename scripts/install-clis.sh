@@ -13,6 +13,7 @@ pins=(
     "@openai/codex@0.169.0"
     "@google/gemini-cli@0.61.0"
     "@github/copilot@1.0.102"
+    "@qwen-code/qwen-code@0.24.4"
 )
 
 command -v npm >/dev/null || { echo "install-clis: npm not found (install Node.js >= 20)" >&2; exit 1; }
