@@ -24,7 +24,7 @@ import orjson
 import pytest
 import zstandard
 
-from tests.conftest import checksums, run
+from tests.conftest import FIXTURES, checksums, run
 from tests.stores import (
     CLAUDE_ID,
     CODEX_ID,
@@ -193,6 +193,30 @@ def test_store_made_after_start_is_watched(
     eventually(lambda: CLAUDE_ID in dict(sessions()), "the Claude store captured")
     append(transcript, claude_prompt(transcript, "later still kiwi"))
     eventually(lambda: hits("kiwi"), "a line in it searchable")
+
+
+def test_project_folders_are_watched_at_their_top_only(
+    isolated_home: Path, tmp_path: Path, watching: Any
+) -> None:
+    project = tmp_path / "project"
+    (project / "src").mkdir(parents=True)
+    transcript = place_claude(isolated_home, sid="in-project")
+    with_cwd = {**last_record(transcript), "cwd": str(project)}
+    transcript.write_bytes(claude_line(with_cwd, "a session in the project"))
+    running = watching()  # its start-up scan learns the project folder
+    assert running.watcher.watches is not None
+    watch = running.watcher.watches.active[project]
+    assert watch[1].recursive is False and watch[1].writes is True
+    assert not any(p.is_relative_to(project / "src") for p in running.watcher.watches.active)
+    history = project / ".aider.chat.history.md"
+    shutil.copy(FIXTURES / "aider" / "real_chat-history_head247lines.md", history)
+    eventually(lambda: any(t == "aider" for t in tools()), "the aider history captured")
+    append(history, b"#### watched aardvark\n\n")
+    eventually(lambda: hits("aardvark"), "a line appended to it searchable")
+
+
+def tools() -> list[str]:
+    return [s["tool"] for s in as_json("list", "--json", "-a", "--no-scan")]
 
 
 def test_store_deleted_and_made_again(isolated_home: Path, watching: Any) -> None:

@@ -16,7 +16,7 @@ import time
 from collections.abc import Callable, Iterable, Iterator, Mapping
 from contextlib import contextmanager, suppress
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, NamedTuple
 
 from tether.capture import Changed, ScanReport, read_files, scan, scan_lock
 
@@ -33,6 +33,8 @@ QUIET = 0.1
 MAX_DELAY = 0.4
 """…but never later than this after the first event, however busy the tool is."""
 RESCAN = 600.0
+SHARED_WATCHES = 64
+"""Project folders watched for a tool that writes into them (Aider): the most recent."""
 RETRY = 5.0
 PID_FILE = "watch.pid"
 LOG_FILE = "watch.log"
@@ -197,7 +199,7 @@ def _handler(inbox: Inbox, ignore: Path) -> FileSystemEventHandler:
     return Handler()
 
 
-def _event_filter(recursive: bool) -> list[type[FileSystemEvent]]:
+def _event_filter(writes: bool) -> list[type[FileSystemEvent]]:
     """What a watch reports: writes, creations, moves and deletions; never opens or reads
     (the watcher's own reads would wake it). A folder above a store root only needs to
     say that something appeared or went."""
@@ -211,23 +213,38 @@ def _event_filter(recursive: bool) -> list[type[FileSystemEvent]]:
         e.DirMovedEvent,
         e.DirDeletedEvent,
     ]
-    return [e.FileModifiedEvent, *shape] if recursive else shape
+    return [e.FileModifiedEvent, *shape] if writes else shape
+
+
+class How(NamedTuple):
+    """How one folder is watched."""
+
+    recursive: bool
+    writes: bool
+    """A store root (writes matter), not just a folder a root will appear in."""
+    inode: int
+    """Tells apart a folder deleted and made again (or replaced) from the one watched."""
+
+    def merge(self, other: How | None) -> How:
+        if other is None:
+            return self
+        return How(self.recursive or other.recursive, self.writes or other.writes, self.inode)
 
 
 class Watches:
     """What the observer watches: each store root that exists, with everything below it,
     and for each root that does not exist yet its nearest existing folder, on its own,
-    until the root appears. Re-checked on every tick, so a root that is deleted and made
-    again, or moved away and replaced, is watched again."""
+    until the root appears. Shared roots (project folders a tool writes a file into) are
+    watched at their top only, and never waited for. Re-checked on every tick, so a
+    root that is deleted and made again, or moved away and replaced, is watched again."""
 
-    def __init__(
-        self, observer: BaseObserver, handler: FileSystemEventHandler, roots: list[Path], home: Path
-    ) -> None:
+    def __init__(self, observer: BaseObserver, handler: FileSystemEventHandler, home: Path) -> None:
         self.observer = observer
         self.handler = handler
-        self.roots = roots
         self.home = home
-        self.active: dict[Path, tuple[ObservedWatch, bool, int]] = {}
+        self.roots: list[Path] = []
+        self.shared: list[Path] = []
+        self.active: dict[Path, tuple[ObservedWatch, How]] = {}
         self.present: set[Path] = set()
         self.failed: set[Path] = set()
 
@@ -246,47 +263,49 @@ class Watches:
         self.present = present
         return sorted(appeared)
 
-    def _wanted(self) -> dict[Path, tuple[bool, int]]:
-        wanted: dict[Path, tuple[bool, int]] = {}
+    def _wanted(self) -> dict[Path, How]:
+        wanted: dict[Path, How] = {}
         for root in self.roots:
             folder = nearest_folder(root)
             if folder is None:
                 continue
             path, inode = folder
-            # A root at or above HOME (a tool that keeps files in every project) is
-            # watched on its own: never the whole home recursively.
-            recursive = path == root and not _at_or_above(root, self.home)
-            if path in wanted:
-                recursive = recursive or wanted[path][0]
-            wanted[path] = (recursive, inode)
-        covered = [p for p, (rec, _) in wanted.items() if rec]
+            is_root = path == root
+            # A root at or above HOME is watched on its own: never the whole home below it.
+            how = How(is_root and not _at_or_above(root, self.home), is_root, inode)
+            wanted[path] = how.merge(wanted.get(path))
+        for root in self.shared:
+            folder = nearest_folder(root)
+            if folder is not None and folder[0] == root:
+                wanted[root] = How(False, True, folder[1]).merge(wanted.get(root))
+        covered = [path for path, how in wanted.items() if how.recursive]
         return {
             path: how
             for path, how in wanted.items()
             if not any(path != top and path.is_relative_to(top) for top in covered)
         }
 
-    def _apply(self, wanted: dict[Path, tuple[bool, int]]) -> set[Path]:
+    def _apply(self, wanted: dict[Path, How]) -> set[Path]:
         """Unschedule what is no longer wanted or has died; schedule what is missing.
         Returns what it scheduled (a folder gone meanwhile counts: look again)."""
         # A watch whose folder was deleted has stopped itself; the folder made again in
         # its place may even have the same inode number.
         live = {e.watch for e in self.observer.emitters if e.should_keep_running()}
-        for path, (watch, recursive, inode) in list(self.active.items()):
-            if wanted.get(path) != (recursive, inode) or watch not in live:
+        for path, (watch, how) in list(self.active.items()):
+            if wanted.get(path) != how or watch not in live:
                 with suppress(KeyError):
                     self.observer.unschedule(watch)
                 del self.active[path]
         scheduled: set[Path] = set()
-        for path, (recursive, inode) in wanted.items():
+        for path, how in wanted.items():
             if path in self.active:
                 continue
             try:
                 watch = self.observer.schedule(
                     self.handler,
                     str(path),
-                    recursive=recursive,
-                    event_filter=_event_filter(recursive),
+                    recursive=how.recursive,
+                    event_filter=_event_filter(how.writes),
                 )
             except OSError as exc:
                 if path.is_dir():  # out of inotify watches, say: rescans still capture it
@@ -297,16 +316,20 @@ class Watches:
                     scheduled.add(path)
                 continue
             self.failed.discard(path)
-            self.active[path] = (watch, recursive, inode)
+            self.active[path] = (watch, how)
             scheduled.add(path)
         return scheduled
 
     def describe(self) -> str:
-        rec = sorted(str(p) for p, (_, r, _) in self.active.items() if r)
+        trees = sorted(str(p) for p, (_, how) in self.active.items() if how.recursive)
+        line = "watching " + (", ".join(trees) or "no store folder yet")
+        tops = sum(1 for p in self.shared if p in self.active)
+        if tops:
+            line += f"; {tops} project folder(s) at their top"
         waiting = sorted(str(p) for p in self.roots if p not in self.present)
-        line = "watching " + (", ".join(rec) or "no store folder yet")
         if waiting:
-            line += f"; waiting for {', '.join(waiting)}"
+            line += f"; waiting for {len(waiting)} more: {', '.join(waiting[:3])}"
+            line += ", …" if len(waiting) > 3 else ""
         return line
 
 
@@ -357,14 +380,28 @@ class Watcher:
         """Ticks whose events named no session file, so that nothing was read."""
         self.files: dict[str, tuple[Tool, Source]] = {}
         """Every file the last scans listed: an append to one is read without a listing."""
+        self.watches: Watches | None = None
         self._stopping = False
 
-    def roots(self) -> list[Path]:
-        seen: dict[Path, None] = {}
+    def roots(self) -> tuple[list[Path], list[Path]]:
+        """Every tool's store roots, and apart those that are project folders (Aider
+        keeps its history in each project): a project tree is no store, so only the first
+        SHARED_WATCHES of them that exist, in the tool's order, are watched, at their top."""
+        from tether.tools.projects import known_folders
+
+        projects = set(known_folders(self.env))
+        own: dict[Path, None] = {}
+        shared: dict[Path, None] = {}
         for tool in self.tools:
             for root in tool.store_roots(self.env, self.home):
-                seen[root.absolute()] = None
-        return list(seen)
+                (shared if root in projects else own)[root.absolute()] = None
+        watched: list[Path] = []
+        for root in shared:
+            if len(watched) >= SHARED_WATCHES:
+                break
+            if root not in own and root.is_dir():
+                watched.append(root)
+        return list(own), watched
 
     def stop(self) -> None:
         """Ask the loop to end after the capture in progress (safe from a signal handler)."""
@@ -379,12 +416,15 @@ class Watcher:
 
         db = connect(db_path(self.data))
         observer = Observer()
-        watches = Watches(observer, _handler(self.inbox, self.data), self.roots(), self.home)
+        watches = self.watches = Watches(observer, _handler(self.inbox, self.data), self.home)
         observer.start()
         try:
+            watches.roots, watches.shared = self.roots()
+            watches.refresh()
+            self._capture(db, None)
+            watches.roots, watches.shared = self.roots()  # with the project folders just found
             watches.refresh()
             log.info("%s", watches.describe())
-            self._capture(db, None)
             self.ready.set()
             self._loop(db, watches)
         finally:
@@ -416,6 +456,8 @@ class Watcher:
         """Capture what the events name: an append to a file already listed is read
         straight away; anything made, moved or deleted has its store listed again."""
         written, reshaped = self.inbox.take()
+        if full:  # the archive may know new project folders by now
+            watches.roots, watches.shared = self.roots()
         appeared = watches.refresh()
         if appeared:
             log.info("watching anew: %s", ", ".join(map(str, appeared)))
