@@ -206,7 +206,7 @@ def scan(
     todo: list[tuple[Tool, Source, os.stat_result, Known | None]] = []
     for tool in tools:
         for root in tool.store_roots(env, home):
-            if not root.is_dir() or (only is not None and not only.touches(root)):
+            if (only is not None and not only.touches(root)) or not root.is_dir():
                 continue
             scanned_roots.append((tool.name, str(root) + os.sep))
             for source in tool.discover(root):
