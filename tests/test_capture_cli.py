@@ -490,3 +490,23 @@ def test_gemini_and_copilot_stores_and_the_gemini_resume_stub(home: Path) -> Non
     assert len(users) == 3 and not any("<session_context>" in u for u in users)
     hits = as_json("search", calls[0]["input"]["command"].split()[0], "--tool", "gemini", "--json")
     assert any(h["kind"] == "tool_call" for h in hits)
+
+
+def test_a_batched_scan_keeps_every_key_right(home: Path) -> None:
+    """Batches are written without foreign-key checks (for speed): the keys must hold."""
+    import sqlite3
+
+    from tether.capture import scan
+    from tether.db import connect
+
+    lay_out(home)
+    db = connect(Path(os.environ["TETHER_HOME"]) / "tether.db")
+    scan(db, os.environ, home)
+    assert db.execute("PRAGMA foreign_keys").fetchone() == (1,)
+    assert db.execute("PRAGMA foreign_key_check").fetchall() == []
+    assert db.execute("PRAGMA integrity_check").fetchone() == ("ok",)
+    with pytest.raises(sqlite3.IntegrityError):
+        db.execute(
+            "INSERT INTO messages (session_pk, seq, key, role) VALUES (999999, 0, 'k', 'user')"
+        )
+    db.close()
