@@ -445,9 +445,9 @@ def test_list_filters(home: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatc
 
 
 def test_every_command_has_help_and_is_in_the_readme() -> None:
-    from tether.cli import main
-
     from click import Context
+
+    from tether.cli import main
 
     readme = (Path(__file__).parent.parent / "README.md").read_text()
     ctx = Context(main)
