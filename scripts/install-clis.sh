@@ -16,6 +16,22 @@ pins=(
     "@qwen-code/qwen-code@0.24.4"
 )
 
+# Python CLIs, each in its own venv under .cache/ (keep in step with clis.py PYTHON_PINS).
+# aider-chat: ~690 MB, ~80 s from the local wheel mirror.
+aider_pin="aider-chat==0.86.2"
+aider_venv="${TETHER_AIDER_VENV:-$repo/.cache/aider-venv}"
+python="${PYTHON:-$( [[ -x "$repo/.venv/bin/python" ]] && "$repo/.venv/bin/python" -c 'import sys; print(sys._base_executable)' || command -v python3)}"
+if [[ -x "$aider_venv/bin/aider" ]] \
+    && [[ "$("$aider_venv/bin/python" -c 'import importlib.metadata as m; print(m.version("aider-chat"))' 2>/dev/null)" == "${aider_pin#*==}" ]]; then
+    echo "install-clis: $aider_pin already installed"
+else
+    start=$SECONDS
+    echo "install-clis: installing $aider_pin into $aider_venv"
+    "$python" -m venv "$aider_venv"
+    "$aider_venv/bin/pip" install --quiet "$aider_pin"
+    echo "install-clis: done in $((SECONDS - start)) s"
+fi
+
 command -v npm >/dev/null || { echo "install-clis: npm not found (install Node.js >= 20)" >&2; exit 1; }
 
 installed_version() {  # print the version of package $1 installed under $dir, or nothing

@@ -139,6 +139,24 @@ SPECS: dict[str, LaunchSpec] = {
         "store": ("COPILOT_HOME", "", "~/.copilot"),
         "session_glob": "session-state/{id}/events.jsonl",
     },
+    "aider": {
+        # No session ids: one history per project, restored whole (tether.writers.aider
+        # names a history of its own with --chat-history-file when the folder has one).
+        "binary": "aider",
+        "preassign": (),
+        "resume": ("--restore-chat-history",),
+        "headless_flags": ("-m", "--message", "-f", "--message-file"),
+        "headless_resume": ("--restore-chat-history",),
+        "headless_value_flags": (),
+        "passthrough_flags": (
+            *("--restore-chat-history", "--chat-history-file", "--gui", "--browser"),
+            *("-h", "--help", "--version", "--list-models", "--models"),
+        ),
+        "subcommands": (),
+        "prompt": ("--message", "{prompt}"),
+        "store": ("", "", "."),
+        "session_glob": ".aider.chat.history*.md",
+    },
 }
 
 

@@ -33,6 +33,8 @@ PINS = {
     "gemini": ("@google/gemini-cli", "0.61.0"),
     "copilot": ("@github/copilot", "1.0.102"),
 }
+PYTHON_PINS = {"aider": ("aider-chat", "0.86.2")}
+"""Python CLIs, each in its own venv (.cache/<cli>-venv): keep in step with install-clis.sh."""
 DEFAULT_TIMEOUT = 120.0
 
 
@@ -364,6 +366,126 @@ def run_copilot(
 
 def copilot_session_dir(home: Path, session_id: str) -> Path:
     return home / ".copilot" / "session-state" / session_id
+
+
+# ---------------------------------------------------------------------------------------
+# Qwen Code (a conversion target only: no RealSession of its own)
+
+TARGET_PINS = {"qwen": ("@qwen-code/qwen-code", "0.24.4")}
+"""npm CLIs that sessions are converted into (not in PINS, whose four CLIs each write a
+RealSession): keep in step with scripts/install-clis.sh."""
+QWEN_MODEL = "test-model"
+QWEN_SETTINGS = {
+    "privacy": {"usageStatisticsEnabled": False},
+    "telemetry": {"enabled": False},
+    "general": {"enableAutoUpdate": False},
+    # Its background memory extraction would send one more request after each turn.
+    "memory": {"enableManagedAutoMemory": False, "enableManagedAutoDream": False},
+}
+QWEN_ENV = {"QWEN_DISABLE_AUTO_TITLE": "1", "QWEN_CODE_SUPPRESS_YOLO_WARNING": "1"}
+
+
+def target_missing(cli: str) -> str | None:
+    """The pinned target CLI, unless it is installed at its pinned version."""
+    package, version = TARGET_PINS[cli]
+    manifest = clis_dir() / "node_modules" / package / "package.json"
+    try:
+        installed = json.loads(manifest.read_text())["version"]
+    except (OSError, ValueError, KeyError):
+        installed = None
+    return None if installed == version and binary(cli).exists() else f"{package}@{version}"
+
+
+def run_qwen(
+    home: Path,
+    cwd: Path,
+    prompt: str,
+    session_id: str | None = None,
+    resume: str | None = None,
+    continue_last: bool = False,
+    timeout: float = DEFAULT_TIMEOUT,
+) -> Run:
+    """``qwen -p``: new (``session_id``), ``--resume <id>``, or ``--continue`` (the latest
+    session of the folder), OpenAI chat completions against the mock, every tool approved."""
+    argv = [
+        str(binary("qwen")),
+        *("-p", prompt, "--yolo", "--auth-type", "openai", "--openai-api-key", "test"),
+        *("--openai-base-url", f"{MOCK_URL}/v1", "-m", QWEN_MODEL),
+    ]
+    if session_id:
+        argv += ["--session-id", session_id]
+    if resume:
+        argv += ["--resume", resume]
+    if continue_last:
+        argv += ["--continue"]
+    files = {home / ".qwen" / "settings.json": json.dumps(QWEN_SETTINGS, indent=2)}
+    return run_cli(argv, home, cwd, dict(QWEN_ENV), files, timeout)
+
+
+def qwen_session_files(home: Path) -> list[Path]:
+    return sorted((home / ".qwen" / "projects").glob("*/chats/*.jsonl"))
+
+
+# ---------------------------------------------------------------------------------------
+# Aider (Python, its own venv)
+
+
+def aider_venv() -> Path:
+    return Path(os.environ.get("TETHER_AIDER_VENV") or REPO / ".cache" / "aider-venv")
+
+
+def aider_binary() -> Path:
+    return aider_venv() / "bin" / "aider"
+
+
+def aider_missing() -> str | None:
+    """The pinned aider-chat, unless its venv has it at the pinned version."""
+    package, version = PYTHON_PINS["aider"]
+    found = list(
+        (aider_venv() / "lib").glob(f"python3*/site-packages/aider_chat-{version}.dist-info")
+    )
+    return None if found and aider_binary().exists() else f"{package}=={version}"
+
+
+AIDER_MODEL = "gpt-4.1"
+AIDER_ENV = {
+    # litellm would fetch its model price map from GitHub at import.
+    "LITELLM_LOCAL_MODEL_COST_MAP": "True",
+    "AIDER_ANALYTICS": "false",
+    "AIDER_CHECK_UPDATE": "false",
+}
+
+
+def run_aider(
+    home: Path,
+    cwd: Path,
+    prompt: str,
+    restore: bool = True,
+    history_file: Path | None = None,
+    extra: tuple[str, ...] = (),
+    timeout: float = DEFAULT_TIMEOUT,
+) -> Run:
+    """``aider --message PROMPT``: headless, no git, every confirmation yes, against the
+    mock's OpenAI chat completions; ``restore`` loads the history (``history_file``, else
+    the folder's own ``.aider.chat.history.md``). ``extra`` arguments go last (a resume
+    command's own arguments)."""
+    argv = [
+        str(aider_binary()),
+        *("--message", prompt),
+        *("--model", f"openai/{AIDER_MODEL}", "--openai-api-base", f"{MOCK_URL}/v1"),
+        *("--openai-api-key", "test", "--yes-always", "--no-git", "--no-auto-commits"),
+        *("--no-check-update", "--no-show-release-notes", "--analytics-disable"),
+        *("--no-show-model-warnings", "--no-pretty", "--no-stream", "--map-tokens", "0"),
+        *("--no-fancy-input", "--no-detect-urls", "--no-suggest-shell-commands"),
+        # The restored history would be summarized by the model above 1k tokens.
+        *("--max-chat-history-tokens", "100000"),
+    ]
+    if restore:
+        argv.append("--restore-chat-history")
+    if history_file is not None:
+        argv += ["--chat-history-file", str(history_file)]
+    argv += list(extra)
+    return run_cli(argv, home, cwd, AIDER_ENV, timeout=timeout)
 
 
 # ---------------------------------------------------------------------------------------

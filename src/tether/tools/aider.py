@@ -24,7 +24,7 @@ from tether.tools.projects import known_folders
 name = "aider"
 display_name = "Aider"
 aliases: tuple[str, ...] = ("aider-chat",)
-capabilities: frozenset[Capability] = frozenset({"read"})
+capabilities: frozenset[Capability] = frozenset({"read", "write", "resume"})
 
 HISTORY = ".aider.chat.history.md"
 HEADER = r"^# aider chat started at (\d{4}-\d\d-\d\d \d\d:\d\d:\d\d)[ \t]*\r?$"
