@@ -14,6 +14,7 @@ pins=(
     "@google/gemini-cli@0.61.0"
     "@github/copilot@1.0.102"
     "@qwen-code/qwen-code@0.24.4"
+    "opencode-ai@1.18.33"
 )
 
 # Python CLIs, each in its own venv under .cache/ (keep in step with clis.py PYTHON_PINS).
