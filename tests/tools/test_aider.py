@@ -83,7 +83,7 @@ def test_lines_go_to_the_roles_aider_gives_them() -> None:
 
 def test_a_session_has_its_start_model_prompts_and_commands() -> None:
     s = sessions(HISTORY)["2024-08-05T19:33:32"]
-    assert s.native_id == f"2024-08-05T19:33:32@{FIXTURES}"
+    assert s.native_id == f"2024-08-05T19:33:32@{HISTORY}"  # not the default name: the file itself
     assert s.created_at == utc("2024-08-05 19:33:32")
     assert s.cwd == s.project is None  # the fixture is not named .aider.chat.history.md
     assert s.models == ["claude-3-5-sonnet-20240620"]

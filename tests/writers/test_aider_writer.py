@@ -169,3 +169,23 @@ def test_a_real_claude_session_converts_with_its_calls_as_text(tmp_path: Path) -
     assert calls and all(f"[tool call {call.name}:" in written for call in calls)
     first_user = next(t for t in texts(source, "user") if t.strip())
     assert first_user.strip().splitlines()[0] in written
+
+
+def test_a_history_written_beside_the_users_is_found_by_scan(isolated_home: Path) -> None:
+    """The tether-named history (the user already had one) is captured like the user's."""
+    from tether.tools import aider as reader
+
+    folder = isolated_home / "proj"
+    folder.mkdir()
+    (folder / reader.HISTORY).write_text(
+        "# aider chat started at 2024-01-01 10:00:00\n\n#### hi\n\nHello.\n"
+    )
+    named = folder / ".aider.chat.history.tether-0123456789ab.md"
+    named.write_text("# aider chat started at 2024-01-01 10:00:00\n\n#### again\n\nSure.\n")
+    sources = list(reader.discover(folder))
+    assert [s.path.name for s in sources] == [reader.HISTORY, named.name]
+    ids = set()
+    for source in sources:
+        assert source.members is not None
+        ids |= {member.key for member in source.members(lambda reason: None)}
+    assert ids == {f"2024-01-01T10:00:00@{folder}", f"2024-01-01T10:00:00@{named}"}

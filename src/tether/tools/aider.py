@@ -19,6 +19,7 @@ from typing import Any
 
 from tether.model import Message, Role, Text
 from tether.tools.base import Capability, Feed, Member, Meta, Op, Put, Source
+from tether.tools.listing import entries, is_file
 from tether.tools.projects import known_folders
 
 name = "aider"
@@ -27,6 +28,7 @@ aliases: tuple[str, ...] = ("aider-chat",)
 capabilities: frozenset[Capability] = frozenset({"read", "write", "resume"})
 
 HISTORY = ".aider.chat.history.md"
+CONVERTED = re.compile(r"\.aider\.chat\.history\.tether-[0-9a-f]{12}\.md")
 HEADER = r"^# aider chat started at (\d{4}-\d\d-\d\d \d\d:\d\d:\d\d)[ \t]*\r?$"
 STARTED = re.compile(HEADER.encode(), re.M)
 STARTED_TEXT = re.compile(HEADER, re.M)
@@ -42,9 +44,14 @@ def store_roots(env: Mapping[str, str], home: Path) -> list[Path]:
 
 
 def discover(root: Path) -> Iterator[Source]:
+    """The project's history, and the ones `tether convert --to aider` wrote beside it
+    (`.aider.chat.history.tether-<hex>.md`, resumed with --chat-history-file)."""
     path = root / HISTORY
     if path.is_file():
         yield container(path)
+    for entry in sorted(entries(root), key=lambda e: e.name):
+        if CONVERTED.fullmatch(entry.name) and is_file(entry):
+            yield container(root / entry.name)
 
 
 def sniff(path: Path, head: bytes) -> Source | None:
@@ -61,12 +68,18 @@ def container(path: Path) -> Source:
             skip(f"only the first {MAX_BYTES >> 20} MB of the history are read")
             data = data[:MAX_BYTES]
         for chunk in split_sessions(data):
-            native_id = f"{chunk.key}@{path.parent}"
+            native_id = f"{chunk.key}@{owner(path)}"
             # aider opens a session with a blank line: the one before it did not change.
             version = hashlib.sha256(chunk.data.rstrip()).hexdigest()
             yield Member(native_id, version, _loader(chunk.data), "document")
 
     return Source(path, "container", members=members)
+
+
+def owner(path: Path) -> str:
+    """What a session's native id names after `@`: the project folder for its own history,
+    the file itself for any other (two files in one folder may start in the same second)."""
+    return str(path.parent) if path.name == HISTORY else str(path)
 
 
 def _loader(data: bytes) -> Callable[[], bytes]:
@@ -175,6 +188,6 @@ def _utc(local: str) -> str | None:
 def _folder(source: Source) -> str | None:
     """The project folder: the history file's, whose path a member's path begins with."""
     base = source.path.name.split("#", 1)[0]
-    if base != HISTORY:
+    if base != HISTORY and not CONVERTED.fullmatch(base):
         return None
     return str(source.path.parent)

@@ -17,7 +17,7 @@ from pathlib import Path
 
 from tether.files import write_new
 from tether.model import Attachment, Message, Reasoning, Text, ToolCall, ToolResult
-from tether.tools.aider import HISTORY
+from tether.tools.aider import HISTORY, owner
 from tether.vocabulary import Vocabulary
 from tether.writers.base import Report, WriteError, WriteJob, Written
 
@@ -66,7 +66,7 @@ def write(job: WriteJob) -> Written:
         write_new(path, "".join(blocks).encode())
     except FileExistsError as exc:
         raise WriteError(f"{path} exists already: not overwritten") from exc
-    native_id = f"{started.replace(' ', 'T')}@{path.parent}"
+    native_id = f"{started.replace(' ', 'T')}@{owner(path)}"
     return Written(name, native_id, path, [path], resume_args=resume)
 
 
