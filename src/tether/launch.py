@@ -139,6 +139,32 @@ SPECS: dict[str, LaunchSpec] = {
         "store": ("COPILOT_HOME", "", "~/.copilot"),
         "session_glob": "session-state/{id}/events.jsonl",
     },
+    "opencode": {
+        # `opencode import` inserts the session a writer made; ids are opencode's own, so
+        # no new session can be started on one chosen beforehand.
+        "binary": "opencode",
+        "preassign": (),
+        "resume": ("--session", "{id}"),
+        "headless_flags": ("run",),
+        "headless_resume": ("--session", "{id}"),
+        "headless_value_flags": (
+            *("--command", "-m", "--model", "--agent", "--format", "-f", "--file", "--title"),
+            *("--attach", "-p", "--password", "-u", "--username", "--dir", "--port"),
+            *("--variant", "--log-level"),
+        ),
+        "passthrough_flags": (
+            *("-c", "--continue", "-s", "--session", "--fork", "--attach"),
+            *("-h", "--help", "-v", "--version"),
+        ),
+        "subcommands": (
+            *("completion", "acp", "mcp", "attach", "debug", "providers", "auth", "agent"),
+            *("upgrade", "uninstall", "serve", "web", "models", "stats", "export", "import"),
+            *("github", "pr", "session", "plugin", "plug", "db"),
+        ),
+        "prompt": ("--prompt", "{prompt}"),
+        "store": ("XDG_DATA_HOME", "opencode", "~/.local/share/opencode"),
+        "session_glob": "opencode.db",
+    },
     "aider": {
         # No session ids: one history per project, restored whole (tether.writers.aider
         # names a history of its own with --chat-history-file when the folder has one).
