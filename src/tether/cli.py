@@ -21,6 +21,7 @@ if TYPE_CHECKING:
     import sqlite3
 
     from tether.capture import ScanReport
+    from tether.model import Session
 
 F = TypeVar("F", bound=Callable[..., Any])
 TOOL_NAMES = (
@@ -287,6 +288,12 @@ def show(ident: str, as_json: bool, full: bool, no_scan: bool) -> None:
 
 def _load(ident: str, no_scan: bool) -> dict[str, Any]:
     from tether.formats.tether_json import session_json
+
+    return session_json(load_or_fail(ident, no_scan))
+
+
+def load_or_fail(ident: str, no_scan: bool) -> Session:
+    """The session ID names (after a scan, unless no_scan), or a one-line error."""
     from tether.query import Ambiguous, NotFound, find_session
     from tether.store import load_session
 
@@ -296,7 +303,7 @@ def _load(ident: str, no_scan: bool) -> dict[str, Any]:
             pk, _ = find_session(db, ident)
         except (NotFound, Ambiguous) as exc:
             fail(str(exc))
-        return session_json(load_session(db, pk))
+        return load_session(db, pk)
 
 
 @main.command()

@@ -11,7 +11,7 @@ from typing import Any, NoReturn
 
 import click
 
-from tether.cli import archive, auto_scan, emit_json, fail
+from tether.cli import archive, emit_json, fail, load_or_fail
 
 TARGET_HELP = "claude|codex|gemini|copilot"
 
@@ -107,7 +107,7 @@ def resume(
     from tether import launch
     from tether.convert import ConvertError, resolve_cwd
 
-    session = _session(ident, no_scan)
+    session = load_or_fail(ident, no_scan)
     tool = _target(target or session.tool)
     if not print_only:
         _require_cli(tool, anyway)
@@ -148,7 +148,7 @@ def fork(
       tether fork 3f2a                      a copy in the same tool, to try another path
       tether fork 3f2a --in copilot
     """
-    session = _session(ident, no_scan)
+    session = load_or_fail(ident, no_scan)
     tool = _target(target or session.tool)
     _require_cli(tool, anyway)
     result = _convert(session.id, tool, cwd, max_tokens, keep_secrets, True, restore=False)
@@ -180,19 +180,6 @@ def _require_cli(tool: str, anyway: bool) -> None:
     fail(f"{binary} is not installed here (not on PATH): install it, or pass --anyway to write")
 
 
-def _session(ident: str, no_scan: bool) -> Any:
-    from tether.query import Ambiguous, NotFound, find_session
-    from tether.store import load_session
-
-    with archive() as db:
-        auto_scan(db, no_scan)
-        try:
-            pk, _ = find_session(db, ident)
-        except (NotFound, Ambiguous) as exc:
-            fail(str(exc))
-        return load_session(db, pk)
-
-
 def _native_file_exists(session_id: str) -> bool:
     with archive() as db:
         rows = db.execute(
@@ -216,7 +203,7 @@ def _convert(
     from tether.paths import user_home
     from tether.writers.base import WriteError
 
-    session = _session(ident, no_scan)
+    session = load_or_fail(ident, no_scan)
     native_id = session.native_id if restore and session.tool == tool else None
     try:
         return convert(
