@@ -139,6 +139,27 @@ SPECS: dict[str, LaunchSpec] = {
         "store": ("COPILOT_HOME", "", "~/.copilot"),
         "session_glob": "session-state/{id}/events.jsonl",
     },
+    "qwen": {
+        "binary": "qwen",
+        "preassign": ("--session-id", "{id}"),
+        "resume": ("--resume", "{id}"),
+        "headless_flags": ("-p", "--prompt"),
+        "headless_resume": ("--resume", "{id}"),
+        "headless_value_flags": (),
+        "passthrough_flags": (
+            *("-r", "--resume", "-c", "--continue", "--session-id", "--fork-session"),
+            *("--worktree", "--acp", "-l", "--list-extensions", "-h", "--help"),
+            *("-v", "--version"),
+        ),
+        "subcommands": (
+            *("auth", "board", "channel", "extensions", "hooks", "mcp", "review"),
+            *("sandbox", "serve", "sessions", "update"),
+        ),
+        "prompt": ("-i", "{prompt}"),
+        "store": ("QWEN_RUNTIME_DIR", "", "~/.qwen"),
+        # The folder's name is never shortened (unlike Claude's): any project, by the id.
+        "session_glob": "projects/*/chats/{id}.jsonl",
+    },
     "opencode": {
         # `opencode import` inserts the session a writer made; ids are opencode's own, so
         # no new session can be started on one chosen beforehand.

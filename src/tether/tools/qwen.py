@@ -23,7 +23,7 @@ from tether.tools.listing import entries, is_dir, is_file
 name = "qwen"
 display_name = "Qwen Code"
 aliases: tuple[str, ...] = ("qwen-code", "qwencode")
-capabilities: frozenset[Capability] = frozenset({"read"})
+capabilities: frozenset[Capability] = frozenset({"read", "write", "resume"})
 
 SESSION_ID_RE = re.compile(
     r"^[0-9a-f]{8}-?[0-9a-f]{4}-?[0-9a-f]{4}-?[0-9a-f]{4}-?[0-9a-f]{12}$", re.I
