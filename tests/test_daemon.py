@@ -20,10 +20,12 @@ import pytest
 
 from tests.conftest import run
 from tests.stores import append, claude_prompt, place_claude
-from tests.test_watch import eventually, hits, spawn_watcher
+from tests.test_watch import eventually, hits, quiet_log, spawn_watcher
 from tether import daemon, watch
 from tether.paths import tether_home
 from tether.watch import running_pid
+
+__all__ = ["quiet_log"]  # the autouse fixture, for this module too
 
 
 def status() -> dict[str, Any]:

@@ -86,6 +86,16 @@ def sources() -> dict[str, str | None]:
         db.close()
 
 
+@pytest.fixture(autouse=True)
+def quiet_log() -> Iterator[None]:
+    """`tether watch` run in-process points the watcher's log at the runner's stderr."""
+    from tether.watch import log
+
+    handlers, propagate = list(log.handlers), log.propagate
+    yield
+    log.handlers[:], log.propagate = handlers, propagate
+
+
 class Running:
     """A watcher in a thread of the test process, as quick to settle as it can be."""
 
@@ -372,6 +382,25 @@ def spawn_watcher(log: Path | None = None) -> subprocess.Popen[bytes]:
     if log is not None:
         eventually(lambda: log.exists() and "full scan:" in log.read_text(), "its first scan")
     return child
+
+
+def test_ctrl_c_and_sigterm_stop_it_cleanly(isolated_home: Path, tmp_path: Path) -> None:
+    for signum in (signal.SIGINT, signal.SIGTERM):
+        log = tmp_path / f"{signum}.log"
+        child = spawn_watcher(log)
+        child.send_signal(signum)
+        assert child.wait(DEADLINE) == 0
+        assert log.read_text().rstrip().endswith("INFO stopped")
+        assert running_pid(tether_home()) is None
+
+
+def test_a_corrupt_archive_is_a_clear_error(isolated_home: Path) -> None:
+    data = tether_home()
+    data.mkdir(parents=True)
+    (data / "tether.db").write_bytes(b"not a database at all" * 100)
+    failed = run("watch", ok=False)
+    assert failed.exit_code == 1 and "cannot open the archive" in failed.stderr
+    assert running_pid(data) is None
 
 
 def bytes_read(pid: int) -> int:

@@ -48,8 +48,9 @@ def watch(log_file: Path | None, rescan: float) -> None:
     within a second. One watcher at a time; `tether daemon start` runs it in the background.
     """
     from tether.daemon import ALREADY_RUNNING
+    from tether.db import StoreError
     from tether.paths import user_home
-    from tether.watch import AlreadyWatching, Watcher, configure_logging, watch_lock
+    from tether.watch import AlreadyWatching, Watcher, configure_logging, log, watch_lock
 
     data = _data()
     configure_logging(log_file)
@@ -60,6 +61,9 @@ def watch(log_file: Path | None, rescan: float) -> None:
             watcher.run()
     except AlreadyWatching as exc:
         fail(f"{exc}: see `tether daemon status`", ALREADY_RUNNING)
+    except (StoreError, OSError) as exc:
+        log.error("%s", exc)
+        fail(str(exc))
 
 
 def _stop_on_signals(stop: Callable[[], None]) -> None:
