@@ -427,64 +427,6 @@ def qwen_session_files(home: Path) -> list[Path]:
 
 
 # ---------------------------------------------------------------------------------------
-# Qwen Code (a conversion target only: no RealSession of its own)
-
-TARGET_PINS = {"qwen": ("@qwen-code/qwen-code", "0.24.4")}
-"""npm CLIs that sessions are converted into (not in PINS, whose four CLIs each write a
-RealSession): keep in step with scripts/install-clis.sh."""
-QWEN_MODEL = "test-model"
-QWEN_SETTINGS = {
-    "privacy": {"usageStatisticsEnabled": False},
-    "telemetry": {"enabled": False},
-    "general": {"enableAutoUpdate": False},
-    # Its background memory extraction would send one more request after each turn.
-    "memory": {"enableManagedAutoMemory": False, "enableManagedAutoDream": False},
-}
-QWEN_ENV = {"QWEN_DISABLE_AUTO_TITLE": "1", "QWEN_CODE_SUPPRESS_YOLO_WARNING": "1"}
-
-
-def target_missing(cli: str) -> str | None:
-    """The pinned target CLI, unless it is installed at its pinned version."""
-    package, version = TARGET_PINS[cli]
-    manifest = clis_dir() / "node_modules" / package / "package.json"
-    try:
-        installed = json.loads(manifest.read_text())["version"]
-    except (OSError, ValueError, KeyError):
-        installed = None
-    return None if installed == version and binary(cli).exists() else f"{package}@{version}"
-
-
-def run_qwen(
-    home: Path,
-    cwd: Path,
-    prompt: str,
-    session_id: str | None = None,
-    resume: str | None = None,
-    continue_last: bool = False,
-    timeout: float = DEFAULT_TIMEOUT,
-) -> Run:
-    """``qwen -p``: new (``session_id``), ``--resume <id>``, or ``--continue`` (the latest
-    session of the folder), OpenAI chat completions against the mock, every tool approved."""
-    argv = [
-        str(binary("qwen")),
-        *("-p", prompt, "--yolo", "--auth-type", "openai", "--openai-api-key", "test"),
-        *("--openai-base-url", f"{MOCK_URL}/v1", "-m", QWEN_MODEL),
-    ]
-    if session_id:
-        argv += ["--session-id", session_id]
-    if resume:
-        argv += ["--resume", resume]
-    if continue_last:
-        argv += ["--continue"]
-    files = {home / ".qwen" / "settings.json": json.dumps(QWEN_SETTINGS, indent=2)}
-    return run_cli(argv, home, cwd, dict(QWEN_ENV), files, timeout)
-
-
-def qwen_session_files(home: Path) -> list[Path]:
-    return sorted((home / ".qwen" / "projects").glob("*/chats/*.jsonl"))
-
-
-# ---------------------------------------------------------------------------------------
 # Aider (Python, its own venv)
 
 
