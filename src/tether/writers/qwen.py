@@ -25,7 +25,6 @@ import orjson
 
 from tether.files import write_new
 from tether.model import Attachment, Message, Part, Reasoning, Text, ToolCall, ToolResult
-from tether.tools.common import title_from
 from tether.vocabulary import Args, Shape, Vocabulary
 from tether.writers.base import Report, WriteError, WriteJob, Written
 
@@ -40,6 +39,7 @@ CLI_VERSION = "0.24.4"
 DISPLAY_MAX = 2000
 INLINE_TYPES = ("image/", "audio/", "video/", "application/pdf")
 TODO_STATUSES = frozenset({"pending", "in_progress", "completed"})
+TITLE_MAX = 100
 
 
 # -- vocabulary ----------------------------------------------------------------------------
@@ -228,7 +228,7 @@ def write(job: WriteJob) -> Written:
         parent = line_id
     if not lines:
         raise WriteError("nothing to write: the session has no messages Qwen Code can replay")
-    title = title_from(job.session.title)
+    title = _title(job.session.title)
     if title:
         lines.append(
             orjson.dumps(
@@ -248,6 +248,12 @@ def write(job: WriteJob) -> Written:
     except FileExistsError as exc:
         raise WriteError(f"{path} exists already: not overwritten") from exc
     return Written(name, native_id, path, [path])
+
+
+def _title(title: str | None) -> str | None:
+    """One line, as the CLI's picker shows it."""
+    line = " ".join((title or "").split())
+    return line[: TITLE_MAX - 1] + "…" if len(line) > TITLE_MAX else line or None
 
 
 def _last_timestamp(job: WriteJob) -> str:
