@@ -489,6 +489,73 @@ def run_aider(
 
 
 # ---------------------------------------------------------------------------------------
+# opencode (proven as a conversion target: tests/e2e/test_convert_to_opencode.py)
+
+OPENCODE_PIN = ("opencode-ai", "1.18.33")
+"""Keep in step with scripts/install-clis.sh; not in PINS, so no RealSession is driven."""
+OPENCODE_MODEL = "mock/test-model"
+OPENCODE_CONFIG = {
+    "$schema": "https://opencode.ai/config.json",
+    "autoupdate": False,
+    "share": "disabled",
+    "model": OPENCODE_MODEL,
+    "provider": {
+        "mock": {
+            "npm": "@ai-sdk/openai-compatible",
+            "name": "Mock",
+            "options": {"baseURL": f"{MOCK_URL}/v1", "apiKey": "sk-test"},
+            "models": {"test-model": {"name": "Test model", "tool_call": True}},
+        }
+    },
+}
+OPENCODE_ENV = {
+    "OPENCODE_DISABLE_AUTOUPDATE": "1",
+    "OPENCODE_DISABLE_MODELS_FETCH": "1",
+    "OPENCODE_DISABLE_LSP_DOWNLOAD": "1",
+    "OPENCODE_DISABLE_DEFAULT_PLUGINS": "1",
+    "OPENCODE_DISABLE_SHARE": "1",
+}
+
+
+def opencode_missing() -> str | None:
+    """The pinned opencode-ai, unless it is installed at the pinned version."""
+    package, version = OPENCODE_PIN
+    manifest = clis_dir() / "node_modules" / package / "package.json"
+    try:
+        found = json.loads(manifest.read_text()).get("version")
+    except (OSError, ValueError):
+        found = None
+    ok = found == version and binary("opencode").exists()
+    return None if ok else f"{package}@{version}"
+
+
+def opencode_config_files(home: Path) -> dict[Path, str]:
+    """opencode's global config under ``home``, pointing at the mock."""
+    return {home / ".config" / "opencode" / "opencode.json": json.dumps(OPENCODE_CONFIG)}
+
+
+def run_opencode(
+    home: Path,
+    cwd: Path,
+    prompt: str,
+    session: str | None = None,
+    continue_last: bool = False,
+    timeout: float = DEFAULT_TIMEOUT,
+) -> Run:
+    """``opencode run --auto``: new, ``--session <id>``, or ``--continue`` (the latest).
+
+    The prompt goes word by word: opencode quotes a message argument holding a space.
+    """
+    argv = [str(binary("opencode")), "run", "--auto"]
+    if session:
+        argv += ["--session", session]
+    if continue_last:
+        argv += ["--continue"]
+    argv += prompt.split(" ")
+    return run_cli(argv, home, cwd, dict(OPENCODE_ENV), opencode_config_files(home), timeout)
+
+
+# ---------------------------------------------------------------------------------------
 # One real session per CLI: a text turn, a shell tool turn, then a resume
 
 
@@ -538,6 +605,7 @@ SHELL_TOOL = {
     "codex": "exec_command",
     "gemini": "run_shell_command",
     "copilot": "bash",
+    "opencode": "bash",
 }
 
 

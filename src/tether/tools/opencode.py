@@ -27,7 +27,7 @@ from tether.tools.listing import entries, is_dir, is_file
 name = "opencode"
 display_name = "opencode"
 aliases: tuple[str, ...] = ("open-code", "sst-opencode")
-capabilities: frozenset[Capability] = frozenset({"read"})
+capabilities: frozenset[Capability] = frozenset({"read", "write", "resume"})
 
 APP = "opencode"
 SESSION_TABLES = frozenset({"session", "message", "part"})
