@@ -167,6 +167,29 @@ def test_writes_to_other_files_read_nothing(isolated_home: Path, watching: Any) 
     eventually(lambda: hits("noise"), "the session line still searchable")
 
 
+def test_a_failed_capture_is_retried_by_a_full_scan(
+    isolated_home: Path, watching: Any, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import tether.watch
+
+    transcript = place_claude(isolated_home)
+    running = watching()
+    failures: list[int] = []
+    real = tether.watch.read_files
+
+    def flaky(*args: Any) -> Any:
+        if not failures:
+            failures.append(1)
+            raise RuntimeError("database is locked")  # say, by a stuck process
+        return real(*args)
+
+    monkeypatch.setattr(tether.watch, "read_files", flaky)
+    monkeypatch.setattr(tether.watch, "RETRY", 0.05)
+    append(transcript, claude_prompt(transcript, "retried tapir"))
+    eventually(lambda: hits("tapir"), "the line captured by the retry")
+    assert failures == [1] and running.thread.is_alive()
+
+
 def test_a_partial_line_waits_for_its_end(isolated_home: Path, watching: Any) -> None:
     transcript = place_claude(isolated_home)
     running = watching()

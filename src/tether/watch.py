@@ -421,12 +421,12 @@ class Watcher:
         try:
             watches.roots, watches.shared = self.roots()
             watches.refresh()
-            self._capture(db, None)
+            scanned = self._capture(db, None)
             watches.roots, watches.shared = self.roots()  # with the project folders just found
             watches.refresh()
             log.info("%s", watches.describe())
             self.ready.set()
-            self._loop(db, watches)
+            self._loop(db, watches, RETRY if not scanned else self.rescan)
         finally:
             observer.stop()
             observer.join()
@@ -434,8 +434,8 @@ class Watcher:
             self.inbox.close()
             log.info("stopped")
 
-    def _loop(self, db: sqlite3.Connection, watches: Watches) -> None:
-        next_full = time.monotonic() + self.rescan if self.rescan > 0 else None
+    def _loop(self, db: sqlite3.Connection, watches: Watches, first_full: float) -> None:
+        next_full = time.monotonic() + first_full if first_full > 0 else None
         while not self._stopping:
             due = self.inbox.due(self.quiet, self.max_delay)
             wake = [t for t in (due, next_full) if t is not None]
