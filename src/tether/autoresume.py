@@ -14,6 +14,7 @@ from tether import launch
 from tether.statefile import (
     Lock,
     StateError,
+    dumps,
     first_line,
     glob,
     list_dir,
@@ -27,6 +28,7 @@ from tether.statefile import (
 TYPE_CHECKING = False
 if TYPE_CHECKING:
     from collections.abc import Callable, Mapping, Sequence
+    from types import ModuleType
     from typing import Any
 
     from tether.launch import Kind
@@ -86,9 +88,13 @@ def plan(
     cwd: str,
     now: float,
     config: str | None = None,
+    real: str | None = None,
 ) -> Launch:
     """The launch for the user's `args` in `cwd`. Raises on any trouble (StateError for a
-    state file that cannot be used): the shim then runs the tool as typed."""
+    state file that cannot be used): the shim then runs the tool as typed.
+
+    `real` is the binary the shim will exec: with it, the shim's sh fast path is kept in step
+    with the state (tether.fastfile), for the next plain launch to skip python."""
     if env.get(OFF_SWITCH, "").strip() == "0":
         return Launch(list(args))
     kind = launch.classify(tool, args)
@@ -107,6 +113,11 @@ def plan(
                 if decision.state is not None:
                     state_dir(root)
                     write_json(path, decision.state)
+                    fastfile().written(
+                        tool, path, dumps(decision.state), root, env, real, not decision.new
+                    )
+        elif state is not None and not decision.new and not args:
+            fastfile().refresh(tool, path, state, root, env, real)  # the sh path missed it
     except StateError as exc:
         raise StateError(f"{exc}; `tether reset {tool}` starts afresh") from exc
     if decision.new:
@@ -115,6 +126,13 @@ def plan(
         assert decision.session_id is not None
         args = launch.continue_args(tool, args, kind, decision.session_id)
     return Launch(args, root, f"tether: {tool}: {decision.note}")
+
+
+def fastfile() -> ModuleType:
+    """tether.fastfile, imported when a launch needs it (a state write, a plain resume)."""
+    from tether import fastfile
+
+    return fastfile
 
 
 def decide(

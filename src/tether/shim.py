@@ -76,7 +76,8 @@ def main(shim_dir: str, argv: list[str] | None = None) -> None:
         from tether.autoresume import plan
 
         cwd = os.getcwd()
-        launch = plan(tool, args, os.environ, cwd, time.time(), config_path(os.environ, shim_dir))
+        config = config_path(os.environ, shim_dir)
+        launch = plan(tool, args, os.environ, cwd, time.time(), config, real)
         if launch.cwd is not None and launch.cwd != cwd:
             os.chdir(launch.cwd)
         chosen = launch.args

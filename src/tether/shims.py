@@ -20,28 +20,108 @@ from tether.launch import SPECS
 from tether.shim import SHIM_MARK, find_real, is_shim
 
 SHELLS = ("bash", "zsh", "fish")
-HOT_MODULES = ("__init__", "shim", "autoresume", "statefile", "launch")
+HOT_MODULES = ("__init__", "shim", "autoresume", "statefile", "launch", "fastfile")
 
 SCRIPT = """\
 #!/bin/sh
-{mark}: {tool}
-# Puts `{binary}` on this project's own session (see `tether status`); the real {binary} is
-# the next one on PATH, untouched. Remove: `tether shim uninstall {tool}`, or delete this folder.
-if [ -x {python} ] && [ -f {hot} ]; then
-    exec {python} -I -S -c {code} {tool} "$@"
+@MARK@: @TOOL@
+# Puts `@BINARY@` on this project's own session (see `tether status`); the real @BINARY@ is
+# the next one on PATH, untouched. Remove: `tether shim uninstall @TOOL@`, or delete this folder.
+_tether_fast() {
+    # A plain launch whose session tether's python path has checked and left a fast file for
+    # (tether.fastfile): resume it without starting python. Any doubt: return, python decides.
+    _tether_real=
+    _tether_ifs=$IFS
+    set -f
+    IFS=:
+    for _tether_d in ${PATH-}; do
+        if [ -n "$_tether_d" ] && [ "${_tether_d%/}" != @SHIM_DIR@ ] \\
+            && [ -f "$_tether_d/@BINARY@" ] && [ -x "$_tether_d/@BINARY@" ]; then
+            _tether_real=$_tether_d/@BINARY@
+            break
+        fi
+    done
+    IFS=$_tether_ifs
+    set +f
+    [ -n "$_tether_real" ] && [ -n "${HOME-}" ] && cd -P . 2>/dev/null || return 1
+    _tether_root=$PWD
+    _tether_d=$PWD
+    while :; do
+        if [ -e "$_tether_d/.git" ] || [ -h "$_tether_d/.git" ]; then
+            _tether_root=${_tether_d:-/}
+            break
+        fi
+        [ -n "$_tether_d" ] || break
+        _tether_d=${_tether_d%/*}
+    done
+    _tether_state=$_tether_root/.tether/autoresume/@TOOL@.json
+    _tether_want=
+    _tether_id=
+    _tether_file=
+    {
+        IFS= read -r _tether_l && [ "$_tether_l" = "tether-fast 1" ] \\
+            && IFS= read -r _tether_l && [ "$_tether_l" = "root=$_tether_root" ] \\
+            && IFS= read -r _tether_l && [ "$_tether_l" = "home=$HOME" ] \\
+            && IFS= read -r _tether_l && [ "$_tether_l" = "store=@STORE@" ] \\
+            && IFS= read -r _tether_l && [ "$_tether_l" = "real=$_tether_real" ] \\
+            && IFS= read -r _tether_l && [ "$_tether_l" = state ] || return 1
+        while IFS= read -r _tether_l || [ -n "$_tether_l" ]; do
+            _tether_want="$_tether_want$_tether_l
+"
+            case $_tether_l in
+            '  "session_id": "'*) _tether_id=${_tether_l#'  "session_id": "'} ;;
+            '  "session_file": "'*) _tether_file=${_tether_l#'  "session_file": "'} ;;
+            esac
+        done
+    } 2>/dev/null <"${_tether_state%.json}.fast" || return 1
+    _tether_have=
+    {
+        while IFS= read -r _tether_l || [ -n "$_tether_l" ]; do
+            _tether_have="$_tether_have$_tether_l
+"
+        done
+    } 2>/dev/null <"$_tether_state" || return 1
+    [ -n "$_tether_want" ] && [ "$_tether_have" = "$_tether_want" ] || return 1
+    _tether_id=${_tether_id%,}
+    _tether_file=${_tether_file%,}
+    case $_tether_id in ?*'"') ;; *) return 1 ;; esac
+    case $_tether_file in ?*'"') ;; *) return 1 ;; esac
+    _tether_id=${_tether_id%'"'}
+    _tether_file=${_tether_file%'"'}
+    case $_tether_id$_tether_file in *'"'* | *'\\'*) return 1 ;; esac
+    [ -f "$_tether_file" ] && cd -P "$_tether_root" 2>/dev/null || return 1
+    printf '%s\\n' "tether: @TOOL@: resuming session $_tether_id ($_tether_root)" >&2
+    @RESTORE@
+    exec "$_tether_real" @RESUME@
+}
+if [ "$#" -eq 0 ] && [ -z "${TETHER_AUTORESUME-}" ]; then
+    _tether_pwd=$PWD
+    _tether_oldpwd=${OLDPWD-}
+    _tether_oldpwd_set=${OLDPWD+x}
+    _tether_fast
+    @RESTORE@
 fi
-echo "tether: "{python}" is gone: running {binary} without auto-resume" >&2
+if [ -x @PYTHON@ ] && [ -f @HOT@ ]; then
+    exec @PYTHON@ -I -S -c @CODE@ @TOOL@ "$@"
+fi
+echo "tether: "@PYTHON@" is gone: running @BINARY@ without auto-resume" >&2
 set -f
 IFS=:
 for dir in $PATH; do
-    if [ -n "$dir" ] && [ "$dir" != {shim_dir} ] && [ -f "$dir/{binary}" ] \\
-        && [ -x "$dir/{binary}" ] && ! grep -q '^{mark}' "$dir/{binary}" 2>/dev/null; then
-        exec "$dir/{binary}" "$@"
+    if [ -n "$dir" ] && [ "$dir" != @SHIM_DIR@ ] && [ -f "$dir/@BINARY@" ] \\
+        && [ -x "$dir/@BINARY@" ] && ! grep -q '^@MARK@' "$dir/@BINARY@" 2>/dev/null; then
+        exec "$dir/@BINARY@" "$@"
     fi
 done
-echo "tether: {binary}: not found on PATH" >&2
+echo "tether: @BINARY@: not found on PATH" >&2
 exit 127
 """
+RESTORE = (
+    'PWD=$_tether_pwd; if [ -n "$_tether_oldpwd_set" ]; then OLDPWD=$_tether_oldpwd;'
+    " else unset OLDPWD; fi"
+)
+"""Puts back the variables `cd` changes: the tool gets the environment the python path
+gives it (which changes the folder, not $PWD)."""
 
 
 @dataclass(frozen=True)
@@ -71,15 +151,30 @@ def script(tool: str, folder: Path, python: str, parent: Path) -> str:
     """The shim for `tool` in `folder`, running tether from `parent` with `python`."""
     code = f"import sys; sys.path.insert(0, {str(parent)!r}); from tether.shim import main; "
     code += f"main({str(folder)!r})"
-    return SCRIPT.format(
-        mark=SHIM_MARK,
-        tool=tool,
-        binary=SPECS[tool]["binary"],
-        python=shlex.quote(python),
-        hot=shlex.quote(str(parent / "tether" / "shim.py")),
-        code=shlex.quote(code),
-        shim_dir=shlex.quote(str(folder)),
-    )
+    spec = SPECS[tool]
+    variable = spec["store"][0]
+    fills = {
+        "@MARK@": SHIM_MARK,
+        "@TOOL@": tool,
+        "@BINARY@": spec["binary"],
+        "@PYTHON@": shlex.quote(python),
+        "@HOT@": shlex.quote(str(parent / "tether" / "shim.py")),
+        "@CODE@": shlex.quote(code),
+        "@SHIM_DIR@": shlex.quote(str(folder)),
+        "@STORE@": f"${{{variable}-}}" if variable else "",
+        "@RESUME@": " ".join(_sh_word(word) for word in spec["resume"]),
+        "@RESTORE@": RESTORE,
+    }
+    text = SCRIPT
+    for placeholder, value in fills.items():
+        text = text.replace(placeholder, value)
+    return text
+
+
+def _sh_word(template: str) -> str:
+    """One word of a resume template as sh: literal parts quoted, "{id}" the session's id."""
+    parts = [shlex.quote(part) if part else "" for part in template.split("{id}")]
+    return '"$_tether_id"'.join(parts)
 
 
 def install(tools: list[str], folder: Path, python: str | None = None) -> list[Path]:

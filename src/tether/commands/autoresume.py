@@ -212,6 +212,7 @@ def reset(tools: tuple[str, ...]) -> None:
     The old sessions stay where they are: resume them by hand, or find them with
     `tether list --here`.
     """
+    from tether import fastfile
     from tether.autoresume import from_ai_session_manager, reset_state, state_path
     from tether.statefile import Lock, StateError, project_root, read_json, state_dir, write_json
 
@@ -231,6 +232,7 @@ def reset(tools: tuple[str, ...]) -> None:
                 continue
             state_dir(root)
             write_json(path, reset_state(tool, time.time()))
+            fastfile.remove(path)
         was = state.get("session_id")
         click.echo(
             f"{tool}: the next launch starts a new session" + (f" (was {was})" if was else "")

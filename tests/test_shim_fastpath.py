@@ -1,0 +1,319 @@
+"""The shims' /bin/sh fast path: the generated scripts, run for real against a fake tool
+(a python script that records its argv, folder and whole environment), with tether's python
+behind a wrapper that logs each start, so each test knows which path decided."""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from tether import fastfile, launch, shims
+from tether.autoresume import plan, state_path
+
+from .conftest import run
+
+FAKE_TOOL = f"""\
+#!{sys.executable} -I
+import json, os, sys
+with open(os.environ["FAKE_OUT"], "w") as fh:
+    json.dump({{"argv": sys.argv[1:], "cwd": os.getcwd(), "env": dict(os.environ)}}, fh)
+sys.exit(int(os.environ.get("FAKE_EXIT", "0")))
+"""
+TOOLS = ("claude", "codex", "gemini", "copilot")
+
+
+class Bed:
+    """A git project, fake real tools, shims whose python logs every start."""
+
+    def __init__(self, tmp_path: Path, home: Path) -> None:
+        self.tmp = tmp_path
+        self.home = home
+        self.root = tmp_path / "proj"
+        (self.root / "sub").mkdir(parents=True)
+        subprocess.run(["git", "init", "-q", str(self.root)], check=True)
+        self.bin = tmp_path / "real-bin"
+        self.bin.mkdir()
+        for tool in TOOLS:
+            (self.bin / tool).write_text(FAKE_TOOL)
+            (self.bin / tool).chmod(0o755)
+        self.log = tmp_path / "python-starts"
+        wrapper = tmp_path / "python"
+        wrapper.write_text(f'#!/bin/sh\necho start >> "{self.log}"\nexec {sys.executable} "$@"\n')
+        wrapper.chmod(0o755)
+        self.shim_dir = shims.shim_dir(Path(os.environ["TETHER_HOME"]))
+        shims.install(list(TOOLS), self.shim_dir, python=str(wrapper))
+        self.out = tmp_path / "fake-out"
+        self.env = {
+            "HOME": str(home),
+            "TETHER_HOME": os.environ["TETHER_HOME"],
+            "PATH": os.pathsep.join([str(self.shim_dir), str(self.bin), "/usr/bin", "/bin"]),
+            "FAKE_OUT": str(self.out),
+            "LANG": "C.UTF-8",
+            "PWD": str(self.root / "sub"),
+        }
+
+    def launch(
+        self, tool: str, *args: str, cwd: Path | None = None, **env: str
+    ) -> tuple[dict[str, object], str, bool]:
+        """Run `tool` through its shim: what the real tool got, stderr, whether python ran."""
+        self.out.unlink(missing_ok=True)
+        self.log.unlink(missing_ok=True)
+        where = cwd or self.root / "sub"
+        done = subprocess.run(
+            [tool, *args],
+            cwd=where,
+            env={**self.env, "PWD": str(where), **env},
+            capture_output=True,
+            text=True,
+            executable=str(self.shim_dir / tool),
+            check=False,
+            timeout=60,
+        )
+        got = json.loads(self.out.read_text()) if self.out.exists() else {}
+        got["exit"] = done.returncode
+        return got, done.stderr, self.log.exists()
+
+    def session(self, tool: str) -> tuple[str, Path]:
+        """A session of `tool` in this project whose file exists, resumed once through python
+        (which records its file, so leaves the fast file): its id and file."""
+        got, _, python = self.launch(tool)
+        assert python
+        argv = got["argv"]
+        assert isinstance(argv, list)
+        if tool == "codex":  # codex names its session: put the rollout its launch wrote
+            session_id = "0199a1b2-c3d4-7e5f-8a9b-0c1d2e3f4a5b"
+            day = self.home / ".codex" / "sessions" / "2030" / "01" / "01"
+            day.mkdir(parents=True)
+            path = day / f"rollout-2030-01-01T00-00-00-{session_id}.jsonl"
+            meta = {"id": session_id, "cwd": str(self.root), "source": "cli"}
+            path.write_text(json.dumps({"type": "session_meta", "payload": meta}) + "\n")
+            state = json.loads(Path(state_path(str(self.root), tool)).read_text())
+            state.update(session_id=session_id, session_file=str(path))
+            from tether.statefile import write_json
+
+            write_json(state_path(str(self.root), tool), state)
+            self.fast(tool).unlink(missing_ok=True)
+        else:
+            session_id = argv[argv.index("--session-id") + 1]
+            path = self.put_file(tool, session_id)
+        got, _, python = self.launch(tool)  # python records the file, writes the fast file
+        assert python and session_id in "".join(got["argv"])  # type: ignore[arg-type]
+        assert self.fast(tool).is_file()
+        return session_id, path
+
+    def put_file(self, tool: str, session_id: str) -> Path:
+        files = {
+            "claude": f".claude/projects/{launch.dashed(str(self.root))}/{session_id}.jsonl",
+            "gemini": f".gemini/tmp/abc/chats/session-2030-01-01T00-00-{session_id[:8]}.json",
+            "copilot": f".copilot/session-state/{session_id}/events.jsonl",
+        }
+        path = self.home / files[tool]
+        path.parent.mkdir(parents=True)
+        path.write_text("{}\n")
+        return path
+
+    def fast(self, tool: str) -> Path:
+        return Path(fastfile.fast_path(state_path(str(self.root), tool)))
+
+
+@pytest.fixture
+def bed(tmp_path: Path, isolated_home: Path) -> Bed:
+    return Bed(tmp_path, isolated_home)
+
+
+@pytest.mark.parametrize("tool", TOOLS)
+def test_plain_launch_takes_the_sh_path_exactly_as_python_would(bed: Bed, tool: str) -> None:
+    session_id, _ = bed.session(tool)
+    fast, fast_err, python = bed.launch(tool, FAKE_EXIT="4")
+    assert not python, "a plain launch with a current fast file started python"
+    assert fast["argv"] == launch.resume_args(tool, session_id) and fast["exit"] == 4
+    bed.fast(tool).unlink()  # the same launch through python, for comparison
+    slow, slow_err, python = bed.launch(tool, FAKE_EXIT="4")
+    assert python and (fast, fast_err) == (slow, slow_err)
+    assert fast["cwd"] == str(bed.root) and fast_err.count("\n") == 1
+    assert bed.fast(tool).is_file()  # python's plain launch put the fast file back
+
+
+def test_sh_path_keeps_oldpwd_and_works_from_a_symlinked_folder(bed: Bed) -> None:
+    bed.session("claude")
+    link = bed.tmp / "link"
+    link.symlink_to(bed.root / "sub")
+    for extra in ({}, {"OLDPWD": "/somewhere"}):
+        fast, err, python = bed.launch("claude", cwd=link, **extra)
+        assert not python
+        bed.fast("claude").unlink()
+        slow, slow_err, python = bed.launch("claude", cwd=link, **extra)
+        assert python and (fast, err) == (slow, slow_err)
+
+
+def test_arguments_go_to_python(bed: Bed) -> None:
+    session_id, _ = bed.session("claude")
+    got, _, python = bed.launch("claude", "--model", "x")
+    assert python and got["argv"] == ["--resume", session_id, "--model", "x"]
+    got, _, python = bed.launch("claude", "-c")
+    assert python and got["argv"] == ["-c"]
+
+
+def test_a_gone_session_file_goes_to_python_which_starts_new(bed: Bed) -> None:
+    session_id, path = bed.session("claude")
+    path.unlink()
+    got, err, python = bed.launch("claude")
+    argv = got["argv"]
+    assert python and isinstance(argv, list) and argv[0] == "--session-id"
+    assert argv[1] != session_id and "has no file" in err
+    assert not bed.fast("claude").exists()  # a new session: no fast file until it is resumed
+
+
+@pytest.mark.parametrize(
+    "damage",
+    ["empty", "cut", "binary", "other root", "other real", "edited id", "no state copy"],
+)
+def test_a_damaged_fast_file_goes_to_python(bed: Bed, damage: str) -> None:
+    session_id, _ = bed.session("claude")
+    fast = bed.fast("claude")
+    text = fast.read_text()
+    damaged = {
+        "empty": b"",
+        "cut": text[: len(text) // 2].encode(),
+        "binary": b"\xff\xfe\x00" + text.encode(),
+        "other root": text.replace(f"root={bed.root}", "root=/elsewhere").encode(),
+        "other real": text.replace(f"real={bed.bin}", "real=/usr").encode(),
+        "edited id": text.replace(session_id, "0" * 36).encode(),
+        "no state copy": text.split("state\n")[0].encode(),
+    }[damage]
+    fast.write_bytes(damaged)
+    got, _, python = bed.launch("claude", FAKE_EXIT="2")
+    assert python and got["argv"] == ["--resume", session_id] and got["exit"] == 2
+    assert fast.read_text() == text  # python put the right one back
+    assert not bed.launch("claude")[2]
+
+
+def test_a_state_changed_behind_the_fast_file_goes_to_python(bed: Bed) -> None:
+    bed.session("claude")
+    fast = bed.fast("claude").read_bytes()
+    path = Path(state_path(str(bed.root), "claude"))
+    state = json.loads(path.read_text())
+    path.write_text(json.dumps({**state, "version": 99}))  # by hand, or another tether
+    bed.fast("claude").write_bytes(fast)
+    got, err, python = bed.launch("claude")
+    assert python and got["argv"] == [] and "auto-resume skipped" in err
+    path.unlink()  # no state at all: a new session
+    bed.fast("claude").write_bytes(fast)
+    got, _, python = bed.launch("claude")
+    assert python and got["argv"][0] == "--session-id"  # type: ignore[index]
+
+
+def test_reset_removes_the_fast_file(bed: Bed, monkeypatch: pytest.MonkeyPatch) -> None:
+    bed.session("gemini")
+    monkeypatch.chdir(bed.root)
+    run("reset", "gemini")
+    assert not bed.fast("gemini").exists()
+    got, _, python = bed.launch("gemini")
+    assert python and got["argv"][0] == "--session-id"  # type: ignore[index]
+
+
+@pytest.mark.parametrize("switch", ["0", "1", " 0"])
+def test_the_off_switch_is_pythons_to_read(bed: Bed, switch: str) -> None:
+    session_id, _ = bed.session("copilot")
+    got, _, python = bed.launch("copilot", TETHER_AUTORESUME=switch)
+    resumed = got["argv"] == [f"--resume={session_id}"]
+    assert python and resumed == (switch.strip() != "0")
+
+
+def test_another_real_binary_or_store_goes_to_python(bed: Bed) -> None:
+    bed.session("claude")
+    got, _, python = bed.launch("claude", CLAUDE_CONFIG_DIR=str(bed.tmp / "other"))
+    assert python and got["argv"][0] == "--session-id"  # type: ignore[index]
+    bed.session("copilot")
+    newer = bed.tmp / "newer-bin"
+    newer.mkdir()
+    shutil.copy(bed.bin / "copilot", newer / "copilot")
+    path = os.pathsep.join([str(bed.shim_dir), str(newer), str(bed.bin), "/usr/bin", "/bin"])
+    got, _, python = bed.launch("copilot", PATH=path)
+    assert python and got["argv"][0].startswith("--resume=")  # type: ignore[index]
+    got, _, python = bed.launch("copilot", PATH=path)  # python recorded the new real binary
+    assert not python and got["argv"][0].startswith("--resume=")  # type: ignore[index]
+
+
+def test_a_folder_outside_git_has_its_own_fast_file(bed: Bed, tmp_path: Path) -> None:
+    plain = tmp_path / "plain"
+    plain.mkdir()
+    got, _, _ = bed.launch("claude", cwd=plain)
+    session_id = got["argv"][1]  # type: ignore[index]
+    folder = bed.home / ".claude" / "projects" / launch.dashed(str(plain))
+    folder.mkdir(parents=True)
+    (folder / f"{session_id}.jsonl").write_text("{}\n")
+    assert bed.launch("claude", cwd=plain)[2]
+    got, _, python = bed.launch("claude", cwd=plain)
+    assert not python and got["argv"] == ["--resume", session_id] and got["cwd"] == str(plain)
+
+
+# ---------------------------------------------------------------------------------------
+# The fast file, written by the python path
+
+
+def _state(tmp_path: Path, **fields: object) -> tuple[str, str]:
+    session_file = str(tmp_path / ".claude" / "projects" / "x" / "id-1.jsonl")
+    state = {"version": 1, "tool": "claude", "session_id": "id-1", "session_file": session_file}
+    state.update(fields)
+    from tether.statefile import dumps
+
+    return dumps(state), session_file
+
+
+def test_render_is_only_for_what_sh_can_read_exactly(tmp_path: Path) -> None:
+    env = {"HOME": str(tmp_path)}
+    text, _ = _state(tmp_path)
+    made = fastfile.render("claude", text, "/p", env, "/bin/claude")
+    assert made is not None and made.endswith("\nstate\n" + text)
+    assert made.splitlines()[:5] == [
+        "tether-fast 1",
+        "root=/p",
+        f"home={tmp_path}",
+        "store=",
+        "real=/bin/claude",
+    ]
+    with_var = {**env, "CLAUDE_CONFIG_DIR": "/c"}
+    assert "store=/c\n" in (fastfile.render("claude", text, "/p", with_var, "/b/claude") or "")
+    assert fastfile.render("claude", text, "/p", env, "bin/claude") is None  # relative
+    assert fastfile.render("claude", text, "/p", env, None) is None
+    assert fastfile.render("claude", text, "/p\nq", env, "/bin/claude") is None
+    assert fastfile.render("claude", text, "/p", {}, "/bin/claude") is None  # no $HOME
+    assert fastfile.render("claude", json.dumps(json.loads(text)), "/p", env, "/b/c") is None
+    for odd in ('id"1', "id\\1", "idé", "", None):
+        text, _ = _state(tmp_path, session_id=odd)
+        assert fastfile.render("claude", text, "/p", env, "/bin/claude") is None
+
+
+def test_plan_writes_and_removes_the_fast_file_with_the_state(
+    tmp_path: Path, isolated_home: Path
+) -> None:
+    root = tmp_path / "p"
+    (root / ".git").mkdir(parents=True)
+    env = {"HOME": str(isolated_home)}
+    path = state_path(str(root), "claude")
+    fast = Path(fastfile.fast_path(path))
+    session_id = plan("claude", [], env, str(root), 1.0, real="/bin/claude").args[1]
+    assert not fast.exists()  # a new session
+    folder = isolated_home / ".claude" / "projects" / launch.dashed(str(root))
+    folder.mkdir(parents=True)
+    (folder / f"{session_id}.jsonl").write_text("{}\n")
+    plan("claude", ["hi"], env, str(root), 2.0, real="/bin/claude")  # records the file
+    assert fast.read_text().endswith("state\n" + Path(path).read_text())
+    fast.unlink()
+    plan("claude", ["hi"], env, str(root), 3.0, real="/bin/claude")
+    assert not fast.exists()  # with arguments and nothing to write: left alone
+    plan("claude", [], env, str(root), 4.0, real="/bin/claude")
+    assert fast.is_file()  # a plain launch reached python: the fast file is put back
+    stamp = fast.stat().st_mtime_ns
+    plan("claude", [], env, str(root), 5.0, real="/bin/claude")
+    assert fast.stat().st_mtime_ns == stamp  # current: not written again
+    (folder / f"{session_id}.jsonl").unlink()
+    plan("claude", [], env, str(root), 6.0, real="/bin/claude")
+    assert not fast.exists()  # replaced by a new session
