@@ -7,6 +7,10 @@ whatever the size of the tool's history. Codex is timed with a small history and
 large one (`--history-mb` of rollouts, real bytes), on the usual path (the session's file
 is known) and on the pick-up path (its id is read from the rollout the launch started).
 
+A plain launch that resumes a known session takes the shim's /bin/sh fast path (no python;
+tether.fastfile); every other launch, python's. Figures say which path they time; the exit
+status is 1 when a fast-path figure misses the target.
+
     .venv/bin/python bench/shim.py [--runs 40] [--history-mb 200] [--json OUT]
 """
 
@@ -146,16 +150,18 @@ def main(argv: list[str] | None = None) -> int:
         cases: list[tuple[str, list[str], Bench, Callable[[], None]]] = [
             ("floor: python -I -S -c pass", [python, "-I", "-S", "-c", "pass"], bench, nothing),
             ("claude, run directly", [str(bench.bin / "claude")], bench, nothing),
-            ("claude via shim: resume", ["claude"], bench, nothing),
-            ("claude via shim: own flag (-c)", ["claude", "-c"], bench, nothing),
-            ("claude via shim: new session", ["claude"], fresh, lambda: _forget(fresh)),
+            ("claude via shim: resume [sh]", ["claude"], bench, nothing),
+            ("claude via shim: resume + args [py]", ["claude", "--model", "x"], bench, nothing),
+            ("claude via shim: own flag (-c) [py]", ["claude", "-c"], bench, nothing),
+            ("claude via shim: new session [py]", ["claude"], fresh, lambda: _forget(fresh)),
             ("codex, run directly", [str(small.bin / "codex")], small, nothing),
-            ("codex via shim: resume, small history", ["codex"], small, codex_known(small)),
-            ("codex via shim: resume, large history", ["codex"], large, codex_known(large)),
+            ("codex via shim: resume, small history [sh]", ["codex"], small, codex_known(small)),
+            ("codex via shim: resume, large history [sh]", ["codex"], large, codex_known(large)),
+            ("codex via shim: resume + args, large [py]", ["codex", "hi"], large, nothing),
         ]
         picks = [
-            ("codex via shim: pick-up, small history", small),
-            ("codex via shim: pick-up, large history", large),
+            ("codex via shim: pick-up, small history [py]", small),
+            ("codex via shim: pick-up, large history [py]", large),
         ]
         for name, each in picks:
             cases.append((name, ["codex"], each, codex_pending(each)))
@@ -166,20 +172,34 @@ def main(argv: list[str] | None = None) -> int:
         for _ in range(args.runs):  # interleaved, so that load on the machine hits all alike
             for name, command, each, before in cases:
                 samples[name].append(timed(command, each.env, each.root / "src", before))
-        if "codex via shim: pick-up, large history" in samples:
+        if "codex via shim: pick-up, large history [py]" in samples:
             _check_picked_up(large)
+        _check_fast(bench, "claude")
 
     figures = {name: statistics.median(values) * 1000 for name, values in samples.items()}
     floor = figures["floor: python -I -S -c pass"]
     print(report(figures, floor, args.runs, args.history_mb))
     if args.json:
         args.json.write_text(json.dumps({"runs": args.runs, "ms": figures}, indent=2))
-    over = [name for name in figures if "via shim" in name and _added(name, figures) > floor]
+    over = [name for name in figures if name.endswith("[sh]") and _added(name, figures) > floor]
     return 1 if over else 0
 
 
 def _forget(bench: Bench) -> None:
     Path(autoresume.state_path(str(bench.root), "claude")).unlink(missing_ok=True)
+
+
+def _check_fast(bench: Bench, tool: str) -> None:
+    """The [sh] figures timed the sh path: the same launch through a copy of the shim whose
+    python is gone still resumes, without a word about python."""
+    folder = bench.work / "no-python-shims"
+    shims.install([tool], folder, python="/nonexistent/python")
+    env = {**bench.env, "PATH": bench.env["PATH"].replace(str(bench.shim_dir), str(folder))}
+    done = subprocess.run(
+        [tool], env=env, cwd=bench.root / "src", capture_output=True, text=True, check=True
+    )
+    if "is gone" in done.stderr or "resuming session" not in done.stderr:
+        raise SystemExit(f"the plain {tool} launch did not take the sh path: {done.stderr}")
 
 
 def _check_picked_up(large: Bench) -> None:
@@ -206,6 +226,7 @@ def report(figures: dict[str, float], floor: float, runs: int, history_mb: int) 
         else:
             lines.append(f"{name:44} {value:7.1f}")
     lines.append("target: added ≤ 1.00 floor (one bare interpreter start), flat in history size")
+    lines.append("[sh]: the shim's /bin/sh fast path; [py]: through python (tether.shim)")
     return "\n".join(lines)
 
 

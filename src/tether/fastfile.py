@@ -20,6 +20,9 @@ sends the launch to python); it takes the session id and file from that JSON and
 file is still there. The copy is written only for a state python decided to resume as it is
 (no write), whose JSON is exactly what tether writes, with an id and file that need no JSON
 escape. Anything else: no fast file, and every launch decides in python as before.
+
+It is replaced atomically (rename) but not fsync'd: a crash can leave it empty or torn, and
+then it matches nothing and the launch goes to python, which writes it again.
 """
 
 from __future__ import annotations
@@ -100,7 +103,7 @@ def refresh(
             if wanted is None:
                 _remove(path)
             elif read_text(path, errors="replace") != wanted:
-                write_atomic(path, wanted)
+                write_atomic(path, wanted, sync=False)
     except (OSError, ValueError):
         return
 
@@ -122,7 +125,7 @@ def written(
         if wanted is None:
             _remove(path)
         else:
-            write_atomic(path, wanted)
+            write_atomic(path, wanted, sync=False)
     except (OSError, ValueError):
         return
 

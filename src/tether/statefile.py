@@ -163,9 +163,10 @@ def write_json(path: str, value: Mapping[str, Any]) -> None:
     write_atomic(path, dumps(value))
 
 
-def write_atomic(path: str, text: str, mode: int = 0o644) -> None:
+def write_atomic(path: str, text: str, mode: int = 0o644, sync: bool = True) -> None:
     """Replace `path` with `text`: a temporary file in the same folder, then a rename, so a
-    reader sees the old file or the new one, never half of one."""
+    reader sees the old file or the new one, never half of one. `sync=False` skips the
+    fsync, for a file that a crash may leave empty or torn (a cache its reader checks)."""
     folder = os.path.dirname(path)
     os.makedirs(folder, exist_ok=True)
     tmp = f"{folder}/.{os.path.basename(path)}.{os.getpid()}.tmp"
@@ -173,7 +174,8 @@ def write_atomic(path: str, text: str, mode: int = 0o644) -> None:
     try:
         try:
             os.write(fd, text.encode())
-            os.fsync(fd)
+            if sync:
+                os.fsync(fd)
         finally:
             os.close(fd)
         os.replace(tmp, path)
