@@ -279,6 +279,44 @@ def test_tmux_window_keeps_the_output_and_exit_status_of_a_program(
     assert tmux.panes("s1") == {} and not tmux.kill_session("s1")
 
 
+def running(pid: int) -> bool:
+    """Whether the process lives (a zombie does not: it only waits to be reaped)."""
+    try:
+        stat = Path(f"/proc/{pid}/stat").read_text()
+    except OSError:
+        return False
+    return stat.rsplit(")", 1)[1].split()[0] != "Z"
+
+
+STUBBORN = """\
+import os, signal, sys, time
+for name in sys.argv[2:]:
+    signal.signal(getattr(signal, name), signal.SIG_IGN)
+open(sys.argv[1], "w").write(str(os.getpid()))
+time.sleep(600)
+"""
+
+
+@pytest.mark.skipif(not Path("/proc/self/stat").exists(), reason="reads /proc")
+def test_stop_ends_programs_that_outlive_a_hang_up(
+    tmux_env: dict[str, str], tmp_path: Path
+) -> None:
+    tmux = Tmux.find(tmux_env)
+    ignoring = {"hup": ["SIGHUP"], "deaf": ["SIGHUP", "SIGTERM"]}  # as Gemini CLI does, or worse
+    for name, signals in ignoring.items():
+        argv = [sys.executable, "-c", STUBBORN, str(tmp_path / name), *signals]
+        tmux.open("s2", name, str(tmp_path), argv)
+    pids = [
+        int(wait_for(lambda n=name: (tmp_path / n).exists() and (tmp_path / n).read_text()))
+        for name in ignoring
+    ]
+    assert all(running(pid) for pid in pids)
+    assert tmux.stop_session("s2", grace=0.5)
+    assert not tmux.has_session("s2")
+    assert wait_for(lambda: not any(running(pid) for pid in pids))
+    assert not tmux.stop_session("s2")
+
+
 # ---------------------------------------------------------------------------------------
 # Start, status, stop, resume (real tmux, stand-in CLIs)
 
@@ -464,3 +502,65 @@ def test_codex_session_found_among_rollouts_newer_than_the_launch(
     assert teams._identify(record)
     assert [(a.name, a.native_id) for a in record.agents] == [("late", second), ("early", first)]
     assert teams.session_file("codex", first) == next(p for _, n, p in found if n == first)
+
+
+# ---------------------------------------------------------------------------------------
+# Moving an agent to another tool
+
+
+CLAUDE_SESSION = FIXTURES / "claude" / "real_entire_dc_49cb8a2a42_0.jsonl"
+CLAUDE_ID = "70fc6d83-147d-4fdf-b015-bd67eeb11883"  # the sessionId of every line of it
+
+
+def test_move_converts_a_stopped_agent_and_resume_continues_it_there(
+    project: Path, tmux_env: dict[str, str], tmp_path: Path
+) -> None:
+    home = Path(os.environ["HOME"])
+    folder = str(project.resolve())
+    record = TeamRecord(team="review", root=folder, tmux_session="review")
+    record.put(AgentRecord("planner", "claude", ["claude"], folder, "review:planner", CLAUDE_ID))
+    save_record(project, record)
+    native = home / ".claude" / "projects" / launch.dashed(folder) / f"{CLAUDE_ID}.jsonl"
+    native.parent.mkdir(parents=True)
+    shutil.copyfile(CLAUDE_SESSION, native)
+    before = native.read_bytes()
+
+    for args, message in [
+        (("nobody", "--to", "codex"), "has no agent 'nobody' (it has planner)"),
+        (("planner", "--to", "claude-code"), "is on claude already"),
+        (("planner", "--to", "vim"), "unknown tool 'vim'"),
+    ]:
+        assert message in run("team", "move", "review", *args, ok=False).output
+
+    moved = json.loads(run("team", "move", "review", "planner", "--to", "codex", "--json").stdout)
+    new_id = moved["native_id"]
+    assert moved["tool"] == "codex" and moved["source"]["native_id"] == CLAUDE_ID
+    [rollout] = (home / ".codex" / "sessions").rglob(f"rollout-*-{new_id}.jsonl")
+    assert moved["path"] == str(rollout) and moved["cwd"] == folder
+    assert "two competing agents" in rollout.read_text()  # the conversation came along
+    assert native.read_bytes() == before  # the claude session is left as it was
+    agent = load_record(project, "review").agent("planner")  # type: ignore[union-attr]
+    assert (agent.tool, agent.native_id, agent.command) == (
+        "codex",
+        new_id,
+        ["codex", "resume", new_id],
+    )
+    assert [(m["tool"], m["native_id"]) for m in agent.moved_from] == [("claude", CLAUDE_ID)]
+
+    resumed = json.loads(run("team", "resume", "review", "--json").stdout)["agents"]
+    planner = next(a for a in resumed if a["name"] == "planner")
+    assert (planner["tool"], planner["action"], planner["native_id"]) == (
+        "codex",
+        "resumed",
+        new_id,
+    )
+    ran = wait_for(
+        lambda: [c for c in calls(tmp_path) if c["tool"] == "codex" and c["argv"][:1] == ["resume"]]
+    )
+    assert ran[0]["argv"] == ["resume", new_id]  # without the claude flags of the team file
+    assert ran[0]["cwd"] == folder
+    status = json.loads(run("team", "status", "review", "--json").stdout)["agents"]
+    assert status[0]["session_file"] == str(rollout)
+
+    refused = run("team", "move", "review", "planner", "--to", "claude", ok=False)
+    assert "is running: `tether team stop review` first" in refused.output

@@ -15,7 +15,7 @@ from collections.abc import Callable, Mapping
 from dataclasses import asdict, dataclass, field, fields
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import orjson
 
@@ -31,6 +31,12 @@ from tether.teamfile import (
     teams_dir,
 )
 from tether.tmux import Pane, Tmux, TmuxError
+
+if TYPE_CHECKING:
+    import sqlite3
+
+    from tether.convert import Converted
+    from tether.model import Session
 
 RECORD_VERSION = 1
 
@@ -185,7 +191,7 @@ class Teams:
         with self._lock(name):
             record = self._record(name)
             self._identify(record)
-            stopped = tmux.kill_session(record.tmux_session)
+            stopped = tmux.stop_session(record.tmux_session)
             record.stopped_at = stamp(self.clock())
             save_record(self.root, record)
         return stopped
@@ -235,7 +241,7 @@ class Teams:
         if session_args is None:
             native_id, session_args = "", []
         first = prompt if prompt is not None else agent.prompt
-        argv = self._argv(tool, session_args, agent.args, first)
+        argv = self._argv(tool, session_args, _own_args(agent, tool), first)
         now = self.clock()
         target = self._run(record.tmux_session, agent, folder, argv, pane)
         earlier = record.agent(agent.name)
@@ -275,7 +281,7 @@ class Teams:
                 record, agent, folder, earlier.tool, pane, prompt, earlier.native_id
             )
         session_args = launch.resume_args(earlier.tool, earlier.native_id)
-        argv = self._argv(earlier.tool, session_args, agent.args, prompt)
+        argv = self._argv(earlier.tool, session_args, _own_args(agent, earlier.tool), prompt)
         earlier.tmux_target = self._run(record.tmux_session, agent, folder, argv, pane)
         earlier.command = argv
         earlier.resumed_at = stamp(self.clock())
@@ -310,6 +316,80 @@ class Teams:
         if record is None:
             raise TeamError(f"team {name!r} was never started here: `tether team start {name}`")
         return record
+
+    # -------------------------------------------------------------- moving an agent
+
+    def move(self, name: str, agent_name: str, target: str, db: sqlite3.Connection) -> Converted:
+        """Carry a stopped agent's session over to `target` (through convert): the record
+        then names the new native session, and `resume` continues it in `target`."""
+        from tether.convert import ConvertError, convert, store_root
+        from tether.writers.base import WriteError
+
+        with self._lock(name):
+            record = self._record(name)
+            self._identify(record)
+            agent = self._movable(record, agent_name, target)
+            assert agent.native_id is not None  # _movable says so
+            session = self._captured(db, agent)
+            try:
+                converted = convert(
+                    session,
+                    target,
+                    store=store_root(target, self.env, user_home(self.env)),
+                    cwd=Path(agent.cwd),
+                )
+            except (ConvertError, WriteError) as exc:
+                raise TeamError(f"agent {agent_name!r}: {exc}") from exc
+            moved = {"tool": agent.tool, "native_id": agent.native_id}
+            agent.moved_from.append({**moved, "moved_at": stamp(self.clock())})
+            agent.tool, agent.native_id = target, converted.written.native_id
+            agent.command = converted.resume_command
+            save_record(self.root, record)
+        return converted
+
+    def _movable(self, record: TeamRecord, agent_name: str, target: str) -> AgentRecord:
+        from tether.writers import NoWriter, get_writer
+
+        agent = record.agent(agent_name)
+        if agent is None:
+            names = ", ".join(a.name for a in record.agents)
+            raise TeamError(f"team {record.team!r} has no agent {agent_name!r} (it has {names})")
+        if agent.tool == target:
+            raise TeamError(f"agent {agent_name!r} is on {target} already")
+        try:
+            get_writer(target)
+        except NoWriter as exc:
+            raise TeamError(str(exc)) from exc
+        pane = self._panes(record.tmux_session).get(agent_name)
+        if pane is not None and pane.running:
+            raise TeamError(
+                f"agent {agent_name!r} is running: `tether team stop {record.team}` first"
+            )
+        if not agent.native_id:
+            raise TeamError(f"agent {agent_name!r} has no session yet: nothing to move")
+        self._check_runnable(target, agent_name, Path(agent.cwd))
+        return agent
+
+    def _captured(self, db: sqlite3.Connection, agent: AgentRecord) -> Session:
+        """The agent's session as it is on disk now, read into the archive."""
+        from tether.capture import scan_lock
+        from tether.importer import import_paths
+        from tether.model import session_id
+        from tether.paths import tether_home
+        from tether.store import load_session
+
+        assert agent.native_id is not None
+        path = self.session_file(agent.tool, agent.native_id, agent.cwd)
+        if path is None:
+            raise TeamError(f"agent {agent.name!r}: the file of its {agent.tool} session is gone")
+        with scan_lock(tether_home(self.env), wait=True):
+            import_paths(db, [path])
+        row = db.execute(
+            "SELECT pk FROM sessions WHERE id = ?", (session_id(agent.tool, agent.native_id),)
+        ).fetchone()
+        if row is None:
+            raise TeamError(f"agent {agent.name!r}: tether could not read {path}")
+        return load_session(db, row[0])
 
     # -------------------------------------------------------------- sessions on disk
 
@@ -449,6 +529,11 @@ class Teams:
             "started_at": min(started) if started else None,
             "stopped_at": record.stopped_at if record else None,
         }
+
+
+def _own_args(agent: Agent, tool: str) -> tuple[str, ...]:
+    """The team file's args are its tool's flags: an agent moved to another tool runs without."""
+    return agent.args if tool == agent.tool else ()
 
 
 def _unstarted(agent: Agent) -> dict[str, Any]:

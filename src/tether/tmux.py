@@ -6,13 +6,20 @@ and exit status can still be read; `respawn` starts a program again in the same 
 
 from __future__ import annotations
 
+import contextlib
+import os
 import shutil
+import signal
 import subprocess
+import time
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 
 INSTALL_HINT = "install it with `apt install tmux` (Debian, Ubuntu) or `brew install tmux` (macOS)"
-PANE_FORMAT = "#{window_name}\t#{pane_id}\t#{pane_dead}\t#{pane_dead_status}\t#{window_activity}"
+STOP_GRACE = 10.0
+"""Seconds the agents get to exit on SIGTERM before they are killed."""
+PANE_FIELDS = ("window_name", "pane_id", "pane_dead", "pane_dead_status", "window_activity")
+PANE_FORMAT = "\t".join("#{" + name + "}" for name in (*PANE_FIELDS, "pane_pid"))
 
 
 class TmuxError(Exception):
@@ -27,6 +34,8 @@ class Pane:
     exit_status: int | None
     activity: float | None
     """When the window last showed output (epoch seconds)."""
+    pid: int | None = None
+    """The program's process id: it leads its own process group."""
 
 
 def escape(word: str) -> str:
@@ -108,21 +117,55 @@ class Tmux:
         panes: dict[str, Pane] = {}
         for line in done.stdout.splitlines():
             fields = line.split("\t")
-            if len(fields) != 5 or fields[0] in panes:
+            if len(fields) != 6 or fields[0] in panes:
                 continue
-            window, pane_id, dead, status, activity = fields
+            window, pane_id, dead, status, activity, pid = fields
             panes[window] = Pane(
                 window=window,
                 pane_id=pane_id,
                 running=dead != "1",
                 exit_status=int(status) if status.lstrip("-").isdigit() else None,
                 activity=float(activity) if activity.isdigit() else None,
+                pid=int(pid) if pid.isdigit() else None,
             )
         return panes
 
     def kill_session(self, session: str) -> bool:
         """Close the session: tmux hangs up every program in it. False if there was none."""
         return self.run("kill-session", "-t", f"={session}").returncode == 0
+
+    def stop_session(self, session: str, grace: float = STOP_GRACE) -> bool:
+        """End every program of the session, then close it; False if there was none.
+
+        A hang-up alone is not enough: Gemini CLI outlives its window on SIGHUP and would
+        write on to its session behind the resumed one. Each program gets SIGTERM (to its
+        whole process group), `grace` seconds to exit, and SIGKILL after that.
+        """
+        groups = [pane.pid for pane in self.panes(session).values() if pane.running and pane.pid]
+        _signal_groups(groups, signal.SIGTERM)
+        deadline = time.monotonic() + grace
+        while groups and time.monotonic() < deadline:
+            time.sleep(0.1)
+            groups = [pid for pid in groups if _group_alive(pid)]
+        closed = self.kill_session(session)
+        _signal_groups(groups, signal.SIGKILL)
+        return closed
+
+
+def _signal_groups(groups: list[int], signum: signal.Signals) -> None:
+    for pid in groups:
+        with contextlib.suppress(ProcessLookupError, PermissionError):
+            os.killpg(pid, signum)
+
+
+def _group_alive(pid: int) -> bool:
+    try:
+        os.killpg(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    return True
 
 
 def _env_flags(env: Mapping[str, str] | None) -> list[str]:

@@ -10,8 +10,10 @@ drives ``tether team`` and writes what happened to a JSON file for the test to j
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
+import signal
 import subprocess
 import sys
 import time
@@ -27,6 +29,8 @@ from tests.e2e.mockmodel import PORT_TOKEN, MockModel, bring_loopback_up  # noqa
 
 TEAM = "crew"
 SECOND = "Second turn: what was the word?"
+THIRD = "Third turn, after the move: the word again?"
+MOVED, MOVED_TO = "planner", "gemini"
 
 
 def first_prompt(agent: str) -> str:
@@ -134,6 +138,16 @@ class Scenario:
             shown[agent] = done.stdout.strip() or done.stderr.strip()
         return shown
 
+    def move(self) -> None:
+        """Stop, move one agent to another tool, resume: it carries on there."""
+        self.tether("stop_again", "team", "stop", TEAM)
+        self.tether("move", "team", "move", TEAM, MOVED, "--to", MOVED_TO, "--json")
+        with self.mock.lock:
+            self.out["moved_at"] = len(self.mock.requests)
+        self.tether("resume_moved", "team", "resume", TEAM, "--prompt", THIRD, "--json")
+        self.wait_for_turns("third", lambda _agent: THIRD)
+        self.out["status_moved"] = self.status()
+
     def run(self) -> dict[str, Any]:
         self.tether("start", "team", "start", TEAM, "--json")
         if self.wait_for_turns("first", first_prompt):
@@ -143,15 +157,39 @@ class Scenario:
             with self.mock.lock:
                 self.out["resume_at"] = len(self.mock.requests)
             self.tether("resume", "team", "resume", TEAM, "--prompt", SECOND, "--json")
-            self.wait_for_turns("second", lambda _agent: SECOND)
-            self.out["status_resumed"] = self.status()
+            if self.wait_for_turns("second", lambda _agent: SECOND):
+                self.out["status_resumed"] = self.status()
+                self.out["record_resumed"] = self.record()
+                self.move()
         self.out["screens"] = self.screens()
-        record = self.root / ".tether" / "teams" / f"{TEAM}.json"
-        self.out["record"] = json.loads(record.read_text()) if record.exists() else None
+        self.out["record"] = self.record()
         return self.out
 
+    def record(self) -> dict[str, Any] | None:
+        path = self.root / ".tether" / "teams" / f"{TEAM}.json"
+        return json.loads(path.read_text()) if path.exists() else None
+
     def close(self) -> None:
+        self.tether("stop_last", "team", "stop", TEAM)
         subprocess.run(["tmux", "kill-server"], env=self.env, capture_output=True, check=False)
+        self.out["leftovers"] = end_leftovers(self.spec["home"])
+
+
+def end_leftovers(home: str) -> list[str]:
+    """Kill what the CLIs left running with this run's HOME (Codex's app-server daemon
+    leaves its window): the processes whose environment says HOME=<home>."""
+    needle, ended = f"HOME={home}".encode(), []
+    for proc in Path("/proc").glob("[0-9]*"):
+        try:
+            environ = (proc / "environ").read_bytes().split(b"\0")
+            argv = (proc / "cmdline").read_bytes().split(b"\0")
+        except OSError:
+            continue
+        if proc.name != str(os.getpid()) and needle in environ:
+            with contextlib.suppress(OSError):
+                os.kill(int(proc.name), signal.SIGKILL)
+                ended.append(argv[0].decode(errors="replace"))
+    return ended
 
 
 def main(spec_path: str, out_path: str) -> int:

@@ -18,13 +18,13 @@ import pytest
 
 from . import clis
 from .mockmodel import Request, conversation
-from .teamrun import SECOND, TEAM, first_prompt
+from .teamrun import MOVED, MOVED_TO, SECOND, TEAM, THIRD, first_prompt
 
 AGENTS = {"planner": "claude", "coder": "codex", "checker": "gemini", "helper": "copilot"}
 TIMEOUT = 300
 
 
-@pytest.fixture
+@pytest.fixture(scope="module")
 def tmux_dir() -> Iterator[str]:
     """A private tmux server's socket folder (short: socket paths are limited)."""
     if shutil.which("tmux") is None:
@@ -35,6 +35,14 @@ def tmux_dir() -> Iterator[str]:
     folder = tempfile.mkdtemp(prefix="tt-e2e-", dir="/tmp")
     yield folder
     shutil.rmtree(folder, ignore_errors=True)
+
+
+@pytest.fixture(scope="module")
+def team_run(
+    installed_clis: None, tmux_dir: str, tmp_path_factory: pytest.TempPathFactory
+) -> dict[str, Any]:
+    """One run of the team: start, stop, resume; then stop, move one agent, resume."""
+    return run_team(tmp_path_factory.mktemp("team"), tmux_dir)
 
 
 def git(*args: str, cwd: Path) -> None:
@@ -85,28 +93,39 @@ def run_team(base: Path, tmux_dir: str) -> dict[str, Any]:
     if not out_path.exists():
         raise AssertionError(f"teamrun failed ({done.returncode}): {done.stderr[-3000:]}")
     out: dict[str, Any] = json.loads(out_path.read_text())
-    out["root"], out["worktree"] = root, worktree
+    out["root"], out["worktree"], out["home"] = root, worktree, spec["home"]
     return out
 
 
 def describe(out: dict[str, Any]) -> str:
+    """For assertion messages: the steps, what each request carried, each agent's screen."""
     steps = {
-        name: {k: v[-1500:] for k, v in step.items() if k != "argv"}
+        name: {k: str(v)[-1500:] for k, v in step.items() if k != "argv"}
         for name, step in out["steps"].items()
         if name != "status"
     }
+    sent = []
+    for at, raw in enumerate(out["requests"]):
+        request = Request(**raw)
+        users = " ".join(conversation(request).user_texts)
+        said = [name for name in AGENTS if first_prompt(name) in users]
+        said += [label for label, text in (("2nd", SECOND), ("3rd", THIRD)) if text in users]
+        sent.append(f"{at} {request.kind} {said}")
     screens = "\n".join(
         f"--- {agent}\n{screen[-1500:]}" for agent, screen in out["screens"].items()
     )
-    return f"waits {out['waits']}\nsteps {json.dumps(steps, indent=1)}\n{screens}"
+    return (
+        f"waits {out['waits']}, resume_at {out.get('resume_at')}, moved_at {out.get('moved_at')}"
+        f"\nsteps {json.dumps(steps, indent=1)}\nrequests {sent}\n{screens}"
+    )
 
 
-def carries(request: Request, agent: str) -> bool:
-    """The request continues `agent`'s own session: its first turn, then the new prompt."""
+def carries(request: Request, agent: str, *prompts: str) -> bool:
+    """The request continues `agent`'s own session: its first turn, then `prompts`."""
     sent = conversation(request)
     users = " ".join(sent.user_texts)
     return (
-        SECOND in users
+        all(prompt in users for prompt in prompts)
         and first_prompt(agent) in users
         and f"ECHO: {first_prompt(agent)}" in sent.assistant_texts
         and not any(first_prompt(other) in users for other in AGENTS if other != agent)
@@ -115,9 +134,9 @@ def carries(request: Request, agent: str) -> bool:
 
 @pytest.mark.e2e
 def test_a_team_of_four_cli_resumes_each_agent_on_its_own_session(
-    installed_clis: None, tmp_path: Path, tmux_dir: str
+    team_run: dict[str, Any],
 ) -> None:
-    out = run_team(tmp_path, tmux_dir)
+    out = team_run
     assert out["steps"]["start"]["code"] == 0, describe(out)
     started = json.loads(out["steps"]["start"]["out"])["agents"]
     assert [(a["name"], a["tool"], a["action"]) for a in started] == [
@@ -148,10 +167,10 @@ def test_a_team_of_four_cli_resumes_each_agent_on_its_own_session(
     requests = [Request(**r) for r in out["requests"]]
     after = [r for r in requests[out["resume_at"] :] if r.kind != "other"]
     for agent in AGENTS:
-        assert any(carries(request, agent) for request in after), (agent, describe(out))
+        assert any(carries(request, agent, SECOND) for request in after), (agent, describe(out))
 
     assert {row["name"]: row["native_id"] for row in out["status_resumed"]} == ids
-    record = {a["name"]: a for a in out["record"]["agents"]}
+    record = {a["name"]: a for a in out["record_resumed"]["agents"]}
     for name, tool in AGENTS.items():
         agent = record[name]
         assert agent["tool"] == tool and agent["tmux_target"] == f"{TEAM}:{name}"
@@ -161,3 +180,30 @@ def test_a_team_of_four_cli_resumes_each_agent_on_its_own_session(
     assert record["coder"]["command"][:3] == ["codex", "resume", ids["coder"]]
     exclude = out["root"] / ".git" / "info" / "exclude"
     assert "/.tether/" in exclude.read_text().splitlines()
+    # `team stop` ended every agent: what is left is Codex's own shared background server
+    daemon = str(Path(out["home"]) / ".codex" / "packages")
+    assert all(argv.startswith(daemon) for argv in out["leftovers"]), out["leftovers"]
+
+
+@pytest.mark.e2e
+def test_an_agent_moved_to_another_tool_resumes_there(team_run: dict[str, Any]) -> None:
+    """The same run, continued: the claude agent is moved to codex and resumed in it."""
+    out = team_run
+    assert out["waits"].get("second") is not None, describe(out)
+    assert out["steps"]["move"]["code"] == 0, describe(out)
+    moved = json.loads(out["steps"]["move"]["out"])
+    assert moved["source"]["tool"] == AGENTS[MOVED] and moved["tool"] == MOVED_TO
+    resumed = {a["name"]: a for a in json.loads(out["steps"]["resume_moved"]["out"])["agents"]}
+    assert (resumed[MOVED]["tool"], resumed[MOVED]["action"]) == (MOVED_TO, "resumed")
+    assert resumed[MOVED]["native_id"] == moved["native_id"]
+    assert out["waits"]["third"] is not None, describe(out)
+
+    requests = [Request(**r) for r in out["requests"]][out["moved_at"] :]
+    kind = {"claude": "anthropic", "codex": "responses", "gemini": "gemini", "copilot": "chat"}
+    in_new_tool = [r for r in requests if r.kind == kind[MOVED_TO]]
+    assert any(carries(r, MOVED, SECOND, THIRD) for r in in_new_tool), describe(out)
+    assert not any(r.kind == kind[AGENTS[MOVED]] for r in requests)  # nothing left on claude
+    status = {row["name"]: row for row in out["status_moved"]}
+    assert status[MOVED]["tool"] == MOVED_TO and status[MOVED]["state"] == "running"
+    record = {a["name"]: a for a in out["record"]["agents"]}
+    assert record[MOVED]["moved_from"][0]["native_id"] == moved["source"]["native_id"]

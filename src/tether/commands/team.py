@@ -112,6 +112,34 @@ def status(name: str, as_json: bool) -> None:
     )
 
 
+@team.command()
+@click.argument("name")
+@click.argument("agent")
+@click.option("--to", "target", required=True, metavar="TOOL", help="claude|codex|gemini|copilot.")
+@json_option
+def move(name: str, agent: str, target: str, as_json: bool) -> None:
+    """Move AGENT of stopped team NAME to another tool: its session is converted, and
+    `tether team resume NAME` continues it there (the team file's args are then left out).
+
+    \b
+      tether team move review coder --to claude
+    """
+    from tether.cli import archive, resolve_tool
+
+    tool = resolve_tool(target)
+    assert tool is not None
+    with project_teams() as teams, archive() as db:
+        converted = teams.move(name, agent, tool, db)
+    if as_json:
+        emit_json({"team": name, "agent": agent, **converted.as_dict()})
+        return
+    source = converted.source
+    click.echo(
+        f"moved {agent} from {source.tool} ({source.native_id}) to {tool} "
+        f"({converted.written.native_id}); `tether team resume {name}` continues it there"
+    )
+
+
 @team.command(name="list")
 @json_option
 def list_(as_json: bool) -> None:
