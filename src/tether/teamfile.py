@@ -165,16 +165,34 @@ def tool_name(value: str | None, where: str) -> str:
     """The canonical name of a tool that a team can run (aliases accepted)."""
     from tether.registry import UnknownTool, get_tool
 
+    runnable = runnable_tools()
     if not value:
-        raise TeamFileError(f"{where}: missing tool (one of {', '.join(launch.SPECS)})")
+        raise TeamFileError(f"{where}: missing tool (one of {', '.join(runnable)})")
     try:
         name = get_tool(value).name
     except UnknownTool:
         name = value
-    if name not in launch.SPECS:
-        runnable = ", ".join(launch.SPECS)
-        raise TeamFileError(f"{where}: tool {value!r} cannot run in a team: use {runnable}")
+    if name not in runnable:
+        raise TeamFileError(
+            f"{where}: tool {value!r} cannot run in a team: use {', '.join(runnable)}"
+        )
     return name
+
+
+def runnable_tools() -> list[str]:
+    """Tools whose sessions tether can name: given an id up front (`--session-id`), or
+    found afterwards among the sessions the tool began (its module's `started_since`)."""
+    from tether.registry import UnknownTool, get_tool
+
+    names = []
+    for name, spec in launch.SPECS.items():
+        try:
+            findable = hasattr(get_tool(name), "started_since")
+        except UnknownTool:
+            continue
+        if spec["preassign"] or findable:
+            names.append(name)
+    return names
 
 
 def _no_unknown_keys(table: dict[str, Any], known: frozenset[str], where: str) -> None:

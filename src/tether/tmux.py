@@ -14,6 +14,7 @@ import subprocess
 import time
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
+from pathlib import Path
 
 INSTALL_HINT = "install it with `apt install tmux` (Debian, Ubuntu) or `brew install tmux` (macOS)"
 STOP_GRACE = 10.0
@@ -158,14 +159,26 @@ def _signal_groups(groups: list[int], signum: signal.Signals) -> None:
             os.killpg(pid, signum)
 
 
-def _group_alive(pid: int) -> bool:
+def _group_alive(pgid: int) -> bool:
+    """Whether a process of the group still runs; a zombie (ended, not yet reaped by the
+    tmux server, which may take seconds) does not count where /proc tells them apart."""
     try:
-        os.killpg(pid, 0)
+        os.killpg(pgid, 0)
     except ProcessLookupError:
         return False
     except PermissionError:
         return True
-    return True
+    proc = Path("/proc")
+    if not (proc / "self" / "stat").exists():
+        return True
+    for stat in proc.glob("[0-9]*/stat"):
+        try:
+            fields = stat.read_text().rsplit(")", 1)[1].split()
+        except (OSError, IndexError):
+            continue
+        if len(fields) > 2 and fields[2] == str(pgid) and fields[0] != "Z":
+            return True
+    return False
 
 
 def _env_flags(env: Mapping[str, str] | None) -> list[str]:
