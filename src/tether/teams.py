@@ -271,21 +271,15 @@ class Teams:
             return self._start_agent(record, agent, agent.folder(self.root), pane=pane)
         folder = Path(earlier.cwd)  # sessions belong to their folder (Claude's do by name)
         self._check_runnable(earlier.tool, agent.name, folder)
-        path = (
-            self.session_file(earlier.tool, earlier.native_id, earlier.cwd)
-            if earlier.native_id
-            else None
-        )
-        if not earlier.native_id or path is None:
-            return self._start_agent(
-                record, agent, folder, earlier.tool, pane, prompt, earlier.native_id
-            )
-        session_args = launch.resume_args(earlier.tool, earlier.native_id)
+        native_id = earlier.native_id
+        if not native_id or self.session_file(earlier.tool, native_id, earlier.cwd) is None:
+            return self._start_agent(record, agent, folder, earlier.tool, pane, prompt, native_id)
+        session_args = launch.resume_args(earlier.tool, native_id)
         argv = self._argv(earlier.tool, session_args, _own_args(agent, earlier.tool), prompt)
         earlier.tmux_target = self._run(record.tmux_session, agent, folder, argv, pane)
         earlier.command = argv
         earlier.resumed_at = stamp(self.clock())
-        return Launched(agent.name, earlier.tool, "resumed", earlier.native_id, earlier.tmux_target)
+        return Launched(agent.name, earlier.tool, "resumed", native_id, earlier.tmux_target)
 
     def _argv(
         self, tool: str, session_args: list[str], args: tuple[str, ...], prompt: str | None

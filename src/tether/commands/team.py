@@ -171,7 +171,7 @@ def _print_launched(name: str, launched: list[Launched], as_json: bool) -> None:
         emit_json({"team": name, "agents": [vars_of(item) for item in launched]})
         return
     _table(
-        ["AGENT", "TOOL", "", "SESSION", "TMUX"],
+        ["AGENT", "TOOL", "ACTION", "SESSION", "TMUX"],
         [
             [
                 item.agent,
