@@ -32,7 +32,11 @@ def capture(session: clis.RealSession, monkeypatch: pytest.MonkeyPatch) -> str:
 
 
 def convert(ident: str, target: str, home: Path, monkeypatch: pytest.MonkeyPatch) -> dict[str, Any]:
-    """`tether convert ID --to target --json` into the target CLI's own (fresh) home."""
+    """`tether convert ID --to target --json` into the target CLI's own home, configured as
+    a user's is before they convert (Codex records the provider its config selects)."""
+    if target == "codex" and not (home / ".codex" / "config.toml").exists():
+        (home / ".codex").mkdir(parents=True, exist_ok=True)
+        (home / ".codex" / "config.toml").write_text(clis.CODEX_CONFIG)
     monkeypatch.setenv("HOME", str(home))
     bin_dir = str(clis.binary(target).parent)
     monkeypatch.setenv("PATH", bin_dir + os.pathsep + os.environ.get("PATH", ""))

@@ -147,6 +147,7 @@ def test_every_line_is_numbered_and_the_meta_comes_first(tmp_path: Path) -> None
         "originator": "codex_cli_rs",
         "cli_version": codex.CLI_VERSION,
         "source": "cli",
+        "model_provider": "openai",  # no config.toml: Codex's default
         "git": {"commit_hash": "abc123", "branch": "main"},
     }  # no model_provider: Codex then resumes it under whichever provider is in use
     kinds = [(r["type"], r["payload"].get("type")) for r in lines[1:]]
@@ -537,3 +538,19 @@ def test_report_says_when_codex_lists_from_its_own_index(tmp_path: Path) -> None
     assert codex.UNLISTED in indexed_job.report.notes
     assert (indexed / "state_5.sqlite").read_bytes() == b""
     assert fresh.path.is_file()
+
+
+def test_the_thread_records_the_provider_codex_will_resume_with(tmp_path: Path) -> None:
+    """Codex's interactive resume refuses a thread without a provider, and any resume one
+    recorded under another provider: the writer records the one config.toml selects."""
+    store = tmp_path / ".codex"
+    store.mkdir()
+    (store / "config.toml").write_text('model_provider = "mock"\n')
+    meta = records(codex.write(job(hello(), store, tmp_path)).path)[0]["payload"]
+    assert meta["model_provider"] == "mock"
+    (store / "config.toml").write_text(
+        'model_provider = "mock"\nprofile = "work"\n[profiles.work]\nmodel_provider = "azure"\n'
+    )
+    assert codex.configured_provider(store) == "azure"
+    (store / "config.toml").write_bytes(b"\xff not toml")
+    assert codex.configured_provider(store) == "openai"

@@ -11,10 +11,11 @@ Nothing but the new file is written: not Codex's SQLite index (its schema migrat
 Codex read-repairs it when it opens a thread by id) nor `session_index.jsonl` (thread
 names only). Codex finds a correctly named file by id; `resume --last` lists it at once in
 a home Codex has not indexed yet, and in one it has, once Codex has opened it by id (which
-`tether resume` does): 0.169 lists from the index alone there. `model_provider` is left
-out of `session_meta`: Codex refuses to resume a thread under another provider than the
-one it records, and a thread that records none continues under the provider in use; no
-`base_instructions` either, so Codex uses its own current ones.
+`tether resume` does): 0.169 lists from the index alone there. `model_provider` is the
+one the user's config.toml selects (Codex's default, `openai`, when it names none): Codex
+refuses to resume a thread under another provider than the one it records, and its
+interactive resume refuses a thread that records none. No `base_instructions`, so Codex
+uses its own current ones.
 Reasoning replays natively only with Codex's own encrypted content (a round trip); the API
 rejects reasoning items it cannot verify, so other reasoning becomes text.
 """
@@ -24,6 +25,7 @@ from __future__ import annotations
 import os
 import re
 import shlex
+import tomllib
 import uuid
 from datetime import datetime
 from pathlib import Path, PurePosixPath
@@ -43,6 +45,7 @@ context_tokens = 200_000
 accepts_generic_calls = True
 CLI_VERSION = "0.169.0"
 """The Codex CLI version these files are proven against (tests/e2e)."""
+DEFAULT_PROVIDER = "openai"
 ORIGINATOR = "codex_cli_rs"
 SOURCE = "cli"
 """An interactive source: `codex resume --last` lists only those (exec lists every source)."""
@@ -300,6 +303,7 @@ class _Rollout:
             "originator": ORIGINATOR,
             "cli_version": CLI_VERSION,
             "source": SOURCE,
+            "model_provider": configured_provider(self.job.store),
         }
         git = {
             "commit_hash": session.git_commit,
@@ -505,3 +509,20 @@ def _attachment_text(part: Attachment) -> str:
 def _stamp(value: str | None) -> str | None:
     """A timestamp as Codex writes them: UTC with milliseconds and Z."""
     return iso(value) if value else None
+
+
+def configured_provider(store: Path) -> str:
+    """The model provider Codex will resume with: config.toml's `model_provider` (or its
+    selected profile's), else Codex's default `openai`."""
+    try:
+        config = tomllib.loads((store / "config.toml").read_text(encoding="utf-8"))
+    except (OSError, UnicodeDecodeError, tomllib.TOMLDecodeError):
+        return DEFAULT_PROVIDER
+    profile = config.get("profile")
+    profiles = config.get("profiles")
+    if isinstance(profile, str) and isinstance(profiles, dict):
+        chosen = profiles.get(profile)
+        if isinstance(chosen, dict) and isinstance(chosen.get("model_provider"), str):
+            return str(chosen["model_provider"])
+    provider = config.get("model_provider")
+    return provider if isinstance(provider, str) and provider else DEFAULT_PROVIDER
