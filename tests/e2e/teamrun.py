@@ -30,7 +30,7 @@ from tests.e2e.mockmodel import PORT_TOKEN, MockModel, bring_loopback_up  # noqa
 TEAM = "crew"
 SECOND = "Second turn: what was the word?"
 THIRD = "Third turn, after the move: the word again?"
-MOVED, MOVED_TO = "planner", "gemini"
+MOVED, MOVED_TO = "planner", "codex"
 
 
 def first_prompt(agent: str) -> str:
