@@ -25,8 +25,6 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-import orjson
-
 from tether import launch
 from tether.context import ContextPolicy, fit
 from tether.model import (
@@ -43,7 +41,7 @@ from tether.model import (
 from tether.redact import redact, redact_text
 from tether.vocabulary import Vocabulary
 from tether.writers import get_writer, vocabulary
-from tether.writers.base import Report, WriteJob, Writer, Written
+from tether.writers.base import Report, WriteJob, Writer, Written, call_text, result_text
 
 NO_RESULT = "(no result was recorded for this tool call)"
 
@@ -211,7 +209,7 @@ def _turns(messages: list[Message], report: Report) -> list[Message]:
 
 def _as_user_part(part: Part) -> Part:
     if isinstance(part, ToolCall):
-        return Text(f"[tool call {part.name}: {orjson.dumps(part.input).decode()}]")
+        return Text(call_text(part))
     if isinstance(part, Reasoning):
         return Text(part.text)
     return part
@@ -248,7 +246,7 @@ def _answer_calls(messages: list[Message], report: Report) -> list[Message]:
                 report.downgrade("tool_result", "its call is not in the session")
                 _append(
                     out,
-                    Message("user", [Text(f"[tool output]\n{orphan.output}")], message.timestamp),
+                    Message("user", [Text(result_text(orphan.output))], message.timestamp),
                 )
             continue
         out.append(message)
@@ -337,7 +335,7 @@ class _PartConverter:
             return ToolCall(call_id, part.name, inputs, native)
         self.report.downgrade("tool_call", f"{part.name}: no counterpart in {self.writer.name}")
         self.texted[call_id] = part.name
-        return Text(f"[tool call {part.name}: {orjson.dumps(part.input).decode()}]")
+        return Text(call_text(part))
 
     def texted_results(self, messages: list[Message]) -> list[Message]:
         """Results of calls written as text become user text too."""

@@ -26,7 +26,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
-from typing import Any, Literal
+from typing import Any, Literal, get_args
 
 Kind = Literal[
     "shell",
@@ -41,19 +41,7 @@ Kind = Literal[
     "todo",
     "task",
 ]
-KINDS: tuple[Kind, ...] = (
-    "shell",
-    "read_file",
-    "write_file",
-    "edit_file",
-    "list_dir",
-    "glob",
-    "grep",
-    "web_fetch",
-    "web_search",
-    "todo",
-    "task",
-)
+KINDS: tuple[Kind, ...] = get_args(Kind)
 REQUIRED: dict[Kind, tuple[str, ...]] = {
     "shell": ("command",),
     "read_file": ("path",),

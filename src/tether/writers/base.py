@@ -14,7 +14,9 @@ from datetime import datetime
 from pathlib import Path
 from typing import Any, Protocol
 
-from tether.model import PartKind, Session
+import orjson
+
+from tether.model import Attachment, Part, PartKind, Reasoning, Session, Text, ToolCall, ToolResult
 from tether.vocabulary import Vocabulary
 
 ReportKind = PartKind | str
@@ -114,3 +116,31 @@ class Writer(Protocol):
 
 class WriteError(Exception):
     """The session could not be written; the message says why and what to do."""
+
+
+# ---------------------------------------------------------------------------------------
+# Parts a target has no form for, as text: one spelling for every writer
+
+
+def attachment_text(part: Attachment) -> str:
+    label = part.name or part.uri or "attachment"
+    return f"[attachment: {label} ({part.media_type})]"
+
+
+def call_text(part: ToolCall) -> str:
+    return f"[tool call {part.name}: {orjson.dumps(part.input).decode()}]"
+
+
+def result_text(output: str) -> str:
+    return f"[tool output]\n{output}"
+
+
+def part_text(part: Part) -> str:
+    """Any part as the text a target without a form for it is given."""
+    if isinstance(part, ToolResult):
+        return result_text(part.output)
+    if isinstance(part, ToolCall):
+        return call_text(part)
+    if isinstance(part, Text | Reasoning):
+        return part.text
+    return attachment_text(part)

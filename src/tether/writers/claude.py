@@ -19,7 +19,7 @@ from tether.files import write_new
 from tether.model import Attachment, Message, Part, Reasoning, Text, ToolCall, ToolResult
 from tether.tools.claude import MAX_DIR_NAME, project_dir_name
 from tether.vocabulary import Args, Shape, Vocabulary
-from tether.writers.base import Report, WriteError, WriteJob, Written
+from tether.writers.base import Report, WriteError, WriteJob, Written, attachment_text
 
 name = "claude"
 context_tokens = 150_000
@@ -206,7 +206,7 @@ def _assistant_block(part: Part, same_tool: bool, report: Report) -> list[dict[s
         return [{"type": "text", "text": f"[reasoning]\n{part.text}"}]
     if isinstance(part, Attachment):
         report.downgrade("attachment", "an assistant attachment")
-        return [{"type": "text", "text": _attachment_text(part)}]
+        return [{"type": "text", "text": attachment_text(part)}]
     return []
 
 
@@ -227,13 +227,8 @@ def _user_block(part: Part, report: Report) -> list[dict[str, Any]]:
             source = {"type": "base64", "media_type": part.media_type, "data": part.data}
             return [{"type": "image", "source": source}]
         report.downgrade("attachment", "not an inline image")
-        return [{"type": "text", "text": _attachment_text(part)}]
+        return [{"type": "text", "text": attachment_text(part)}]
     return []
-
-
-def _attachment_text(part: Attachment) -> str:
-    label = part.name or part.uri or "attachment"
-    return f"[attachment: {label} ({part.media_type})]"
 
 
 def _usage(message: Message, same_tool: bool) -> dict[str, Any]:

@@ -38,7 +38,7 @@ from tether.model import Attachment, Message, Reasoning, Text, ToolCall, ToolRes
 from tether.tools.common import iso
 from tether.vocabulary import Args, Shape, Vocabulary
 from tether.writers import codex_patch
-from tether.writers.base import Report, WriteError, WriteJob, Written
+from tether.writers.base import Report, WriteError, WriteJob, Written, attachment_text
 
 name = "codex"
 context_tokens = 200_000
@@ -366,7 +366,7 @@ class _Rollout:
                 url = _image_url(part)
                 if url is None:
                     self.report.downgrade("attachment", "not an inline image")
-                    label = _attachment_text(part)
+                    label = attachment_text(part)
                     content.append({"type": "input_text", "text": label})
                     texts.append(label)
                 else:
@@ -396,7 +396,7 @@ class _Rollout:
                 self._call(part, stamp)
             elif isinstance(part, Attachment):
                 self.report.downgrade("attachment", "an assistant attachment")
-                said = self._say(_attachment_text(part), stamp)
+                said = self._say(attachment_text(part), stamp)
         return said
 
     def _say(self, text: str, stamp: str | None, phase: Any = None) -> str:
@@ -499,11 +499,6 @@ def _image_url(part: Attachment) -> str | None:
     if part.uri and part.uri.startswith(("http://", "https://", "data:image/")):
         return part.uri
     return None
-
-
-def _attachment_text(part: Attachment) -> str:
-    label = part.name or part.uri or "attachment"
-    return f"[attachment: {label} ({part.media_type})]"
 
 
 def _stamp(value: str | None) -> str | None:

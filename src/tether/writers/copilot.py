@@ -22,7 +22,7 @@ import orjson
 from tether.files import write_new
 from tether.model import Attachment, Message, Reasoning, Session, Text, ToolCall, ToolResult
 from tether.vocabulary import Args, Shape, Vocabulary
-from tether.writers.base import Report, WriteError, WriteJob, Written
+from tether.writers.base import Report, WriteError, WriteJob, Written, attachment_text
 
 name = "copilot"
 context_tokens = 100_000
@@ -268,7 +268,7 @@ class _Events:
             elif isinstance(part, Attachment):
                 native = _attachment(part, self.job.same_tool, self.job.report)
                 if native is None:
-                    texts.append(_attachment_text(part))
+                    texts.append(attachment_text(part))
                 else:
                     attachments.append(native)
         content = "\n\n".join(texts)
@@ -302,7 +302,7 @@ class _Events:
                 requests.append(self._request(part))
             elif isinstance(part, Attachment):
                 self.job.report.downgrade("attachment", "an assistant attachment")
-                texts.append(_attachment_text(part))
+                texts.append(attachment_text(part))
         if not (texts or thoughts or requests):
             return 0
         turn_id = str(self.turn)
@@ -402,11 +402,6 @@ def _attachment(part: Attachment, same_tool: bool, report: Report) -> dict[str, 
         return native
     report.downgrade("attachment", "not an inline image: Copilot reads files when sent")
     return None
-
-
-def _attachment_text(part: Attachment) -> str:
-    label = part.name or part.uri or "attachment"
-    return f"[attachment: {label} ({part.media_type})]"
 
 
 def _function_name(tool: str) -> str:

@@ -35,7 +35,7 @@ import orjson
 from tether.files import write_new
 from tether.model import Attachment, Message, Part, Reasoning, Text, ToolCall, ToolResult
 from tether.vocabulary import Args, Shape, Vocabulary
-from tether.writers.base import WriteError, WriteJob, Written
+from tether.writers.base import WriteError, WriteJob, Written, attachment_text, part_text
 from tether.writers.gemini_project import project_folder, project_hash
 
 name = "gemini"
@@ -326,7 +326,9 @@ class _Records:
             return self._gemini(message, results)
         if message.role == "tool":  # prepare puts every tool message right after its calls
             self.report.downgrade("tool_result", "no call before it")
-            message = Message("user", [Text(_as_text(p)) for p in message.parts], message.timestamp)
+            message = Message(
+                "user", [Text(part_text(p)) for p in message.parts], message.timestamp
+            )
         return self._user(message)
 
     def _user(self, message: Message) -> dict[str, Any] | None:
@@ -351,7 +353,7 @@ class _Records:
         if isinstance(part, Attachment):
             return [self._attachment(part)]
         self.report.downgrade(part.kind, "in a user turn")  # prepare leaves none here
-        return [{"text": _as_text(part)}]
+        return [{"text": part_text(part)}]
 
     def _attachment(self, part: Attachment) -> dict[str, Any]:
         if part.data and part.media_type.startswith(INLINE_TYPES):
@@ -362,7 +364,7 @@ class _Records:
         if part.uri and self.same_tool:
             return {"fileData": {"mimeType": part.media_type, "fileUri": part.uri}}
         self.report.downgrade("attachment", "not inline data Gemini takes")
-        return {"text": _attachment_text(part)}
+        return {"text": attachment_text(part)}
 
     def _gemini(self, message: Message, results: list[ToolResult]) -> dict[str, Any] | None:
         by_call = {result.call_id: result for result in results}
@@ -379,7 +381,7 @@ class _Records:
                 calls.append(part)
             elif isinstance(part, Attachment):
                 self.report.downgrade("attachment", "in a model turn")
-                texts.append({"text": _attachment_text(part)})
+                texts.append({"text": attachment_text(part)})
         if not (texts or thoughts or signed or calls):
             return None
         records = [self._call(call, by_call.get(call.id), message) for call in calls]
@@ -527,18 +529,3 @@ def _describe(args: dict[str, Any]) -> str:
         if isinstance(value, str) and value:
             return _shorten(" ".join(value.split()))
     return ""
-
-
-def _as_text(part: Part) -> str:
-    if isinstance(part, ToolResult):
-        return f"[tool output]\n{part.output}"
-    if isinstance(part, ToolCall):
-        return f"[tool call {part.name}: {orjson.dumps(part.input).decode()}]"
-    if isinstance(part, Text | Reasoning):
-        return part.text
-    return _attachment_text(part)
-
-
-def _attachment_text(part: Attachment) -> str:
-    label = part.name or part.uri or "attachment"
-    return f"[attachment: {label} ({part.media_type})]"

@@ -33,7 +33,7 @@ import orjson
 from tether.files import write_new
 from tether.model import Attachment, Message, Part, Reasoning, Text, ToolCall, ToolResult
 from tether.vocabulary import Args, Shape, Vocabulary
-from tether.writers.base import Report, WriteError, WriteJob, Written
+from tether.writers.base import Report, WriteError, WriteJob, Written, attachment_text
 
 name = "opencode"
 context_tokens = 150_000
@@ -287,7 +287,7 @@ def _user_part(part: Part, report: Report) -> list[dict[str, Any]]:
             file = {"type": "file", "mime": part.media_type, "url": url}
             return [{**file, "filename": part.name} if part.name else file]
         report.downgrade("attachment", "not inline data")
-        return [{"type": "text", "text": _attachment_text(part)}]
+        return [{"type": "text", "text": attachment_text(part)}]
     return []
 
 
@@ -307,7 +307,7 @@ def _assistant_part(
         return [{"type": "text", "text": f"[reasoning]\n{part.text}"}]
     if isinstance(part, Attachment):
         job.report.downgrade("attachment", "an assistant attachment")
-        return [{"type": "text", "text": _attachment_text(part)}]
+        return [{"type": "text", "text": attachment_text(part)}]
     return []
 
 
@@ -332,11 +332,6 @@ def _tool_part(call: ToolCall, result: ToolResult | None, stamp: int, ended: int
             "time": time,
         }
     return {"type": "tool", "tool": call.name, "callID": call.id, "state": state}
-
-
-def _attachment_text(part: Attachment) -> str:
-    label = part.name or part.uri or "attachment"
-    return f"[attachment: {label} ({part.media_type})]"
 
 
 def _tokens(message: Message) -> dict[str, Any]:

@@ -26,7 +26,7 @@ import orjson
 from tether.files import write_new
 from tether.model import Attachment, Message, Part, Reasoning, Text, ToolCall, ToolResult
 from tether.vocabulary import Args, Shape, Vocabulary
-from tether.writers.base import Report, WriteError, WriteJob, Written
+from tether.writers.base import Report, WriteError, WriteJob, Written, attachment_text, part_text
 
 name = "qwen"
 context_tokens = 100_000
@@ -299,7 +299,7 @@ class _Records:
         if isinstance(part, Attachment):
             return self._attachment(part, "user")
         self.report.downgrade(part.kind, "in a user turn")  # prepare leaves none here
-        return {"text": _as_text(part)}
+        return {"text": part_text(part)}
 
     def _attachment(self, part: Attachment, where: str) -> dict[str, Any]:
         if where == "user" and part.data and part.media_type.startswith(INLINE_TYPES):
@@ -307,7 +307,7 @@ class _Records:
         if where == "user" and part.uri and self.same_tool:
             return {"fileData": {"mimeType": part.media_type, "fileUri": part.uri}}
         self.report.downgrade("attachment", f"not inline data in a {where} turn")
-        return {"text": _attachment_text(part)}
+        return {"text": attachment_text(part)}
 
     def _assistant(self, message: Message, names: dict[str, str]) -> dict[str, Any] | None:
         parts: list[dict[str, Any]] = []
@@ -356,7 +356,7 @@ class _Records:
                 yield {
                     "timestamp": message.timestamp,
                     "type": "user",
-                    "message": {"role": "user", "parts": [{"text": _as_text(part)}]},
+                    "message": {"role": "user", "parts": [{"text": part_text(part)}]},
                 }
                 continue
             body = {"error": part.output} if part.is_error else {"output": part.output}
@@ -380,7 +380,7 @@ def _note_stray(part: Part, message: Message, report: Report) -> Iterator[dict[s
     yield {
         "timestamp": message.timestamp,
         "type": "user",
-        "message": {"role": "user", "parts": [{"text": _as_text(part)}]},
+        "message": {"role": "user", "parts": [{"text": part_text(part)}]},
     }
 
 
@@ -413,18 +413,3 @@ def _usage_metadata(usage: dict[str, Any] | None) -> dict[str, int] | None:
 
 def _shorten(text: str) -> str:
     return text if len(text) <= DISPLAY_MAX else text[: DISPLAY_MAX - 1] + "…"
-
-
-def _as_text(part: Part) -> str:
-    if isinstance(part, ToolResult):
-        return f"[tool output]\n{part.output}"
-    if isinstance(part, ToolCall):
-        return f"[tool call {part.name}: {orjson.dumps(part.input).decode()}]"
-    if isinstance(part, Text | Reasoning):
-        return part.text
-    return _attachment_text(part)
-
-
-def _attachment_text(part: Attachment) -> str:
-    label = part.name or part.uri or "attachment"
-    return f"[attachment: {label} ({part.media_type})]"
