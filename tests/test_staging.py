@@ -1,0 +1,283 @@
+"""A parallel scan (worker processes, staging databases, take-over) leaves the archive exactly
+as a serial scan does: every row of every table, key for key, the raw archive and the index.
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+import sqlite3
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import orjson
+import pytest
+
+from tests.conftest import FIXTURES
+from tests.stores import place_claude
+from tests.test_all_tools import lay_out_every_tool
+from tests.test_bench_corpus import gen_corpus
+from tether import capture, staging
+from tether.capture import ScanReport, scan
+from tether.db import connect
+from tether.tools import taskdirs
+
+TABLES = {
+    "sessions": "pk",
+    "sources": "id",
+    "messages": "pk",
+    "parts": "pk",
+    "raw_chunks": "source_id, generation, seq",
+}
+WORDS = ["the", "error", "pytest", "refactor", "main", "file", "caf*", "json"]
+
+
+@pytest.fixture(autouse=True)
+def linux(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(taskdirs, "PLATFORM", "linux")
+
+
+@pytest.fixture
+def parallel(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Stage everything new, two files per staging database, whatever its size."""
+    monkeypatch.setattr(staging, "MIN_BYTES", 0)
+    monkeypatch.setattr(staging, "CHUNK_FILES", 2)
+    monkeypatch.setenv("TETHER_SCAN_WORKERS", "2")
+
+
+def fill(home: Path) -> None:
+    """Thirteen tools' layouts (containers among them), a small generated corpus, a Gemini
+    session and its resume stub (same id, two files), and a file of bad lines."""
+    lay_out_every_tool(home)
+    corpus = home.parent / "corpus"
+    assert gen_corpus.main([str(corpus), "--scale", "0.004"]) == 0
+    shutil.copytree(corpus / "home", home, dirs_exist_ok=True)
+    chats = home / ".gemini" / "tmp" / "myproj" / "chats"
+    shutil.copy(
+        FIXTURES / "gemini" / "cli061_resume_stub.jsonl",
+        chats / "session-2026-11-21T19-46-11111111.jsonl",
+    )
+    bad = home / ".claude" / "projects" / "-tmp-bad" / "00000000-0000-4000-8000-00000000000b.jsonl"
+    bad.parent.mkdir(parents=True)
+    line = orjson.dumps(
+        {
+            "type": "user",
+            "uuid": "u1",
+            "parentUuid": None,
+            "sessionId": "00000000-0000-4000-8000-00000000000b",
+            "timestamp": "2026-01-01T00:00:00.000Z",
+            "message": {"role": "user", "content": "readable café"},
+        }
+    )
+    bad.write_bytes(line + b"\n{not json\n[1]\n" + line.replace(b"caf\xc3\xa9", b"caf\xe9"))
+
+
+def archive(path: Path) -> sqlite3.Connection:
+    return connect(path / "tether.db")
+
+
+def run_scan(db: sqlite3.Connection, home: Path) -> ScanReport:
+    return scan(db, {"HOME": str(home)}, home)
+
+
+def dump(db: sqlite3.Connection) -> dict[str, Any]:
+    """Every row of the archive's tables (but the time each file was scanned), the index's
+    answers, and its own integrity check."""
+    out: dict[str, Any] = {}
+    for table, order in TABLES.items():
+        cursor = db.execute(f"SELECT * FROM {table} ORDER BY {order}")
+        columns = [c[0] for c in cursor.description]
+        rows = [dict(zip(columns, row, strict=True)) for row in cursor]
+        for row in rows:
+            row.pop("scanned_at", None)
+        out[table] = rows
+    for word in WORDS:
+        out[f"search {word}"] = db.execute(
+            "SELECT rowid FROM parts_fts WHERE parts_fts MATCH ? ORDER BY rowid", (word,)
+        ).fetchall()
+    db.execute("INSERT INTO parts_fts(parts_fts, rank) VALUES ('integrity-check', 1)")
+    return out
+
+
+def summary(report: ScanReport) -> dict[str, Any]:
+    data = report.as_dict()
+    data.pop("seconds")
+    data["failed"] = sorted(p["path"] for p in data["failed"])
+    data["skipped_in"] = sorted(p["path"] for p in data["skipped_in"])
+    return data
+
+
+@pytest.fixture
+def serial(isolated_home: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[Any]:
+    """The serial scan of the same home, for comparison: (report, dump)."""
+
+    def scan_serially() -> tuple[dict[str, Any], dict[str, Any]]:
+        monkeypatch.setenv("TETHER_SCAN_WORKERS", "0")
+        folder = tmp_path / "serial"
+        shutil.rmtree(folder, ignore_errors=True)
+        db = archive(folder)
+        report = run_scan(db, isolated_home)
+        result = summary(report), dump(db)
+        db.close()
+        monkeypatch.setenv("TETHER_SCAN_WORKERS", "2")
+        return result
+
+    yield scan_serially
+
+
+def count_take_overs(monkeypatch: pytest.MonkeyPatch) -> list[bool]:
+    """What each take-over of a staging database returned, in order."""
+    taken: list[bool] = []
+    real = staging.take_over
+
+    def counting(db: sqlite3.Connection, path: Path) -> bool:
+        taken.append(real(db, path))
+        return taken[-1]
+
+    monkeypatch.setattr(staging, "take_over", counting)
+    return taken
+
+
+def test_plan_keeps_the_order_and_reads_known_files_and_containers_serially(
+    isolated_home: Path,
+) -> None:
+    fill(isolated_home)
+    todo: list[capture.Item] = []
+    report = ScanReport()
+    for tool, _root, source in capture.discover_all(
+        {}, isolated_home, list(capture.TOOLS.values())
+    ):
+        capture._consider(tool, source, None, todo, report)
+    todo.sort(key=lambda item: str(item[1].path))
+    steps = staging.plan(todo)
+    assert [item for _, files in steps for item in files] == todo
+    assert any(not staged for staged, _ in steps), "the layouts hold containers"
+    for staged, files in steps:
+        assert all(staging.stageable(item) == staged for item in files)
+        if staged:
+            assert len(files) <= staging.CHUNK_FILES
+
+
+@pytest.mark.usefixtures("parallel")
+def test_parallel_scan_leaves_the_archive_a_serial_scan_does(
+    isolated_home: Path, tmp_path: Path, serial: Any, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    fill(isolated_home)
+    expected_report, expected = serial()
+    taken = count_take_overs(monkeypatch)
+    db = archive(tmp_path / "parallel")
+    report = run_scan(db, isolated_home)
+    assert summary(report) == expected_report
+    assert report.skipped_in, "bad lines and an opaque Cursor blob: counted the same"
+    assert taken and all(taken), "every staging database was taken over"
+    got = dump(db)
+    assert got.keys() == expected.keys()
+    for key in expected:
+        assert got[key] == expected[key], key
+    assert len(got["sessions"]) > 20 and got["search the"]
+    assert not (tmp_path / "parallel" / "staging").exists()
+    # Nothing new now: the second scan reads nothing either way.
+    assert run_scan(db, isolated_home).read == 0
+    assert db.execute("PRAGMA foreign_key_check").fetchall() == []
+    db.close()
+
+
+@pytest.mark.usefixtures("parallel")
+def test_sessions_the_archive_already_holds_are_read_serially(
+    isolated_home: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A staged session whose id the archive has (the same session at a second path, the
+    Gemini stub in a later chunk): its staging database is dropped, and read serially."""
+    first = place_claude(isolated_home)
+    for name in ("serial", "parallel"):
+        db = archive(tmp_path / name)
+        run_scan(db, isolated_home)
+        db.close()
+    fill(isolated_home)
+    copy = first.parent.parent / "-elsewhere" / first.name
+    copy.parent.mkdir()
+    shutil.copy(first, copy)
+
+    monkeypatch.setenv("TETHER_SCAN_WORKERS", "0")
+    db = archive(tmp_path / "serial")
+    expected_report = summary(run_scan(db, isolated_home))
+    expected = dump(db)
+    db.close()
+
+    monkeypatch.setenv("TETHER_SCAN_WORKERS", "2")
+    taken = count_take_overs(monkeypatch)
+    db = archive(tmp_path / "parallel")
+    report = run_scan(db, isolated_home)
+    assert False in taken and True in taken
+    assert summary(report) == expected_report
+    assert dump(db) == expected
+    ids = [
+        r[0]
+        for r in db.execute(
+            "SELECT native_id FROM sessions WHERE native_id LIKE ?", (f"{first.stem}%",)
+        )
+    ]
+    assert len(ids) == 2 and any("#" in i for i in ids), "both copies kept, never merged"
+    db.close()
+
+
+def dying_stage(path: str, jobs: list[staging.Job]) -> ScanReport:
+    os._exit(3)  # a worker killed mid-read (out of memory, say)
+
+
+@pytest.mark.usefixtures("parallel")
+def test_a_worker_that_dies_costs_nothing(
+    isolated_home: Path, tmp_path: Path, serial: Any, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    fill(isolated_home)
+    expected_report, expected = serial()
+    monkeypatch.setattr(staging, "stage", dying_stage)
+    db = archive(tmp_path / "parallel")
+    report = run_scan(db, isolated_home)
+    assert summary(report) == expected_report
+    assert dump(db) == expected
+    assert not (tmp_path / "parallel" / "staging").exists()
+    db.close()
+
+
+@pytest.mark.usefixtures("parallel")
+def test_an_unreadable_file_in_a_worker_is_recorded_as_a_serial_scan_records_it(
+    isolated_home: Path, tmp_path: Path, serial: Any, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    fill(isolated_home)
+    victim = next((isolated_home / ".codex" / "sessions").rglob("*.jsonl"))
+    real_feed = capture.FileFeed
+
+    def deny(source: Any, *args: Any, **kwargs: Any) -> Any:
+        if source.path == victim:
+            raise PermissionError(13, "Permission denied", str(victim))
+        return real_feed(source, *args, **kwargs)
+
+    monkeypatch.setattr(capture, "FileFeed", deny)  # forked workers inherit it
+    expected_report, expected = serial()
+    assert str(victim) in expected_report["failed"]
+    db = archive(tmp_path / "parallel")
+    report = run_scan(db, isolated_home)
+    assert summary(report) == expected_report
+    assert dump(db) == expected
+    db.close()
+
+
+def test_small_scans_and_one_core_stay_serial(
+    isolated_home: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    fill(isolated_home)
+
+    def no_pool(*args: Any, **kwargs: Any) -> None:
+        raise AssertionError("a small scan must not start worker processes")
+
+    monkeypatch.setattr(staging, "_run", no_pool)
+    db = archive(tmp_path / "small")
+    assert run_scan(db, isolated_home).read > 20  # under MIN_BYTES
+    db.close()
+    monkeypatch.setattr(staging, "MIN_BYTES", 0)
+    monkeypatch.setenv("TETHER_SCAN_WORKERS", "1")
+    db = archive(tmp_path / "one-core")
+    assert run_scan(db, isolated_home).read > 20
+    db.close()
