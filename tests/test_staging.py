@@ -4,6 +4,7 @@ as a serial scan does: every row of every table, key for key, the raw archive an
 
 from __future__ import annotations
 
+import multiprocessing
 import os
 import shutil
 import sqlite3
@@ -40,10 +41,12 @@ def linux(monkeypatch: pytest.MonkeyPatch) -> None:
 
 @pytest.fixture
 def parallel(monkeypatch: pytest.MonkeyPatch) -> None:
-    """Stage everything new, two files per staging database, whatever its size."""
+    """Stage everything new, two files per staging database, whatever its size, in forked
+    workers (they see the test's patches) even if an earlier test left a thread behind."""
     monkeypatch.setattr(staging, "MIN_BYTES", 0)
     monkeypatch.setattr(staging, "CHUNK_FILES", 2)
     monkeypatch.setenv("TETHER_SCAN_WORKERS", "2")
+    monkeypatch.setattr(staging, "_context", lambda: multiprocessing.get_context("fork"))
 
 
 def fill(home: Path) -> None:
@@ -160,9 +163,12 @@ def test_plan_keeps_the_order_and_reads_known_files_and_containers_serially(
 
 
 @pytest.mark.usefixtures("parallel")
+@pytest.mark.parametrize("start", ["fork", "spawn"])
 def test_parallel_scan_leaves_the_archive_a_serial_scan_does(
-    isolated_home: Path, tmp_path: Path, serial: Any, monkeypatch: pytest.MonkeyPatch
+    isolated_home: Path, tmp_path: Path, serial: Any, monkeypatch: pytest.MonkeyPatch, start: str
 ) -> None:
+    """spawn: how macOS starts workers, and Linux beside the watcher's threads."""
+    monkeypatch.setattr(staging, "_context", lambda: multiprocessing.get_context(start))
     fill(isolated_home)
     expected_report, expected = serial()
     taken = count_take_overs(monkeypatch)
