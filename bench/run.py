@@ -11,6 +11,7 @@ import hashlib
 import os
 import platform
 import shlex
+import shutil
 import sqlite3
 import statistics
 import subprocess
@@ -222,9 +223,17 @@ def finds(manifest: dict[str, Any], result: Run | None) -> Row:
 
 
 def full_scan(
-    tether: list[str], home: Path, tether_home: Path, floor_s: float | None, label: str
+    tether: list[str],
+    home: Path,
+    tether_home: Path,
+    floor_s: float | None,
+    label: str,
+    workers: str | None = None,
 ) -> list[Row]:
-    result = run([*tether, "scan"], tether_env(home, tether_home), timeout=3600)
+    env = tether_env(home, tether_home)
+    if workers is not None:
+        env["TETHER_SCAN_WORKERS"] = workers
+    result = run([*tether, "scan"], env, timeout=3600)
     limit = 1.5 * floor_s if floor_s else None
     if not result.ok:
         return [
@@ -284,6 +293,10 @@ def measure(args: argparse.Namespace, manifest: dict[str, Any], home: Path) -> l
         work = Path(tmp)
         env = tether_env(home, work / "main")
         rows += full_scan(tether, home, work / "main", floor_row.target, "")
+        # For the record, not the target: one process, as on a single core.
+        one = full_scan(tether, home, work / "one", None, ", one process", workers="0")
+        rows.append(one[0])
+        shutil.rmtree(work / "one", ignore_errors=True)
         n = args.runs
         rare, common = manifest["rare_word"], manifest["common_word"]
         steps = [
