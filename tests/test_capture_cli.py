@@ -336,9 +336,9 @@ def test_unreadable_file_is_reported_and_retried_when_it_changes(
 ) -> None:
     placed = lay_out(home)
     victim = next(p for p in placed.values() if "claude" in str(p))
-    import tether.capture
+    import tether.ingest
 
-    real_feed = tether.capture.FileFeed
+    real_feed = tether.ingest.FileFeed
 
     def deny(source: Any, *args: Any, **kwargs: Any) -> Any:
         if source.path == victim:
@@ -346,7 +346,7 @@ def test_unreadable_file_is_reported_and_retried_when_it_changes(
         return real_feed(source, *args, **kwargs)
 
     # Root reads every file, so the denial is simulated where the file is opened.
-    monkeypatch.setattr(tether.capture, "FileFeed", deny)
+    monkeypatch.setattr(tether.ingest, "FileFeed", deny)
     result = run("scan", ok=False)
     assert result.exit_code == 1
     assert "1 file(s) unreadable" in result.stderr and "Permission denied" in result.stderr
@@ -354,7 +354,7 @@ def test_unreadable_file_is_reported_and_retried_when_it_changes(
     problem = next(p for p in as_json("doctor", "--json")["problems"] if "error" in p)
     assert problem["path"] == str(victim) and "Permission denied" in problem["error"]
     assert as_json("scan", "--json")["read"] == 0  # unchanged: not retried every scan
-    monkeypatch.setattr(tether.capture, "FileFeed", real_feed)
+    monkeypatch.setattr(tether.ingest, "FileFeed", real_feed)
     victim.touch()
     assert as_json("scan", "--json")["read"] == 1
     assert len(as_json("list", "--json")) == len(placed)

@@ -14,10 +14,12 @@ import pytest
 
 from tests.conftest import checksums
 from tether import registry
-from tether.capture import ScanReport, reindex, scan
+from tether.capture import scan
 from tether.db import connect
 from tether.importer import import_paths
+from tether.ingest import ScanReport
 from tether.model import Message, Text
+from tether.reindex import reindex
 from tether.store import load_session
 from tether.tools.base import Capability, Feed, Member, Op, Put, Source
 from tether.tools.database import is_sqlite, open_readonly

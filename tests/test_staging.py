@@ -19,9 +19,10 @@ from tests.conftest import FIXTURES
 from tests.stores import place_claude
 from tests.test_all_tools import lay_out_every_tool
 from tests.test_bench_corpus import gen_corpus
-from tether import capture, staging
-from tether.capture import ScanReport, scan
+from tether import capture, ingest, staging
+from tether.capture import scan
 from tether.db import connect
+from tether.ingest import ScanReport
 from tether.tools import taskdirs
 
 TABLES = {
@@ -146,7 +147,7 @@ def test_plan_keeps_the_order_and_reads_known_files_and_containers_serially(
     isolated_home: Path,
 ) -> None:
     fill(isolated_home)
-    todo: list[capture.Item] = []
+    todo: list[ingest.Item] = []
     report = ScanReport()
     for tool, _root, source in capture.discover_all(
         {}, isolated_home, list(capture.TOOLS.values())
@@ -253,14 +254,14 @@ def test_an_unreadable_file_in_a_worker_is_recorded_as_a_serial_scan_records_it(
 ) -> None:
     fill(isolated_home)
     victim = next((isolated_home / ".codex" / "sessions").rglob("*.jsonl"))
-    real_feed = capture.FileFeed
+    real_feed = ingest.FileFeed
 
     def deny(source: Any, *args: Any, **kwargs: Any) -> Any:
         if source.path == victim:
             raise PermissionError(13, "Permission denied", str(victim))
         return real_feed(source, *args, **kwargs)
 
-    monkeypatch.setattr(capture, "FileFeed", deny)  # forked workers inherit it
+    monkeypatch.setattr(ingest, "FileFeed", deny)  # forked workers inherit it
     expected_report, expected = serial()
     assert str(victim) in expected_report["failed"]
     db = archive(tmp_path / "parallel")

@@ -20,7 +20,7 @@ from tether import __version__
 if TYPE_CHECKING:
     import sqlite3
 
-    from tether.capture import ScanReport
+    from tether.ingest import ScanReport
     from tether.model import Session
 
 F = TypeVar("F", bound=Callable[..., Any])
@@ -58,7 +58,8 @@ def archive() -> Iterator[sqlite3.Connection]:
 
 
 def run_scan(db: sqlite3.Connection, wait: bool, show_progress: bool) -> ScanReport:
-    from tether.capture import ScanReport, scan, scan_lock
+    from tether.capture import scan, scan_lock
+    from tether.ingest import ScanReport
     from tether.paths import tether_home, user_home
 
     with scan_lock(tether_home(), wait=wait) as got:
@@ -466,9 +467,9 @@ def reindex() -> None:
     Use it after upgrading tether: sessions whose files the tools deleted long ago
     benefit from parser improvements too.
     """
-    from tether.capture import reindex as run_reindex
     from tether.capture import scan_lock
     from tether.paths import tether_home
+    from tether.reindex import reindex as run_reindex
 
     with archive() as db, scan_lock(tether_home(), wait=True):
         report = run_reindex(db)

@@ -8,7 +8,7 @@ from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from tether.capture import (
+from tether.ingest import (
     Problem,
     ScanReport,
     load_known,

@@ -11,7 +11,7 @@ from typing import TYPE_CHECKING, Any
 if TYPE_CHECKING:
     from rich.console import Console
 
-    from tether.capture import ScanReport
+    from tether.ingest import ScanReport
 
 RESULT_LINES = 12
 

@@ -1,7 +1,7 @@
 """Reading many new files at once, on every core.
 
 Worker processes read runs of files the archive has never seen into staging databases of
-their own, with the code a serial scan runs (capture.read_batch) minus the full-text index.
+their own, with the code a serial scan runs (ingest.read_batch) minus the full-text index.
 The archive takes each staging database over in file order, in one transaction: rows are
 copied with their keys shifted past the archive's, and their text is indexed. Keys come out
 as a serial scan would give them, row for row.
@@ -23,8 +23,9 @@ from collections import deque
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from tether.capture import Item, ScanReport, Tally, read_batch, read_serially
+from tether.capture import Tally, read_serially
 from tether.db import connect_staging
+from tether.ingest import Item, ScanReport, read_batch
 from tether.registry import readers
 from tether.tools.base import Source
 

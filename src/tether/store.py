@@ -1,7 +1,7 @@
 """The archive: sessions, messages and parts in SQLite, with FTS5 over every part's text.
 
-`SessionWriter` applies a reader's ops to one session (the database twin of
-assemble.Assembly); `load_session` reads one back into the canonical model.
+`Applier` routes a reader's ops to their session and `SessionWriter` applies them to it (the
+database twin of assemble.Assembly); `load_session` reads one back into the canonical model.
 """
 
 from __future__ import annotations
@@ -26,9 +26,11 @@ from tether.model import (
     ToolResult,
     session_id,
 )
-from tether.tools.base import Meta, Put
+from tether.tools.base import Meta, Op, Put, Reset, Rewind, Source, Tool
 
 FLUSH_ROWS = 2000
+MAX_BUFFERED_OPS = 1000
+"""Ops an Applier holds while it waits for the session's id."""
 PartRow = tuple[int, int, int, str, str, str | None]
 
 
@@ -366,6 +368,107 @@ def apply_meta(db: sqlite3.Connection, session_pk: int, tool: str, op: Meta) -> 
         native = orjson.loads(native_json) if native_json else {}
         native.update(op.native)
         db.execute("UPDATE sessions SET native = ? WHERE pk = ?", (dumps(native), session_pk))
+
+
+class Applier:
+    """Routes a reader's ops to the session they belong to, creating it once its id is known."""
+
+    def __init__(
+        self,
+        db: sqlite3.Connection,
+        tool: Tool,
+        source: Source,
+        session_pk: int | None,
+        fresh: bool,
+    ) -> None:
+        self.db = db
+        self.tool_name = tool.name
+        self.source = source
+        self.session_pk = session_pk
+        self.fresh = fresh
+        self.created = False
+        self.writer: SessionWriter | None = None
+        self.pending: list[Op] = []
+        self.native_id = source.native_id
+        self.session_tool: str | None = None
+
+    def run(self, ops: Iterator[Op]) -> None:
+        if self.session_pk is not None:
+            self._open_writer()
+        for op in ops:
+            if self.writer is None:
+                if isinstance(op, Meta) and op.tool:
+                    self.session_tool = op.tool
+                if isinstance(op, Meta) and op.native_id and not self.source.native_id:
+                    self.native_id = op.native_id
+                self.pending.append(op)
+                if (
+                    self.native_id
+                    and (self.source.native_id or (isinstance(op, Meta) and op.native_id))
+                ) or len(self.pending) > MAX_BUFFERED_OPS:
+                    self._create()
+                continue
+            self._apply(op)
+        if self.writer is None and self.pending:
+            self._create()
+        if self.writer is not None:
+            self.writer.finish()
+
+    def _create(self) -> None:
+        tool = self.session_tool or self.tool_name
+        native_id = self.native_id or self.source.path.stem
+        sid = session_id(tool, native_id)
+        existing = self.db.execute("SELECT pk FROM sessions WHERE id = ?", (sid,)).fetchone()
+        if existing and self._owned_elsewhere(existing[0]):
+            # Another live file already holds this native id: keep both, never merge them.
+            import hashlib
+
+            suffix = hashlib.sha256(str(self.source.path).encode()).hexdigest()[:12]
+            native_id = f"{native_id}#{suffix}"
+            sid = session_id(tool, native_id)
+            existing = self.db.execute("SELECT pk FROM sessions WHERE id = ?", (sid,)).fetchone()
+        if existing:
+            self.session_pk = existing[0]
+        else:
+            cur = self.db.execute(
+                "INSERT INTO sessions (id, tool, native_id) VALUES (?,?,?)", (sid, tool, native_id)
+            )
+            self.session_pk = cur.lastrowid
+            self.created = True
+        self._open_writer()
+        pending, self.pending = self.pending, []
+        for op in pending:
+            self._apply(op)
+
+    def _owned_elsewhere(self, session_pk: int) -> bool:
+        return (
+            self.db.execute(
+                "SELECT 1 FROM sources"
+                " WHERE session_pk = ? AND path != ? AND missing_since IS NULL",
+                (session_pk, str(self.source.path)),
+            ).fetchone()
+            is not None
+        )
+
+    def _open_writer(self) -> None:
+        assert self.session_pk is not None
+        self.writer = SessionWriter(self.db, self.session_pk, fresh=self.created)
+        if self.fresh and not self.created:
+            self.writer.reset()
+
+    def _apply(self, op: Op) -> None:
+        writer = self.writer
+        assert writer is not None and self.session_pk is not None
+        if isinstance(op, Put):
+            writer.put(op)
+        elif isinstance(op, Meta):
+            writer.flush()
+            apply_meta(self.db, self.session_pk, self.session_tool or self.tool_name, op)
+            writer.touched = True
+        elif isinstance(op, Rewind):
+            writer.rewind(op.key)
+        elif isinstance(op, Reset):
+            writer.reset()
 
 
 SESSION_COLUMNS = (

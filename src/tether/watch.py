@@ -18,7 +18,8 @@ from contextlib import contextmanager, suppress
 from pathlib import Path
 from typing import TYPE_CHECKING, NamedTuple
 
-from tether.capture import Changed, ScanReport, read_files, scan, scan_lock
+from tether.capture import Changed, read_files, scan, scan_lock
+from tether.ingest import ScanReport
 
 if TYPE_CHECKING:
     import sqlite3

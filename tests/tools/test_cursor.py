@@ -18,11 +18,12 @@ import pytest
 from tests.conftest import checksums, run
 
 from tether.assemble import Assembly
-from tether.capture import archived_bytes, scan
+from tether.capture import scan
 from tether.db import connect
 from tether.feed import feed_from_bytes
 from tether.model import Reasoning, Session, Text, ToolCall, ToolResult
 from tether.registry import get_tool
+from tether.reindex import archived_bytes
 from tether.tools import cursor, cursor_agent
 from tether.tools.base import Member, Source, member_path
 
