@@ -440,6 +440,14 @@ def test_list_filters(home: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatc
     (repo / ".git").mkdir(parents=True)
     monkeypatch.chdir(repo)
     assert as_json("list", "--json", "--here") == []
+    # A worktree's `.git` is a file; a subfolder's project is the worktree, as for the shims.
+    from tether.cli import here_root
+
+    worktree = tmp_path / "wt"
+    (worktree / "src" / "deep").mkdir(parents=True)
+    (worktree / ".git").write_text("gitdir: /elsewhere/.git/worktrees/wt\n")
+    monkeypatch.chdir(worktree / "src" / "deep")
+    assert here_root() == str(worktree.resolve())
     bad = run("list", "--tool", "vim", ok=False)
     assert bad.exit_code == 2 and "unknown tool" in bad.stderr
 

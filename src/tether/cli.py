@@ -112,12 +112,11 @@ def resolve_since(value: str | None) -> str | None:
 
 
 def here_root() -> str:
-    """The project root of the current folder: git top-level, else the folder itself."""
-    cwd = Path.cwd().resolve()
-    for folder in (cwd, *cwd.parents):
-        if (folder / ".git").exists():
-            return str(folder)
-    return str(cwd)
+    """The project root of the current folder: git top-level, else the folder itself (as
+    auto-resume finds it: `--here` and the shims agree on what a project is)."""
+    from tether.statefile import project_root
+
+    return project_root(str(Path.cwd()))
 
 
 # Commands that live in their own modules under tether/commands, loaded only when run:
