@@ -17,6 +17,7 @@ from pathlib import Path
 
 from tether.files import write_new
 from tether.model import Attachment, Message, Reasoning, Text, ToolCall, ToolResult
+from tether.statefile import project_root
 from tether.tools.aider import HISTORY, owner
 from tether.vocabulary import Vocabulary
 from tether.writers.base import Report, WriteError, WriteJob, Written
@@ -81,19 +82,12 @@ def _target(cwd: Path) -> tuple[Path, list[str]]:
     """The new history file and the arguments that restore it in `cwd`."""
     own = cwd / HISTORY
     if not own.exists() and not own.is_symlink():
-        if _git_root(cwd) in (None, cwd):
+        if project_root(str(cwd)) == str(cwd):
             return own, [RESTORE]
         # aider's default history is the git root's: name this one.
         return own, [RESTORE, "--chat-history-file", str(own)]
     path = cwd / f".aider.chat.history.tether-{uuid.uuid4().hex[:12]}.md"
     return path, [RESTORE, "--chat-history-file", str(path)]
-
-
-def _git_root(folder: Path) -> Path | None:
-    for candidate in (folder, *folder.parents):
-        if (candidate / ".git").exists():
-            return candidate
-    return None
 
 
 def _block(message: Message, report: Report) -> tuple[str, int]:
