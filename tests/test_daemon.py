@@ -104,7 +104,15 @@ def test_logs_tail_and_follow_across_rotation(isolated_home: Path) -> None:
     assert run("daemon", "logs", "-n", "3").stdout == "line 27\nline 28\nline 29\n"
     seen: list[str] = []
     lines = daemon.follow(log, 0.01)  # from now on
-    threading.Thread(target=lambda: seen.extend(lines), daemon=True).start()
+
+    def read() -> None:
+        for line in lines:
+            seen.append(line)
+            if line == "rotated 1":
+                return  # the last line this test writes: no thread is left behind
+
+    reader = threading.Thread(target=read, daemon=True)
+    reader.start()
     with log.open("a") as fh:
         fh.write("after 1\nafter")
     eventually(lambda: seen == ["after 1"], "the new whole line, not the partial one")
@@ -113,6 +121,8 @@ def test_logs_tail_and_follow_across_rotation(isolated_home: Path) -> None:
     log.rename(log.with_name("watch.log.1"))
     log.write_text("rotated 1\n")
     eventually(lambda: seen == ["after 1", "after 2", "rotated 1"], "lines across rotation")
+    reader.join(5)
+    assert not reader.is_alive()
 
 
 def unit_lines(path: Path) -> dict[str, list[str]]:
