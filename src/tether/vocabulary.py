@@ -60,6 +60,20 @@ Args = dict[str, Any]
 Converter = Callable[[Any], Args | None]
 
 
+def decode_todos(native: Args) -> Args | None:
+    """A todo call's `todos: [{content, status}]` (Claude Code's TodoWrite, opencode's
+    todowrite) as the canonical `items: [{text, status}]`."""
+    todos = native.get("todos")
+    if not isinstance(todos, list):
+        return None
+    items = [
+        {"text": t.get("content", ""), "status": t.get("status", "pending")}
+        for t in todos
+        if isinstance(t, dict)
+    ]
+    return {"items": items}
+
+
 @dataclass(frozen=True, slots=True)
 class Canonical:
     """A tool call in the shared vocabulary: what was done, with canonical argument names."""

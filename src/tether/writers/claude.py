@@ -18,7 +18,7 @@ import orjson
 from tether.files import write_new
 from tether.model import Attachment, Message, Part, Reasoning, Text, ToolCall, ToolResult
 from tether.tools.claude import MAX_DIR_NAME, project_dir_name
-from tether.vocabulary import Args, Shape, Vocabulary
+from tether.vocabulary import Args, Shape, Vocabulary, decode_todos
 from tether.writers.base import Report, WriteError, WriteJob, Written, attachment_text
 
 name = "claude"
@@ -27,18 +27,6 @@ accepts_generic_calls = True
 CLI_VERSION = "2.1.197"
 """The Claude Code version these files are proven against (tests/e2e)."""
 DEFAULT_MODEL = "claude-opus-4-8"
-
-
-def _todo_decode(native: Args) -> Args | None:
-    todos = native.get("todos")
-    if not isinstance(todos, list):
-        return None
-    items = [
-        {"text": t.get("content", ""), "status": t.get("status", "pending")}
-        for t in todos
-        if isinstance(t, dict)
-    ]
-    return {"items": items}
 
 
 def _todo_encode(args: Args) -> Args | None:
@@ -91,7 +79,7 @@ vocabulary = Vocabulary(
         Shape("grep", "Grep", {"pattern": "pattern", "path": "path", "glob": "glob"}),
         Shape("web_fetch", "WebFetch", {"url": "url", "prompt": "prompt"}),
         Shape("web_search", "WebSearch", {"query": "query"}),
-        Shape("todo", "TodoWrite", {}, decode=_todo_decode, encode=_todo_encode),
+        Shape("todo", "TodoWrite", {}, decode=decode_todos, encode=_todo_encode),
         Shape(
             "task",
             "Agent",

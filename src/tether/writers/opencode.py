@@ -32,7 +32,7 @@ import orjson
 
 from tether.files import write_new
 from tether.model import Attachment, Message, Part, Reasoning, Text, ToolCall, ToolResult
-from tether.vocabulary import Args, Shape, Vocabulary
+from tether.vocabulary import Args, Shape, Vocabulary, decode_todos
 from tether.writers.base import Report, WriteError, WriteJob, Written, attachment_text
 
 name = "opencode"
@@ -49,18 +49,6 @@ QUIET_ENV = {"OPENCODE_DISABLE_AUTOUPDATE": "1", "OPENCODE_DISABLE_MODELS_FETCH"
 """An import neither upgrades opencode nor refreshes its model catalogue from the network."""
 BASE62 = string.digits + string.ascii_letters
 ZERO_TOKENS = {"input": 0, "output": 0, "reasoning": 0, "cache": {"read": 0, "write": 0}}
-
-
-def _todo_decode(native: Args) -> Args | None:
-    todos = native.get("todos")
-    if not isinstance(todos, list):
-        return None
-    items = [
-        {"text": t.get("content", ""), "status": t.get("status", "pending")}
-        for t in todos
-        if isinstance(t, dict)
-    ]
-    return {"items": items}
 
 
 def _todo_encode(args: Args) -> Args | None:
@@ -110,7 +98,7 @@ vocabulary = Vocabulary(
         Shape("grep", "grep", {"pattern": "pattern", "path": "path", "glob": "include"}),
         Shape("web_fetch", "webfetch", {"url": "url"}, fixed={"format": "markdown"}),
         Shape("web_search", "websearch", {"query": "query"}),
-        Shape("todo", "todowrite", {}, decode=_todo_decode, encode=_todo_encode),
+        Shape("todo", "todowrite", {}, decode=decode_todos, encode=_todo_encode),
         Shape(
             "task",
             "task",
