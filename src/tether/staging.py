@@ -67,16 +67,19 @@ def stageable(item: Item) -> bool:
 def plan(todo: list[Item]) -> list[Step]:
     """Cut the files, in order, into staged chunks and serial runs."""
     steps: list[Step] = []
+    size = 0  # of the last step's files
     for item in todo:
         staged = stageable(item)
-        if steps and steps[-1][0] == staged:
-            files = steps[-1][1]
-            if not staged or (
-                len(files) < CHUNK_FILES and sum(i[2].st_size for i in files) < CHUNK_BYTES
-            ):
-                files.append(item)
-                continue
+        if (
+            steps
+            and steps[-1][0] == staged
+            and (not staged or (len(steps[-1][1]) < CHUNK_FILES and size < CHUNK_BYTES))
+        ):
+            steps[-1][1].append(item)
+            size += item[2].st_size
+            continue
         steps.append((staged, [item]))
+        size = item[2].st_size
     return steps
 
 
@@ -107,8 +110,8 @@ def read_all(db: sqlite3.Connection, todo: list[Item], report: ScanReport, tally
 
 class Checkpointer:
     """While a long scan writes, copy its write-ahead log into the database file on a thread
-    of its own, after each commit, instead of in the writer's commits. A checkpoint is C work
-    with the GIL released, so the writer goes on meanwhile."""
+    of its own, every 50 ms, instead of in the writer's commits. A checkpoint is C work with
+    the GIL released, so the writer goes on meanwhile."""
 
     def __init__(self, db: sqlite3.Connection) -> None:
         self.db = db
@@ -118,6 +121,7 @@ class Checkpointer:
         self.thread = threading.Thread(target=self._loop, name="tether-checkpoint", daemon=True)
 
     def __enter__(self) -> Checkpointer:
+        (self.autocheckpoint,) = self.db.execute("PRAGMA wal_autocheckpoint").fetchone()
         self.db.execute("PRAGMA wal_autocheckpoint = 0")
         self.thread.start()
         return self
@@ -126,7 +130,7 @@ class Checkpointer:
         self.stopping = True
         self.wake.set()
         self.thread.join()
-        self.db.execute("PRAGMA wal_autocheckpoint = 1000")
+        self.db.execute(f"PRAGMA wal_autocheckpoint = {int(self.autocheckpoint)}")
 
     def _loop(self) -> None:
         own = sqlite3.connect(self.path, isolation_level=None, check_same_thread=False)
