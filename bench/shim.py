@@ -8,8 +8,8 @@ large one (`--history-mb` of rollouts, real bytes), on the usual path (the sessi
 is known) and on the pick-up path (its id is read from the rollout the launch started).
 
 A plain launch that resumes a known session takes the shim's /bin/sh fast path (no python;
-tether.fastfile); every other launch, python's. Figures say which path they time; the exit
-status is 1 when a fast-path figure misses the target.
+tether.autoresume.fastfile); every other launch, python's. Figures say which path they time;
+the exit status is 1 when a fast-path figure misses the target.
 
     .venv/bin/python bench/shim.py [--runs 40] [--history-mb 200] [--json OUT]
 """
@@ -33,7 +33,10 @@ from subprocess import DEVNULL
 REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO / "src"))
 
-from tether import autoresume, launch, shims, statefile  # noqa: E402 - src/ must be on the path
+from tether import statefile  # noqa: E402 - src/ must be on the path
+from tether.autoresume import plan as autoresume  # noqa: E402
+from tether.autoresume import shims  # noqa: E402
+from tether.tools import launch  # noqa: E402
 
 ROLLOUT_LINE = 4096  # bytes of each JSONL line in the generated history
 
@@ -226,7 +229,9 @@ def report(figures: dict[str, float], floor: float, runs: int, history_mb: int) 
         else:
             lines.append(f"{name:44} {value:7.1f}")
     lines.append("target: added ≤ 1.00 floor (one bare interpreter start), flat in history size")
-    lines.append("[sh]: the shim's /bin/sh fast path; [py]: through python (tether.shim)")
+    lines.append(
+        "[sh]: the shim's /bin/sh fast path; [py]: through python (tether.autoresume.launcher)"
+    )
     return "\n".join(lines)
 
 

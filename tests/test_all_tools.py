@@ -15,8 +15,8 @@ from tests import test_capture_task_tools as task_tools
 from tests.conftest import FIXTURES, checksums, run
 from tests.stores import place_claude, place_codex
 from tests.tools import test_amp, test_antigravity, test_cursor
-from tether.registry import TOOLS
 from tether.tools import aider, taskdirs
+from tether.tools.registry import TOOLS
 
 
 @pytest.fixture(autouse=True)

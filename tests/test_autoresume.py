@@ -13,9 +13,11 @@ from pathlib import Path
 
 import pytest
 
-from tether import autoresume, launch, statefile
-from tether.autoresume import plan, state_path
+from tether import statefile
+from tether.autoresume import plan as autoresume
+from tether.autoresume.plan import plan, state_path
 from tether.statefile import StateError
+from tether.tools import launch
 
 from .conftest import FIXTURES, checksums
 
@@ -169,7 +171,7 @@ def test_new_session_argv() -> None:
 
 
 def test_store_roots_follow_the_tools_own_variables(tmp_path: Path) -> None:
-    from tether.registry import TOOLS
+    from tether.tools.registry import TOOLS
 
     home = tmp_path / "h"
     for env in ({}, {"CLAUDE_CONFIG_DIR": "/c", "CODEX_HOME": "/x", "GEMINI_CLI_HOME": "/g"}):
@@ -433,7 +435,7 @@ def test_bad_json_is_a_value_error_in_a_bare_interpreter_too() -> None:
         "    except ValueError: print('ok')\n"
     )
     bad = ["", "{", '{"a": tru', '{"a": 1} x', "[1,", "NaN", '{"a": "\\x"}']
-    src = str(Path(launch.__file__).resolve().parents[1])
+    src = str(Path(launch.__file__).resolve().parents[2])
     out = subprocess.run(
         [sys.executable, "-I", "-S", "-c", code, src, *bad],
         capture_output=True,
@@ -588,10 +590,11 @@ def test_project_root_finds_git_file_or_folder(tmp_path: Path) -> None:
 def test_hot_path_imports_only_builtin_modules() -> None:
     """The shim's modules load no third-party package and none of the heavy stdlib ones."""
     code = (
-        "import sys; sys.path.insert(0, sys.argv[1]); import tether.shim, tether.autoresume;"
+        "import sys; sys.path.insert(0, sys.argv[1]);"
+        " import tether.autoresume.launcher, tether.autoresume.plan;"
         "print(' '.join(sorted(sys.modules)))"
     )
-    src = str(Path(launch.__file__).resolve().parents[1])
+    src = str(Path(launch.__file__).resolve().parents[2])
     loaded = subprocess.run(
         [sys.executable, "-I", "-S", "-c", code, src],
         capture_output=True,

@@ -21,8 +21,8 @@ from tests.stores import (
     place_claude,
     place_codex,
 )
-from tether.capture import Changed, read_files, scan
-from tether.db import connect
+from tether.archive.db import connect
+from tether.capture.scan import Changed, read_files, scan
 from tether.paths import db_path, tether_home
 
 

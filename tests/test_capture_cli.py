@@ -336,9 +336,9 @@ def test_unreadable_file_is_reported_and_retried_when_it_changes(
 ) -> None:
     placed = lay_out(home)
     victim = next(p for p in placed.values() if "claude" in str(p))
-    import tether.ingest
+    import tether.capture.ingest
 
-    real_feed = tether.ingest.FileFeed
+    real_feed = tether.capture.ingest.FileFeed
 
     def deny(source: Any, *args: Any, **kwargs: Any) -> Any:
         if source.path == victim:
@@ -346,7 +346,7 @@ def test_unreadable_file_is_reported_and_retried_when_it_changes(
         return real_feed(source, *args, **kwargs)
 
     # Root reads every file, so the denial is simulated where the file is opened.
-    monkeypatch.setattr(tether.ingest, "FileFeed", deny)
+    monkeypatch.setattr(tether.capture.ingest, "FileFeed", deny)
     result = run("scan", ok=False)
     assert result.exit_code == 1
     assert "1 file(s) unreadable" in result.stderr and "Permission denied" in result.stderr
@@ -354,7 +354,7 @@ def test_unreadable_file_is_reported_and_retried_when_it_changes(
     problem = next(p for p in as_json("doctor", "--json")["problems"] if "error" in p)
     assert problem["path"] == str(victim) and "Permission denied" in problem["error"]
     assert as_json("scan", "--json")["read"] == 0  # unchanged: not retried every scan
-    monkeypatch.setattr(tether.ingest, "FileFeed", real_feed)
+    monkeypatch.setattr(tether.capture.ingest, "FileFeed", real_feed)
     victim.touch()
     assert as_json("scan", "--json")["read"] == 1
     assert len(as_json("list", "--json")) == len(placed)
@@ -441,7 +441,7 @@ def test_list_filters(home: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatc
     monkeypatch.chdir(repo)
     assert as_json("list", "--json", "--here") == []
     # A worktree's `.git` is a file; a subfolder's project is the worktree, as for the shims.
-    from tether.cli import here_root
+    from tether.commands.common import here_root
 
     worktree = tmp_path / "wt"
     (worktree / "src" / "deep").mkdir(parents=True)
@@ -504,8 +504,8 @@ def test_a_batched_scan_keeps_every_key_right(home: Path) -> None:
     """Batches are written without foreign-key checks (for speed): the keys must hold."""
     import sqlite3
 
-    from tether.capture import scan
-    from tether.db import connect
+    from tether.archive.db import connect
+    from tether.capture.scan import scan
 
     lay_out(home)
     db = connect(Path(os.environ["TETHER_HOME"]) / "tether.db")

@@ -13,14 +13,14 @@ import orjson
 import pytest
 
 from tests.conftest import checksums
-from tether import registry
-from tether.capture import scan
-from tether.db import connect
-from tether.importer import import_paths
-from tether.ingest import ScanReport
+from tether.archive.db import connect
+from tether.archive.store import load_session
+from tether.capture.importer import import_paths
+from tether.capture.ingest import ScanReport
+from tether.capture.reindex import reindex
+from tether.capture.scan import scan
 from tether.model import Message, Text
-from tether.reindex import reindex
-from tether.store import load_session
+from tether.tools import registry
 from tether.tools.base import Capability, Feed, Member, Op, Put, Source
 from tether.tools.database import is_sqlite, open_readonly
 

@@ -21,9 +21,9 @@ import pytest
 from tests.conftest import run
 from tests.stores import append, claude_prompt, place_claude
 from tests.test_watch import eventually, hits, quiet_log, spawn_watcher
-from tether import daemon, watch
+from tether.capture import daemon, watch
+from tether.capture.watch import running_pid
 from tether.paths import tether_home
-from tether.watch import running_pid
 
 __all__ = ["quiet_log"]  # the autouse fixture, for this module too
 

@@ -7,7 +7,7 @@ from pathlib import Path
 import pytest
 import zstandard
 
-from tether.feed import FileFeed
+from tether.capture.feed import FileFeed
 from tether.tools.base import FormatError, Source
 
 

@@ -8,8 +8,8 @@ from pathlib import Path
 import jsonschema
 import pytest
 
-from tether.assemble import Assembly
-from tether.feed import feed_from_bytes
+from tether.archive.assemble import Assembly
+from tether.capture.feed import feed_from_bytes
 from tether.formats import tether_json
 from tether.tools.base import Source
 

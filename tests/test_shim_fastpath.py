@@ -13,8 +13,10 @@ from pathlib import Path
 
 import pytest
 
-from tether import fastfile, launch, shims
-from tether.autoresume import plan, state_path
+from tether.autoresume import fastfile, shims
+from tether.autoresume.plan import plan, state_path
+from tether.paths import shim_dir
+from tether.tools import launch
 
 from .conftest import run
 
@@ -46,7 +48,7 @@ class Bed:
         wrapper = tmp_path / "python"
         wrapper.write_text(f'#!/bin/sh\necho start >> "{self.log}"\nexec {sys.executable} "$@"\n')
         wrapper.chmod(0o755)
-        self.shim_dir = shims.shim_dir(Path(os.environ["TETHER_HOME"]))
+        self.shim_dir = shim_dir(Path(os.environ["TETHER_HOME"]))
         shims.install(list(TOOLS), self.shim_dir, python=str(wrapper))
         self.out = tmp_path / "fake-out"
         self.env = {

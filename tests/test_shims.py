@@ -12,8 +12,10 @@ from pathlib import Path
 
 import pytest
 
-from tether import launch, shims
-from tether.autoresume import state_path
+from tether.autoresume import shims
+from tether.autoresume.plan import state_path
+from tether.paths import shim_dir
+from tether.tools import launch
 
 from .conftest import FIXTURES, run
 
@@ -40,7 +42,7 @@ class Bed:
             fake.write_text(FAKE_TOOL)
             fake.chmod(0o755)
         self.tether_home = Path(os.environ["TETHER_HOME"])
-        self.shim_dir = shims.shim_dir(self.tether_home)
+        self.shim_dir = shim_dir(self.tether_home)
         self.out = tmp_path / "fake-out"
         self.env = {
             "HOME": str(home),
@@ -197,7 +199,7 @@ def on_path(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
 
 
 def test_shim_install_defaults_to_tools_on_path_and_uninstall_removes(on_path: Path) -> None:
-    folder = shims.shim_dir(Path(os.environ["TETHER_HOME"]))
+    folder = shim_dir(Path(os.environ["TETHER_HOME"]))
     out = run("shim", "install").output
     assert sorted(p.name for p in folder.iterdir()) == ["claude", "codex"]
     assert "not on PATH yet" in out
@@ -216,7 +218,7 @@ def test_shim_install_defaults_to_tools_on_path_and_uninstall_removes(on_path: P
 
 
 def test_shim_install_leaves_a_foreign_file_alone(on_path: Path) -> None:
-    folder = shims.shim_dir(Path(os.environ["TETHER_HOME"]))
+    folder = shim_dir(Path(os.environ["TETHER_HOME"]))
     folder.mkdir(parents=True)
     (folder / "claude").write_text("#!/bin/sh\necho mine\n")
     result = run("shim", "install", "claude", ok=False)
@@ -229,7 +231,7 @@ def test_shim_install_refuses_a_tool_that_cannot_auto_resume(on_path: Path) -> N
 
 
 def test_init_puts_the_shim_folder_first_on_path_once(on_path: Path) -> None:
-    folder = shims.shim_dir(Path(os.environ["TETHER_HOME"]))
+    folder = shim_dir(Path(os.environ["TETHER_HOME"]))
     lines = run("init", "bash").output
     script = 'eval "$1"; eval "$1"; printf %s "$PATH"'
     path = subprocess.run(
@@ -245,7 +247,7 @@ def test_init_puts_the_shim_folder_first_on_path_once(on_path: Path) -> None:
 def test_status_and_reset_in_a_project(
     tmp_path: Path, isolated_home: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    from tether.autoresume import plan
+    from tether.autoresume.plan import plan
 
     root = tmp_path / "p"
     root.mkdir()
@@ -275,3 +277,21 @@ def test_status_and_reset_in_a_project(
     assert plan("claude", [], env, str(root), 2.0).args[0] == "--session-id"
     assert json.loads(Path(state_path(str(root), "gemini")).read_text())["session_id"] is None
     assert "no session recorded" in run("reset", "copilot").output
+
+
+def test_a_shim_an_earlier_tether_installed_still_resumes(bed: Bed) -> None:
+    """Shims are not rewritten by an upgrade: the one tether 0.1.0 wrote, which runs
+    `from tether.shim import main`, still starts and resumes the project's session."""
+    template = (FIXTURES / "shims" / "tether-0.1.0-f9a81fa-claude.sh").read_text()
+    parent = str(shims.package_parent())
+    old = template.replace("@SHIM_DIR@", str(bed.shim_dir)).replace("@PARENT@", parent)
+    old = old.replace("@PYTHON@", sys.executable)
+    assert "@" not in old.replace("$@", "")
+    (bed.shim_dir / "claude").write_text(old)
+    done, _, (folder, *argv) = bed.launch("claude", "hello")
+    assert (folder, argv[0], argv[2:]) == (str(bed.root), "--session-id", ["hello"])
+    session = bed.home / ".claude" / "projects" / launch.dashed(str(bed.root))
+    session.mkdir(parents=True)
+    shutil.copy(FIXTURES / "claude" / "agentsessions_small.jsonl", session / f"{argv[1]}.jsonl")
+    done, _, (folder, *again) = bed.launch("claude", "go on")
+    assert again == ["--resume", argv[1], "go on"] and done.returncode == 0

@@ -8,8 +8,8 @@ from pathlib import Path
 
 import pytest
 
+from tether.archive.db import MIGRATIONS, connect, migrate
 from tether.dates import parse_since
-from tether.db import MIGRATIONS, connect, migrate
 from tether.files import write_new
 from tether.redact import MARK, redact, redact_text
 

@@ -19,10 +19,11 @@ from tests.conftest import FIXTURES
 from tests.stores import place_claude
 from tests.test_all_tools import lay_out_every_tool
 from tests.test_bench_corpus import gen_corpus
-from tether import capture, ingest, staging
-from tether.capture import scan
-from tether.db import connect
-from tether.ingest import ScanReport
+from tether.archive.db import connect
+from tether.capture import ingest, staging
+from tether.capture import scan as capture
+from tether.capture.ingest import ScanReport
+from tether.capture.scan import scan
 from tether.tools import taskdirs
 
 TABLES = {

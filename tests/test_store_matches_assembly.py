@@ -8,12 +8,12 @@ from pathlib import Path
 import pytest
 
 from tests.conftest import FIXTURES
-from tether.assemble import Assembly
-from tether.db import connect
-from tether.feed import FileFeed
+from tether.archive.assemble import Assembly
+from tether.archive.db import connect
+from tether.archive.store import load_session
+from tether.capture.feed import FileFeed
+from tether.capture.importer import import_paths, recognise
 from tether.formats.tether_json import session_json
-from tether.importer import import_paths, recognise
-from tether.store import load_session
 
 JSONL = sorted(p for p in FIXTURES.rglob("*.jsonl") if recognise(p) is not None)
 

@@ -22,9 +22,7 @@ from typing import Any
 import pytest
 
 from tests.conftest import FIXTURES, run
-from tether import launch
-from tether.teamfile import TeamFileError, defined_teams, load_team
-from tether.teams import (
+from tether.teams.runner import (
     AgentRecord,
     TeamError,
     TeamRecord,
@@ -33,8 +31,9 @@ from tether.teams import (
     save_record,
     stamp,
 )
-from tether.tmux import Tmux, TmuxError, escape
-from tether.tools import codex
+from tether.teams.teamfile import TeamFileError, defined_teams, load_team
+from tether.teams.tmux import Tmux, TmuxError, escape
+from tether.tools import codex, launch
 
 CODEX_ROLLOUT = (
     FIXTURES

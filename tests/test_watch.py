@@ -37,8 +37,8 @@ from tests.stores import (
     place_claude,
     place_codex,
 )
+from tether.capture.watch import AlreadyWatching, Watcher, running_pid, watch_lock
 from tether.paths import tether_home
-from tether.watch import AlreadyWatching, Watcher, running_pid, watch_lock
 
 T = TypeVar("T")
 DEADLINE = 20.0
@@ -76,7 +76,7 @@ def sessions() -> list[tuple[str, int]]:
 
 
 def sources() -> dict[str, str | None]:
-    from tether.db import connect
+    from tether.archive.db import connect
     from tether.paths import db_path
 
     db = connect(db_path(tether_home()))
@@ -89,7 +89,7 @@ def sources() -> dict[str, str | None]:
 @pytest.fixture(autouse=True)
 def quiet_log() -> Iterator[None]:
     """`tether watch` run in-process points the watcher's log at the runner's stderr."""
-    from tether.watch import log
+    from tether.capture.watch import log
 
     handlers, propagate = list(log.handlers), log.propagate
     yield
@@ -170,12 +170,12 @@ def test_writes_to_other_files_read_nothing(isolated_home: Path, watching: Any) 
 def test_a_failed_capture_is_retried_by_a_full_scan(
     isolated_home: Path, watching: Any, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    import tether.watch
+    import tether.capture.watch
 
     transcript = place_claude(isolated_home)
     running = watching()
     failures: list[int] = []
-    real = tether.watch.read_files
+    real = tether.capture.watch.read_files
 
     def flaky(*args: Any) -> Any:
         if not failures:
@@ -183,8 +183,8 @@ def test_a_failed_capture_is_retried_by_a_full_scan(
             raise RuntimeError("database is locked")  # say, by a stuck process
         return real(*args)
 
-    monkeypatch.setattr(tether.watch, "read_files", flaky)
-    monkeypatch.setattr(tether.watch, "RETRY", 0.05)
+    monkeypatch.setattr(tether.capture.watch, "read_files", flaky)
+    monkeypatch.setattr(tether.capture.watch, "RETRY", 0.05)
     append(transcript, claude_prompt(transcript, "retried tapir"))
     eventually(lambda: hits("tapir"), "the line captured by the retry")
     assert failures == [1] and running.thread.is_alive()

@@ -26,3 +26,8 @@ def user_home(env: Mapping[str, str] | None = None) -> Path:
 
 def db_path(home: Path) -> Path:
     return home / "tether.db"
+
+
+def shim_dir(home: Path) -> Path:
+    """Where the auto-resume shims are installed."""
+    return home / "shims"

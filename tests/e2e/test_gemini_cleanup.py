@@ -19,9 +19,9 @@ from typing import Any
 import pytest
 
 from tests.conftest import FIXTURES
-from tether.assemble import Assembly
-from tether.convert import convert
-from tether.feed import feed_from_bytes
+from tether.archive.assemble import Assembly
+from tether.capture.feed import feed_from_bytes
+from tether.convert.session import convert
 from tether.model import Session, Text, ToolResult
 from tether.tools import gemini as gemini_reader
 from tether.tools.base import Source

@@ -15,7 +15,7 @@ from pathlib import Path
 
 import pytest
 
-from tether import shims
+from tether.autoresume import shims
 
 from . import clis
 from .mockmodel import conversation

@@ -12,14 +12,14 @@ from typing import Any
 import orjson
 from tests.conftest import checksums, run
 
-from tether.assemble import Assembly
-from tether.capture import scan
-from tether.db import connect
-from tether.feed import feed_from_bytes
+from tether.archive.assemble import Assembly
+from tether.archive.db import connect
+from tether.capture.feed import feed_from_bytes
+from tether.capture.scan import scan
 from tether.model import Session, Text
-from tether.registry import TOOLS, get_tool
 from tether.tools import aider
 from tether.tools.base import Source, member_path
+from tether.tools.registry import TOOLS, get_tool
 
 FIXTURES = Path(__file__).parent.parent / "fixtures" / "aider"
 HISTORY = FIXTURES / "real_chat-history_head247lines.md"

@@ -10,12 +10,12 @@ import orjson
 import pytest
 from tests.conftest import checksums, run
 
-from tether.assemble import Assembly
-from tether.feed import feed_from_bytes
+from tether.archive.assemble import Assembly
+from tether.capture.feed import feed_from_bytes
 from tether.model import Attachment, Reasoning, Session, Text, ToolCall, ToolResult
-from tether.registry import get_tool
 from tether.tools import amp
 from tether.tools.base import FormatError, Source
+from tether.tools.registry import get_tool
 
 FIXTURES = Path(__file__).parent.parent / "fixtures" / "amp"
 THREAD = FIXTURES / "T-7f3c2a9e-4b1d-4e8a-9c55-0d2e6b1a8f34.json"

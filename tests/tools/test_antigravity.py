@@ -10,12 +10,12 @@ import orjson
 import pytest
 from tests.conftest import checksums, run
 
-from tether.assemble import Assembly
-from tether.feed import feed_from_bytes
+from tether.archive.assemble import Assembly
+from tether.capture.feed import feed_from_bytes
 from tether.model import Reasoning, Session, Text, ToolCall, ToolResult
-from tether.registry import get_tool
 from tether.tools import antigravity
 from tether.tools.base import FormatError, Source
+from tether.tools.registry import get_tool
 
 FIXTURES = Path(__file__).parent.parent / "fixtures" / "antigravity"
 SAMPLE = FIXTURES / "agentsessions_cli_small_transcript.jsonl"

@@ -10,8 +10,8 @@ from typing import Any
 
 import pytest
 
-from tether.assemble import Assembly
-from tether.feed import FileFeed, feed_from_bytes
+from tether.archive.assemble import Assembly
+from tether.capture.feed import FileFeed, feed_from_bytes
 from tether.model import Attachment, Reasoning, Session, Text, ToolCall, ToolResult
 from tether.tools import claude
 from tether.tools.base import Meta, Put, Source

@@ -10,12 +10,12 @@ import orjson
 import pytest
 import zstandard
 
-from tether.assemble import Assembly
-from tether.feed import FileFeed, feed_from_bytes
+from tether.archive.assemble import Assembly
+from tether.capture.feed import FileFeed, feed_from_bytes
 from tether.model import Message, Reasoning, Session, Text, ToolCall, ToolResult
-from tether.registry import get_tool
 from tether.tools import codex
 from tether.tools.base import Meta, Put, Rewind, Source
+from tether.tools.registry import get_tool
 
 FIXTURES = Path(__file__).resolve().parent.parent / "fixtures" / "codex"
 REAL_ID = "019a93b9-f380-7600-98ff-940e6b99603c"

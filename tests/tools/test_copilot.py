@@ -10,12 +10,12 @@ from typing import Any
 import orjson
 import pytest
 
-from tether.assemble import Assembly
-from tether.feed import FileFeed, feed_from_bytes
+from tether.archive.assemble import Assembly
+from tether.capture.feed import FileFeed, feed_from_bytes
 from tether.model import Attachment, Message, Reasoning, Session, Text, ToolCall, ToolResult
-from tether.registry import get_tool
 from tether.tools import copilot
 from tether.tools.base import FormatError, Meta, Put, Reset, Source
+from tether.tools.registry import get_tool
 
 FIXTURES = Path(__file__).resolve().parent.parent / "fixtures" / "copilot"
 SMALL = FIXTURES / "agentsessions_small_events.jsonl"

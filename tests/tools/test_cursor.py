@@ -17,15 +17,15 @@ import orjson
 import pytest
 from tests.conftest import checksums, run
 
-from tether.assemble import Assembly
-from tether.capture import scan
-from tether.db import connect
-from tether.feed import feed_from_bytes
+from tether.archive.assemble import Assembly
+from tether.archive.db import connect
+from tether.capture.feed import feed_from_bytes
+from tether.capture.reindex import archived_bytes
+from tether.capture.scan import scan
 from tether.model import Reasoning, Session, Text, ToolCall, ToolResult
-from tether.registry import get_tool
-from tether.reindex import archived_bytes
 from tether.tools import cursor, cursor_agent
 from tether.tools.base import Member, Source, member_path
+from tether.tools.registry import get_tool
 
 FIXTURES = Path(__file__).parent.parent / "fixtures" / "cursor"
 ROWS = FIXTURES / "ide_state_vscdb_rows.ndjson"

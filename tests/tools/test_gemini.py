@@ -10,12 +10,12 @@ from typing import Any
 import orjson
 import pytest
 
-from tether.assemble import Assembly
-from tether.feed import FileFeed, feed_from_bytes
+from tether.archive.assemble import Assembly
+from tether.capture.feed import FileFeed, feed_from_bytes
 from tether.model import Message, Reasoning, Session, Text, ToolCall, ToolResult
-from tether.registry import get_tool
 from tether.tools import gemini
 from tether.tools.base import FormatError, Op, Put, Rewind, Source, SourceMode
+from tether.tools.registry import get_tool
 
 FIXTURES = Path(__file__).parent.parent / "fixtures" / "gemini"
 REAL_12 = "real_entire_12_cbfeaa512b_0_legacy_session.json"

@@ -11,9 +11,9 @@ import pytest
 from tests.conftest import FIXTURES, checksums, run
 from tests.tools.opencode_store import LARGE, SMALL, build
 
-from tether.assemble import Assembly
-from tether.feed import FileFeed
-from tether.importer import recognise
+from tether.archive.assemble import Assembly
+from tether.capture.feed import FileFeed
+from tether.capture.importer import recognise
 from tether.model import Text
 from tether.tools import kilo, taskdirs
 

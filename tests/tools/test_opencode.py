@@ -14,9 +14,9 @@ import pytest
 from tests.conftest import checksums, run
 from tests.tools.opencode_store import LARGE, SMALL, STORAGE, build, insert_message, insert_part
 
-from tether.assemble import Assembly
-from tether.feed import feed_from_bytes
-from tether.importer import recognise
+from tether.archive.assemble import Assembly
+from tether.capture.feed import feed_from_bytes
+from tether.capture.importer import recognise
 from tether.model import Attachment, Message, Reasoning, Session, Text, ToolCall, ToolResult
 from tether.tools import opencode
 from tether.tools.base import Source

@@ -9,9 +9,9 @@ from typing import Any
 import orjson
 from tests.conftest import FIXTURES, checksums, run
 
-from tether.assemble import Assembly
-from tether.feed import FileFeed, feed_from_bytes
-from tether.importer import recognise
+from tether.archive.assemble import Assembly
+from tether.capture.feed import FileFeed, feed_from_bytes
+from tether.capture.importer import recognise
 from tether.model import Reasoning, Session, Text, ToolCall, ToolResult
 from tether.tools import qwen
 from tether.tools.base import Source

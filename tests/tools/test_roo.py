@@ -12,9 +12,9 @@ import orjson
 import pytest
 from tests.conftest import FIXTURES, checksums, run
 
-from tether.assemble import Assembly
-from tether.feed import FileFeed, feed_from_bytes
-from tether.importer import recognise
+from tether.archive.assemble import Assembly
+from tether.capture.feed import FileFeed, feed_from_bytes
+from tether.capture.importer import recognise
 from tether.model import Attachment, Reasoning, Session, Text, ToolCall, ToolResult
 from tether.tools import roo, taskdirs
 from tether.tools.base import FormatError, Source

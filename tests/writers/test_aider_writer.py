@@ -11,13 +11,13 @@ from datetime import UTC, datetime
 from pathlib import Path
 
 from tests.conftest import FIXTURES, checksums
-from tether.assemble import Assembly
-from tether.convert import Converted, convert
-from tether.feed import feed_from_bytes
+from tether.archive.assemble import Assembly
+from tether.capture.feed import feed_from_bytes
+from tether.convert.session import Converted, convert
+from tether.convert.writers import aider as writer
 from tether.model import Attachment, Message, Reasoning, Session, Text, ToolCall, ToolResult
 from tether.tools import aider as reader
 from tether.tools.base import Source, member_path
-from tether.writers import aider as writer
 
 CLAUDE_REAL = FIXTURES / "claude" / "real_entire_dc_49cb8a2a42_0.jsonl"
 T0 = "2026-01-01T00:00:00Z"

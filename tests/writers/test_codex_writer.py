@@ -18,9 +18,13 @@ import orjson
 import pytest
 
 from tests.conftest import FIXTURES, checksums
-from tether.assemble import Assembly
-from tether.convert import ConvertError, convert
-from tether.feed import FileFeed
+from tether.archive.assemble import Assembly
+from tether.capture.feed import FileFeed
+from tether.convert.session import ConvertError, convert
+from tether.convert.vocabulary import Canonical
+from tether.convert.writers import claude as claude_writer
+from tether.convert.writers import codex, codex_patch
+from tether.convert.writers.base import Report, WriteError, WriteJob
 from tether.model import (
     Attachment,
     Message,
@@ -32,10 +36,6 @@ from tether.model import (
 )
 from tether.tools import codex as reader
 from tether.tools.base import Source
-from tether.vocabulary import Canonical
-from tether.writers import claude as claude_writer
-from tether.writers import codex, codex_patch
-from tether.writers.base import Report, WriteError, WriteJob
 
 REAL_058 = (
     FIXTURES

@@ -19,16 +19,16 @@ import orjson
 import pytest
 
 from tests.conftest import FIXTURES, checksums, run
-from tether.assemble import Assembly
-from tether.convert import Converted, convert
-from tether.feed import FileFeed
+from tether.archive.assemble import Assembly
+from tether.capture.feed import FileFeed
+from tether.convert.session import Converted, convert
+from tether.convert.vocabulary import Canonical
+from tether.convert.writers import claude as claude_writer
+from tether.convert.writers import copilot as writer
+from tether.convert.writers.base import WriteError
 from tether.model import Attachment, Message, Reasoning, Session, Text, ToolCall, ToolResult
-from tether.registry import get_tool
 from tether.tools import copilot as reader
-from tether.vocabulary import Canonical
-from tether.writers import claude as claude_writer
-from tether.writers import copilot as writer
-from tether.writers.base import WriteError
+from tether.tools.registry import get_tool
 
 REAL_ID = "3422d2c9-cb79-5958-8427-2446ef85bafb"
 REAL = FIXTURES / "copilot" / "real_1.0.102" / REAL_ID / "events.jsonl"
@@ -187,7 +187,7 @@ def test_a_failed_write_leaves_nothing_behind(
 
 
 def test_nothing_to_write_is_an_error_and_writes_nothing(tmp_path: Path) -> None:
-    from tether.writers.base import Report, WriteJob
+    from tether.convert.writers.base import Report, WriteJob
 
     empty = claude_session(Message("user", [Attachment("image/png")]))
     empty.messages[0].parts = []

@@ -18,18 +18,18 @@ import orjson
 import pytest
 
 from tests.conftest import FIXTURES, checksums
-from tether.assemble import Assembly
-from tether.convert import convert
-from tether.feed import feed_from_bytes
+from tether.archive.assemble import Assembly
+from tether.capture.feed import feed_from_bytes
+from tether.convert.session import convert
+from tether.convert.vocabulary import Canonical
+from tether.convert.writers import claude as claude_writer
+from tether.convert.writers import gemini as writer
+from tether.convert.writers.base import Report, WriteError, WriteJob
+from tether.convert.writers.gemini_project import PROJECT_ROOT, project_folder, slugify
 from tether.model import Attachment, Message, Reasoning, Session, Text, ToolCall, ToolResult
 from tether.tools import claude as claude_reader
 from tether.tools import gemini as gemini_reader
 from tether.tools.base import Source, SourceMode
-from tether.vocabulary import Canonical
-from tether.writers import claude as claude_writer
-from tether.writers import gemini as writer
-from tether.writers.base import Report, WriteError, WriteJob
-from tether.writers.gemini_project import PROJECT_ROOT, project_folder, slugify
 
 NOW = datetime(2026, 11, 21, 20, 10, 30, 507000, tzinfo=UTC)
 GEMINI = FIXTURES / "gemini"

@@ -20,15 +20,15 @@ import orjson
 import pytest
 
 from tests.conftest import FIXTURES
-from tether.assemble import Assembly
-from tether.convert import Converted, convert
-from tether.feed import feed_from_bytes
+from tether.archive.assemble import Assembly
+from tether.capture.feed import feed_from_bytes
+from tether.convert.session import Converted, convert
+from tether.convert.vocabulary import Canonical
+from tether.convert.writers import opencode as writer
+from tether.convert.writers.base import WriteError
 from tether.model import Attachment, Message, Reasoning, Session, Text, ToolCall, ToolResult
 from tether.tools import opencode as reader
 from tether.tools.base import Source
-from tether.vocabulary import Canonical
-from tether.writers import opencode as writer
-from tether.writers.base import WriteError
 
 NOW = datetime(2026, 11, 22, 9, 30, 0, 123000, tzinfo=UTC)
 T0 = "2026-01-01T00:00:00Z"
@@ -259,7 +259,7 @@ def test_nothing_to_write_is_an_error(fake_opencode: Path, tmp_path: Path) -> No
 
 
 def _job(session: Session, tmp_path: Path) -> Any:
-    from tether.writers.base import Report, WriteJob
+    from tether.convert.writers.base import Report, WriteJob
 
     return WriteJob(session, tmp_path, tmp_path / "store", NOW, Report())
 

@@ -1,7 +1,7 @@
 """`tether init`, `tether shim …`, `tether status`, `tether reset`: per-project auto-resume.
 
-The launches themselves never come here: they go through the shims (tether.shim), which
-import none of the CLI.
+The launches themselves never come here: they go through the shims
+(tether.autoresume.launcher), which import none of the CLI.
 """
 
 from __future__ import annotations
@@ -15,15 +15,15 @@ from typing import Any
 
 import click
 
-from tether.cli import emit_json, fail
-from tether.launch import SPECS
+from tether.commands.common import emit_json, fail
+from tether.tools.launch import SPECS
 
 TOOLS_HELP = ", ".join(SPECS)
 
 
 def _tools(names: tuple[str, ...]) -> list[str]:
     """Tool names (aliases allowed) of tools that can auto-resume, in the user's order."""
-    from tether.registry import UnknownTool, get_tool
+    from tether.tools.registry import UnknownTool, get_tool
 
     tools = []
     for name in names:
@@ -38,8 +38,7 @@ def _tools(names: tuple[str, ...]) -> list[str]:
 
 
 def _shim_dir() -> Path:
-    from tether.paths import tether_home
-    from tether.shims import shim_dir
+    from tether.paths import shim_dir, tether_home
 
     return shim_dir(tether_home())
 
@@ -61,7 +60,7 @@ def init(shell: str) -> None:
       tether init fish | source           # ~/.config/fish/config.fish
     then install the shims: tether shim install
     """
-    from tether.shims import init_lines
+    from tether.autoresume.shims import init_lines
 
     sys.stdout.write(init_lines(shell, _shim_dir()))
 
@@ -80,7 +79,7 @@ def shim() -> None:
 @click.argument("tools", nargs=-1, metavar="[TOOL]...")
 def shim_install(tools: tuple[str, ...]) -> None:
     """Install shims (default: every supported tool found on PATH)."""
-    from tether.shims import found_on_path, install, on_path
+    from tether.autoresume.shims import found_on_path, install, on_path
 
     folder = _shim_dir()
     path_env = os.environ.get("PATH", "")
@@ -106,7 +105,7 @@ def shim_install(tools: tuple[str, ...]) -> None:
 @click.argument("tools", nargs=-1, metavar="[TOOL]...")
 def shim_uninstall(tools: tuple[str, ...]) -> None:
     """Remove shims (default: all). Real binaries and sessions are not touched."""
-    from tether.shims import uninstall
+    from tether.autoresume.shims import uninstall
 
     folder = _shim_dir()
     removed = uninstall(_tools(tools) if tools else list(SPECS), folder)
@@ -120,7 +119,7 @@ def shim_uninstall(tools: tuple[str, ...]) -> None:
 @click.option("--json", "as_json", is_flag=True, help="Print a JSON object.")
 def shim_status(as_json: bool) -> None:
     """Which shims are installed, the real binary each runs, and whether PATH reaches them."""
-    from tether.shims import on_path, rows
+    from tether.autoresume.shims import on_path, rows
 
     folder = _shim_dir()
     path_env = os.environ.get("PATH", "")
@@ -167,9 +166,9 @@ def status(as_json: bool) -> None:
 
 
 def project_status(cwd: str, env: dict[str, str], now: float, config: str) -> dict[str, Any]:
-    from tether.autoresume import decide, headless_on, state_path
-    from tether.launch import continue_args, fill
+    from tether.autoresume.plan import decide, headless_on, state_path
     from tether.statefile import StateError, project_root, read_json
+    from tether.tools.launch import continue_args, fill
 
     root = project_root(cwd)
     headless, source = headless_on(env, config)
@@ -212,8 +211,8 @@ def reset(tools: tuple[str, ...]) -> None:
     The old sessions stay where they are: resume them by hand, or find them with
     `tether list --here`.
     """
-    from tether import fastfile
-    from tether.autoresume import from_ai_session_manager, reset_state, state_path
+    from tether.autoresume import fastfile
+    from tether.autoresume.plan import from_ai_session_manager, reset_state, state_path
     from tether.statefile import Lock, StateError, project_root, read_json, state_dir, write_json
 
     root = project_root(str(Path.cwd()))
@@ -242,7 +241,7 @@ def reset(tools: tuple[str, ...]) -> None:
 def _print_table(headers: list[str], rows: list[list[str]]) -> None:
     from rich.table import Table
 
-    from tether.render import console
+    from tether.commands.render import console
 
     table = Table(box=None, header_style="bold", pad_edge=False)
     for header in headers:

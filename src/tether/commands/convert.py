@@ -11,7 +11,7 @@ from typing import Any, NoReturn
 
 import click
 
-from tether.cli import archive, emit_json, fail, load_or_fail
+from tether.commands.common import archive, emit_json, fail, load_or_fail
 
 TARGET_HELP = "claude|codex|gemini|copilot"
 
@@ -104,8 +104,8 @@ def resume(
       tether resume 3f2a --in claude        a Codex session, continued by Claude Code
       tether resume 3f2a --in gemini --print
     """
-    from tether import launch
-    from tether.convert import ConvertError, resolve_cwd
+    from tether.convert.session import ConvertError, resolve_cwd
+    from tether.tools import launch
 
     session = load_or_fail(ident, no_scan)
     tool = _target(target or session.tool)
@@ -160,8 +160,8 @@ def fork(
 
 def _target(name: str) -> str:
     """The tool to write, or a one-line error naming the tools that can be written."""
-    from tether.registry import UnknownTool, get_tool
-    from tether.writers import NoWriter, get_writer
+    from tether.convert.writers import NoWriter, get_writer
+    from tether.tools.registry import UnknownTool, get_tool
 
     try:
         tool = get_tool(name).name
@@ -172,7 +172,7 @@ def _target(name: str) -> str:
 
 
 def _require_cli(tool: str, anyway: bool) -> None:
-    from tether import launch
+    from tether.tools import launch
 
     binary = launch.SPECS[tool]["binary"]
     if anyway or shutil.which(binary):
@@ -198,10 +198,10 @@ def _convert(
     no_scan: bool,
     restore: bool,
 ) -> Any:
-    from tether.context import ContextPolicy
-    from tether.convert import ConvertError, convert, store_root
+    from tether.convert.context import ContextPolicy
+    from tether.convert.session import ConvertError, convert, store_root
+    from tether.convert.writers.base import WriteError
     from tether.paths import user_home
-    from tether.writers.base import WriteError
 
     session = load_or_fail(ident, no_scan)
     native_id = session.native_id if restore and session.tool == tool else None
@@ -223,7 +223,7 @@ def _print(result: Any, as_json: bool) -> None:
     if as_json:
         emit_json(result.as_dict())
         return
-    from tether.render import print_conversion
+    from tether.commands.render import print_conversion
 
     print_conversion(result.as_dict())
 

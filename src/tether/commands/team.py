@@ -10,19 +10,19 @@ from typing import TYPE_CHECKING, Any
 
 import click
 
-from tether.cli import emit_json, fail
+from tether.commands.common import emit_json, fail
 
 if TYPE_CHECKING:
-    from tether.teams import Launched, Teams
+    from tether.teams.runner import Launched, Teams
 
 
 @contextmanager
 def project_teams() -> Iterator[Teams]:
     """The teams of the current project; any team error becomes one line and exit 1."""
     from tether.statefile import project_root
-    from tether.teamfile import TeamFileError
-    from tether.teams import TeamError, Teams
-    from tether.tmux import TmuxError
+    from tether.teams.runner import TeamError, Teams
+    from tether.teams.teamfile import TeamFileError
+    from tether.teams.tmux import TmuxError
 
     try:
         yield Teams(Path(project_root(str(Path.cwd()))), os.environ)
@@ -124,7 +124,7 @@ def move(name: str, agent: str, target: str, as_json: bool) -> None:
     \b
       tether team move review coder --to claude
     """
-    from tether.cli import archive, resolve_tool
+    from tether.commands.common import archive, resolve_tool
 
     tool = resolve_tool(target)
     assert tool is not None

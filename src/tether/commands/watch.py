@@ -12,10 +12,10 @@ from typing import TYPE_CHECKING
 
 import click
 
-from tether.cli import emit_json, fail
+from tether.commands.common import emit_json, fail
 
 if TYPE_CHECKING:
-    from tether.daemon import ServiceReport
+    from tether.capture.daemon import ServiceReport
 
 
 def _data() -> Path:
@@ -47,10 +47,10 @@ def watch(log_file: Path | None, rescan: float) -> None:
     in), and captures what changed as `tether scan` would: new messages are searchable
     within a second. One watcher at a time; `tether daemon start` runs it in the background.
     """
-    from tether.daemon import ALREADY_RUNNING
-    from tether.db import StoreError
+    from tether.archive.db import StoreError
+    from tether.capture.daemon import ALREADY_RUNNING
+    from tether.capture.watch import AlreadyWatching, Watcher, configure_logging, log, watch_lock
     from tether.paths import user_home
-    from tether.watch import AlreadyWatching, Watcher, configure_logging, log, watch_lock
 
     data = _data()
     configure_logging(log_file)
@@ -99,9 +99,9 @@ def daemon() -> None:
 @daemon.command()
 def start() -> None:
     """Start the watcher in the background (log: $TETHER_HOME/watch.log)."""
-    from tether.daemon import DaemonError
-    from tether.daemon import start as start_watcher
-    from tether.watch import AlreadyWatching
+    from tether.capture.daemon import DaemonError
+    from tether.capture.daemon import start as start_watcher
+    from tether.capture.watch import AlreadyWatching
 
     try:
         pid = start_watcher(_data(), os.environ)
@@ -116,8 +116,8 @@ def start() -> None:
 @daemon.command()
 def stop() -> None:
     """Stop the running watcher (SIGTERM, then wait for it)."""
-    from tether.daemon import DaemonError
-    from tether.daemon import stop as stop_watcher
+    from tether.capture.daemon import DaemonError
+    from tether.capture.daemon import stop as stop_watcher
 
     try:
         pid = stop_watcher(_data())
@@ -130,7 +130,7 @@ def stop() -> None:
 @click.option("--json", "as_json", is_flag=True, help="Print the status as JSON.")
 def status(as_json: bool) -> None:
     """Whether a watcher is running, its log, and the login service."""
-    from tether.daemon import status as watcher_status
+    from tether.capture.daemon import status as watcher_status
     from tether.paths import user_home
 
     state = watcher_status(_data(), os.environ, user_home())
@@ -151,9 +151,9 @@ def status(as_json: bool) -> None:
 @click.option("--follow", "-f", is_flag=True, help="Keep printing new lines, until Ctrl-C.")
 def logs(lines: int, follow: bool) -> None:
     """Show the end of the watcher's log."""
-    from tether.daemon import follow as follow_log
-    from tether.daemon import tail
-    from tether.watch import LOG_FILE
+    from tether.capture.daemon import follow as follow_log
+    from tether.capture.daemon import tail
+    from tether.capture.watch import LOG_FILE
 
     path = _data() / LOG_FILE
     for line in tail(path, lines):
@@ -174,7 +174,7 @@ def logs(lines: int, follow: bool) -> None:
 @click.option("--json", "as_json", is_flag=True, help="Print what was done as JSON.")
 def install(as_json: bool) -> None:
     """Run the watcher at login: a systemd user unit (Linux) or a launchd agent (macOS)."""
-    from tether.daemon import install as install_service
+    from tether.capture.daemon import install as install_service
     from tether.paths import user_home
 
     report = install_service(os.environ, user_home(), _data())
@@ -185,7 +185,7 @@ def install(as_json: bool) -> None:
 @click.option("--json", "as_json", is_flag=True, help="Print what was done as JSON.")
 def uninstall(as_json: bool) -> None:
     """Stop running the watcher at login, and remove its unit or agent."""
-    from tether.daemon import uninstall as uninstall_service
+    from tether.capture.daemon import uninstall as uninstall_service
     from tether.paths import user_home
 
     report = uninstall_service(os.environ, user_home(), _data())

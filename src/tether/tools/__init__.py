@@ -1,1 +1,1 @@
-"""One module per external tool; the registry of them is tether.registry."""
+"""One module per external tool; the registry of them is tether.tools.registry."""

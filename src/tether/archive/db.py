@@ -1,0 +1,235 @@
+"""The SQLite database: connection settings and the ordered list of schema migrations.
+
+Each migration is a small named function run once, in order, recorded in `migrations`.
+A new schema change is a new function appended to MIGRATIONS, never an edit of an old one.
+"""
+
+from __future__ import annotations
+
+import os
+import sqlite3
+from collections.abc import Callable
+from pathlib import Path
+
+Migration = Callable[[sqlite3.Connection], None]
+
+
+def _script(db: sqlite3.Connection, sql: str) -> None:
+    # executescript() would COMMIT the migration's transaction first: run statements one by one.
+    for statement in sql.split(";"):
+        if statement.strip():
+            db.execute(statement)
+
+
+def m001_sessions_messages_parts(db: sqlite3.Connection) -> None:
+    _script(
+        db,
+        """
+        CREATE TABLE sessions (
+            pk INTEGER PRIMARY KEY,
+            id TEXT NOT NULL UNIQUE,
+            tool TEXT NOT NULL,
+            native_id TEXT NOT NULL,
+            project TEXT,
+            cwd TEXT,
+            git_branch TEXT,
+            git_commit TEXT,
+            title TEXT,
+            first_prompt TEXT,
+            created_at TEXT,
+            updated_at TEXT,
+            message_count INTEGER NOT NULL DEFAULT 0,
+            models TEXT NOT NULL DEFAULT '[]',
+            usage TEXT,
+            parent_native_id TEXT,
+            parent_id TEXT,
+            native TEXT NOT NULL DEFAULT '{}'
+        );
+        CREATE INDEX sessions_updated ON sessions(updated_at);
+        CREATE INDEX sessions_tool_updated ON sessions(tool, updated_at);
+        CREATE INDEX sessions_native_id ON sessions(native_id);
+        CREATE INDEX sessions_project ON sessions(project);
+
+        CREATE TABLE messages (
+            pk INTEGER PRIMARY KEY,
+            session_pk INTEGER NOT NULL REFERENCES sessions(pk) ON DELETE CASCADE,
+            seq INTEGER NOT NULL,
+            key TEXT NOT NULL,
+            role TEXT NOT NULL,
+            timestamp TEXT,
+            model TEXT,
+            usage TEXT,
+            native_id TEXT,
+            native TEXT
+        );
+        CREATE UNIQUE INDEX messages_session_key ON messages(session_pk, key);
+        CREATE INDEX messages_session_seq ON messages(session_pk, seq);
+
+        CREATE TABLE parts (
+            pk INTEGER PRIMARY KEY,
+            message_pk INTEGER NOT NULL REFERENCES messages(pk) ON DELETE CASCADE,
+            seq INTEGER NOT NULL,
+            kind TEXT NOT NULL,
+            text TEXT NOT NULL,
+            data TEXT
+        );
+        CREATE INDEX parts_message ON parts(message_pk, seq);
+        """,
+    )
+
+
+def m002_fts_for_parts(db: sqlite3.Connection) -> None:
+    # External content keyed by parts.pk, an explicit INTEGER PRIMARY KEY: stable on VACUUM.
+    db.execute(
+        "CREATE VIRTUAL TABLE parts_fts USING fts5("
+        "text, content='parts', content_rowid='pk', tokenize='unicode61 remove_diacritics 2')"
+    )
+
+
+def m003_sources_and_raw_archive(db: sqlite3.Connection) -> None:
+    _script(
+        db,
+        """
+        CREATE TABLE sources (
+            id INTEGER PRIMARY KEY,
+            tool TEXT NOT NULL,
+            path TEXT NOT NULL UNIQUE,
+            mode TEXT NOT NULL,
+            origin TEXT NOT NULL DEFAULT 'scan',
+            session_pk INTEGER REFERENCES sessions(pk) ON DELETE SET NULL,
+            size INTEGER,
+            mtime_ns INTEGER,
+            inode INTEGER,
+            offset INTEGER NOT NULL DEFAULT 0,
+            tail BLOB,
+            generation INTEGER NOT NULL DEFAULT 0,
+            state TEXT,
+            skipped INTEGER NOT NULL DEFAULT 0,
+            repaired INTEGER NOT NULL DEFAULT 0,
+            reasons TEXT,
+            error TEXT,
+            scanned_at TEXT,
+            missing_since TEXT
+        );
+        CREATE INDEX sources_session ON sources(session_pk);
+
+        CREATE TABLE raw_chunks (
+            source_id INTEGER NOT NULL REFERENCES sources(id) ON DELETE CASCADE,
+            generation INTEGER NOT NULL,
+            seq INTEGER NOT NULL,
+            offset INTEGER NOT NULL,
+            length INTEGER NOT NULL,
+            data BLOB NOT NULL,
+            PRIMARY KEY (source_id, generation, seq)
+        ) WITHOUT ROWID;
+        """,
+    )
+
+
+def m004_sources_inside_a_container(db: sqlite3.Connection) -> None:
+    # A file that holds many sessions (a tool's SQLite database) is a container row; each
+    # session in it is a member row `<file>#<key>`, read again only when its version changes.
+    _script(
+        db,
+        """
+        ALTER TABLE sources ADD COLUMN container_id INTEGER
+            REFERENCES sources(id) ON DELETE CASCADE;
+        ALTER TABLE sources ADD COLUMN version TEXT;
+        CREATE INDEX sources_container ON sources(container_id);
+        """,
+    )
+
+
+def m005_fts_bulk_settings(db: sqlite3.Connection) -> None:
+    # FTS5 writes a segment each time its in-memory terms pass `hashsize` (1 MB by default)
+    # and merges segments four at a time. A scan writes tens of MB per transaction: a larger
+    # buffer and merges of 16 cut the index's share of a first scan by a fifth.
+    db.execute("INSERT INTO parts_fts(parts_fts, rank) VALUES ('hashsize', 8388608)")
+    db.execute("INSERT INTO parts_fts(parts_fts, rank) VALUES ('automerge', 16)")
+
+
+MIGRATIONS: list[Migration] = [
+    m001_sessions_messages_parts,
+    m002_fts_for_parts,
+    m003_sources_and_raw_archive,
+    m004_sources_inside_a_container,
+    m005_fts_bulk_settings,
+]
+
+
+class StoreError(Exception):
+    """The database cannot be opened or is not tether's."""
+
+
+def connect(path: Path, readonly: bool = False) -> sqlite3.Connection:
+    """Open (and create or migrate) the database. Read-only opens never migrate."""
+    if readonly:
+        if not path.exists():
+            raise StoreError(f"no archive at {path}: run `tether scan` first")
+        db = sqlite3.connect(f"file:{path}?mode=ro", uri=True, isolation_level=None)
+    else:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        if path.parent.stat().st_mode & 0o077:
+            path.parent.chmod(0o700)
+        db = sqlite3.connect(path, isolation_level=None, timeout=30)
+        if path.stat().st_mode & 0o077:
+            path.chmod(0o600)
+    try:
+        db.execute("PRAGMA busy_timeout = 30000")
+        if not readonly:
+            db.execute("PRAGMA journal_mode = WAL")
+            db.execute("PRAGMA synchronous = NORMAL")
+            migrate(db)
+        db.execute("PRAGMA foreign_keys = ON")
+    except sqlite3.DatabaseError as exc:
+        db.close()
+        raise StoreError(f"cannot open the archive {path}: {exc}") from None
+    return db
+
+
+def migrate(db: sqlite3.Connection) -> list[str]:
+    """Run the migrations not yet recorded; returns the names it ran."""
+    db.execute("CREATE TABLE IF NOT EXISTS migrations (name TEXT PRIMARY KEY, applied_at TEXT)")
+    done = {row[0] for row in db.execute("SELECT name FROM migrations")}
+    ran = []
+    for migration in MIGRATIONS:
+        name = migration.__name__
+        if name in done:
+            continue
+        db.execute("BEGIN IMMEDIATE")
+        try:
+            if db.execute("SELECT 1 FROM migrations WHERE name = ?", (name,)).fetchone():
+                db.execute("ROLLBACK")
+                continue
+            migration(db)
+            db.execute(
+                "INSERT INTO migrations VALUES (?, strftime('%Y-%m-%dT%H:%M:%fZ', 'now'))", (name,)
+            )
+            db.execute("COMMIT")
+        except BaseException:
+            db.execute("ROLLBACK")
+            raise
+        ran.append(name)
+    return ran
+
+
+class Staging(sqlite3.Connection):
+    """A staging database: the archive's schema, filled by one worker of a parallel scan and
+    then taken over by the archive (tether.capture.staging). Its text is not indexed: the archive
+    indexes what it takes over, so the full-text work is done once."""
+
+
+def connect_staging(path: Path) -> Staging:
+    """Create a private staging database at path (its journal in memory: it is thrown away
+    whole if anything goes wrong, and only ever read once it is closed)."""
+    os.close(os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600))
+    db = sqlite3.connect(path, isolation_level=None, factory=Staging)
+    try:
+        db.execute("PRAGMA journal_mode = MEMORY")
+        db.execute("PRAGMA synchronous = OFF")
+        migrate(db)
+        db.execute("PRAGMA foreign_keys = ON")
+    except BaseException:
+        db.close()
+        raise
+    return db

@@ -1,0 +1,70 @@
+"""The auto-resume shim's entry point: find the real tool, choose its arguments, exec it.
+
+A shim (see tether.autoresume.shims) runs `python -I -S -c "…; main(SHIM_DIR)" TOOL ARGS…`. Whatever
+goes wrong in tether, the real tool still runs with the user's own arguments, and one line
+on stderr says why; exit code, signals and the terminal are the tool's own (exec).
+"""
+
+from __future__ import annotations
+
+import os
+import sys
+import time
+
+from tether.tools.launch import find_real
+
+TYPE_CHECKING = False
+if TYPE_CHECKING:
+    from collections.abc import Mapping
+
+
+def say(line: str) -> None:
+    try:
+        sys.stderr.write(line + "\n")
+        sys.stderr.flush()
+    except (OSError, ValueError):  # no stderr: nothing to tell
+        pass
+
+
+def config_path(env: Mapping[str, str], shim_dir: str) -> str:
+    """tether's config file: in $TETHER_HOME, else next to the shim folder (its parent)."""
+    home = env.get("TETHER_HOME") or os.path.dirname(shim_dir)
+    return f"{home}/config.toml"
+
+
+def main(shim_dir: str, argv: list[str] | None = None) -> None:
+    tool, *args = sys.argv[1:] if argv is None else argv
+    shim_dir = shim_dir.rstrip("/")
+    binary = tool
+    try:
+        from tether.tools.launch import SPECS
+
+        binary = SPECS[tool]["binary"]
+    except Exception as exc:  # fail open: the tool runs whatever broke in tether
+        say(f"tether: {tool}: auto-resume unavailable ({type(exc).__name__}: {exc})")
+    real = find_real(binary, shim_dir, os.environ.get("PATH", ""))
+    if real is None:
+        say(
+            f"tether: {binary}: not found on PATH (tether's shim folder {shim_dir} is skipped);"
+            f" install {binary}, or remove the shim: tether shim uninstall {tool}"
+        )
+        sys.exit(127)
+    chosen = args
+    try:
+        from tether.autoresume.plan import plan
+
+        cwd = os.getcwd()
+        config = config_path(os.environ, shim_dir)
+        launch = plan(tool, args, os.environ, cwd, time.time(), config, real)
+        if launch.cwd is not None and launch.cwd != cwd:
+            os.chdir(launch.cwd)
+        chosen = launch.args
+        if launch.note:
+            say(launch.note)
+    except Exception as exc:  # fail open: the tool runs as typed whatever broke in tether
+        say(f"tether: {tool}: auto-resume skipped ({exc}); running {binary} as typed")
+    try:
+        os.execv(real, [binary, *chosen])
+    except OSError as exc:
+        say(f"tether: {binary}: cannot run {real}: {exc}")
+        sys.exit(126)

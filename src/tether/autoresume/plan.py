@@ -1,0 +1,340 @@
+"""Per-project auto-resume: which arguments a launch through a shim gets, and its state.
+
+Each tool's session for a project is recorded in `<root>/.tether/autoresume/<tool>.json`.
+The shim runs this on every launch, so it imports only `os`, `time` and tether's stdlib-only
+modules; work is a few stats on the usual path, whatever the size of the tool's history.
+"""
+
+from __future__ import annotations
+
+import os
+import time
+
+from tether.statefile import (
+    Lock,
+    StateError,
+    dumps,
+    first_line,
+    glob,
+    list_dir,
+    loads,
+    project_root,
+    read_json,
+    state_dir,
+    write_json,
+)
+from tether.tools import launch
+
+TYPE_CHECKING = False
+if TYPE_CHECKING:
+    from collections.abc import Callable, Mapping, Sequence
+    from types import ModuleType
+    from typing import Any
+
+    from tether.tools.launch import Kind
+
+    State = dict[str, Any]
+    Finder = Callable[[str, str, float, bool], "tuple[str, str] | None"]
+
+STATE_FOLDER = "autoresume"
+STATE_VERSION = 1
+OFF_SWITCH = "TETHER_AUTORESUME"
+HEADLESS_SWITCH = "TETHER_AUTORESUME_HEADLESS"
+AI_SESSION_MANAGER = (".ai-session-manager", ".git/ai-session-manager")
+"""Where ai-session-manager keeps `<tool>.json` ({"resume_target": id, …}), newest first."""
+
+
+class Launch:
+    """What the shim runs: the real tool's arguments, the folder to run in (None: where the
+    user is), and one line for stderr (None: nothing to say)."""
+
+    __slots__ = ("args", "cwd", "note")
+
+    def __init__(self, args: list[str], cwd: str | None = None, note: str | None = None):
+        self.args = args
+        self.cwd = cwd
+        self.note = note
+
+
+class Decision:
+    """How the next managed launch starts: resume `session_id`, or start a new session
+    (`session_id` pre-assigned, or None when the tool names it); `state` to write, if any."""
+
+    __slots__ = ("new", "note", "session_file", "session_id", "state")
+
+    def __init__(
+        self,
+        new: bool,
+        session_id: str | None,
+        note: str,
+        state: State | None,
+        session_file: str | None = None,
+    ):
+        self.new = new
+        self.session_id = session_id
+        self.note = note
+        self.state = state
+        self.session_file = session_file
+
+
+def state_path(root: str, tool: str) -> str:
+    return f"{root}/.tether/{STATE_FOLDER}/{tool}.json"
+
+
+def plan(
+    tool: str,
+    args: Sequence[str],
+    env: Mapping[str, str],
+    cwd: str,
+    now: float,
+    config: str | None = None,
+    real: str | None = None,
+) -> Launch:
+    """The launch for the user's `args` in `cwd`. Raises on any trouble (StateError for a
+    state file that cannot be used): the shim then runs the tool as typed.
+
+    `real` is the binary the shim will exec: with it, the shim's sh fast path is kept in step
+    with the state (tether.autoresume.fastfile), for the next plain launch to skip python."""
+    if env.get(OFF_SWITCH, "").strip() == "0":
+        return Launch(list(args))
+    kind = launch.classify(tool, args)
+    if kind == "passthrough" or (kind == "headless" and not headless_on(env, config)[0]):
+        return Launch(list(args))
+    root = project_root(cwd)
+    path = state_path(root, tool)
+    try:
+        state = read_json(path)
+        decision = decide(tool, state, root, env, kind, now)
+        if decision.state is not None:
+            with Lock(path + ".lock"):
+                fresh = read_json(path)
+                if fresh != state:  # another launch wrote first: decide on what it wrote
+                    decision = decide(tool, fresh, root, env, kind, now)
+                if decision.state is not None:
+                    state_dir(root)
+                    write_json(path, decision.state)
+                    fastfile().written(
+                        tool, path, dumps(decision.state), root, env, real, not decision.new
+                    )
+        elif state is not None and not decision.new and not args:
+            fastfile().refresh(tool, path, state, root, env, real)  # the sh path missed it
+    except StateError as exc:
+        raise StateError(f"{exc}; `tether reset {tool}` starts afresh") from exc
+    if decision.new:
+        args = launch.start_args(tool, args, decision.session_id)
+    else:
+        assert decision.session_id is not None
+        args = launch.continue_args(tool, args, kind, decision.session_id)
+    return Launch(args, root, f"tether: {tool}: {decision.note}")
+
+
+def fastfile() -> ModuleType:
+    """tether.autoresume.fastfile, imported when a launch needs it (a state write, a plain
+    resume)."""
+    from tether.autoresume import fastfile
+
+    return fastfile
+
+
+def decide(
+    tool: str,
+    state: State | None,
+    root: str,
+    env: Mapping[str, str],
+    kind: Kind,
+    now: float,
+) -> Decision:
+    """Resume the recorded session if its file is still there; else pick up a session the
+    tool named itself (codex) since the recorded launch; else start a new one."""
+    store = launch.store_root(tool, env, home(env))
+    migrated = False
+    if state is None:
+        state = from_ai_session_manager(root, tool)
+        migrated = state is not None
+    check(state)
+    gone = ""
+    session_id = state.get("session_id") if state else None
+    if state and isinstance(session_id, str):
+        found = session_file(tool, session_id, state.get("session_file"), root, store)
+        if found:
+            changed = migrated or found != state.get("session_file")
+            write = {**state, "session_file": found} if changed else None
+            taken = "carrying on ai-session-manager's" if migrated else "resuming"
+            note = f"{taken} session {session_id} ({root})"
+            return Decision(False, session_id, note, write, found)
+        gone = f"session {session_id} has no file (never used, or deleted); "
+    elif state and isinstance(state.get("launched_at"), (int, float)) and tool in FINDERS:
+        picked = FINDERS[tool](
+            store, root, float(state["launched_at"]), bool(state.get("headless"))
+        )
+        if picked:
+            session_id, found = picked
+            write = {**state, "session_id": session_id, "session_file": found}
+            note = f"resuming session {session_id} ({root})"
+            return Decision(False, session_id, note, write, found)
+    new_id = new_session_id() if launch.SPECS[tool]["preassign"] else None
+    named = f"new session {new_id}" if new_id else "new session (its id is read at the next launch)"
+    write = {
+        "version": STATE_VERSION,
+        "tool": tool,
+        "session_id": new_id,
+        "session_file": None,
+        "cwd": root,
+        "launched_at": now,
+        "headless": kind == "headless",
+        "origin": "tether",
+    }
+    return Decision(True, new_id, f"{gone}{named} ({root})", write)
+
+
+def check(state: State | None) -> None:
+    """StateError unless `state` has the shape this version writes."""
+    if state is None:
+        return
+    if state.get("version") != STATE_VERSION:
+        raise StateError(f"state version {state.get('version')!r} is not {STATE_VERSION}")
+    expected = {
+        "session_id": (str, type(None)),
+        "session_file": (str, type(None)),
+        "launched_at": (int, float, type(None)),
+        "headless": (bool, type(None)),
+    }
+    for key, types in expected.items():
+        if not isinstance(state.get(key), types):
+            raise StateError(f"state field {key!r} is {state.get(key)!r}")
+
+
+def reset_state(tool: str, now: float) -> State:
+    """The state `tether reset` leaves: no session, so the next launch starts a new one (and
+    ai-session-manager's old state is not taken over again)."""
+    return {
+        "version": STATE_VERSION,
+        "tool": tool,
+        "session_id": None,
+        "session_file": None,
+        "launched_at": None,
+        "headless": None,
+        "origin": "reset",
+        "reset_at": now,
+    }
+
+
+def from_ai_session_manager(root: str, tool: str) -> State | None:
+    """ai-session-manager's session for this tool and project, as tether's state."""
+    for folder in AI_SESSION_MANAGER:
+        path = f"{root}/{folder}/{tool}.json"
+        try:
+            theirs = read_json(path)
+        except StateError:
+            continue
+        target = theirs.get("resume_target") if theirs else None
+        if isinstance(target, str) and target.strip():
+            return {
+                "version": STATE_VERSION,
+                "tool": tool,
+                "session_id": target.strip(),
+                "session_file": None,
+                "cwd": root,
+                "launched_at": None,
+                "headless": None,
+                "origin": "ai-session-manager",
+                "migrated_from": path,
+            }
+    return None
+
+
+def session_file(tool: str, session_id: str, recorded: object, root: str, store: str) -> str | None:
+    """Where the session's file is: the recorded path if it is still a file in the store,
+    else the first match of the tool's pattern for a session that ran in `root`."""
+    if isinstance(recorded, str) and recorded.startswith(store + "/") and os.path.isfile(recorded):
+        return recorded
+    pattern = launch.session_glob(tool, session_id, cwd=root)
+    return next(glob(store, pattern), None)
+
+
+def headless_on(env: Mapping[str, str], config: str | None) -> tuple[bool, str]:
+    """Whether headless runs resume too, and what said so: the environment variable, else
+    tether's config file (`[autoresume] headless = true`), else off."""
+    value = env.get(HEADLESS_SWITCH, "").strip().lower()
+    if value:
+        return value in ("1", "true", "yes", "on"), f"${HEADLESS_SWITCH}"
+    if config and os.path.isfile(config):
+        import tomllib
+
+        with open(config, "rb") as fh:
+            table = tomllib.load(fh).get("autoresume", {})
+        setting = table.get("headless") if isinstance(table, dict) else None
+        if isinstance(setting, bool):
+            return setting, config
+    return False, "default"
+
+
+def home(env: Mapping[str, str]) -> str:
+    return env.get("HOME") or os.path.expanduser("~")
+
+
+def new_session_id() -> str:
+    """A random UUID (version 4), without the uuid module's import cost."""
+    raw = bytearray(os.urandom(16))
+    raw[6] = (raw[6] & 0x0F) | 0x40
+    raw[8] = (raw[8] & 0x3F) | 0x80
+    text = raw.hex()
+    return f"{text[:8]}-{text[8:12]}-{text[12:16]}-{text[16:20]}-{text[20:]}"
+
+
+# ---------------------------------------------------------------------------------------
+# Tools that name their sessions themselves: find the one a launch started
+
+
+CODEX_CANDIDATES = 64
+"""At most this many rollouts are opened per look: only those started since the launch."""
+
+
+def find_codex_rollout(
+    store: str, root: str, launched_at: float, headless: bool
+) -> tuple[str, str] | None:
+    """The first rollout started in `root` since `launched_at`, by the kind of run that the
+    launch was (`codex exec` writes source "exec"), as (session id, path).
+
+    Codex names folders and files by local time, to the second: only the day folders around
+    the launch are listed, only names from its second on are opened, and of each only the
+    first line (session_meta) is read.
+    """
+    first = time.strftime("rollout-%Y-%m-%dT%H-%M-%S", time.localtime(launched_at - 1))
+    days = {time.strftime("%Y/%m/%d", time.localtime(launched_at + d)): 0 for d in (-1, 0, 86400)}
+    opened = 0
+    for day in days:
+        folder = f"{store}/sessions/{day}"
+        for name in list_dir(folder):
+            if not (name.startswith("rollout-") and name.endswith(".jsonl")) or name < first:
+                continue
+            opened += 1
+            if opened > CODEX_CANDIDATES:
+                return None
+            meta = _session_meta(f"{folder}/{name}")
+            if meta is None or meta.get("cwd") != root:
+                continue
+            session_id = meta.get("id")
+            if not isinstance(session_id, str) or not name.endswith(f"-{session_id}.jsonl"):
+                continue
+            source = meta.get("source")  # a sub-agent's is an object; a fork names its parent
+            if not isinstance(source, str) or meta.get("forked_from_id"):
+                continue
+            if (source == "exec") == headless:
+                return session_id, f"{folder}/{name}"
+    return None
+
+
+def _session_meta(path: str) -> dict[str, Any] | None:
+    """The payload of a rollout's first line when it is a session_meta record."""
+    try:
+        record = loads(first_line(path))
+    except (OSError, ValueError):
+        return None
+    if not isinstance(record, dict) or record.get("type") != "session_meta":
+        return None
+    payload = record.get("payload")
+    return payload if isinstance(payload, dict) else None
+
+
+FINDERS: dict[str, Finder] = {"codex": find_codex_rollout}

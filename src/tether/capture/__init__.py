@@ -1,0 +1,1 @@
+"""Capture: native session files into the archive (scan, watch, import, reindex)."""

@@ -1,0 +1,280 @@
+"""Reading many new files at once, on every core.
+
+Worker processes read runs of files the archive has never seen into staging databases of
+their own, with the code a serial scan runs (ingest.read_batch) minus the full-text index.
+The archive takes each staging database over in file order, in one transaction: rows are
+copied with their keys shifted past the archive's, and their text is indexed. Keys come out
+as a serial scan would give them, row for row.
+
+A staging database holding a session the archive already has (a resumed session's id, an
+imported copy) is dropped, and its files are read serially instead: the serial path decides
+how the two meet. So does any failure of a worker. Files the archive knows (appends, re-reads)
+and containers are always read serially, in their place in the order.
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+import sqlite3
+import sys
+import threading
+from collections import deque
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+from tether.archive.db import connect_staging
+from tether.capture.ingest import Item, ScanReport, Tally, read_batch, read_serially, readers
+from tether.tools.base import Source
+
+if TYPE_CHECKING:
+    from concurrent.futures import Future, ProcessPoolExecutor
+    from multiprocessing.context import BaseContext
+
+MIN_BYTES = 24 << 20
+"""Below this much new data a parallel scan does not pay for its processes."""
+CHUNK_BYTES = 8 << 20
+CHUNK_FILES = 400
+MAX_FILE = 64 << 20
+"""Larger files are read serially: their reading is one long stream either way."""
+MAX_WORKERS = 4
+
+Step = tuple[bool, list[Item]]
+"""(staged?, files): one staging database's worth of new files, or files read serially."""
+Job = tuple[str, Source, os.stat_result]
+
+
+def workers() -> int:
+    """How many worker processes a parallel scan uses: TETHER_SCAN_WORKERS, else one per
+    core (at most MAX_WORKERS); 0 or 1 means serial."""
+    value = os.environ.get("TETHER_SCAN_WORKERS", "").strip()
+    if value.isdigit():
+        return int(value)
+    try:
+        cores = len(os.sched_getaffinity(0))
+    except AttributeError:  # not on Linux
+        cores = os.cpu_count() or 1
+    return min(cores, MAX_WORKERS)
+
+
+def stageable(item: Item) -> bool:
+    _, source, st, row = item
+    return row is None and source.members is None and st.st_size <= MAX_FILE
+
+
+def plan(todo: list[Item]) -> list[Step]:
+    """Cut the files, in order, into staged chunks and serial runs."""
+    steps: list[Step] = []
+    size = 0  # of the last step's files
+    for item in todo:
+        staged = stageable(item)
+        if (
+            steps
+            and steps[-1][0] == staged
+            and (not staged or (len(steps[-1][1]) < CHUNK_FILES and size < CHUNK_BYTES))
+        ):
+            steps[-1][1].append(item)
+            size += item[2].st_size
+            continue
+        steps.append((staged, [item]))
+        size = item[2].st_size
+    return steps
+
+
+def read_all(db: sqlite3.Connection, todo: list[Item], report: ScanReport, tally: Tally) -> None:
+    """Read these files (sorted) into the archive: in parallel when there is enough that is
+    new and more than one core, else serially."""
+    if tally.total < MIN_BYTES:
+        read_serially(db, todo, report, tally)
+        return
+    count = workers()
+    if count < 2 or sum(item[2].st_size for item in todo if stageable(item)) < MIN_BYTES:
+        with Checkpointer(db):
+            read_serially(db, todo, report, tally)
+        return
+    from concurrent.futures import ProcessPoolExecutor  # here: serial scans never load it
+
+    folder = _archive_file(db).parent / "staging"
+    shutil.rmtree(folder, ignore_errors=True)  # a crashed scan's leftovers (we hold the lock)
+    folder.mkdir(mode=0o700, parents=True)
+    try:
+        with ProcessPoolExecutor(count, mp_context=_context()) as pool:
+            pool.submit(os.getpid).result()  # forked now, before the checkpointer's thread
+            with Checkpointer(db):
+                _run(db, plan(todo), pool, count + 1, folder, report, tally)
+    finally:
+        shutil.rmtree(folder, ignore_errors=True)
+
+
+class Checkpointer:
+    """While a long scan writes, copy its write-ahead log into the database file on a thread
+    of its own, every 50 ms, instead of in the writer's commits. A checkpoint is C work with
+    the GIL released, so the writer goes on meanwhile."""
+
+    def __init__(self, db: sqlite3.Connection) -> None:
+        self.db = db
+        self.path = _archive_file(db)
+        self.wake = threading.Event()
+        self.stopping = False
+        self.thread = threading.Thread(target=self._loop, name="tether-checkpoint", daemon=True)
+
+    def __enter__(self) -> Checkpointer:
+        (self.autocheckpoint,) = self.db.execute("PRAGMA wal_autocheckpoint").fetchone()
+        self.db.execute("PRAGMA wal_autocheckpoint = 0")
+        self.thread.start()
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.stopping = True
+        self.wake.set()
+        self.thread.join()
+        self.db.execute(f"PRAGMA wal_autocheckpoint = {int(self.autocheckpoint)}")
+
+    def _loop(self) -> None:
+        own = sqlite3.connect(self.path, isolation_level=None, check_same_thread=False)
+        try:
+            while not self.stopping:
+                self.wake.wait(0.05)
+                self.wake.clear()
+                own.execute("PRAGMA wal_checkpoint(PASSIVE)")
+        except sqlite3.Error:
+            pass  # the writer's own checkpoints take over once autocheckpoint is back
+        finally:
+            own.close()
+
+
+def _run(
+    db: sqlite3.Connection,
+    steps: list[Step],
+    pool: ProcessPoolExecutor,
+    ahead: int,
+    folder: Path,
+    report: ScanReport,
+    tally: Tally,
+) -> None:
+    """Walk the steps in order, keeping up to `ahead` staged chunks in the workers' hands."""
+    staged = iter([(i, files) for i, (is_staged, files) in enumerate(steps) if is_staged])
+    pending: deque[tuple[int, Path, Future[ScanReport]]] = deque()
+
+    def submit() -> None:
+        while len(pending) < ahead:
+            nxt = next(staged, None)
+            if nxt is None:
+                return
+            index, files = nxt
+            path = folder / f"{index}.db"
+            jobs: list[Job] = [(tool.name, source, st) for tool, source, st, _ in files]
+            try:
+                future = pool.submit(stage, str(path), jobs)
+            except Exception as exc:  # the pool broke (a worker was killed): serial it is
+                from concurrent.futures import Future
+
+                future = Future()
+                future.set_exception(exc)
+            pending.append((index, path, future))
+
+    submit()
+    for index, (is_staged, files) in enumerate(steps):
+        if not is_staged:
+            read_serially(db, files, report, tally)
+            continue
+        got, path, future = pending.popleft()
+        assert got == index
+        submit()
+        try:
+            part = future.result()
+            taken = take_over(db, path)
+        except Exception:  # a worker died or failed: the serial path reads these files
+            taken = False
+        finally:
+            path.unlink(missing_ok=True)
+        if taken:
+            report.add(part)
+            tally(sum(item[2].st_size for item in files))
+        else:
+            read_serially(db, files, report, tally)
+
+
+def _archive_file(db: sqlite3.Connection) -> Path:
+    for _, name, file in db.execute("PRAGMA database_list"):
+        if name == "main" and file:
+            return Path(file)
+    raise RuntimeError("the archive is not a file")
+
+
+def _context() -> BaseContext:
+    """fork where it is safe (Linux, no other thread: workers start at once, nothing to
+    import); spawn elsewhere (macOS, or the watcher's threads)."""
+    import multiprocessing
+
+    if sys.platform == "linux" and threading.active_count() == 1:
+        return multiprocessing.get_context("fork")
+    return multiprocessing.get_context("spawn")
+
+
+def stage(path: str, jobs: list[Job]) -> ScanReport:
+    """In a worker: read new files into a fresh staging database at path."""
+    tools = readers()
+    report = ScanReport()
+    db = connect_staging(Path(path))
+    try:
+        read_batch(db, [(tools[name], source, st, None) for name, source, st in jobs], report)
+    finally:
+        db.close()
+    return report
+
+
+SHIFTS: dict[str, dict[str, str]] = {
+    "sessions": {"pk": "s"},
+    "sources": {"id": "r", "session_pk": "s", "container_id": "r"},
+    "messages": {"pk": "m", "session_pk": "s"},
+    "parts": {"pk": "p", "message_pk": "m"},
+    "raw_chunks": {"source_id": "r"},
+}
+"""Per table, the key columns a take-over shifts, by the table whose keys they are."""
+OFFSETS = {"s": "sessions", "r": "sources", "m": "messages", "p": "parts"}
+
+
+def take_over(db: sqlite3.Connection, path: Path) -> bool:
+    """Copy a staging database into the archive and index its text, in one transaction;
+    False (nothing changed) when the archive already holds one of its sessions or files."""
+    db.execute("ATTACH DATABASE ? AS stage", (str(path),))
+    try:
+        db.execute("PRAGMA foreign_keys = OFF")  # keys are consistent by construction
+        db.execute("BEGIN IMMEDIATE")
+        try:
+            offsets = {
+                key: db.execute(
+                    f"SELECT COALESCE(MAX({_key(table)}), 0) FROM main.{table}"
+                ).fetchone()[0]
+                for key, table in OFFSETS.items()
+            }
+            for table, shifts in SHIFTS.items():
+                columns = [r[1] for r in db.execute(f"PRAGMA main.table_info({table})")]
+                names = ", ".join(f'"{c}"' for c in columns)
+                values = ", ".join(
+                    f'"{c}" + :{shifts[c]}' if c in shifts else f'"{c}"' for c in columns
+                )
+                db.execute(
+                    f"INSERT INTO main.{table} ({names}) SELECT {values} FROM stage.{table}",
+                    offsets,
+                )
+            db.execute(
+                "INSERT INTO main.parts_fts(rowid, text) SELECT pk + ?, text FROM stage.parts",
+                (offsets["p"],),
+            )
+            db.execute("COMMIT")
+        except sqlite3.IntegrityError:  # a session id or a path the archive already has
+            db.execute("ROLLBACK")
+            return False
+        except BaseException:
+            db.execute("ROLLBACK")
+            raise
+    finally:
+        db.execute("PRAGMA foreign_keys = ON")
+        db.execute("DETACH DATABASE stage")
+    return True
+
+
+def _key(table: str) -> str:
+    return "id" if table == "sources" else "pk"

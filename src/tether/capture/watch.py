@@ -1,0 +1,510 @@
+"""The watcher: filesystem events on every tool's store, debounced, captured as `scan` does.
+
+A tick captures only what the events name (capture.Changed); a full scan runs at start and
+every `rescan` seconds as a safety net. One watcher per archive: it holds watch.pid locked.
+"""
+
+from __future__ import annotations
+
+import fcntl
+import logging
+import os
+import select
+import stat
+import threading
+import time
+from collections.abc import Callable, Iterable, Iterator, Mapping
+from contextlib import contextmanager, suppress
+from pathlib import Path
+from typing import TYPE_CHECKING, NamedTuple
+
+from tether.capture.ingest import ScanReport
+from tether.capture.scan import Changed, read_files, scan, scan_lock
+
+if TYPE_CHECKING:
+    import sqlite3
+
+    from watchdog.events import FileSystemEvent, FileSystemEventHandler
+    from watchdog.observers.api import BaseObserver, ObservedWatch
+
+    from tether.tools.base import Source, Tool
+
+QUIET = 0.1
+"""Seconds without a new event before a tick: a burst of writes is captured once."""
+MAX_DELAY = 0.4
+"""…but never later than this after the first event, however busy the tool is."""
+RESCAN = 600.0
+SHARED_WATCHES = 64
+"""Project folders watched for a tool that writes into them (Aider): the most recent."""
+RETRY = 5.0
+PID_FILE = "watch.pid"
+LOG_FILE = "watch.log"
+LOG_BYTES = 1 << 20
+LOG_BACKUPS = 3
+SQLITE_SIDECARS = ("-wal", "-journal")
+"""A tool's SQLite writes land here first: they are changes of the database file."""
+IGNORED = ("-shm",)
+"""SQLite's shared memory changes on reads too, ours included."""
+
+log = logging.getLogger("tether.capture.watch")
+
+
+class AlreadyWatching(Exception):
+    def __init__(self, pid: int | None) -> None:
+        super().__init__(f"a watcher is already running (pid {pid or '?'})")
+        self.pid = pid
+
+
+@contextmanager
+def watch_lock(data: Path) -> Iterator[None]:
+    """Hold the one-watcher lock with this process's pid in it; AlreadyWatching if held.
+
+    The kernel drops the lock with the process, however it ends (kill -9 included), so a
+    pid file left behind by a dead watcher never blocks the next one.
+    """
+    data.mkdir(parents=True, exist_ok=True)
+    fd = os.open(data / PID_FILE, os.O_RDWR | os.O_CREAT, 0o600)
+    try:
+        try:
+            fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            raise AlreadyWatching(_pid_in(fd)) from None
+        os.ftruncate(fd, 0)
+        os.pwrite(fd, f"{os.getpid()}\n".encode(), 0)
+        try:
+            yield
+        finally:
+            os.ftruncate(fd, 0)
+    finally:
+        os.close(fd)
+
+
+def running_pid(data: Path) -> int | None:
+    """The pid of the watcher that holds the lock, else None (0: it is just starting)."""
+    try:
+        fd = os.open(data / PID_FILE, os.O_RDONLY)
+    except OSError:
+        return None
+    try:
+        try:
+            fcntl.flock(fd, fcntl.LOCK_SH | fcntl.LOCK_NB)
+        except BlockingIOError:
+            return _pid_in(fd) or 0
+        fcntl.flock(fd, fcntl.LOCK_UN)
+        return None
+    finally:
+        os.close(fd)
+
+
+def _pid_in(fd: int) -> int | None:
+    text = os.pread(fd, 32, 0).decode(errors="replace").strip()
+    return int(text) if text.isdigit() else None
+
+
+def configure_logging(log_file: Path | None) -> None:
+    """The watcher's lines go to stderr, or to a log file rotated by size (the daemon's)."""
+    handler: logging.Handler
+    if log_file is None:
+        handler = logging.StreamHandler()
+    else:
+        from logging.handlers import RotatingFileHandler
+
+        log_file.parent.mkdir(parents=True, exist_ok=True)
+        handler = RotatingFileHandler(log_file, maxBytes=LOG_BYTES, backupCount=LOG_BACKUPS)
+    handler.setFormatter(logging.Formatter("%(asctime)s %(levelname)s %(message)s"))
+    log.handlers[:] = [handler]
+    log.setLevel(logging.INFO)
+    log.propagate = False
+
+
+class Inbox:
+    """Paths the observer reported and when: filled by its thread, emptied by the loop.
+
+    The loop sleeps in select() on a pipe, so an idle watcher wakes for nothing.
+    """
+
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+        self._written: set[str] = set()
+        self._reshaped: set[str] = set()
+        self._first = self._last = 0.0
+        self._read, self._write = os.pipe()
+        os.set_blocking(self._read, False)
+        os.set_blocking(self._write, False)
+
+    def put(self, paths: Iterable[str], written: bool) -> None:
+        """written: the files' bytes changed; else something was made, moved or deleted."""
+        now = time.monotonic()
+        with self._lock:
+            if not (self._written or self._reshaped):
+                self._first = now
+            (self._written if written else self._reshaped).update(paths)
+            self._last = now
+        self.wake()
+
+    def wake(self) -> None:
+        """Safe from a signal handler: one write, no lock."""
+        with suppress(BlockingIOError):
+            os.write(self._write, b"\0")
+
+    def due(self, quiet: float, max_delay: float) -> float | None:
+        """When the paths gathered so far should be captured (monotonic), None if none."""
+        with self._lock:
+            if not (self._written or self._reshaped):
+                return None
+            return min(self._first + max_delay, self._last + quiet)
+
+    def take(self) -> tuple[set[str], set[str]]:
+        """(files written to, paths made, moved or deleted) since the last take."""
+        with self._lock:
+            taken = self._written, self._reshaped
+            self._written, self._reshaped = set(), set()
+        return taken
+
+    def sleep(self, until: float | None) -> None:
+        timeout = None if until is None else max(0.0, until - time.monotonic())
+        select.select([self._read], [], [], timeout)
+        with suppress(BlockingIOError):
+            while os.read(self._read, 4096):
+                pass
+
+    def close(self) -> None:
+        os.close(self._read)
+        os.close(self._write)
+
+
+def event_paths(event: FileSystemEvent, ignore: str) -> list[str]:
+    """The paths one event says changed: a SQLite sidecar stands for its database."""
+    out = []
+    for raw in (event.src_path, event.dest_path):
+        path = os.fsdecode(raw)
+        if not path or path.endswith(IGNORED) or path.startswith(ignore):
+            continue
+        for suffix in SQLITE_SIDECARS:
+            path = path.removesuffix(suffix)
+        out.append(path)
+    return out
+
+
+def _handler(inbox: Inbox, ignore: Path) -> FileSystemEventHandler:
+    from watchdog.events import FileSystemEventHandler
+
+    prefix = str(ignore) + os.sep
+
+    class Handler(FileSystemEventHandler):
+        def on_any_event(self, event: FileSystemEvent) -> None:
+            paths = event_paths(event, prefix)
+            if paths:
+                inbox.put(paths, written=event.event_type == "modified")
+
+    return Handler()
+
+
+def _event_filter(writes: bool) -> list[type[FileSystemEvent]]:
+    """What a watch reports: writes, creations, moves and deletions; never opens or reads
+    (the watcher's own reads would wake it). A folder above a store root only needs to
+    say that something appeared or went."""
+    from watchdog import events as e
+
+    shape: list[type[FileSystemEvent]] = [
+        e.FileCreatedEvent,
+        e.FileMovedEvent,
+        e.FileDeletedEvent,
+        e.DirCreatedEvent,
+        e.DirMovedEvent,
+        e.DirDeletedEvent,
+    ]
+    return [e.FileModifiedEvent, *shape] if writes else shape
+
+
+class How(NamedTuple):
+    """How one folder is watched."""
+
+    recursive: bool
+    writes: bool
+    """A store root (writes matter), not just a folder a root will appear in."""
+    inode: int
+    """Tells apart a folder deleted and made again (or replaced) from the one watched."""
+
+    def merge(self, other: How | None) -> How:
+        if other is None:
+            return self
+        return How(self.recursive or other.recursive, self.writes or other.writes, self.inode)
+
+
+class Watches:
+    """What the observer watches: each store root that exists, with everything below it,
+    and for each root that does not exist yet its nearest existing folder, on its own,
+    until the root appears. Shared roots (project folders a tool writes a file into) are
+    watched at their top only, and never waited for. Re-checked on every tick, so a
+    root that is deleted and made again, or moved away and replaced, is watched again."""
+
+    def __init__(self, observer: BaseObserver, handler: FileSystemEventHandler, home: Path) -> None:
+        self.observer = observer
+        self.handler = handler
+        self.home = home
+        self.roots: list[Path] = []
+        self.shared: list[Path] = []
+        self.active: dict[Path, tuple[ObservedWatch, How]] = {}
+        self.present: set[Path] = set()
+        self.failed: set[Path] = set()
+
+    def refresh(self) -> list[Path]:
+        """Bring the watches up to date. Returns the roots to capture whole: those that
+        appeared since last time, and those watched anew (what was written there before
+        the watch began has sent no event)."""
+        fresh: set[Path] = set()
+        for _ in range(10):  # a folder may appear while we schedule: look again
+            scheduled = self._apply(self._wanted())
+            if not scheduled:
+                break
+            fresh |= scheduled
+        present = {root for root in self.roots if root.is_dir()}
+        appeared = (present - self.present) | (fresh & present)
+        self.present = present
+        return sorted(appeared)
+
+    def _wanted(self) -> dict[Path, How]:
+        wanted: dict[Path, How] = {}
+        for root in self.roots:
+            folder = nearest_folder(root)
+            if folder is None:
+                continue
+            path, inode = folder
+            is_root = path == root
+            # A root at or above HOME is watched on its own: never the whole home below it.
+            how = How(is_root and not _at_or_above(root, self.home), is_root, inode)
+            wanted[path] = how.merge(wanted.get(path))
+        for root in self.shared:
+            folder = nearest_folder(root)
+            if folder is not None and folder[0] == root:
+                wanted[root] = How(False, True, folder[1]).merge(wanted.get(root))
+        covered = [path for path, how in wanted.items() if how.recursive]
+        return {
+            path: how
+            for path, how in wanted.items()
+            if not any(path != top and path.is_relative_to(top) for top in covered)
+        }
+
+    def _apply(self, wanted: dict[Path, How]) -> set[Path]:
+        """Unschedule what is no longer wanted or has died; schedule what is missing.
+        Returns what it scheduled (a folder gone meanwhile counts: look again)."""
+        # A watch whose folder was deleted has stopped itself; the folder made again in
+        # its place may even have the same inode number.
+        live = {e.watch for e in self.observer.emitters if e.should_keep_running()}
+        for path, (watch, how) in list(self.active.items()):
+            if wanted.get(path) != how or watch not in live:
+                with suppress(KeyError):
+                    self.observer.unschedule(watch)
+                del self.active[path]
+        scheduled: set[Path] = set()
+        for path, how in wanted.items():
+            if path in self.active:
+                continue
+            try:
+                watch = self.observer.schedule(
+                    self.handler,
+                    str(path),
+                    recursive=how.recursive,
+                    event_filter=_event_filter(how.writes),
+                )
+            except OSError as exc:
+                if path.is_dir():  # out of inotify watches, say: rescans still capture it
+                    if path not in self.failed:
+                        log.warning("cannot watch %s: %s", path, exc)
+                    self.failed.add(path)
+                else:  # gone meanwhile: the next pass watches the folder above it
+                    scheduled.add(path)
+                continue
+            self.failed.discard(path)
+            self.active[path] = (watch, how)
+            scheduled.add(path)
+        return scheduled
+
+    def describe(self) -> str:
+        trees = sorted(str(p) for p, (_, how) in self.active.items() if how.recursive)
+        line = "watching " + (", ".join(trees) or "no store folder yet")
+        tops = sum(1 for p in self.shared if p in self.active)
+        if tops:
+            line += f"; {tops} project folder(s) at their top"
+        waiting = sorted(str(p) for p in self.roots if p not in self.present)
+        if waiting:
+            line += f"; waiting for {len(waiting)} more: {', '.join(waiting[:3])}"
+            line += ", …" if len(waiting) > 3 else ""
+        return line
+
+
+def nearest_folder(path: Path) -> tuple[Path, int] | None:
+    """The path itself if it is a folder, else its nearest existing folder above; with its
+    inode, so that a folder deleted and made again is told apart."""
+    for candidate in (path, *path.parents):
+        try:
+            st = candidate.stat()
+        except OSError:
+            continue
+        if stat.S_ISDIR(st.st_mode):
+            return candidate, st.st_ino
+    return None
+
+
+def _at_or_above(root: Path, home: Path) -> bool:
+    return home == root or home.is_relative_to(root)
+
+
+class Watcher:
+    """Runs until stop(): events → debounce → capture of what changed."""
+
+    def __init__(
+        self,
+        data: Path,
+        env: Mapping[str, str],
+        home: Path,
+        tools: list[Tool] | None = None,
+        quiet: float = QUIET,
+        max_delay: float = MAX_DELAY,
+        rescan: float = RESCAN,
+    ) -> None:
+        from tether.tools.registry import TOOLS
+
+        self.data = data
+        self.env = env
+        self.home = home
+        self.tools = list(TOOLS.values()) if tools is None else tools
+        self.quiet = quiet
+        self.max_delay = max_delay
+        self.rescan = rescan
+        self.inbox = Inbox()
+        self.ready = threading.Event()
+        self.ticks = 0
+        """Captures run (for tests and logs)."""
+        self.ignored = 0
+        """Ticks whose events named no session file, so that nothing was read."""
+        self.files: dict[str, tuple[Tool, Source]] = {}
+        """Every file the last scans listed: an append to one is read without a listing."""
+        self.watches: Watches | None = None
+        self._stopping = False
+
+    def roots(self) -> tuple[list[Path], list[Path]]:
+        """Every tool's store roots, and apart those that are project folders (Aider
+        keeps its history in each project): a project tree is no store, so only the first
+        SHARED_WATCHES of them that exist, in the tool's order, are watched, at their top."""
+        from tether.tools.projects import known_folders
+
+        projects = set(known_folders(self.env))
+        own: dict[Path, None] = {}
+        shared: dict[Path, None] = {}
+        for tool in self.tools:
+            for root in tool.store_roots(self.env, self.home):
+                (shared if root in projects else own)[root.absolute()] = None
+        watched: list[Path] = []
+        for root in shared:
+            if len(watched) >= SHARED_WATCHES:
+                break
+            if root not in own and root.is_dir():
+                watched.append(root)
+        return list(own), watched
+
+    def stop(self) -> None:
+        """Ask the loop to end after the capture in progress (safe from a signal handler)."""
+        self._stopping = True
+        self.inbox.wake()
+
+    def run(self) -> None:
+        from watchdog.observers import Observer
+
+        from tether.archive.db import connect
+        from tether.paths import db_path
+
+        db = connect(db_path(self.data))
+        observer = Observer()
+        watches = self.watches = Watches(observer, _handler(self.inbox, self.data), self.home)
+        observer.start()
+        try:
+            watches.roots, watches.shared = self.roots()
+            watches.refresh()
+            scanned = self._capture(db, None)
+            watches.roots, watches.shared = self.roots()  # with the project folders just found
+            watches.refresh()
+            log.info("%s", watches.describe())
+            self.ready.set()
+            self._loop(db, watches, RETRY if not scanned else self.rescan)
+        finally:
+            observer.stop()
+            observer.join()
+            db.close()
+            self.inbox.close()
+            log.info("stopped")
+
+    def _loop(self, db: sqlite3.Connection, watches: Watches, first_full: float) -> None:
+        next_full = time.monotonic() + first_full if first_full > 0 else None
+        while not self._stopping:
+            due = self.inbox.due(self.quiet, self.max_delay)
+            wake = [t for t in (due, next_full) if t is not None]
+            self.inbox.sleep(min(wake) if wake else None)
+            if self._stopping:
+                return
+            now = time.monotonic()
+            due = self.inbox.due(self.quiet, self.max_delay)
+            full = next_full is not None and now >= next_full
+            if not full and (due is None or now < due):
+                continue
+            if full:
+                next_full = now + self.rescan if self.rescan > 0 else None
+            if not self._tick(db, watches, full):
+                next_full = now + RETRY
+
+    def _tick(self, db: sqlite3.Connection, watches: Watches, full: bool) -> bool:
+        """Capture what the events name: an append to a file already listed is read
+        straight away; anything made, moved or deleted has its store listed again."""
+        written, reshaped = self.inbox.take()
+        if full:  # the archive may know new project folders by now
+            watches.roots, watches.shared = self.roots()
+        appeared = watches.refresh()
+        if appeared:
+            log.info("watching anew: %s", ", ".join(map(str, appeared)))
+            log.info("%s", watches.describe())
+        if full:
+            return self._capture(db, None)
+        if reshaped or appeared:
+            return self._capture(db, Changed([*written, *reshaped, *appeared]))
+        # A file no scan listed is no session file (debug logs, caches): a new session
+        # file is listed when it is made, and read whole then.
+        files = [self.files[p] for p in sorted(written) if p in self.files]
+        if not files:
+            self.ignored += 1
+            return True
+        return self._run(lambda: read_files(db, files), full=False)
+
+    def _capture(self, db: sqlite3.Connection, only: Changed | None) -> bool:
+        return self._run(
+            lambda: scan(db, self.env, self.home, tools=self.tools, only=only, found=self.files),
+            full=only is None,
+        )
+
+    def _run(self, capture: Callable[[], ScanReport], full: bool) -> bool:
+        try:
+            with scan_lock(self.data, wait=True):
+                report = capture()
+        except Exception:
+            log.exception("capture failed; a full scan follows in %.0f s", RETRY)
+            return False
+        self.ticks += 1
+        _report(report, full)
+        return True
+
+
+def _report(report: ScanReport, full: bool) -> None:
+    if not (report.read or report.failed or report.skipped or full):
+        return
+    log.info(
+        "%s: %d file(s) read, %d session(s) added, %d updated, %d byte(s), %.0f ms",
+        "full scan" if full else "captured",
+        report.read,
+        report.sessions_added,
+        report.sessions_updated,
+        report.bytes_read,
+        report.seconds * 1000,
+    )
+    line = report.problem_line()
+    if line:
+        log.warning("%s", line.removeprefix("tether: "))

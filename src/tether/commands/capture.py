@@ -1,0 +1,118 @@
+"""`tether scan`, `import`, `reindex` and `doctor`: native files into the archive, and its
+health."""
+
+from __future__ import annotations
+
+import os
+import sys
+from pathlib import Path
+
+import click
+
+from tether.commands.common import archive, emit_json, fail, run_scan
+
+
+@click.command()
+@click.option("--json", "as_json", is_flag=True, help="Print the report as JSON.")
+@click.option("--quiet", "-q", is_flag=True, help="Print nothing but problems.")
+def scan(as_json: bool, quiet: bool) -> None:
+    """Capture every new or changed session from every tool found.
+
+    Files already captured and unchanged cost one stat; a file that grew is read from
+    where the last scan stopped. Exit code 1 when a file or line could not be read
+    (`tether doctor` says which and why).
+    """
+    with archive() as db:
+        report = run_scan(db, wait=True, show_progress=not (as_json or quiet))
+    if as_json:
+        emit_json(report.as_dict())
+    elif not quiet:
+        from tether.commands.render import print_scan
+
+        print_scan(report)
+    line = report.problem_line()
+    if line:
+        click.echo(line, err=True)
+        sys.exit(1)
+
+
+@click.command(name="import")
+@click.argument("paths", nargs=-1, required=True, type=click.Path(path_type=Path))
+@click.option("--json", "as_json", is_flag=True, help="Print the report as JSON.")
+def import_(paths: tuple[Path, ...], as_json: bool) -> None:
+    """Import session files or folders from anywhere.
+
+    Native files of any supported tool (a Claude .jsonl, a Codex rollout, a Gemini
+    session, a Copilot events.jsonl) or tether JSON exports. The raw bytes are archived,
+    so the session stays even if the file goes away.
+    """
+    from tether.capture.importer import import_paths
+    from tether.capture.scan import scan_lock
+    from tether.paths import tether_home
+
+    with archive() as db, scan_lock(tether_home(), wait=True):
+        report = import_paths(db, list(paths))
+        from tether.archive.query import list_sessions_by_pk
+
+        sessions = list_sessions_by_pk(db, report.sessions)
+    if as_json:
+        emit_json(
+            {
+                "sessions": sessions,
+                "unrecognised": report.unrecognised,
+                "failed": [p.__dict__ for p in report.scan.failed],
+            }
+        )
+    else:
+        from tether.commands.render import print_sessions
+
+        if sessions:
+            print_sessions(sessions)
+        for path in report.unrecognised:
+            click.echo(f"tether: not a session file tether can read: {path}", err=True)
+    line = report.scan.problem_line()
+    if line:
+        click.echo(line, err=True)
+    if report.unrecognised or report.scan.failed:
+        sys.exit(1)
+    if not sessions:
+        fail("no session files found in " + ", ".join(str(p) for p in paths))
+
+
+@click.command()
+def reindex() -> None:
+    """Re-read every archived session from its raw bytes with today's readers.
+
+    Use it after upgrading tether: sessions whose files the tools deleted long ago
+    benefit from parser improvements too.
+    """
+    from tether.capture.reindex import reindex as run_reindex
+    from tether.capture.scan import scan_lock
+    from tether.paths import tether_home
+
+    with archive() as db, scan_lock(tether_home(), wait=True):
+        report = run_reindex(db)
+    click.echo(f"re-read {report.sessions} session(s)", err=True)
+    for problem in report.failed:
+        click.echo(f"tether: could not re-read {problem.path}: {problem.message}", err=True)
+    if report.failed:
+        sys.exit(1)
+
+
+@click.command()
+@click.option("--json", "as_json", is_flag=True, help="Print the diagnosis as JSON.")
+def doctor(as_json: bool) -> None:
+    """Which stores were found where, what was skipped and why, index health."""
+    from tether.archive.doctor import diagnose
+    from tether.paths import db_path, tether_home, user_home
+
+    with archive() as db:
+        result = diagnose(db, db_path(tether_home()), os.environ, user_home())
+    if as_json:
+        emit_json(result)
+    else:
+        from tether.commands.render import print_doctor
+
+        print_doctor(result)
+    if result["health"]["database"] != "ok" or result["health"]["search_index"] != "ok":
+        sys.exit(1)

@@ -1,0 +1,127 @@
+"""What every command family shares: the archive, a fresh scan, options, errors, JSON out."""
+
+from __future__ import annotations
+
+import os
+import sys
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from pathlib import Path
+from typing import TYPE_CHECKING, Any, NoReturn, TypeVar
+
+import click
+
+if TYPE_CHECKING:
+    import sqlite3
+
+    from tether.capture.ingest import ScanReport
+    from tether.model import Session
+
+F = TypeVar("F", bound=Callable[..., Any])
+TOOL_NAMES = (
+    "claude, codex, gemini, copilot, cursor, cline, roo, kilo, opencode, qwen, antigravity,"
+    " amp, aider"
+)
+
+
+def fail(message: str, code: int = 1) -> NoReturn:
+    click.echo(f"tether: error: {message}", err=True)
+    sys.exit(code)
+
+
+def emit_json(value: Any) -> None:
+    import orjson
+
+    sys.stdout.buffer.write(orjson.dumps(value) + b"\n")
+    sys.stdout.flush()
+
+
+@contextmanager
+def archive() -> Iterator[sqlite3.Connection]:
+    from tether.archive.db import StoreError, connect
+    from tether.paths import db_path, tether_home
+
+    try:
+        db = connect(db_path(tether_home()))
+    except (StoreError, OSError, RuntimeError) as exc:
+        fail(str(exc))
+    try:
+        yield db
+    finally:
+        db.close()
+
+
+def run_scan(db: sqlite3.Connection, wait: bool, show_progress: bool) -> ScanReport:
+    from tether.capture.ingest import ScanReport
+    from tether.capture.scan import scan, scan_lock
+    from tether.paths import tether_home, user_home
+
+    with scan_lock(tether_home(), wait=wait) as got:
+        if not got:
+            return ScanReport(locked=True)
+        if show_progress and sys.stderr.isatty():
+            from tether.commands.render import progress_bar
+
+            with progress_bar() as progress:
+                return scan(db, os.environ, user_home(), progress=progress)
+        return scan(db, os.environ, user_home())
+
+
+def auto_scan(db: sqlite3.Connection, skip: bool) -> None:
+    """Keep results fresh before reading: stat-only when nothing changed."""
+    if skip:
+        return
+    report = run_scan(db, wait=False, show_progress=False)
+    line = report.problem_line()
+    if line:
+        click.echo(line, err=True)
+
+
+def tool_option(f: F) -> F:
+    return click.option(
+        "--tool", "-t", "tool", metavar="TOOL", help=f"Only this tool ({TOOL_NAMES})."
+    )(f)
+
+
+def resolve_tool(name: str | None) -> str | None:
+    if name is None:
+        return None
+    from tether.tools.registry import UnknownTool, get_tool
+
+    try:
+        return get_tool(name).name
+    except UnknownTool as exc:
+        fail(str(exc), 2)
+
+
+def resolve_since(value: str | None) -> str | None:
+    if value is None:
+        return None
+    from tether.dates import parse_since
+
+    try:
+        return parse_since(value)
+    except ValueError as exc:
+        fail(str(exc), 2)
+
+
+def here_root() -> str:
+    """The project root of the current folder: git top-level, else the folder itself (as
+    auto-resume finds it: `--here` and the shims agree on what a project is)."""
+    from tether.statefile import project_root
+
+    return project_root(str(Path.cwd()))
+
+
+def load_or_fail(ident: str, no_scan: bool) -> Session:
+    """The session ID names (after a scan, unless no_scan), or a one-line error."""
+    from tether.archive.query import Ambiguous, NotFound, find_session
+    from tether.archive.store import load_session
+
+    with archive() as db:
+        auto_scan(db, no_scan)
+        try:
+            pk, _ = find_session(db, ident)
+        except (NotFound, Ambiguous) as exc:
+            fail(str(exc))
+        return load_session(db, pk)

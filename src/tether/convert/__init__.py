@@ -1,0 +1,1 @@
+"""Convert: a captured session as a new native session of a tool that can resume it."""

@@ -1,0 +1,531 @@
+"""Write a session that `gemini --resume ID` and `gemini --resume latest` (in its folder)
+continue (research/native-formats.md §3, real-clis-offline.md).
+
+One JSONL log `<store>/tmp/<project>/chats/session-<YYYY-MM-DDTHH-MM>-<id8>.jsonl` (the
+folder: tether.convert.writers.gemini_project): the metadata line (sessionId, projectHash =
+sha256(cwd), startTime and lastUpdated = the write time, so that `--resume latest` picks it
+and the CLI's 30-day retention counts from now), then one `user` record per user turn and
+one `gemini` record per model turn, whose `toolCalls` carry each call with its result as
+`functionResponse` parts: the CLI replays a call and its result from that one record (the
+CLI itself also logs the result again as a user record, which makes it send the result
+twice on resume; tether writes it once). Reasoning becomes the record's `thoughts`, the
+form in which the CLI replays its own thinking; signed thought parts replay only on a
+round trip.
+
+Automatic session clean-up (on by default) must never take the session: resuming a
+session in a later minute than its file's name leaves a stub `session-<now>-<id8>.jsonl`
+(metadata and context only), which the next start judges invalid; if <id8> is 8 letters
+or digits, the clean-up then deletes EVERY `session-*-<id8>.json[l]` file, the session's
+included (packages/cli/src/utils/sessionCleanup.ts). tether's ids are UUIDs with `_` for
+their fifth character, so no stub of theirs matches that pattern (the clean-up removes the
+stub alone); for an id chosen by the caller that would match, the file name ends in a
+suffix of its own instead (`-<id8>-<7 chars of id8>_.jsonl`), which no stub can share.
+"""
+
+from __future__ import annotations
+
+import re
+import uuid
+from collections.abc import Iterator
+from datetime import UTC, datetime
+from typing import Any
+
+import orjson
+
+from tether.convert.vocabulary import Args, Shape, Vocabulary
+from tether.convert.writers.base import WriteError, WriteJob, Written, attachment_text, part_text
+from tether.convert.writers.gemini_project import project_folder, project_hash
+from tether.files import write_new
+from tether.model import Attachment, Message, Part, Reasoning, Text, ToolCall, ToolResult
+
+name = "gemini"
+context_tokens = 500_000
+"""Under the CLI's own compression threshold (half of the 1M-token window)."""
+accepts_generic_calls = True
+"""The CLI replays any recorded call (MCP tools that are gone included)."""
+CLI_VERSION = "0.61.0"
+"""The Gemini CLI version these files are proven against (tests/e2e)."""
+
+SHORT_ID = re.compile(r"[A-Za-z0-9]{8}")
+"""The 8-char suffix the clean-up matches (sessionCleanup.ts SHORT_ID_REGEX)."""
+_FILENAME_UNSAFE = re.compile(r"[^A-Za-z0-9_-]")
+_FUNCTION_NAME_UNSAFE = re.compile(r"[^A-Za-z0-9_.:-]")
+FUNCTION_NAME_MAX = 64
+IGNORED_PREFIXES = ("/", "?", "<session_context>", "<hook_context>")
+"""User text the CLI does not replay (sessionUtils.isIgnoredUserContent)."""
+KEEP_PREFIX = "\u200b"
+"""Zero-width space: keeps a user turn such as "/tmp/x fails" from looking like a command
+(JavaScript's trim() keeps it)."""
+DISPLAY_MAX = 2000
+CALL_NATIVE = ("status", "timestamp", "displayName", "agentId", "renderOutputAsMarkdown")
+"""Fields of a recorded call that only a round trip replays (what tools/gemini.py keeps)."""
+TITLE_MAX = 100
+INLINE_TYPES = ("image/", "audio/", "video/", "application/pdf", "text/plain")
+DISPLAY_NAMES = {
+    "run_shell_command": "Shell",
+    "read_file": "ReadFile",
+    "write_file": "WriteFile",
+    "replace": "Edit",
+    "list_directory": "ReadFolder",
+    "glob": "FindFiles",
+    "grep_search": "SearchText",
+    "google_web_search": "GoogleSearch",
+    "web_fetch": "WebFetch",
+    "write_todos": "WriteTodos",
+}
+TODO_STATUS = {"cancelled": "completed", "blocked": "pending"}
+URL = re.compile(r"https?://[^\s\"'<>)\]]+")
+
+
+# -- vocabulary ----------------------------------------------------------------------------
+
+
+def _first(native: Args, *keys: str) -> Any:
+    return next((native[key] for key in keys if native.get(key) not in (None, "")), None)
+
+
+def _pick(**values: Any) -> Args:
+    return {key: value for key, value in values.items() if value not in (None, "")}
+
+
+def _shell_decode(native: Args) -> Args | None:
+    return _pick(
+        command=native.get("command"),
+        description=native.get("description"),
+        workdir=_first(native, "dir_path", "directory"),
+    )
+
+
+def _read_decode(native: Args) -> Args | None:
+    """0.61: 1-based `start_line`/`end_line`; older: 0-based `offset` and `limit`."""
+    args = _pick(path=_first(native, "file_path", "absolute_path", "path"))
+    start, end = native.get("start_line"), native.get("end_line")
+    if isinstance(start, int) or isinstance(end, int):
+        first = start if isinstance(start, int) else 1
+        args["offset"] = first
+        if isinstance(end, int):
+            args["limit"] = end - first + 1
+    elif isinstance(native.get("offset"), int):
+        args["offset"] = native["offset"] + 1
+        if isinstance(native.get("limit"), int):
+            args["limit"] = native["limit"]
+    return args
+
+
+def _read_encode(args: Args) -> Args | None:
+    native: Args = {"file_path": args["path"]}
+    offset, limit = args.get("offset"), args.get("limit")
+    first = offset if isinstance(offset, int) and offset > 0 else 1
+    if isinstance(offset, int) and offset > 0:
+        native["start_line"] = first
+    if isinstance(limit, int) and limit > 0:
+        native["start_line"] = first
+        native["end_line"] = first + limit - 1
+    return native
+
+
+def _edit_decode(native: Args) -> Args | None:
+    args = _pick(
+        path=_first(native, "file_path", "absolute_path", "path"),
+        old=native.get("old_string"),
+        new=native.get("new_string"),
+    )
+    expected = native.get("expected_replacements")
+    if native.get("allow_multiple") is True or (isinstance(expected, int) and expected > 1):
+        args["replace_all"] = True
+    return args
+
+
+def _edit_encode(args: Args) -> Args | None:
+    native: Args = {
+        "file_path": args["path"],
+        "instruction": f"Replace the text in {args['path']}",
+        "old_string": args.get("old", ""),
+        "new_string": args.get("new", ""),
+    }
+    if args.get("replace_all"):
+        native["allow_multiple"] = True
+    return native
+
+
+def _path_decode(native: Args) -> Args | None:
+    return _pick(
+        pattern=native.get("pattern"),
+        path=_first(native, "dir_path", "path", "directory"),
+        glob=_first(native, "include_pattern", "include"),
+    )
+
+
+def _fetch_decode(native: Args) -> Args | None:
+    prompt = native.get("prompt")
+    if not isinstance(prompt, str):
+        return _pick(url=native.get("url"))
+    found = URL.search(prompt)
+    if found is None:
+        return _pick(prompt=prompt)
+    url = found.group(0)
+    if prompt == f"Fetch {url}":  # as _fetch_encode spells a bare URL
+        return {"url": url}
+    return _pick(url=url, prompt=prompt.removesuffix(f"\n{url}"))
+
+
+def _fetch_encode(args: Args) -> Args | None:
+    url, prompt = args.get("url"), args.get("prompt")
+    if url and prompt:
+        return {"prompt": prompt if str(url) in str(prompt) else f"{prompt}\n{url}"}
+    if url:
+        return {"prompt": f"Fetch {url}"}
+    return {"prompt": prompt} if prompt else None
+
+
+def _todo_decode(native: Args) -> Args | None:
+    todos = native.get("todos")
+    if not isinstance(todos, list):
+        return None
+    items = [
+        {
+            "text": str(todo.get("description", "")),
+            "status": _todo_status(todo.get("status")),
+        }
+        for todo in todos
+        if isinstance(todo, dict)
+    ]
+    return {"items": items}
+
+
+def _todo_status(status: Any) -> str:
+    text = status if isinstance(status, str) and status else "pending"
+    return TODO_STATUS.get(text, text)
+
+
+def _todo_encode(args: Args) -> Args | None:
+    items = args.get("items")
+    if not isinstance(items, list):
+        return None
+    todos = [
+        {"description": str(item.get("text", "")), "status": item.get("status", "pending")}
+        for item in items
+        if isinstance(item, dict)
+    ]
+    return {"todos": todos}
+
+
+def _task_decode(native: Args) -> Args | None:
+    return _pick(prompt=native.get("prompt"), agent=native.get("agent_name"))
+
+
+def _task_encode(args: Args) -> Args | None:
+    return {"agent_name": args.get("agent") or "generalist", "prompt": args["prompt"]}
+
+
+vocabulary = Vocabulary(
+    [
+        Shape(
+            "shell",
+            "run_shell_command",
+            {"command": "command", "description": "description", "workdir": "dir_path"},
+            decode=_shell_decode,
+        ),
+        Shape(
+            "read_file",
+            "read_file",
+            {"path": "file_path"},
+            decode=_read_decode,
+            encode=_read_encode,
+        ),
+        Shape("write_file", "write_file", {"path": "file_path", "content": "content"}),
+        Shape("edit_file", "replace", {}, decode=_edit_decode, encode=_edit_encode),
+        Shape("list_dir", "list_directory", {"path": "dir_path"}, decode=_path_decode),
+        Shape("glob", "glob", {"pattern": "pattern", "path": "dir_path"}, decode=_path_decode),
+        Shape(
+            "grep",
+            "grep_search",
+            {"pattern": "pattern", "path": "dir_path", "glob": "include_pattern"},
+            aliases=("search_file_content",),
+            decode=_path_decode,
+        ),
+        Shape("web_fetch", "web_fetch", {}, decode=_fetch_decode, encode=_fetch_encode),
+        Shape("web_search", "google_web_search", {"query": "query"}),
+        Shape("todo", "write_todos", {}, decode=_todo_decode, encode=_todo_encode),
+        Shape("task", "invoke_agent", {}, decode=_task_decode, encode=_task_encode),
+    ]
+)
+
+
+# -- the session file ----------------------------------------------------------------------
+
+
+def new_session_id() -> str:
+    """A UUID whose fifth character is `_`: see the module docstring (clean-up)."""
+    text = str(uuid.uuid4())
+    return f"{text[:4]}_{text[5:]}"
+
+
+def file_name(native_id: str, now: datetime) -> str:
+    """`session-<minute>-<id8>.jsonl`, unless a stub of this id could share its suffix."""
+    stamp = now.astimezone(UTC).strftime("%Y-%m-%dT%H-%M")
+    short = _FILENAME_UNSAFE.sub("_", native_id)[:8]
+    if SHORT_ID.fullmatch(short):
+        return f"session-{stamp}-{short}-{short[:7]}_.jsonl"
+    return f"session-{stamp}-{short}.jsonl"
+
+
+def write(job: WriteJob) -> Written:
+    native_id = job.native_id or new_session_id()
+    folder = project_folder(job.store, job.cwd)
+    path = folder.path / "chats" / file_name(native_id, job.now)
+    records = list(_Records(job).records())
+    if not records:
+        raise WriteError("nothing to write: the session has no messages Gemini can replay")
+    now = _timestamp(job.now)
+    metadata: dict[str, Any] = {
+        "sessionId": native_id,
+        "projectHash": project_hash(folder.cwd),
+        "startTime": now,
+        "lastUpdated": now,
+        "kind": "main",
+    }
+    summary = _summary(job.session.title)
+    if summary:
+        metadata["summary"] = summary
+    lines = [orjson.dumps(metadata), *(orjson.dumps(record) for record in records)]
+    try:
+        write_new(path, b"\n".join(lines) + b"\n")
+    except FileExistsError as exc:
+        raise WriteError(f"{path} exists already: not overwritten") from exc
+    marker = folder.claim_marker()
+    return Written(name, native_id, path, [path, *([marker] if marker else [])])
+
+
+class _Records:
+    """The message records of one session, in order."""
+
+    def __init__(self, job: WriteJob) -> None:
+        self.messages = job.session.messages
+        self.same_tool = job.same_tool
+        self.report = job.report
+
+    def records(self) -> Iterator[dict[str, Any]]:
+        messages = self.messages
+        index = 0
+        while index < len(messages):
+            message = messages[index]
+            results: list[ToolResult] = []
+            if message.role == "assistant" and index + 1 < len(messages):
+                after = messages[index + 1]
+                if after.role == "tool":
+                    results = [p for p in after.parts if isinstance(p, ToolResult)]
+                    index += 1
+            index += 1
+            record = self._record(message, results)
+            if record is not None:
+                yield record
+
+    def _record(self, message: Message, results: list[ToolResult]) -> dict[str, Any] | None:
+        if message.role == "assistant":
+            return self._gemini(message, results)
+        if message.role == "tool":  # prepare puts every tool message right after its calls
+            self.report.downgrade("tool_result", "no call before it")
+            message = Message(
+                "user", [Text(part_text(p)) for p in message.parts], message.timestamp
+            )
+        return self._user(message)
+
+    def _user(self, message: Message) -> dict[str, Any] | None:
+        content = [part for p in message.parts for part in self._user_parts(p)]
+        if not content:
+            return None
+        if not self.same_tool and _ignored(content):
+            self.report.note(
+                "a user turn Gemini would take for a command (/ or ?) got a zero-width prefix"
+            )
+            content[0] = {"text": KEEP_PREFIX + content[0]["text"]}
+        record = _base(message, "user")
+        record["content"] = content
+        display = message.native.get("displayContent") if self.same_tool else None
+        if display is not None:
+            record["displayContent"] = display
+        return record
+
+    def _user_parts(self, part: Part) -> list[dict[str, Any]]:
+        if isinstance(part, Text):
+            return [{"text": part.text}]
+        if isinstance(part, Attachment):
+            return [self._attachment(part)]
+        self.report.downgrade(part.kind, "in a user turn")  # prepare leaves none here
+        return [{"text": part_text(part)}]
+
+    def _attachment(self, part: Attachment) -> dict[str, Any]:
+        if part.data and part.media_type.startswith(INLINE_TYPES):
+            inline: dict[str, Any] = {"mimeType": part.media_type, "data": part.data}
+            if part.name and self.same_tool:
+                inline["displayName"] = part.name
+            return {"inlineData": inline}
+        if part.uri and self.same_tool:
+            return {"fileData": {"mimeType": part.media_type, "fileUri": part.uri}}
+        self.report.downgrade("attachment", "not inline data Gemini takes")
+        return {"text": attachment_text(part)}
+
+    def _gemini(self, message: Message, results: list[ToolResult]) -> dict[str, Any] | None:
+        by_call = {result.call_id: result for result in results}
+        texts: list[dict[str, Any]] = []
+        thoughts: list[dict[str, Any]] = []
+        signed: list[dict[str, Any]] = []
+        calls: list[ToolCall] = []
+        for part in message.parts:
+            if isinstance(part, Text):
+                texts.append({"text": part.text})
+            elif isinstance(part, Reasoning):
+                self._reasoning(part, message, thoughts, signed)
+            elif isinstance(part, ToolCall):
+                calls.append(part)
+            elif isinstance(part, Attachment):
+                self.report.downgrade("attachment", "in a model turn")
+                texts.append({"text": attachment_text(part)})
+        if not (texts or thoughts or signed or calls):
+            return None
+        records = [self._call(call, by_call.get(call.id), message) for call in calls]
+        record = _base(message, "gemini")
+        if signed:
+            # Thought parts in `content` make the CLI replay `content` as it is: the calls
+            # must be in it too (`toolCalls` still carry their results).
+            record["content"] = [
+                *signed,
+                *texts,
+                *(_function_call(c, r["name"]) for c, r in zip(calls, records, strict=True)),
+            ]
+        else:
+            record["content"] = texts or ""
+        record["thoughts"] = thoughts
+        tokens = _tokens(message.usage)
+        if tokens:
+            record["tokens"] = tokens
+        if message.model:
+            record["model"] = message.model
+        if records:
+            record["toolCalls"] = records
+        return record
+
+    def _reasoning(
+        self,
+        part: Reasoning,
+        message: Message,
+        thoughts: list[dict[str, Any]],
+        signed: list[dict[str, Any]],
+    ) -> None:
+        if self.same_tool and part.signature:
+            signed.append({"text": part.text, "thought": True, "thoughtSignature": part.signature})
+            return
+        if not part.text.strip():
+            return
+        subject = str(part.native.get("subject") or "") if self.same_tool else ""
+        description = part.text
+        if subject and part.text.startswith(subject):
+            description = part.text[len(subject) :].removeprefix("\n\n")
+        else:
+            subject = ""
+        if not self.same_tool:
+            self.report.map("reasoning", "as Gemini thoughts")
+        stamp = part.native.get("timestamp") if self.same_tool else None
+        thoughts.append(
+            {
+                "subject": subject,
+                "description": description,
+                "timestamp": stamp or message.timestamp,
+            }
+        )
+
+    def _call(self, part: ToolCall, result: ToolResult | None, message: Message) -> dict[str, Any]:
+        call_name = part.name if self.same_tool else self._function_name(part.name)
+        args = part.input if isinstance(part.input, dict) else {"input": part.input}
+        if result is None:  # prepare answers every call: never leave one unanswered here
+            result = ToolResult(part.id, "(no result was recorded for this tool call)", True)
+        response = {"error": result.output} if result.is_error else {"output": result.output}
+        call: dict[str, Any] = {
+            "id": part.id,
+            "name": call_name,
+            "args": args,
+            "result": [
+                {"functionResponse": {"id": part.id, "name": call_name, "response": response}}
+            ],
+            "status": "error" if result.is_error else "success",
+            "timestamp": message.timestamp,
+            "resultDisplay": _shorten(result.output),
+            "description": _describe(args),
+            "displayName": DISPLAY_NAMES.get(call_name, call_name),
+            "renderOutputAsMarkdown": False,
+        }
+        if self.same_tool:
+            call.update({k: v for k, v in part.native.items() if k in CALL_NATIVE})
+        return call
+
+    def _function_name(self, raw: str) -> str:
+        """A name the Gemini API takes: [A-Za-z_][A-Za-z0-9_.:-]*, at most 64 characters."""
+        cleaned = _FUNCTION_NAME_UNSAFE.sub("_", raw)
+        if not re.match(r"[A-Za-z_]", cleaned):
+            cleaned = "_" + cleaned
+        cleaned = cleaned[:FUNCTION_NAME_MAX]
+        if cleaned != raw:
+            self.report.note(f"tool name {raw!r} became {cleaned!r} (Gemini's function names)")
+        return cleaned
+
+
+def _base(message: Message, kind: str) -> dict[str, Any]:
+    return {"id": str(uuid.uuid4()), "timestamp": message.timestamp, "type": kind}
+
+
+def _function_call(call: ToolCall, call_name: str) -> dict[str, Any]:
+    args = call.input if isinstance(call.input, dict) else {"input": call.input}
+    part: dict[str, Any] = {"functionCall": {"id": call.id, "name": call_name, "args": args}}
+    if call.native.get("thoughtSignature"):
+        part["thoughtSignature"] = call.native["thoughtSignature"]
+    return part
+
+
+def _ignored(content: list[dict[str, Any]]) -> bool:
+    first = content[0].get("text")
+    return isinstance(first, str) and first.strip().startswith(IGNORED_PREFIXES)
+
+
+def _timestamp(when: datetime) -> str:
+    return when.astimezone(UTC).isoformat(timespec="milliseconds").replace("+00:00", "Z")
+
+
+def _summary(title: str | None) -> str | None:
+    line = " ".join((title or "").split())
+    return line[: TITLE_MAX - 1] + "…" if len(line) > TITLE_MAX else line or None
+
+
+def _tokens(usage: dict[str, Any] | None) -> dict[str, int] | None:
+    """Gemini's token counts from tether's usage names (and other tools' own)."""
+    if not usage:
+        return None
+    names = {
+        "input": ("input_tokens", "input", "prompt_tokens"),
+        "output": ("output_tokens", "output", "completion_tokens"),
+        "cached": ("cached_tokens", "cache_read_input_tokens", "cached_input_tokens"),
+        "thoughts": ("reasoning_tokens", "reasoning_output_tokens"),
+        "tool": ("tool_tokens",),
+    }
+    tokens = {
+        ours: next((v for k in keys if type(v := usage.get(k)) is int), 0)
+        for ours, keys in names.items()
+    }
+    if not any(tokens.values()):
+        return None
+    total = usage.get("total_tokens")
+    tokens["total"] = total if type(total) is int else tokens["input"] + tokens["output"]
+    return tokens
+
+
+def _shorten(text: str) -> str:
+    return text if len(text) <= DISPLAY_MAX else text[: DISPLAY_MAX - 1] + "…"
+
+
+def _describe(args: dict[str, Any]) -> str:
+    """What the CLI shows beside the tool's name: its command, path or pattern."""
+    for key in ("description", "command", "file_path", "dir_path", "pattern", "query", "prompt"):
+        value = args.get(key)
+        if isinstance(value, str) and value:
+            return _shorten(" ".join(value.split()))
+    return ""

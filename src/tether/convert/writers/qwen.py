@@ -1,0 +1,422 @@
+"""Write a session that `qwen --resume ID` and `qwen --continue` (in its folder) continue
+(research/native-formats.md §11; proven with Qwen Code 0.24.4 in tests/e2e).
+
+One JSONL file `<store>/projects/<cwd, each character not an ASCII letter or digit made
+"-">/chats/<uuid>.jsonl` of ChatRecords chained by uuid/parentUuid (null on the first), as
+the CLI writes them: a `user` record per user turn, an `assistant` record per model turn
+(a Gemini Content, role "model": thought parts, text, functionCall parts), then one
+`tool_result` record per call answering it (a functionResponse part, and the
+`toolCallResult` the CLI keeps beside it). The CLI resumes a file only if its first
+record's `cwd` is the folder it runs in (its project hash), and `--continue` takes the
+newest file of the folder's chats (by mtime): a new file is the newest. Its session ids must
+be UUIDs (`--resume` and the chats listing reject other names). Reasoning becomes thought
+parts, the CLI's own form (no signature to keep: the OpenAI-compatible APIs it talks to
+take none). A title is a `custom_title` system record at the end of the chain.
+"""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import orjson
+
+from tether.convert.vocabulary import Args, Shape, Vocabulary
+from tether.convert.writers.base import (
+    Report,
+    WriteError,
+    WriteJob,
+    Written,
+    attachment_text,
+    part_text,
+)
+from tether.files import write_new
+from tether.model import Attachment, Message, Part, Reasoning, Text, ToolCall, ToolResult
+
+name = "qwen"
+context_tokens = 100_000
+"""Well under the window of the models Qwen Code runs (128k and up) and its own compression
+threshold (70% of the window)."""
+accepts_generic_calls = True
+"""The CLI replays any recorded function call, a tool it does not have included (tests/e2e)."""
+CLI_VERSION = "0.24.4"
+"""The Qwen Code version these files are proven against (tests/e2e)."""
+DISPLAY_MAX = 2000
+INLINE_TYPES = ("image/", "audio/", "video/", "application/pdf")
+TODO_STATUSES = frozenset({"pending", "in_progress", "completed"})
+TITLE_MAX = 100
+
+
+# -- vocabulary ----------------------------------------------------------------------------
+
+
+def _first(native: Args, *keys: str) -> Any:
+    return next((native[key] for key in keys if native.get(key) not in (None, "")), None)
+
+
+def _pick(**values: Any) -> Args:
+    return {key: value for key, value in values.items() if value not in (None, "")}
+
+
+def _shell_decode(native: Args) -> Args | None:
+    args = _pick(
+        command=native.get("command"),
+        description=native.get("description"),
+        workdir=_first(native, "directory", "dir_path"),
+    )
+    if type(native.get("timeout")) is int:
+        args["timeout_ms"] = native["timeout"]
+    return args
+
+
+def _read_decode(native: Args) -> Args | None:
+    """`offset` is a 0-based line number (the canonical one counts from 1)."""
+    args = _pick(path=_first(native, "file_path", "absolute_path", "path"))
+    offset, limit = native.get("offset"), native.get("limit")
+    if type(offset) is int:
+        args["offset"] = offset + 1
+    if type(limit) is int:
+        args["limit"] = limit
+    return args
+
+
+def _read_encode(args: Args) -> Args | None:
+    native: Args = {"file_path": args["path"]}
+    offset, limit = args.get("offset"), args.get("limit")
+    if type(offset) is int and offset > 0:
+        native["offset"] = offset - 1
+    if type(limit) is int and limit > 0:
+        native["limit"] = limit
+    return native
+
+
+def _edit_decode(native: Args) -> Args | None:
+    args = _pick(
+        path=_first(native, "file_path", "absolute_path", "path"),
+        old=native.get("old_string"),
+        new=native.get("new_string"),
+    )
+    expected = native.get("expected_replacements")
+    if native.get("replace_all") is True or (type(expected) is int and expected > 1):
+        args["replace_all"] = True
+    return args
+
+
+def _grep_decode(native: Args) -> Args | None:
+    return _pick(
+        pattern=native.get("pattern"),
+        path=_first(native, "path", "dir_path"),
+        glob=_first(native, "glob", "include"),
+    )
+
+
+def _todo_decode(native: Args) -> Args | None:
+    todos = native.get("todos")
+    if not isinstance(todos, list):
+        return None
+    items = [
+        {"text": str(todo.get("content", "")), "status": str(todo.get("status") or "pending")}
+        for todo in todos
+        if isinstance(todo, dict)
+    ]
+    return {"items": items}
+
+
+def _todo_encode(args: Args) -> Args | None:
+    items = args.get("items")
+    if not isinstance(items, list):
+        return None
+    todos = [
+        {
+            "id": str(number),
+            "content": str(item.get("text", "")) or "(empty)",
+            "status": item["status"] if item.get("status") in TODO_STATUSES else "pending",
+        }
+        for number, item in enumerate((i for i in items if isinstance(i, dict)), 1)
+    ]
+    return {"todos": todos}
+
+
+def _task_decode(native: Args) -> Args | None:
+    return _pick(
+        prompt=native.get("prompt"),
+        description=native.get("description"),
+        agent=native.get("subagent_type"),
+    )
+
+
+def _task_encode(args: Args) -> Args | None:
+    prompt = str(args["prompt"])
+    description = args.get("description") or (prompt.strip().splitlines() or ["task"])[0][:80]
+    native: Args = {"description": description, "prompt": prompt}
+    if args.get("agent"):
+        native["subagent_type"] = args["agent"]
+    return native
+
+
+vocabulary = Vocabulary(
+    [
+        Shape(
+            "shell",
+            "run_shell_command",
+            {
+                "command": "command",
+                "description": "description",
+                "workdir": "directory",
+                "timeout_ms": "timeout",
+            },
+            decode=_shell_decode,
+        ),
+        Shape(
+            "read_file",
+            "read_file",
+            {"path": "file_path"},
+            decode=_read_decode,
+            encode=_read_encode,
+        ),
+        Shape("write_file", "write_file", {"path": "file_path", "content": "content"}),
+        Shape(
+            "edit_file",
+            "edit",
+            {
+                "path": "file_path",
+                "old": "old_string",
+                "new": "new_string",
+                "replace_all": "replace_all",
+            },
+            aliases=("replace",),
+            decode=_edit_decode,
+        ),
+        Shape("list_dir", "list_directory", {"path": "path"}),
+        Shape("glob", "glob", {"pattern": "pattern", "path": "path"}),
+        Shape(
+            "grep",
+            "grep_search",
+            {"pattern": "pattern", "path": "path", "glob": "glob"},
+            aliases=("search_file_content",),
+            decode=_grep_decode,
+        ),
+        Shape("web_fetch", "web_fetch", {"url": "url", "prompt": "prompt"}),
+        Shape("web_search", "web_search", {"query": "query"}),
+        Shape("todo", "todo_write", {}, decode=_todo_decode, encode=_todo_encode),
+        Shape(
+            "task",
+            "agent",
+            {"prompt": "prompt", "description": "description", "agent": "subagent_type"},
+            aliases=("task",),
+            decode=_task_decode,
+            encode=_task_encode,
+        ),
+    ]
+)
+
+
+# -- the session file ----------------------------------------------------------------------
+
+
+def project_dir(store: Path, cwd: Path) -> Path:
+    """The CLI's folder for `cwd` (storage.ts sanitizeCwd: no hashing, no length limit)."""
+    return store / "projects" / "".join(c if c.isascii() and c.isalnum() else "-" for c in str(cwd))
+
+
+def write(job: WriteJob) -> Written:
+    native_id = job.native_id or str(uuid.uuid4())
+    path = project_dir(job.store, job.cwd) / "chats" / f"{native_id}.jsonl"
+    envelope: dict[str, Any] = {"sessionId": native_id, "cwd": str(job.cwd), "version": CLI_VERSION}
+    if job.session.git_branch:
+        envelope["gitBranch"] = job.session.git_branch
+    lines: list[bytes] = []
+    parent: str | None = None
+    for record in _Records(job).records():
+        line_id = str(uuid.uuid4())
+        lines.append(orjson.dumps({"uuid": line_id, "parentUuid": parent, **envelope, **record}))
+        parent = line_id
+    if not lines:
+        raise WriteError("nothing to write: the session has no messages Qwen Code can replay")
+    title = _title(job.session.title)
+    if title:
+        lines.append(
+            orjson.dumps(
+                {
+                    "uuid": str(uuid.uuid4()),
+                    "parentUuid": parent,
+                    **envelope,
+                    "timestamp": _last_timestamp(job),
+                    "type": "system",
+                    "subtype": "custom_title",
+                    "systemPayload": {"customTitle": title, "titleSource": "auto"},
+                }
+            )
+        )
+    try:
+        write_new(path, b"\n".join(lines) + b"\n")
+    except FileExistsError as exc:
+        raise WriteError(f"{path} exists already: not overwritten") from exc
+    return Written(name, native_id, path, [path])
+
+
+def _title(title: str | None) -> str | None:
+    """One line, as the CLI's picker shows it."""
+    line = " ".join((title or "").split())
+    return line[: TITLE_MAX - 1] + "…" if len(line) > TITLE_MAX else line or None
+
+
+def _last_timestamp(job: WriteJob) -> str:
+    stamps = [m.timestamp for m in job.session.messages if m.timestamp]
+    return stamps[-1] if stamps else job.now.isoformat().replace("+00:00", "Z")
+
+
+class _Records:
+    """The ChatRecords of one session (without uuid, parentUuid and envelope), in order."""
+
+    def __init__(self, job: WriteJob) -> None:
+        self.messages = job.session.messages
+        self.same_tool = job.same_tool
+        self.report = job.report
+
+    def records(self) -> Iterator[dict[str, Any]]:
+        names: dict[str, str] = {}
+        for message in self.messages:
+            if message.role == "assistant":
+                record = self._assistant(message, names)
+                if record is not None:
+                    yield record
+            elif message.role == "tool":
+                yield from self._tool_results(message, names)
+            else:
+                record = self._user(message)
+                if record is not None:
+                    yield record
+
+    def _user(self, message: Message) -> dict[str, Any] | None:
+        parts = [self._user_part(part) for part in message.parts]
+        if not parts:
+            return None
+        return {
+            "timestamp": message.timestamp,
+            "type": "user",
+            "message": {"role": "user", "parts": parts},
+        }
+
+    def _user_part(self, part: Part) -> dict[str, Any]:
+        if isinstance(part, Text):
+            return {"text": part.text}
+        if isinstance(part, Attachment):
+            return self._attachment(part, "user")
+        self.report.downgrade(part.kind, "in a user turn")  # prepare leaves none here
+        return {"text": part_text(part)}
+
+    def _attachment(self, part: Attachment, where: str) -> dict[str, Any]:
+        if where == "user" and part.data and part.media_type.startswith(INLINE_TYPES):
+            return {"inlineData": {"mimeType": part.media_type, "data": part.data}}
+        if where == "user" and part.uri and self.same_tool:
+            return {"fileData": {"mimeType": part.media_type, "fileUri": part.uri}}
+        self.report.downgrade("attachment", f"not inline data in a {where} turn")
+        return {"text": attachment_text(part)}
+
+    def _assistant(self, message: Message, names: dict[str, str]) -> dict[str, Any] | None:
+        parts: list[dict[str, Any]] = []
+        for part in message.parts:
+            if isinstance(part, Text):
+                parts.append({"text": part.text})
+            elif isinstance(part, Reasoning):
+                parts.extend(self._thought(part))
+            elif isinstance(part, ToolCall):
+                names[part.id] = part.name
+                parts.append(_function_call(part))
+            elif isinstance(part, Attachment):
+                parts.append(self._attachment(part, "model"))
+        if not parts:
+            return None
+        record: dict[str, Any] = {
+            "timestamp": message.timestamp,
+            "type": "assistant",
+            "message": {"role": "model", "parts": parts},
+        }
+        if message.model:
+            record["model"] = message.model
+        usage = _usage_metadata(message.usage)
+        if usage:
+            record["usageMetadata"] = usage
+        return record
+
+    def _thought(self, part: Reasoning) -> list[dict[str, Any]]:
+        if not part.text.strip():
+            return []
+        if not self.same_tool:
+            self.report.map("reasoning", "as Qwen Code thought parts")
+        thought: dict[str, Any] = {"text": part.text, "thought": True}
+        if self.same_tool and part.signature:
+            thought["thoughtSignature"] = part.signature
+        return [thought]
+
+    def _tool_results(self, message: Message, names: dict[str, str]) -> Iterator[dict[str, Any]]:
+        for part in message.parts:
+            if not isinstance(part, ToolResult):
+                yield from _note_stray(part, message, self.report)
+                continue
+            call_name = names.get(part.call_id)
+            if call_name is None:  # prepare answers calls right after them: never here
+                self.report.downgrade("tool_result", "no call before it")
+                yield {
+                    "timestamp": message.timestamp,
+                    "type": "user",
+                    "message": {"role": "user", "parts": [{"text": part_text(part)}]},
+                }
+                continue
+            body = {"error": part.output} if part.is_error else {"output": part.output}
+            status = "error" if part.is_error else "success"
+            response = {"id": part.call_id, "name": call_name, "response": body}
+            yield {
+                "timestamp": message.timestamp,
+                "type": "tool_result",
+                "message": {"role": "user", "parts": [{"functionResponse": response}]},
+                "toolCallResult": {
+                    "callId": part.call_id,
+                    "status": status,
+                    "resultDisplay": _shorten(part.output),
+                    "executionStatus": status,
+                },
+            }
+
+
+def _note_stray(part: Part, message: Message, report: Report) -> Iterator[dict[str, Any]]:
+    report.downgrade(part.kind, "in a tool message")
+    yield {
+        "timestamp": message.timestamp,
+        "type": "user",
+        "message": {"role": "user", "parts": [{"text": part_text(part)}]},
+    }
+
+
+def _function_call(call: ToolCall) -> dict[str, Any]:
+    args = call.input if isinstance(call.input, dict) else {"input": call.input}
+    part: dict[str, Any] = {"functionCall": {"id": call.id, "name": call.name, "args": args}}
+    if call.native.get("thoughtSignature"):
+        part["thoughtSignature"] = call.native["thoughtSignature"]
+    return part
+
+
+def _usage_metadata(usage: dict[str, Any] | None) -> dict[str, int] | None:
+    """Gemini's token counts (what the CLI records) from tether's and other tools' names."""
+    if not usage:
+        return None
+    names = {
+        "promptTokenCount": ("input_tokens", "input", "prompt_tokens"),
+        "candidatesTokenCount": ("output_tokens", "output", "completion_tokens"),
+        "cachedContentTokenCount": ("cached_tokens", "cache_read_input_tokens"),
+        "thoughtsTokenCount": ("reasoning_tokens", "reasoning_output_tokens"),
+        "totalTokenCount": ("total_tokens",),
+    }
+    counts = {
+        ours: value
+        for ours, keys in names.items()
+        if (value := next((v for k in keys if type(v := usage.get(k)) is int), None)) is not None
+    }
+    return counts or None
+
+
+def _shorten(text: str) -> str:
+    return text if len(text) <= DISPLAY_MAX else text[: DISPLAY_MAX - 1] + "…"
