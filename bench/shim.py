@@ -36,7 +36,7 @@ sys.path.insert(0, str(REPO / "src"))
 from tether import statefile  # noqa: E402 - src/ must be on the path
 from tether.autoresume import plan as autoresume  # noqa: E402
 from tether.autoresume import shims  # noqa: E402
-from tether.tools import launch  # noqa: E402
+from tether.tools.facts.claude import folder_name as claude_folder  # noqa: E402
 
 ROLLOUT_LINE = 4096  # bytes of each JSONL line in the generated history
 
@@ -62,7 +62,7 @@ class Bench:
     def claude_session(self) -> None:
         """A recorded claude session whose file exists: launches resume it."""
         session_id = str(uuid.uuid4())
-        folder = self.home / ".claude" / "projects" / launch.dashed(str(self.root))
+        folder = self.home / ".claude" / "projects" / claude_folder(str(self.root))
         folder.mkdir(parents=True)
         (folder / f"{session_id}.jsonl").write_text("{}\n")
         self.write_state("claude", session_id, str(folder / f"{session_id}.jsonl"), None)

@@ -15,13 +15,14 @@ from tests import test_capture_task_tools as task_tools
 from tests.conftest import FIXTURES, checksums, run
 from tests.stores import place_claude, place_codex
 from tests.tools import test_amp, test_antigravity, test_cursor
-from tether.tools import aider, taskdirs
+from tether.tools import aider
+from tether.tools.facts import common as facts_common
 from tether.tools.registry import TOOLS
 
 
 @pytest.fixture(autouse=True)
 def linux(monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setattr(taskdirs, "PLATFORM", "linux")
+    monkeypatch.setattr(facts_common, "PLATFORM", "linux")
 
 
 def lay_out_every_tool(home: Path) -> None:

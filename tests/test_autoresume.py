@@ -18,6 +18,9 @@ from tether.autoresume import plan as autoresume
 from tether.autoresume.plan import plan, state_path
 from tether.statefile import StateError
 from tether.tools import launch
+from tether.tools.facts import codex as codex_facts
+from tether.tools.facts import common as facts_common
+from tether.tools.facts.claude import folder_name as claude_folder
 
 from .conftest import FIXTURES, checksums
 
@@ -55,7 +58,7 @@ def state_of(root: Path, tool: str) -> dict[str, object]:
 
 
 def put_claude_session(home: Path, root: Path, session_id: str) -> Path:
-    path = home / ".claude" / "projects" / launch.dashed(str(root)) / f"{session_id}.jsonl"
+    path = home / ".claude" / "projects" / claude_folder(str(root)) / f"{session_id}.jsonl"
     path.parent.mkdir(parents=True, exist_ok=True)
     shutil.copy(CLAUDE_SAMPLE, path)
     return path
@@ -168,18 +171,6 @@ def test_new_session_argv() -> None:
     assert launch.start_args("gemini", [], SID) == ["--session-id", SID]
     assert launch.start_args("copilot", ["-p", "x"], SID) == ["--session-id", SID, "-p", "x"]
     assert launch.start_args("codex", ["hi"], None) == ["hi"]
-
-
-def test_store_roots_follow_the_tools_own_variables(tmp_path: Path) -> None:
-    from tether.tools.registry import TOOLS
-
-    home = tmp_path / "h"
-    for env in ({}, {"CLAUDE_CONFIG_DIR": "/c", "CODEX_HOME": "/x", "GEMINI_CLI_HOME": "/g"}):
-        for tool in launch.SPECS:
-            if tool == "aider":  # no store: its history is in each project
-                continue
-            readers_root = TOOLS[tool].store_roots(env, home)[0]
-            assert launch.store_root(tool, env, str(home)) == str(readers_root)
 
 
 # ---------------------------------------------------------------------------------------
@@ -351,13 +342,13 @@ def test_codex_pick_up_reads_only_rollouts_started_since_the_launch(
     go("codex", [], project, isolated_home)
     ours, _ = put_rollout(codex_home, NOW + 5, project)
     opened: list[str] = []
-    real = autoresume._session_meta
+    real = codex_facts.session_meta
 
     def counting(path: str) -> dict[str, object] | None:
         opened.append(path)
         return real(path)
 
-    monkeypatch.setattr(autoresume, "_session_meta", counting)
+    monkeypatch.setattr(codex_facts, "session_meta", counting)
     assert plan("codex", [], env_for(isolated_home), str(project), NOW + 60).args == [
         "resume",
         ours,
@@ -449,10 +440,10 @@ def test_glob_matches_one_segment_at_a_time(tmp_path: Path) -> None:
     for name in ("a/b/session-1-abc.jsonl", "a/c/session-2-abc.json", "a/c/x-abc.jsonl"):
         (tmp_path / name).parent.mkdir(parents=True, exist_ok=True)
         (tmp_path / name).write_text("{}")
-    found = list(statefile.glob(str(tmp_path), "a/*/session-*-abc.json*"))
+    found = list(facts_common.glob(str(tmp_path), "a/*/session-*-abc.json*"))
     assert found == [f"{tmp_path}/a/b/session-1-abc.jsonl", f"{tmp_path}/a/c/session-2-abc.json"]
-    assert list(statefile.glob(str(tmp_path), "a/*/nothing-*")) == []
-    assert list(statefile.glob(str(tmp_path / "missing"), "*/x")) == []
+    assert list(facts_common.glob(str(tmp_path), "a/*/nothing-*")) == []
+    assert list(facts_common.glob(str(tmp_path / "missing"), "*/x")) == []
 
 
 BROKEN_STATES = {
@@ -583,8 +574,15 @@ def test_project_root_finds_git_file_or_folder(tmp_path: Path) -> None:
     assert statefile.project_root(str(tmp_path / "a" / "b")) == str(tmp_path / "a" / "b")
     (tmp_path / "a" / ".git").write_text("gitdir: /nowhere\n")
     assert statefile.project_root(str(tmp_path / "a" / "b")) == str(tmp_path / "a")
-    assert statefile.git_common_dir(str(tmp_path / "a")) == "/nowhere"
-    assert not statefile.exclude_from_git(str(tmp_path / "a"))  # no such git folder: nothing
+    assert statefile.git_common_dir(str(tmp_path / "a")) is None  # no git folder there
+    assert not statefile.exclude_from_git(str(tmp_path / "a"))
+    private = tmp_path / "private"  # a folder that is no git folder: never written to
+    private.mkdir()
+    (tmp_path / "a" / ".git").write_text(f"gitdir: {private}\n")
+    assert not statefile.exclude_from_git(str(tmp_path / "a"))
+    assert list(private.iterdir()) == []
+    (private / "HEAD").write_text("ref: refs/heads/main\n")
+    assert statefile.git_common_dir(str(tmp_path / "a")) == str(private)
 
 
 def test_hot_path_imports_only_builtin_modules() -> None:

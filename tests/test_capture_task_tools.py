@@ -13,7 +13,7 @@ import pytest
 
 from tests.conftest import FIXTURES, checksums, run
 from tests.tools.opencode_store import LARGE, SMALL, STORAGE, build
-from tether.tools import taskdirs
+from tether.tools.facts import common as facts_common
 
 CLINE_TASK = FIXTURES / "cline" / "1769053680585"
 ROO_TASK = FIXTURES / "roo" / "5f2a9c10-3b4d-4e5f-8a9b-0c1d2e3f4a5b"
@@ -24,7 +24,7 @@ QWEN_SAMPLE = FIXTURES / "qwen" / f"agentsessions_{QWEN_ID}.jsonl"
 
 @pytest.fixture(autouse=True)
 def linux(monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setattr(taskdirs, "PLATFORM", "linux")
+    monkeypatch.setattr(facts_common, "PLATFORM", "linux")
 
 
 def lay_out(home: Path) -> dict[str, set[str]]:

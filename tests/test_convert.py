@@ -215,7 +215,8 @@ def import_real(isolated_home: Path) -> tuple[str, Path]:
     cwd = Path(next(r["cwd"] for r in records if r.get("cwd")))
     project = isolated_home / ".claude" / "projects" / "-sample"
     project.mkdir(parents=True)
-    shutil.copy(CLAUDE_REAL, project / CLAUDE_REAL.name.replace("real_entire_dc_", ""))
+    session_id = next(r["sessionId"] for r in records if r.get("sessionId"))
+    shutil.copy(CLAUDE_REAL, project / f"{session_id}.jsonl")  # as the CLI names it
     listed = json.loads(run("list", "--json").output)
     return listed[0]["id"], cwd
 

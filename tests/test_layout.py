@@ -100,16 +100,16 @@ def _strongly_connected(edges: dict[str, set[str]]) -> list[set[str]]:
     on_stack: set[str] = set()
     stack: list[str] = []
     groups: list[set[str]] = []
-    for start in edges:
+    for start, children in edges.items():
         if start in index:
             continue
-        work = [(start, iter(sorted(edges[start])))]
+        work = [(start, iter(sorted(children)))]
         index[start] = low[start] = len(index)
         stack.append(start)
         on_stack.add(start)
         while work:
-            node, children = work[-1]
-            child = next(children, None)
+            node, pending = work[-1]
+            child = next(pending, None)
             if child is not None:
                 if child not in index:
                     index[child] = low[child] = len(index)

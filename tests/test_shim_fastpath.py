@@ -17,6 +17,7 @@ from tether.autoresume import fastfile, shims
 from tether.autoresume.plan import plan, state_path
 from tether.paths import shim_dir
 from tether.tools import launch
+from tether.tools.facts.claude import folder_name as claude_folder
 
 from .conftest import run
 
@@ -111,7 +112,7 @@ class Bed:
 
     def put_file(self, tool: str, session_id: str) -> Path:
         files = {
-            "claude": f".claude/projects/{launch.dashed(str(self.root))}/{session_id}.jsonl",
+            "claude": f".claude/projects/{claude_folder(str(self.root))}/{session_id}.jsonl",
             "gemini": f".gemini/tmp/abc/chats/session-2030-01-01T00-00-{session_id[:8]}.json",
             "copilot": f".copilot/session-state/{session_id}/events.jsonl",
         }
@@ -121,7 +122,7 @@ class Bed:
         return path
 
     def fast(self, tool: str) -> Path:
-        return Path(fastfile.fast_path(state_path(str(self.root), tool)))
+        return Path(fastfile.fast_path(str(self.shim_dir), tool, str(self.root)))
 
 
 @pytest.fixture
@@ -174,7 +175,7 @@ def test_a_gone_session_file_goes_to_python_which_starts_new(bed: Bed) -> None:
 
 @pytest.mark.parametrize(
     "damage",
-    ["empty", "cut", "binary", "other root", "other real", "edited id", "no state copy"],
+    ["empty", "cut", "binary", "other root", "other real", "other home", "old format", "no id"],
 )
 def test_a_damaged_fast_file_goes_to_python(bed: Bed, damage: str) -> None:
     session_id, _ = bed.session("claude")
@@ -186,8 +187,9 @@ def test_a_damaged_fast_file_goes_to_python(bed: Bed, damage: str) -> None:
         "binary": b"\xff\xfe\x00" + text.encode(),
         "other root": text.replace(f"root={bed.root}", "root=/elsewhere").encode(),
         "other real": text.replace(f"real={bed.bin}", "real=/usr").encode(),
-        "edited id": text.replace(session_id, "0" * 36).encode(),
-        "no state copy": text.split("state\n")[0].encode(),
+        "other home": text.replace(f"home={bed.home}", "home=/root").encode(),
+        "old format": text.replace("tether-fast 2", "tether-fast 1").encode(),
+        "no id": text.split("id=")[0].encode(),
     }[damage]
     fast.write_bytes(damaged)
     got, _, python = bed.launch("claude", FAKE_EXIT="2")
@@ -198,17 +200,24 @@ def test_a_damaged_fast_file_goes_to_python(bed: Bed, damage: str) -> None:
 
 def test_a_state_changed_behind_the_fast_file_goes_to_python(bed: Bed) -> None:
     bed.session("claude")
-    fast = bed.fast("claude").read_bytes()
     path = Path(state_path(str(bed.root), "claude"))
     state = json.loads(path.read_text())
-    path.write_text(json.dumps({**state, "version": 99}))  # by hand, or another tether
-    bed.fast("claude").write_bytes(fast)
+    path.write_text(json.dumps({**state, "version": 99}))  # by hand, a checkout, a pull
     got, err, python = bed.launch("claude")
     assert python and got["argv"] == [] and "auto-resume skipped" in err
     path.unlink()  # no state at all: a new session
-    bed.fast("claude").write_bytes(fast)
     got, _, python = bed.launch("claude")
     assert python and got["argv"][0] == "--session-id"  # type: ignore[index]
+
+
+def test_a_state_that_is_a_link_goes_to_python(bed: Bed) -> None:
+    session_id, _ = bed.session("claude")
+    path = Path(state_path(str(bed.root), "claude"))
+    kept = path.with_name("kept.json")
+    path.rename(kept)
+    path.symlink_to(kept)
+    got, _, python = bed.launch("claude")
+    assert python and got["argv"] == ["--resume", session_id]
 
 
 def test_reset_removes_the_fast_file(bed: Bed, monkeypatch: pytest.MonkeyPatch) -> None:
@@ -248,7 +257,7 @@ def test_a_folder_outside_git_has_its_own_fast_file(bed: Bed, tmp_path: Path) ->
     plain.mkdir()
     got, _, _ = bed.launch("claude", cwd=plain)
     session_id = got["argv"][1]  # type: ignore[index]
-    folder = bed.home / ".claude" / "projects" / launch.dashed(str(plain))
+    folder = bed.home / ".claude" / "projects" / claude_folder(str(plain))
     folder.mkdir(parents=True)
     (folder / f"{session_id}.jsonl").write_text("{}\n")
     assert bed.launch("claude", cwd=plain)[2]
@@ -260,37 +269,39 @@ def test_a_folder_outside_git_has_its_own_fast_file(bed: Bed, tmp_path: Path) ->
 # The fast file, written by the python path
 
 
-def _state(tmp_path: Path, **fields: object) -> tuple[str, str]:
-    session_file = str(tmp_path / ".claude" / "projects" / "x" / "id-1.jsonl")
-    state = {"version": 1, "tool": "claude", "session_id": "id-1", "session_file": session_file}
-    state.update(fields)
-    from tether.statefile import dumps
+class Resumed:
+    def __init__(self, session_id: str | None, session_file: str | None) -> None:
+        self.session_id = session_id
+        self.session_file = session_file
 
-    return dumps(state), session_file
+
+ID = "0b6f4c8e-3a1d-4e2b-9c7f-5d8a6e4b2c1a"
 
 
 def test_render_is_only_for_what_sh_can_read_exactly(tmp_path: Path) -> None:
     env = {"HOME": str(tmp_path)}
-    text, _ = _state(tmp_path)
-    made = fastfile.render("claude", text, "/p", env, "/bin/claude")
-    assert made is not None and made.endswith("\nstate\n" + text)
-    assert made.splitlines()[:5] == [
-        "tether-fast 1",
+    good = Resumed(ID, f"{tmp_path}/.claude/projects/-p/{ID}.jsonl")
+    made = fastfile.render("claude", "/p", env, "/bin/claude", good)
+    assert made is not None and made.splitlines() == [
+        "tether-fast 2",
         "root=/p",
         f"home={tmp_path}",
         "store=",
         "real=/bin/claude",
+        f"id={ID}",
+        f"file={good.session_file}",
     ]
     with_var = {**env, "CLAUDE_CONFIG_DIR": "/c"}
-    assert "store=/c\n" in (fastfile.render("claude", text, "/p", with_var, "/b/claude") or "")
-    assert fastfile.render("claude", text, "/p", env, "bin/claude") is None  # relative
-    assert fastfile.render("claude", text, "/p", env, None) is None
-    assert fastfile.render("claude", text, "/p\nq", env, "/bin/claude") is None
-    assert fastfile.render("claude", text, "/p", {}, "/bin/claude") is None  # no $HOME
-    assert fastfile.render("claude", json.dumps(json.loads(text)), "/p", env, "/b/c") is None
-    for odd in ('id"1', "id\\1", "idé", "", None):
-        text, _ = _state(tmp_path, session_id=odd)
-        assert fastfile.render("claude", text, "/p", env, "/bin/claude") is None
+    assert "store=/c\n" in (fastfile.render("claude", "/p", with_var, "/b/claude", good) or "")
+    assert fastfile.render("claude", "/p", env, "bin/claude", good) is None  # relative
+    assert fastfile.render("claude", "/p", env, None, good) is None
+    assert fastfile.render("claude", "/p\nq", env, "/bin/claude", good) is None
+    assert fastfile.render("claude", "/p", {}, "/bin/claude", good) is None  # no $HOME
+    for odd in ("--dangerously-skip-permissions", "id-1", "", None):
+        bad = Resumed(odd, good.session_file)
+        assert fastfile.render("claude", "/p", env, "/bin/claude", bad) is None
+    newline = Resumed(ID, good.session_file + "\nx")
+    assert fastfile.render("claude", "/p", env, "/bin/claude", newline) is None
 
 
 def test_plan_writes_and_removes_the_fast_file_with_the_state(
@@ -299,23 +310,101 @@ def test_plan_writes_and_removes_the_fast_file_with_the_state(
     root = tmp_path / "p"
     (root / ".git").mkdir(parents=True)
     env = {"HOME": str(isolated_home)}
-    path = state_path(str(root), "claude")
-    fast = Path(fastfile.fast_path(path))
-    session_id = plan("claude", [], env, str(root), 1.0, real="/bin/claude").args[1]
+    shims = str(tmp_path / "shims")
+    fast = Path(fastfile.fast_path(shims, "claude", str(root)))
+
+    def launch(args: list[str], now: float) -> list[str]:
+        return plan("claude", args, env, str(root), now, real="/bin/claude", shim_dir=shims).args
+
+    session_id = launch([], 1.0)[1]
     assert not fast.exists()  # a new session
-    folder = isolated_home / ".claude" / "projects" / launch.dashed(str(root))
+    folder = isolated_home / ".claude" / "projects" / claude_folder(str(root))
     folder.mkdir(parents=True)
     (folder / f"{session_id}.jsonl").write_text("{}\n")
-    plan("claude", ["hi"], env, str(root), 2.0, real="/bin/claude")  # records the file
-    assert fast.read_text().endswith("state\n" + Path(path).read_text())
+    launch(["hi"], 2.0)  # records the file
+    assert f"id={session_id}\n" in fast.read_text()
     fast.unlink()
-    plan("claude", ["hi"], env, str(root), 3.0, real="/bin/claude")
+    launch(["hi"], 3.0)
     assert not fast.exists()  # with arguments and nothing to write: left alone
-    plan("claude", [], env, str(root), 4.0, real="/bin/claude")
+    launch([], 4.0)
     assert fast.is_file()  # a plain launch reached python: the fast file is put back
     stamp = fast.stat().st_mtime_ns
-    plan("claude", [], env, str(root), 5.0, real="/bin/claude")
+    launch([], 5.0)
     assert fast.stat().st_mtime_ns == stamp  # current: not written again
     (folder / f"{session_id}.jsonl").unlink()
-    plan("claude", [], env, str(root), 6.0, real="/bin/claude")
+    launch([], 6.0)
     assert not fast.exists()  # replaced by a new session
+
+
+# ---------------------------------------------------------------------------------------
+# A project tether did not write: a clone can commit anything under .tether/
+
+
+HOSTILE_IDS = ("--dangerously-skip-permissions", "../../../../tmp/x", "-c", "a b")
+
+
+@pytest.mark.parametrize("session_id", HOSTILE_IDS)
+def test_a_committed_state_cannot_add_an_argument(bed: Bed, session_id: str) -> None:
+    path = Path(state_path(str(bed.root), "claude"))
+    path.parent.mkdir(parents=True)
+    escape = f"{bed.home}/.claude/../../../../etc/passwd"
+    state = {"version": 1, "tool": "claude", "session_id": session_id, "session_file": escape}
+    path.write_text(json.dumps(state))
+    got, err, python = bed.launch("claude")
+    assert python and got["argv"] == [] and "not a claude session id" in err
+    got, err, _ = bed.launch("claude", "hello")
+    assert got["argv"] == ["hello"]
+
+
+def test_a_committed_state_cannot_point_outside_the_store(bed: Bed, tmp_path: Path) -> None:
+    elsewhere = tmp_path / "elsewhere.jsonl"
+    elsewhere.write_text("{}\n")
+    path = Path(state_path(str(bed.root), "claude"))
+    path.parent.mkdir(parents=True)
+    for recorded in (str(elsewhere), f"{bed.home}/.claude/projects/../../../{elsewhere.name}"):
+        state = {"version": 1, "tool": "claude", "session_id": ID, "session_file": recorded}
+        path.write_text(json.dumps(state))
+        got, err, python = bed.launch("claude")
+        argv = got["argv"]
+        assert python and isinstance(argv, list) and argv[0] == "--session-id" and ID not in argv
+        assert "has no file" in err
+
+
+def test_a_committed_fast_file_of_an_older_tether_is_never_read(bed: Bed) -> None:
+    """tether 0.1 kept the fast file in the project: a clone could commit one."""
+    path = Path(state_path(str(bed.root), "claude"))
+    path.parent.mkdir(parents=True)
+    fake = bed.home / "fake.jsonl"
+    fake.write_text("{}\n")
+    state = '{\n  "session_id": "--dangerously-skip-permissions",\n  "session_file": "'
+    state += f'{fake}"\n}}\n'
+    path.write_text(state)
+    header = f"tether-fast 1\nroot={bed.root}\nhome={bed.home}\nstore=\nreal={bed.bin}/claude\n"
+    fastfile.legacy_path(str(path))
+    Path(fastfile.legacy_path(str(path))).write_text(header + "state\n" + state)
+    got, _, python = bed.launch("claude")
+    assert python and "--dangerously-skip-permissions" not in got["argv"]  # type: ignore[operator]
+
+
+@pytest.mark.parametrize("kind", ["fifo", "device", "folder"])
+def test_a_state_that_is_no_file_cannot_hang_a_launch(bed: Bed, kind: str) -> None:
+    path = Path(state_path(str(bed.root), "claude"))
+    path.parent.mkdir(parents=True)
+    if kind == "fifo":
+        os.mkfifo(path)
+    elif kind == "device":
+        path.symlink_to("/dev/zero")
+    else:
+        path.mkdir()
+    got, err, python = bed.launch("claude", "hi")  # the Bed's subprocess has a timeout
+    assert python and got["argv"] == ["hi"] and "not a regular file" in err
+
+
+def test_a_shim_of_an_older_tether_is_rewritten_at_its_next_python_launch(bed: Bed) -> None:
+    old = bed.shim_dir / "claude"
+    text = old.read_text().replace(launch.SHIM_VERSION + "\n", "")
+    old.write_text(text)
+    assert launch.is_stale(str(old))
+    got, _, python = bed.launch("claude", "hi")
+    assert python and got["argv"][-1] == "hi"  # type: ignore[index]
+    assert not launch.is_stale(str(old)) and launch.SHIM_VERSION in old.read_text()

@@ -15,7 +15,7 @@ import pytest
 from tether.autoresume import shims
 from tether.autoresume.plan import state_path
 from tether.paths import shim_dir
-from tether.tools import launch
+from tether.tools.facts.claude import folder_name as claude_folder
 
 from .conftest import FIXTURES, run
 
@@ -88,7 +88,7 @@ def test_launches_exec_the_real_tool_on_the_projects_session(bed: Bed) -> None:
     assert folder == str(bed.root)
     assert argv[0] == "--session-id" and argv[2:] == ["hello world"]
     assert done.stderr.count("\n") == 1 and argv[1] in done.stderr
-    session = bed.home / ".claude" / "projects" / launch.dashed(str(bed.root))
+    session = bed.home / ".claude" / "projects" / claude_folder(str(bed.root))
     session.mkdir(parents=True)
     shutil.copy(FIXTURES / "claude" / "agentsessions_small.jsonl", session / f"{argv[1]}.jsonl")
     done, _, (folder, *again) = bed.launch("claude")
@@ -255,7 +255,7 @@ def test_status_and_reset_in_a_project(
     monkeypatch.chdir(root)
     env = {"HOME": str(isolated_home)}
     session_id = plan("claude", [], env, str(root), 1.0).args[1]
-    transcript = isolated_home / ".claude" / "projects" / launch.dashed(str(root))
+    transcript = isolated_home / ".claude" / "projects" / claude_folder(str(root))
     transcript.mkdir(parents=True)
     shutil.copy(
         FIXTURES / "claude" / "agentsessions_small.jsonl", transcript / f"{session_id}.jsonl"
@@ -290,7 +290,7 @@ def test_a_shim_an_earlier_tether_installed_still_resumes(bed: Bed) -> None:
     (bed.shim_dir / "claude").write_text(old)
     done, _, (folder, *argv) = bed.launch("claude", "hello")
     assert (folder, argv[0], argv[2:]) == (str(bed.root), "--session-id", ["hello"])
-    session = bed.home / ".claude" / "projects" / launch.dashed(str(bed.root))
+    session = bed.home / ".claude" / "projects" / claude_folder(str(bed.root))
     session.mkdir(parents=True)
     shutil.copy(FIXTURES / "claude" / "agentsessions_small.jsonl", session / f"{argv[1]}.jsonl")
     done, _, (folder, *again) = bed.launch("claude", "go on")

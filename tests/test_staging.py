@@ -24,7 +24,7 @@ from tether.capture import ingest, staging
 from tether.capture import scan as capture
 from tether.capture.ingest import ScanReport
 from tether.capture.scan import scan
-from tether.tools import taskdirs
+from tether.tools.facts import common as facts_common
 
 TABLES = {
     "sessions": "pk",
@@ -38,7 +38,7 @@ WORDS = ["the", "error", "pytest", "refactor", "main", "file", "caf*", "json"]
 
 @pytest.fixture(autouse=True)
 def linux(monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setattr(taskdirs, "PLATFORM", "linux")
+    monkeypatch.setattr(facts_common, "PLATFORM", "linux")
 
 
 @pytest.fixture

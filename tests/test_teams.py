@@ -33,7 +33,8 @@ from tether.teams.runner import (
 )
 from tether.teams.teamfile import TeamFileError, defined_teams, load_team
 from tether.teams.tmux import Tmux, TmuxError, escape
-from tether.tools import codex, launch
+from tether.tools.facts import codex as codex_facts
+from tether.tools.facts.claude import folder_name as claude_folder
 
 CODEX_ROLLOUT = (
     FIXTURES
@@ -382,7 +383,7 @@ def test_start_status_stop_resume(project: Path, tmux_env: dict[str, str], tmp_p
     claude_file = (
         Path(os.environ["HOME"])
         / ".claude/projects"
-        / launch.dashed(str(project.resolve()))
+        / claude_folder(str(project.resolve()))
         / f"{planner_id}.jsonl"
     )
     claude_file.parent.mkdir(parents=True)
@@ -463,7 +464,8 @@ def make_rollout(home: Path, day: str, cwd: str, mtime: float, **meta: Any) -> s
     record["payload"].update(id=native_id, cwd=cwd, **meta)
     folder = home / ".codex" / "sessions" / day
     folder.mkdir(parents=True, exist_ok=True)
-    path = folder / f"rollout-{day.replace('/', '-')}T10-00-00-{native_id}.jsonl"
+    started = time.strftime("%Y-%m-%dT%H-%M-%S", time.localtime(mtime))  # as Codex names it
+    path = folder / f"rollout-{started}-{native_id}.jsonl"
     path.write_text(json.dumps(record) + "\n")
     os.utime(path, (mtime, mtime))
     return native_id
@@ -482,18 +484,18 @@ def test_codex_session_found_among_rollouts_newer_than_the_launch(
     first = make_rollout(tmp_path, day, here, launch_at + 7, timestamp="2026-11-21T12:00:07Z")
     second = make_rollout(tmp_path, day, here, launch_at + 9, timestamp="2026-11-21T12:00:09Z")
     make_rollout(tmp_path, "2026/01/02", here, launch_at + 9)  # an old day: never listed
-    listed: list[Path] = []
-    real_entries = codex.entries
+    listed: list[str] = []
+    real_list = codex_facts.list_dir
 
-    def spy(folder: Path) -> list[os.DirEntry[str]]:
+    def spy(folder: str) -> list[str]:
         listed.append(folder)
-        return real_entries(folder)
+        return real_list(folder)
 
-    monkeypatch.setattr(codex, "entries", spy)
-    found = codex.started_since(root, launch_at, here)
-    assert [native_id for _, native_id, _ in found] == [first, second]
-    assert {before, other_folder, fork}.isdisjoint(n for _, n, _ in found)
-    assert root / "sessions" / "2026" / "01" not in listed
+    monkeypatch.setattr(codex_facts, "list_dir", spy)
+    found = codex_facts.started_since(str(root), here, launch_at, False)
+    assert [native_id for native_id, _ in found] == [first, second]
+    assert {before, other_folder, fork}.isdisjoint(n for n, _ in found)
+    assert f"{root}/sessions/2026/01" not in listed
 
     record = TeamRecord(team="t", root=str(tmp_path), tmux_session="t")
     for name, at in (("late", launch_at + 1), ("early", launch_at)):
@@ -501,7 +503,7 @@ def test_codex_session_found_among_rollouts_newer_than_the_launch(
     teams = Teams(tmp_path, {"HOME": str(tmp_path)})
     assert teams._identify(record)
     assert [(a.name, a.native_id) for a in record.agents] == [("late", second), ("early", first)]
-    assert teams.session_file("codex", first) == next(p for _, n, p in found if n == first)
+    assert str(teams.session_file("codex", first)) == next(p for n, p in found if n == first)
 
 
 # ---------------------------------------------------------------------------------------
@@ -520,7 +522,7 @@ def test_move_converts_a_stopped_agent_and_resume_continues_it_there(
     record = TeamRecord(team="review", root=folder, tmux_session="review")
     record.put(AgentRecord("planner", "claude", ["claude"], folder, "review:planner", CLAUDE_ID))
     save_record(project, record)
-    native = home / ".claude" / "projects" / launch.dashed(folder) / f"{CLAUDE_ID}.jsonl"
+    native = home / ".claude" / "projects" / claude_folder(folder) / f"{CLAUDE_ID}.jsonl"
     native.parent.mkdir(parents=True)
     shutil.copyfile(CLAUDE_SESSION, native)
     before = native.read_bytes()

@@ -8,11 +8,13 @@ starts. JSON is read by the C scanner that the json package itself uses, and wri
 
 from __future__ import annotations
 
+import errno
 import os
+import stat
 
 TYPE_CHECKING = False
 if TYPE_CHECKING:
-    from collections.abc import Iterator, Mapping
+    from collections.abc import Mapping
     from typing import Any
 
 
@@ -80,9 +82,10 @@ def git_common_dir(root: str) -> str | None:
         return None
     gitdir = os.path.join(root, text.removeprefix("gitdir:").strip())
     common = read_text(f"{gitdir}/commondir", 4096)
-    if common is None:
-        return gitdir
-    return os.path.normpath(os.path.join(gitdir, common.strip()))
+    found = gitdir if common is None else os.path.normpath(os.path.join(gitdir, common.strip()))
+    # A `.git` file is anyone's to write (a folder that is no clone): its gitdir is only
+    # written to when it is a git folder indeed.
+    return found if os.path.isfile(f"{found}/HEAD") else None
 
 
 def exclude_from_git(root: str) -> bool:
@@ -104,43 +107,43 @@ def exclude_from_git(root: str) -> bool:
     return True
 
 
-def read_text(path: str, limit: int = READ_LIMIT, errors: str = "strict") -> str | None:
-    """The file's text (at most `limit` bytes), or None when it does not exist or is no file.
+def open_regular(path: str) -> int:
+    """A file descriptor open for reading on `path`, which must be a regular file (a
+    symlink to one counts): a FIFO, a device or a folder is OSError, and never waited on."""
+    fd = os.open(path, os.O_RDONLY | os.O_NONBLOCK | os.O_NOCTTY)
+    try:
+        if not stat.S_ISREG(os.fstat(fd).st_mode):
+            raise OSError(errno.EINVAL, "not a regular file", path)
+        os.set_blocking(fd, True)
+    except BaseException:
+        os.close(fd)
+        raise
+    return fd
 
-    Raises StateError when it is not UTF-8 (with errors="strict").
+
+def read_text(path: str, limit: int = READ_LIMIT, errors: str = "strict") -> str | None:
+    """The text of a regular file, or None when there is nothing (or nothing readable) at
+    `path`. StateError when it is something else (a FIFO, a device, a folder: never waited
+    on), over `limit` bytes (not a file tether wrote), or not UTF-8 (with errors="strict").
     """
     try:
-        fd = os.open(path, os.O_RDONLY)
-    except OSError:
+        fd = open_regular(path)
+    except OSError as exc:
+        if exc.errno in (errno.EINVAL, errno.EISDIR):
+            raise StateError(f"{path} is not a regular file") from exc
         return None
     try:
-        data = os.read(fd, limit)
-    except OSError:  # a folder, or unreadable
+        data = os.read(fd, limit + 1)
+    except OSError:
         return None
     finally:
         os.close(fd)
+    if len(data) > limit:
+        raise StateError(f"{path} is over {limit} bytes: not a file tether wrote")
     try:
         return data.decode("utf-8", errors)
     except UnicodeDecodeError as exc:
         raise StateError(f"{path} is not UTF-8 text") from exc
-
-
-def first_line(path: str, limit: int = READ_LIMIT * 16) -> str:
-    """The first line of a file (invalid UTF-8 replaced), reading no further than it ends."""
-    chunks: list[bytes] = []
-    size = 0
-    with open(path, "rb") as fh:
-        while size < limit:
-            chunk = fh.read(1 << 16)
-            if not chunk:
-                break
-            end = chunk.find(b"\n")
-            if end >= 0:
-                chunks.append(chunk[:end])
-                break
-            chunks.append(chunk)
-            size += len(chunk)
-    return b"".join(chunks).decode("utf-8", "replace")
 
 
 def read_json(path: str) -> dict[str, Any] | None:
@@ -257,49 +260,3 @@ def _scalar(value: object) -> str:
     if isinstance(value, float) and value - value == 0:  # finite
         return repr(value)
     raise TypeError(f"cannot write {value!r} into a state file")
-
-
-def list_dir(path: str) -> list[str]:
-    """The names in a folder, sorted; none when it cannot be listed."""
-    try:
-        return sorted(os.listdir(path))
-    except OSError:
-        return []
-
-
-def glob(root: str, pattern: str) -> Iterator[str]:
-    """Paths below `root` that match `pattern` ("/"-separated; "*" matches any part of one
-    name), in sorted order. Lists only the folders that a "*" segment needs."""
-    yield from _glob(root, pattern.split("/"))
-
-
-def _glob(folder: str, segments: list[str]) -> Iterator[str]:
-    segment, rest = segments[0], segments[1:]
-    if "*" not in segment:
-        names = [segment] if os.path.lexists(f"{folder}/{segment}") else []
-    else:
-        parts = segment.split("*")
-        names = [name for name in list_dir(folder) if _matches(name, parts)]
-    for name in names:
-        path = f"{folder}/{name}"
-        if rest:
-            yield from _glob(path, rest)
-        elif os.path.isfile(path):
-            yield path
-
-
-def _matches(name: str, parts: list[str]) -> bool:
-    """Whether `name` matches the pattern whose "*"-separated pieces are `parts`."""
-    first, *middle, last = parts
-    if not name.startswith(first) or len(name) < len(first) + len(last):
-        return False
-    at = len(first)
-    end = len(name) - len(last)
-    if not name.endswith(last):
-        return False
-    for piece in middle:
-        found = name.find(piece, at, end)
-        if found < 0:
-            return False
-        at = found + len(piece)
-    return True

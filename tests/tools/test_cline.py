@@ -18,6 +18,7 @@ from tether.capture.importer import recognise
 from tether.model import Reasoning, Session, ToolCall, ToolResult
 from tether.tools import cline, taskdirs
 from tether.tools.base import FormatError, Source
+from tether.tools.facts import common as facts_common
 
 TASK_ID = "1769053680585"
 TASK = FIXTURES / "cline" / TASK_ID
@@ -162,7 +163,7 @@ def test_store_roots_on_linux_and_macos_with_overrides(
 ) -> None:
     home = tmp_path / "h"
     apps = ("Code", "Code - Insiders", "VSCodium", "Cursor", "Windsurf")
-    monkeypatch.setattr(taskdirs, "PLATFORM", "linux")
+    monkeypatch.setattr(facts_common, "PLATFORM", "linux")
     roots = cline.store_roots({}, home)
     for app in apps:
         assert home / ".config" / app / "User" / "globalStorage" / EXTENSION in roots
@@ -171,16 +172,16 @@ def test_store_roots_on_linux_and_macos_with_overrides(
     assert roots[-1] == home / ".cline" / "data"
     assert not any("Library" in str(r) for r in roots)
 
-    monkeypatch.setattr(taskdirs, "PLATFORM", "darwin")
+    monkeypatch.setattr(facts_common, "PLATFORM", "darwin")
     roots = cline.store_roots({}, home)
     mac = home / "Library" / "Application Support"
     assert roots == [
-        *(mac / app / "User" / "globalStorage" / EXTENSION for app in taskdirs.EDITOR_APPS),
+        *(mac / app / "User" / "globalStorage" / EXTENSION for app in facts_common.EDITOR_APPS),
         home / ".cline" / "data",
     ]
     assert all(mac / app / "User" / "globalStorage" / EXTENSION in roots for app in apps)
 
-    monkeypatch.setattr(taskdirs, "PLATFORM", "linux")
+    monkeypatch.setattr(facts_common, "PLATFORM", "linux")
     env = {
         "XDG_CONFIG_HOME": str(tmp_path / "xdg"),
         "VSCODE_PORTABLE": str(tmp_path / "portable"),
@@ -198,7 +199,7 @@ def test_store_roots_on_linux_and_macos_with_overrides(
 def test_scan_finds_tasks_in_every_editor_and_the_cli(
     isolated_home: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    monkeypatch.setattr(taskdirs, "PLATFORM", "darwin")
+    monkeypatch.setattr(facts_common, "PLATFORM", "darwin")
     mac = isolated_home / "Library" / "Application Support"
     vscode = mac / "Code" / "User" / "globalStorage" / EXTENSION
     cursor = mac / "Cursor" / "User"

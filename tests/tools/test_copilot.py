@@ -739,7 +739,7 @@ def test_sniff_claims_copilot_files_only() -> None:
 def test_registry_and_aliases() -> None:
     for alias in ("copilot", "copilot-cli", "github-copilot", "gh-copilot"):
         assert get_tool(alias) is copilot
-    assert copilot.capabilities == frozenset({"read", "write", "resume"})
+    assert copilot.capabilities == frozenset({"read", "write", "resume", "autoresume"})
     assert copilot.display_name == "Copilot CLI"
 
 

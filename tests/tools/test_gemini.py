@@ -463,7 +463,7 @@ def test_store_roots(tmp_path: Path) -> None:
     other = tmp_path / "alt"
     assert gemini.store_roots({"GEMINI_CLI_HOME": str(other)}, tmp_path) == [other / ".gemini"]
     assert get_tool("gemini-cli") is gemini and get_tool("google-gemini") is gemini
-    assert gemini.capabilities == frozenset({"read", "write", "resume"})
+    assert gemini.capabilities == frozenset({"read", "write", "resume", "autoresume"})
 
 
 def test_discover(tmp_path: Path) -> None:

@@ -16,6 +16,7 @@ from tether.capture.feed import FileFeed
 from tether.capture.importer import recognise
 from tether.model import Text
 from tether.tools import kilo, taskdirs
+from tether.tools.facts import common as facts_common
 
 TASK_ID = "c0ffee00-1234-4abc-8def-0123456789ab"
 TASK = FIXTURES / "kilo" / TASK_ID
@@ -46,7 +47,7 @@ def test_an_xml_era_task_takes_its_times_and_cwd_from_beside_it() -> None:
 def test_store_roots_are_the_extension_and_the_cli(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    monkeypatch.setattr(taskdirs, "PLATFORM", "linux")
+    monkeypatch.setattr(facts_common, "PLATFORM", "linux")
     home = tmp_path / "h"
     roots = kilo.store_roots({}, home)
     assert home / ".config" / "Code" / "User" / "globalStorage" / EXTENSION in roots
@@ -60,7 +61,7 @@ def test_store_roots_are_the_extension_and_the_cli(
 def test_scan_reads_the_extension_and_the_cli(
     isolated_home: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    monkeypatch.setattr(taskdirs, "PLATFORM", "linux")
+    monkeypatch.setattr(facts_common, "PLATFORM", "linux")
     storage = isolated_home / ".config" / "VSCodium" / "User" / "globalStorage" / EXTENSION
     shutil.copytree(TASK, storage / "tasks" / TASK_ID)
     data = isolated_home / ".local" / "share" / "kilo"

@@ -18,6 +18,7 @@ from tether.capture.importer import recognise
 from tether.model import Attachment, Reasoning, Session, Text, ToolCall, ToolResult
 from tether.tools import roo, taskdirs
 from tether.tools.base import FormatError, Source
+from tether.tools.facts import common as facts_common
 
 LEGACY_ID = "0b7e3f52-1a2b-4c3d-9e8f-0123456789ab"
 V2_ID = "5f2a9c10-3b4d-4e5f-8a9b-0c1d2e3f4a5b"
@@ -67,7 +68,7 @@ def test_legacy_history_with_condense_and_reasoning_items() -> None:
 def test_the_parent_task_links_the_sub_task(
     isolated_home: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    monkeypatch.setattr(taskdirs, "PLATFORM", "linux")
+    monkeypatch.setattr(facts_common, "PLATFORM", "linux")
     storage = isolated_home / ".config" / "Code" / "User" / "globalStorage"
     tasks = storage / "rooveterinaryinc.roo-cline" / "tasks"
     shutil.copytree(LEGACY, tasks / LEGACY_ID)
@@ -153,12 +154,12 @@ def test_an_unknown_envelope_version_is_a_format_error() -> None:
 def test_store_roots_are_every_editors_storage(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    monkeypatch.setattr(taskdirs, "PLATFORM", "linux")
+    monkeypatch.setattr(facts_common, "PLATFORM", "linux")
     roots = roo.store_roots({}, tmp_path)
     assert {r.name for r in roots} == {"rooveterinaryinc.roo-cline"}
     windsurf = tmp_path / ".config" / "Windsurf" / "User" / "globalStorage"
     assert windsurf / "rooveterinaryinc.roo-cline" in roots
-    monkeypatch.setattr(taskdirs, "PLATFORM", "darwin")
+    monkeypatch.setattr(facts_common, "PLATFORM", "darwin")
     mac = tmp_path / "Library" / "Application Support" / "VSCodium" / "User" / "globalStorage"
     assert mac / "rooveterinaryinc.roo-cline" in roo.store_roots({}, tmp_path)
 

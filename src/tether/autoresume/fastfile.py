@@ -1,25 +1,25 @@
-"""The shim's /bin/sh fast path: a plain-text companion of a project's auto-resume state.
+"""The shim's /bin/sh fast path: what python decided for a project, kept where sh reads it.
 
 A plain launch (`claude`, no arguments) of a tool whose project session is known would
-start python only to read the state, `stat` the session's file and exec `claude --resume
-ID`. The shim script (tether.autoresume.shims) does that itself from `<tool>.fast`,
-written here next to `<tool>.json`:
+start python only to read the state, check the session's file and exec `claude --resume
+ID`. The shim script (tether.autoresume.shims) does that itself from a fast file that
+python writes in the shims' own folder, `<shims>/.fast/<tool><project root>.fast`:
 
-    tether-fast 1
+    tether-fast 2
     root=<the project root the python path found>
     home=<$HOME it ran with>
-    store=<the value of the tool's store variable ($CLAUDE_CONFIG_DIR …), empty when unset>
+    store=<the values of the tool's store variables ($CLAUDE_CONFIG_DIR …), ":"-joined>
     real=<the real binary it found on PATH, an absolute path>
-    state
-    <the JSON state, byte for byte, as it was when the python path resumed from it>
+    id=<the session id python resumed>
+    file=<the session's file, checked to be where the tool keeps it>
 
-The python path stays the authority. The sh path runs only when every line above matches
-what it sees: the same root, $HOME, store variable, first real binary on PATH, and a JSON
-state identical to the copy (so a state that was reset, replaced, edited or removed since
-sends the launch to python); it takes the session id and file from that JSON and checks the
-file is still there. The copy is written only for a state python decided to resume as it is
-(no write), whose JSON is exactly what tether writes, with an id and file that need no JSON
-escape. Anything else: no fast file, and every launch decides in python as before.
+The python path stays the authority, and the sh path trusts nothing of the project's: it
+runs only when every header line matches what it sees, the project's state file is a
+regular file no newer than the fast file (a state that was reset, replaced, edited, checked
+out or removed since sends the launch to python), and the session's file is still there.
+The id and the file come from the fast file, which only tether writes, after python
+checked both (tether.tools.facts): a project cloned from a stranger cannot put an argument
+in front of the tool. Anything else: no fast file, and every launch decides in python.
 
 It is replaced atomically (rename) but not fsync'd: a crash can leave it empty or torn, and
 then it matches nothing and the launch goes to python, which writes it again.
@@ -29,46 +29,62 @@ from __future__ import annotations
 
 import os
 
-from tether.statefile import Lock, dumps, loads, read_text, write_atomic
-from tether.tools import launch
+from tether.statefile import Lock, StateError, read_json, read_text, write_atomic
+from tether.tools import facts
 
 TYPE_CHECKING = False
 if TYPE_CHECKING:
     from collections.abc import Mapping
-    from typing import Any
+    from typing import Any, Protocol
 
-MAGIC = "tether-fast 1"
+    class Resumed(Protocol):
+        session_id: str | None
+        session_file: str | None
 
 
-def fast_path(state_path: str) -> str:
-    """`<tool>.fast` beside the state `<tool>.json`."""
+MAGIC = "tether-fast 2"
+FOLDER = ".fast"
+LIMIT = 1 << 16
+
+
+def fast_path(shim_dir: str, tool: str, root: str) -> str:
+    """The fast file of `tool` in the project at `root` (an absolute path)."""
+    return f"{shim_dir}/{FOLDER}/{tool}{root}.fast"
+
+
+def legacy_path(state_path: str) -> str:
+    """Where tether 0.1 kept it, beside the state: removed, never read."""
     return state_path.removesuffix(".json") + ".fast"
 
 
+def store_value(tool: str, env: Mapping[str, str]) -> str:
+    """The tool's store variables as the shim script joins them."""
+    return ":".join(env.get(name, "") for name in facts.get(tool).STORE_VARIABLES)
+
+
 def render(
-    tool: str, state_text: str, root: str, env: Mapping[str, str], real: str | None
+    tool: str, root: str, env: Mapping[str, str], real: str | None, resumed: Resumed
 ) -> str | None:
-    """The fast file for a state python resumes as it is, or None when the sh path could not
-    take it exactly as python would (then there must be no fast file)."""
+    """The fast file for a session python resumes, or None when the sh path could not take
+    it exactly as python would (then there must be no fast file)."""
     home = env.get("HOME", "")
-    variable = launch.SPECS[tool]["store"][0]
-    store = env.get(variable, "") if variable else ""
-    header = [f"root={root}", f"home={home}", f"store={store}", f"real={real}"]
-    if not home or real is None or not real.startswith("/"):
+    session_id, session_file = resumed.session_id, resumed.session_file
+    if not home or real is None or not real.startswith("/") or not root.startswith("/"):
         return None
-    if any("\n" in line or "\0" in line for line in header):
+    if session_id is None or session_file is None or not facts.get(tool).valid_id(session_id):
         return None
-    try:
-        state: Any = loads(state_text)
-    except ValueError:
+    lines = [
+        MAGIC,
+        f"root={root}",
+        f"home={home}",
+        f"store={store_value(tool, env)}",
+        f"real={real}",
+        f"id={session_id}",
+        f"file={session_file}",
+    ]
+    if any("\n" in line or "\r" in line or "\0" in line for line in lines):
         return None
-    if not isinstance(state, dict) or dumps(state) != state_text:
-        return None  # not as tether writes it: the sh path could not read it line by line
-    for key in ("session_id", "session_file"):
-        value = state.get(key)
-        if not isinstance(value, str) or not plain(value):
-            return None  # escaped in JSON (a quote, a backslash, non-ASCII): python only
-    return "\n".join([MAGIC, *header, "state", state_text])
+    return "\n".join(lines) + "\n"
 
 
 def refresh(
@@ -78,32 +94,27 @@ def refresh(
     root: str,
     env: Mapping[str, str],
     real: str | None,
+    shim_dir: str | None,
+    resumed: Resumed,
 ) -> None:
-    """Make `<tool>.fast` match `state`, which python has just decided to resume as it is.
+    """Make the fast file match `state`, which python has just decided to resume as it is.
 
-    Reads only, when the fast file is current already (the usual case); else rewrites it
-    under the state's lock, if the JSON is still `state`. Never raises: the fast file is a
+    Reads only when the fast file is current already (the usual case); else rewrites it
+    under the state's lock, if the state is still `state`. Never raises: the fast file is a
     shortcut, and the launch goes on without it.
     """
-    path = fast_path(state_path)
+    if shim_dir is None:
+        return
+    path = fast_path(shim_dir, tool, root)
     try:
-        text = read_text(state_path)
-        if (
-            text is not None
-            and _same(text, state)
-            and read_text(path, errors="replace") == render(tool, text, root, env, real)
-        ):
-            return  # current: the usual case, nothing written
+        wanted = render(tool, root, env, real, resumed)
+        if wanted is not None and _current(path, state_path, wanted):
+            return
         with Lock(state_path + ".lock"):
-            text = read_text(state_path)
-            if text is None or not _same(text, state):
+            if _state(state_path) != state or wanted is None:
                 _remove(path)  # another launch moved on: its own python path decides
-                return
-            wanted = render(tool, text, root, env, real)
-            if wanted is None:
-                _remove(path)
-            elif read_text(path, errors="replace") != wanted:
-                write_atomic(path, wanted, sync=False)
+            else:
+                write_atomic(path, wanted, mode=0o600, sync=False)
     except (OSError, ValueError):
         return
 
@@ -111,44 +122,53 @@ def refresh(
 def written(
     tool: str,
     state_path: str,
-    text: str,
     root: str,
     env: Mapping[str, str],
     real: str | None,
-    resumes: bool,
+    shim_dir: str | None,
+    resumed: Resumed | None,
 ) -> None:
-    """After `text` was written as the state (under its lock): the fast file for it when the
-    launch resumes that state, else none. Never raises."""
-    path = fast_path(state_path)
+    """After the state was written (under its lock): the fast file for the session the
+    launch resumes, else none (a new session: python finds its file next time). Never
+    raises."""
     try:
-        wanted = render(tool, text, root, env, real) if resumes else None
+        _remove(legacy_path(state_path))
+        if shim_dir is None:
+            return
+        path = fast_path(shim_dir, tool, root)
+        wanted = render(tool, root, env, real, resumed) if resumed is not None else None
         if wanted is None:
             _remove(path)
         else:
-            write_atomic(path, wanted, sync=False)
+            write_atomic(path, wanted, mode=0o600, sync=False)
     except (OSError, ValueError):
         return
 
 
-def remove(state_path: str) -> None:
-    """No fast file for this state (after a reset). Never raises."""
+def remove(state_path: str, shim_dir: str, tool: str, root: str) -> None:
+    """No fast file for this project and tool (after a reset). Never raises."""
+    for path in (fast_path(shim_dir, tool, root), legacy_path(state_path)):
+        try:
+            _remove(path)
+        except OSError:
+            continue
+
+
+def _current(path: str, state_path: str, wanted: str) -> bool:
+    """The fast file says `wanted` already, and is not older than the state."""
     try:
-        _remove(fast_path(state_path))
+        if os.stat(state_path).st_mtime_ns > os.stat(path).st_mtime_ns:
+            return False
     except OSError:
-        return
-
-
-def plain(value: str) -> bool:
-    """Whether JSON writes `value` as it is, between quotes: printable ASCII, no quote or
-    backslash."""
-    return bool(value) and value.isascii() and value.isprintable() and not set(value) & {'"', "\\"}
-
-
-def _same(text: str, state: Mapping[str, Any]) -> bool:
-    try:
-        return bool(loads(text) == state)
-    except ValueError:
         return False
+    return read_text(path, LIMIT, errors="replace") == wanted
+
+
+def _state(state_path: str) -> object:
+    try:
+        return read_json(state_path)
+    except StateError:
+        return None
 
 
 def _remove(path: str) -> None:

@@ -11,7 +11,8 @@ import os
 import sys
 import time
 
-from tether.tools.launch import find_real
+from tether.tools import launch
+from tether.tools.launch import find_real, is_stale
 
 TYPE_CHECKING = False
 if TYPE_CHECKING:
@@ -32,16 +33,28 @@ def config_path(env: Mapping[str, str], shim_dir: str) -> str:
     return f"{home}/config.toml"
 
 
+def heal(shim_dir: str, tool: str) -> None:
+    """Rewrite this tool's shim if an earlier tether wrote it. Never raises."""
+    try:
+        if is_stale(f"{shim_dir}/{tool}"):
+            from pathlib import Path
+
+            from tether.autoresume.shims import install
+
+            install([tool], Path(shim_dir))
+    except Exception as exc:  # the launch goes on with the old shim; `tether shim install`
+        say(f"tether: {tool}: could not rewrite the old shim ({exc}): run tether shim install")
+
+
 def main(shim_dir: str, argv: list[str] | None = None) -> None:
     tool, *args = sys.argv[1:] if argv is None else argv
     shim_dir = shim_dir.rstrip("/")
     binary = tool
     try:
-        from tether.tools.launch import SPECS
-
-        binary = SPECS[tool]["binary"]
+        binary = launch.binary(tool)
     except Exception as exc:  # fail open: the tool runs whatever broke in tether
         say(f"tether: {tool}: auto-resume unavailable ({type(exc).__name__}: {exc})")
+    heal(shim_dir, tool)
     real = find_real(binary, shim_dir, os.environ.get("PATH", ""))
     if real is None:
         say(
@@ -55,12 +68,12 @@ def main(shim_dir: str, argv: list[str] | None = None) -> None:
 
         cwd = os.getcwd()
         config = config_path(os.environ, shim_dir)
-        launch = plan(tool, args, os.environ, cwd, time.time(), config, real)
-        if launch.cwd is not None and launch.cwd != cwd:
-            os.chdir(launch.cwd)
-        chosen = launch.args
-        if launch.note:
-            say(launch.note)
+        planned = plan(tool, args, os.environ, cwd, time.time(), config, real, shim_dir)
+        if planned.cwd is not None and planned.cwd != cwd:
+            os.chdir(planned.cwd)
+        chosen = planned.args
+        if planned.note:
+            say(planned.note)
     except Exception as exc:  # fail open: the tool runs as typed whatever broke in tether
         say(f"tether: {tool}: auto-resume skipped ({exc}); running {binary} as typed")
     try:

@@ -8,33 +8,20 @@ modules; work is a few stats on the usual path, whatever the size of the tool's 
 from __future__ import annotations
 
 import os
-import time
 
-from tether.statefile import (
-    Lock,
-    StateError,
-    dumps,
-    first_line,
-    glob,
-    list_dir,
-    loads,
-    project_root,
-    read_json,
-    state_dir,
-    write_json,
-)
-from tether.tools import launch
+from tether.statefile import Lock, StateError, project_root, read_json, state_dir, write_json
+from tether.tools import facts, launch
+from tether.tools.facts.common import checked_session, find_session
 
 TYPE_CHECKING = False
 if TYPE_CHECKING:
-    from collections.abc import Callable, Mapping, Sequence
+    from collections.abc import Mapping, Sequence
     from types import ModuleType
     from typing import Any
 
     from tether.tools.launch import Kind
 
     State = dict[str, Any]
-    Finder = Callable[[str, str, float, bool], "tuple[str, str] | None"]
 
 STATE_FOLDER = "autoresume"
 STATE_VERSION = 1
@@ -89,12 +76,14 @@ def plan(
     now: float,
     config: str | None = None,
     real: str | None = None,
+    shim_dir: str | None = None,
 ) -> Launch:
     """The launch for the user's `args` in `cwd`. Raises on any trouble (StateError for a
     state file that cannot be used): the shim then runs the tool as typed.
 
-    `real` is the binary the shim will exec: with it, the shim's sh fast path is kept in step
-    with the state (tether.autoresume.fastfile), for the next plain launch to skip python."""
+    `real` is the binary the shim will exec and `shim_dir` the shims' folder: with both, the
+    shim's sh fast path is kept in step with the state (tether.autoresume.fastfile), for the
+    next plain launch to skip python."""
     if env.get(OFF_SWITCH, "").strip() == "0":
         return Launch(list(args))
     kind = launch.classify(tool, args)
@@ -113,11 +102,10 @@ def plan(
                 if decision.state is not None:
                     state_dir(root)
                     write_json(path, decision.state)
-                    fastfile().written(
-                        tool, path, dumps(decision.state), root, env, real, not decision.new
-                    )
+                    fast = decision if not decision.new else None
+                    fastfile().written(tool, path, root, env, real, shim_dir, fast)
         elif state is not None and not decision.new and not args:
-            fastfile().refresh(tool, path, state, root, env, real)  # the sh path missed it
+            fastfile().refresh(tool, path, state, root, env, real, shim_dir, decision)
     except StateError as exc:
         raise StateError(f"{exc}; `tether reset {tool}` starts afresh") from exc
     if decision.new:
@@ -146,12 +134,13 @@ def decide(
 ) -> Decision:
     """Resume the recorded session if its file is still there; else pick up a session the
     tool named itself (codex) since the recorded launch; else start a new one."""
-    store = launch.store_root(tool, env, home(env))
+    tool_facts = facts.get(tool)
+    store = tool_facts.store_roots(env, home(env))[0]
     migrated = False
     if state is None:
         state = from_ai_session_manager(root, tool)
         migrated = state is not None
-    check(state)
+    check(tool, state)
     gone = ""
     session_id = state.get("session_id") if state else None
     if state and isinstance(session_id, str):
@@ -163,16 +152,16 @@ def decide(
             note = f"{taken} session {session_id} ({root})"
             return Decision(False, session_id, note, write, found)
         gone = f"session {session_id} has no file (never used, or deleted); "
-    elif state and isinstance(state.get("launched_at"), (int, float)) and tool in FINDERS:
-        picked = FINDERS[tool](
+    elif state and isinstance(state.get("launched_at"), (int, float)) and tool_facts.started_since:
+        picked = tool_facts.started_since(
             store, root, float(state["launched_at"]), bool(state.get("headless"))
         )
         if picked:
-            session_id, found = picked
+            session_id, found = picked[0]
             write = {**state, "session_id": session_id, "session_file": found}
             note = f"resuming session {session_id} ({root})"
             return Decision(False, session_id, note, write, found)
-    new_id = new_session_id() if launch.SPECS[tool]["preassign"] else None
+    new_id = new_session_id() if launch.spec(tool)["preassign"] else None
     named = f"new session {new_id}" if new_id else "new session (its id is read at the next launch)"
     write = {
         "version": STATE_VERSION,
@@ -187,8 +176,10 @@ def decide(
     return Decision(True, new_id, f"{gone}{named} ({root})", write)
 
 
-def check(state: State | None) -> None:
-    """StateError unless `state` has the shape this version writes."""
+def check(tool: str, state: State | None) -> None:
+    """StateError unless `state` has the shape this version writes, with a session id of the
+    tool's own shape: a state file may come with a cloned project, and nothing in it may
+    reach the tool's argv but an id."""
     if state is None:
         return
     if state.get("version") != STATE_VERSION:
@@ -202,6 +193,9 @@ def check(state: State | None) -> None:
     for key, types in expected.items():
         if not isinstance(state.get(key), types):
             raise StateError(f"state field {key!r} is {state.get(key)!r}")
+    session_id = state.get("session_id")
+    if session_id is not None and not facts.get(tool).valid_id(session_id):
+        raise StateError(f"state field 'session_id' is {session_id!r}, not a {tool} session id")
 
 
 def reset_state(tool: str, now: float) -> State:
@@ -228,7 +222,7 @@ def from_ai_session_manager(root: str, tool: str) -> State | None:
         except StateError:
             continue
         target = theirs.get("resume_target") if theirs else None
-        if isinstance(target, str) and target.strip():
+        if isinstance(target, str) and facts.get(tool).valid_id(target.strip()):
             return {
                 "version": STATE_VERSION,
                 "tool": tool,
@@ -244,12 +238,12 @@ def from_ai_session_manager(root: str, tool: str) -> State | None:
 
 
 def session_file(tool: str, session_id: str, recorded: object, root: str, store: str) -> str | None:
-    """Where the session's file is: the recorded path if it is still a file in the store,
-    else the first match of the tool's pattern for a session that ran in `root`."""
-    if isinstance(recorded, str) and recorded.startswith(store + "/") and os.path.isfile(recorded):
-        return recorded
-    pattern = launch.session_glob(tool, session_id, cwd=root)
-    return next(glob(store, pattern), None)
+    """Where the session's file is: the recorded path if it is still where the tool keeps
+    that session (a state file may come from anyone: a path elsewhere is not taken), else
+    the tool's file of that session for `root`."""
+    tool_facts = facts.get(tool)
+    checked = checked_session(tool_facts, store, session_id, recorded, root)
+    return checked or find_session(tool_facts, store, session_id, root)
 
 
 def headless_on(env: Mapping[str, str], config: str | None) -> tuple[bool, str]:
@@ -280,61 +274,3 @@ def new_session_id() -> str:
     raw[8] = (raw[8] & 0x3F) | 0x80
     text = raw.hex()
     return f"{text[:8]}-{text[8:12]}-{text[12:16]}-{text[16:20]}-{text[20:]}"
-
-
-# ---------------------------------------------------------------------------------------
-# Tools that name their sessions themselves: find the one a launch started
-
-
-CODEX_CANDIDATES = 64
-"""At most this many rollouts are opened per look: only those started since the launch."""
-
-
-def find_codex_rollout(
-    store: str, root: str, launched_at: float, headless: bool
-) -> tuple[str, str] | None:
-    """The first rollout started in `root` since `launched_at`, by the kind of run that the
-    launch was (`codex exec` writes source "exec"), as (session id, path).
-
-    Codex names folders and files by local time, to the second: only the day folders around
-    the launch are listed, only names from its second on are opened, and of each only the
-    first line (session_meta) is read.
-    """
-    first = time.strftime("rollout-%Y-%m-%dT%H-%M-%S", time.localtime(launched_at - 1))
-    days = {time.strftime("%Y/%m/%d", time.localtime(launched_at + d)): 0 for d in (-1, 0, 86400)}
-    opened = 0
-    for day in days:
-        folder = f"{store}/sessions/{day}"
-        for name in list_dir(folder):
-            if not (name.startswith("rollout-") and name.endswith(".jsonl")) or name < first:
-                continue
-            opened += 1
-            if opened > CODEX_CANDIDATES:
-                return None
-            meta = _session_meta(f"{folder}/{name}")
-            if meta is None or meta.get("cwd") != root:
-                continue
-            session_id = meta.get("id")
-            if not isinstance(session_id, str) or not name.endswith(f"-{session_id}.jsonl"):
-                continue
-            source = meta.get("source")  # a sub-agent's is an object; a fork names its parent
-            if not isinstance(source, str) or meta.get("forked_from_id"):
-                continue
-            if (source == "exec") == headless:
-                return session_id, f"{folder}/{name}"
-    return None
-
-
-def _session_meta(path: str) -> dict[str, Any] | None:
-    """The payload of a rollout's first line when it is a session_meta record."""
-    try:
-        record = loads(first_line(path))
-    except (OSError, ValueError):
-        return None
-    if not isinstance(record, dict) or record.get("type") != "session_meta":
-        return None
-    payload = record.get("payload")
-    return payload if isinstance(payload, dict) else None
-
-
-FINDERS: dict[str, Finder] = {"codex": find_codex_rollout}

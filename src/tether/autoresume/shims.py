@@ -16,7 +16,9 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import tether
-from tether.tools.launch import SHIM_MARK, SPECS, find_real, is_shim
+from tether.autoresume import fastfile
+from tether.tools import facts, launch
+from tether.tools.launch import SHIM_MARK, SHIM_VERSION, find_real, is_shim, is_stale
 
 SHELLS = ("bash", "zsh", "fish")
 HOT_MODULES = (
@@ -36,6 +38,7 @@ tether installed)."""
 SCRIPT = """\
 #!/bin/sh
 @MARK@: @TOOL@
+@VERSION_MARK@
 # Puts `@BINARY@` on this project's own session (see `tether status`); the real @BINARY@ is
 # the next one on PATH, untouched. Remove: `tether shim uninstall @TOOL@`, or delete this folder.
 _tether_fast() {
@@ -67,40 +70,19 @@ _tether_fast() {
         _tether_d=${_tether_d%/*}
     done
     _tether_state=$_tether_root/.tether/autoresume/@TOOL@.json
-    _tether_want=
-    _tether_id=
-    _tether_file=
+    _tether_cache=@FAST_DIR@/@TOOL@$_tether_root.fast
+    [ -f "$_tether_cache" ] && [ -f "$_tether_state" ] && [ ! -h "$_tether_state" ] \\
+        && [ ! "$_tether_state" -nt "$_tether_cache" ] || return 1
     {
-        IFS= read -r _tether_l && [ "$_tether_l" = "tether-fast 1" ] \\
+        IFS= read -r _tether_l && [ "$_tether_l" = "@MAGIC@" ] \\
             && IFS= read -r _tether_l && [ "$_tether_l" = "root=$_tether_root" ] \\
             && IFS= read -r _tether_l && [ "$_tether_l" = "home=$HOME" ] \\
             && IFS= read -r _tether_l && [ "$_tether_l" = "store=@STORE@" ] \\
             && IFS= read -r _tether_l && [ "$_tether_l" = "real=$_tether_real" ] \\
-            && IFS= read -r _tether_l && [ "$_tether_l" = state ] || return 1
-        while IFS= read -r _tether_l || [ -n "$_tether_l" ]; do
-            _tether_want="$_tether_want$_tether_l
-"
-            case $_tether_l in
-            '  "session_id": "'*) _tether_id=${_tether_l#'  "session_id": "'} ;;
-            '  "session_file": "'*) _tether_file=${_tether_l#'  "session_file": "'} ;;
-            esac
-        done
-    } 2>/dev/null <"${_tether_state%.json}.fast" || return 1
-    _tether_have=
-    {
-        while IFS= read -r _tether_l || [ -n "$_tether_l" ]; do
-            _tether_have="$_tether_have$_tether_l
-"
-        done
-    } 2>/dev/null <"$_tether_state" || return 1
-    [ -n "$_tether_want" ] && [ "$_tether_have" = "$_tether_want" ] || return 1
-    _tether_id=${_tether_id%,}
-    _tether_file=${_tether_file%,}
-    case $_tether_id in ?*'"') ;; *) return 1 ;; esac
-    case $_tether_file in ?*'"') ;; *) return 1 ;; esac
-    _tether_id=${_tether_id%'"'}
-    _tether_file=${_tether_file%'"'}
-    case $_tether_id$_tether_file in *'"'* | *'\\'*) return 1 ;; esac
+            && IFS= read -r _tether_id && IFS= read -r _tether_file || return 1
+    } 2>/dev/null <"$_tether_cache" || return 1
+    case $_tether_id in id=?*) _tether_id=${_tether_id#id=} ;; *) return 1 ;; esac
+    case $_tether_file in file=/?*) _tether_file=${_tether_file#file=} ;; *) return 1 ;; esac
     [ -f "$_tether_file" ] && cd -P "$_tether_root" 2>/dev/null || return 1
     printf '%s\\n' "tether: @TOOL@: resuming session $_tether_id ($_tether_root)" >&2
     @RESTORE@
@@ -159,17 +141,20 @@ def script(tool: str, folder: Path, python: str, parent: Path) -> str:
     """The shim for `tool` in `folder`, running tether from `parent` with `python`."""
     code = f"import sys; sys.path.insert(0, {str(parent)!r}); "
     code += f"from tether.autoresume.launcher import main; main({str(folder)!r})"
-    spec = SPECS[tool]
-    variable = spec["store"][0]
+    spec = launch.spec(tool)
+    store = ":".join(f"${{{name}-}}" for name in facts.get(tool).STORE_VARIABLES)
     fills = {
         "@MARK@": SHIM_MARK,
+        "@VERSION_MARK@": SHIM_VERSION,
         "@TOOL@": tool,
         "@BINARY@": spec["binary"],
         "@PYTHON@": shlex.quote(python),
         "@HOT@": shlex.quote(str(parent / "tether" / "autoresume" / "launcher.py")),
         "@CODE@": shlex.quote(code),
         "@SHIM_DIR@": shlex.quote(str(folder)),
-        "@STORE@": f"${{{variable}-}}" if variable else "",
+        "@FAST_DIR@": shlex.quote(str(folder / fastfile.FOLDER)),
+        "@MAGIC@": fastfile.MAGIC,
+        "@STORE@": store,
         "@RESUME@": " ".join(_sh_word(word) for word in spec["resume"]),
         "@RESTORE@": RESTORE,
     }
@@ -183,6 +168,18 @@ def _sh_word(template: str) -> str:
     """One word of a resume template as sh: literal parts quoted, "{id}" the session's id."""
     parts = [shlex.quote(part) if part else "" for part in template.split("{id}")]
     return '"$_tether_id"'.join(parts)
+
+
+def heal(folder: Path) -> list[Path]:
+    """Rewrite the shims an earlier tether installed in `folder` (their fast path trusted
+    a file in the project; see tether.autoresume.fastfile); the paths rewritten. Cheap when
+    there is nothing to do: one short read per shim."""
+    stale = [
+        path.name
+        for path in sorted(folder.glob("*"))
+        if path.name in facts.NAMES and is_stale(str(path))
+    ]
+    return install(stale, folder) if stale else []
 
 
 def install(tools: list[str], folder: Path, python: str | None = None) -> list[Path]:
@@ -218,8 +215,8 @@ def uninstall(tools: list[str], folder: Path) -> list[Path]:
 def rows(folder: Path, path_env: str) -> list[ShimRow]:
     """Every tool that can auto-resume: its shim, its real binary, whether the shim is active."""
     out = []
-    for tool, spec in SPECS.items():
-        binary = spec["binary"]
+    for tool in facts.able("autoresume"):
+        binary = launch.binary(tool)
         path = folder / tool
         installed = path.is_file() and is_shim(str(path))
         out.append(
@@ -236,7 +233,9 @@ def rows(folder: Path, path_env: str) -> list[ShimRow]:
 def found_on_path(folder: Path, path_env: str) -> list[str]:
     """The tools whose real binary is on PATH (tether's own folder skipped)."""
     return [
-        tool for tool, spec in SPECS.items() if find_real(spec["binary"], str(folder), path_env)
+        tool
+        for tool in facts.able("autoresume")
+        if find_real(launch.binary(tool), str(folder), path_env)
     ]
 
 

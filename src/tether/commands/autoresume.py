@@ -16,23 +16,24 @@ from typing import Any
 import click
 
 from tether.commands.common import emit_json, fail
-from tether.tools.launch import SPECS
+from tether.tools import facts
 
-TOOLS_HELP = ", ".join(SPECS)
+
+def _able() -> list[str]:
+    """The tools the shims can run on a project's session."""
+    return facts.able("autoresume")
 
 
 def _tools(names: tuple[str, ...]) -> list[str]:
     """Tool names (aliases allowed) of tools that can auto-resume, in the user's order."""
-    from tether.tools.registry import UnknownTool, get_tool
-
     tools = []
     for name in names:
         try:
-            tool = get_tool(name).name
-        except UnknownTool as exc:
+            tool = facts.resolve(name)
+        except facts.UnknownTool as exc:
             fail(str(exc), 2)
-        if tool not in SPECS:
-            fail(f"{tool} cannot auto-resume: tools that can are {TOOLS_HELP}", 2)
+        if tool not in _able():
+            fail(f"{tool} cannot auto-resume: tools that can are {', '.join(_able())}", 2)
         tools.append(tool)
     return list(dict.fromkeys(tools))
 
@@ -60,9 +61,17 @@ def init(shell: str) -> None:
       tether init fish | source           # ~/.config/fish/config.fish
     then install the shims: tether shim install
     """
-    from tether.autoresume.shims import init_lines
+    from tether.autoresume.shims import heal, init_lines
 
-    sys.stdout.write(init_lines(shell, _shim_dir()))
+    folder = _shim_dir()
+    sys.stdout.write(init_lines(shell, folder))
+    try:
+        for path in heal(folder):  # a new shell after an upgrade: shims of this tether
+            click.echo(f"tether: rewrote {path}, an older tether's shim", err=True)
+    except OSError as exc:
+        click.echo(
+            f"tether: could not rewrite the older shims ({exc}): tether shim install", err=True
+        )
 
 
 @click.group()
@@ -85,7 +94,8 @@ def shim_install(tools: tuple[str, ...]) -> None:
     path_env = os.environ.get("PATH", "")
     chosen = _tools(tools) if tools else found_on_path(folder, path_env)
     if not chosen:
-        fail(f"none of {TOOLS_HELP} is on PATH: name the tools to install shims for anyway")
+        tools_list = ", ".join(_able())
+        fail(f"none of {tools_list} is on PATH: name the tools to install shims for anyway")
     try:
         written = install(chosen, folder)
     except (OSError, FileExistsError) as exc:
@@ -108,7 +118,7 @@ def shim_uninstall(tools: tuple[str, ...]) -> None:
     from tether.autoresume.shims import uninstall
 
     folder = _shim_dir()
-    removed = uninstall(_tools(tools) if tools else list(SPECS), folder)
+    removed = uninstall(_tools(tools) if tools else _able(), folder)
     for path in removed:
         click.echo(f"removed {path}")
     if not removed:
@@ -168,12 +178,14 @@ def status(as_json: bool) -> None:
 def project_status(cwd: str, env: dict[str, str], now: float, config: str) -> dict[str, Any]:
     from tether.autoresume.plan import decide, headless_on, state_path
     from tether.statefile import StateError, project_root, read_json
+    from tether.tools import launch
     from tether.tools.launch import continue_args, fill
 
     root = project_root(cwd)
     headless, source = headless_on(env, config)
     tools = []
-    for tool, spec in SPECS.items():
+    for tool in _able():
+        spec = launch.spec(tool)
         path = state_path(root, tool)
         row: dict[str, Any] = {"tool": tool, "state_file": path if Path(path).exists() else None}
         try:
@@ -216,7 +228,7 @@ def reset(tools: tuple[str, ...]) -> None:
     from tether.statefile import Lock, StateError, project_root, read_json, state_dir, write_json
 
     root = project_root(str(Path.cwd()))
-    for tool in _tools(tools) if tools else list(SPECS):
+    for tool in _tools(tools) if tools else _able():
         path = state_path(root, tool)
         with Lock(path + ".lock"):
             try:
@@ -231,7 +243,7 @@ def reset(tools: tuple[str, ...]) -> None:
                 continue
             state_dir(root)
             write_json(path, reset_state(tool, time.time()))
-            fastfile.remove(path)
+            fastfile.remove(path, str(_shim_dir()), tool, root)
         was = state.get("session_id")
         click.echo(
             f"{tool}: the next launch starts a new session" + (f" (was {was})" if was else "")

@@ -11,7 +11,7 @@ from typing import Any, NoReturn
 
 import click
 
-from tether.commands.common import archive, emit_json, fail, load_or_fail
+from tether.commands.common import emit_json, fail, load_or_fail
 
 TARGET_HELP = "claude|codex|gemini|copilot"
 
@@ -104,14 +104,15 @@ def resume(
       tether resume 3f2a --in claude        a Codex session, continued by Claude Code
       tether resume 3f2a --in gemini --print
     """
-    from tether.convert.session import ConvertError, resolve_cwd
+    from tether.convert.session import ConvertError, own_file, resolve_cwd
+    from tether.paths import user_home
     from tether.tools import launch
 
     session = load_or_fail(ident, no_scan)
     tool = _target(target or session.tool)
     if not print_only:
         _require_cli(tool, anyway)
-    if tool == session.tool and _native_file_exists(session.id):
+    if tool == session.tool and own_file(session, os.environ, user_home()):
         try:
             folder = resolve_cwd(session, cwd)
         except ConvertError as exc:
@@ -174,19 +175,10 @@ def _target(name: str) -> str:
 def _require_cli(tool: str, anyway: bool) -> None:
     from tether.tools import launch
 
-    binary = launch.SPECS[tool]["binary"]
+    binary = launch.binary(tool)
     if anyway or shutil.which(binary):
         return
     fail(f"{binary} is not installed here (not on PATH): install it, or pass --anyway to write")
-
-
-def _native_file_exists(session_id: str) -> bool:
-    with archive() as db:
-        rows = db.execute(
-            "SELECT s.path FROM sources s JOIN sessions x ON x.pk = s.session_pk WHERE x.id = ?",
-            (session_id,),
-        ).fetchall()
-    return any(Path(path).is_file() for (path,) in rows)
 
 
 def _convert(
@@ -202,9 +194,12 @@ def _convert(
     from tether.convert.session import ConvertError, convert, store_root
     from tether.convert.writers.base import WriteError
     from tether.paths import user_home
+    from tether.tools import facts
 
     session = load_or_fail(ident, no_scan)
-    native_id = session.native_id if restore and session.tool == tool else None
+    # Written back under its own id (the tool deleted it), when that id is the tool's.
+    same = restore and session.tool == tool and facts.get(tool).valid_id(session.native_id)
+    native_id = session.native_id if same else None
     try:
         return convert(
             session,

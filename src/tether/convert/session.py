@@ -41,7 +41,8 @@ from tether.model import (
     ToolResult,
 )
 from tether.redact import redact, redact_text
-from tether.tools import launch
+from tether.tools import facts, launch
+from tether.tools.facts.common import find_session
 
 NO_RESULT = "(no result was recorded for this tool call)"
 
@@ -86,7 +87,10 @@ def convert(
     native_id: str | None = None,
     now: datetime | None = None,
 ) -> Converted:
-    """Write `session` as a new native session of `target` under its store root `store`."""
+    """Write `session` as a new native session of `target` under its store root `store`;
+    on `native_id` (writing a session back under its own id), else on a new one."""
+    if native_id is not None and not facts.get(target).valid_id(native_id):
+        raise ConvertError(f"{native_id!r} is not a {target} session id: nothing was written")
     writer = get_writer(target)
     folder = resolve_cwd(session, cwd)
     report = Report()
@@ -118,7 +122,7 @@ def convert(
     written = writer.write(job)
     command = launch.resume_command(target, written.native_id)
     if written.resume_args is not None:
-        command = [launch.SPECS[target]["binary"], *written.resume_args]
+        command = [launch.binary(target), *written.resume_args]
     return Converted(session, written, folder, report, command)
 
 
@@ -141,11 +145,24 @@ def resolve_cwd(session: Session, cwd: Path | None) -> Path:
 
 
 def store_root(tool: str, env: Mapping[str, str], home: Path) -> Path:
-    from tether.tools.registry import get_tool
-
-    roots = get_tool(tool).store_roots(env, home)
+    """Where a new session of `tool` is written (its first store root)."""
+    roots = facts.get(tool).store_roots(env, str(home))
     # A tool that keeps its history in each project (Aider) writes below the cwd instead.
-    return roots[0] if roots else home
+    return Path(roots[0]) if roots else home
+
+
+def own_file(session: Session, env: Mapping[str, str], home: Path) -> str | None:
+    """The file the session's own tool resumes it from, where that tool keeps it: None when
+    the tool deleted it, or when the session's id is not one the tool can resume (an
+    import's, a sub-agent's)."""
+    tool_facts = facts.get(session.tool)
+    for store in tool_facts.store_roots(env, str(home)):
+        found = find_session(tool_facts, store, session.native_id, session.cwd)
+        if found is None and session.cwd:
+            found = find_session(tool_facts, store, session.native_id)
+        if found:
+            return found
+    return None
 
 
 # ---------------------------------------------------------------------------------------

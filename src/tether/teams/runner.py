@@ -30,7 +30,8 @@ from tether.teams.teamfile import (
     teams_dir,
 )
 from tether.teams.tmux import Pane, Tmux, TmuxError
-from tether.tools import launch
+from tether.tools import facts, launch
+from tether.tools.facts.common import find_session
 
 if TYPE_CHECKING:
     import sqlite3
@@ -286,7 +287,7 @@ class Teams:
     ) -> list[str]:
         """Session words first (Codex's are a subcommand), the user's flags, the prompt last."""
         words = launch.prompt_args(tool, prompt) if prompt else []
-        return [launch.SPECS[tool]["binary"], *session_args, *args, *words]
+        return [launch.binary(tool), *session_args, *args, *words]
 
     def _run(
         self, session: str, agent: Agent, folder: Path, argv: list[str], pane: Pane | None
@@ -299,7 +300,7 @@ class Teams:
         return f"{session}:{agent.name}"
 
     def _check_runnable(self, tool: str, agent: str, folder: Path) -> None:
-        binary = launch.SPECS[tool]["binary"]
+        binary = launch.binary(tool)
         if shutil.which(binary, path=self.env.get("PATH")) is None:
             raise TeamError(f"agent {agent!r}: {binary} is not installed here (not on PATH)")
         if not folder.is_dir():
@@ -389,17 +390,12 @@ class Teams:
 
     def session_file(self, tool: str, native_id: str, cwd: str | None = None) -> Path | None:
         """The file holding the session (the newest, if a tool left several), else None."""
-        from tether.tools.registry import get_tool
-
-        pattern = launch.session_glob(tool, native_id, cwd)
-        found = []
-        for store in get_tool(tool).store_roots(self.env, user_home(self.env)):
-            for path in store.glob(pattern):
-                try:
-                    found.append((path.stat().st_mtime, path))
-                except OSError:
-                    continue
-        return max(found)[1] if found else None
+        tool_facts = facts.get(tool)
+        for store in tool_facts.store_roots(self.env, str(user_home(self.env))):
+            found = find_session(tool_facts, store, native_id, cwd)
+            if found:
+                return Path(found)
+        return None
 
     def _identify(self, record: TeamRecord) -> bool:
         """Find the sessions of agents whose tool picked its own id; True if any was found.
@@ -407,19 +403,17 @@ class Teams:
         Each takes the oldest session its tool began in its folder after its launch that
         no other agent holds, the agents in launch order.
         """
-        from tether.tools.registry import get_tool
-
         changed = False
         taken = {agent.native_id for agent in record.agents if agent.native_id}
         waiting = [a for a in record.agents if not a.native_id and a.started_at]
         for agent in sorted(waiting, key=lambda a: a.started_at or ""):
-            finder = getattr(get_tool(agent.tool), "started_since", None)
+            tool_facts = facts.get(agent.tool)
+            finder = tool_facts.started_since
             if finder is None:
                 continue
             since = epoch(agent.started_at or "")
-            stores = get_tool(agent.tool).store_roots(self.env, user_home(self.env))
-            for store in stores:
-                for _, native_id, _path in finder(store, since, agent.cwd):
+            for store in tool_facts.store_roots(self.env, str(user_home(self.env))):
+                for native_id, _path in finder(store, agent.cwd, since, False):
                     if native_id not in taken:
                         agent.native_id = native_id
                         taken.add(native_id)

@@ -14,7 +14,7 @@ from pathlib import Path
 from typing import Any
 
 from tether.statefile import STATE_DIR
-from tether.tools import launch
+from tether.tools import facts
 
 NAME_RE = re.compile(r"[A-Za-z0-9][A-Za-z0-9_-]{0,63}")
 AGENT_KEYS = frozenset({"name", "tool", "args", "cwd", "prompt", "env"})
@@ -163,14 +163,12 @@ def _agent(entry: dict[str, Any], team_where: str, index: int) -> Agent:
 
 def tool_name(value: str | None, where: str) -> str:
     """The canonical name of a tool that a team can run (aliases accepted)."""
-    from tether.tools.registry import UnknownTool, get_tool
-
     runnable = runnable_tools()
     if not value:
         raise TeamFileError(f"{where}: missing tool (one of {', '.join(runnable)})")
     try:
-        name = get_tool(value).name
-    except UnknownTool:
+        name = facts.resolve(value)
+    except facts.UnknownTool:
         name = value
     if name not in runnable:
         raise TeamFileError(
@@ -180,19 +178,9 @@ def tool_name(value: str | None, where: str) -> str:
 
 
 def runnable_tools() -> list[str]:
-    """Tools whose sessions tether can name: given an id up front (`--session-id`), or
-    found afterwards among the sessions the tool began (its module's `started_since`)."""
-    from tether.tools.registry import UnknownTool, get_tool
-
-    names = []
-    for name, spec in launch.SPECS.items():
-        try:
-            findable = hasattr(get_tool(name), "started_since")
-        except UnknownTool:
-            continue
-        if spec["preassign"] or findable:
-            names.append(name)
-    return names
+    """Tools whose sessions tether can name, given an id up front (`--session-id`) or found
+    afterwards among the sessions the tool began: the `autoresume` capability."""
+    return facts.able("autoresume")
 
 
 def _no_unknown_keys(table: dict[str, Any], known: frozenset[str], where: str) -> None:

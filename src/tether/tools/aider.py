@@ -18,14 +18,14 @@ from pathlib import Path
 from typing import Any
 
 from tether.model import Message, Role, Text
-from tether.tools.base import Capability, Feed, Member, Meta, Op, Put, Source
+from tether.tools.base import Feed, Member, Meta, Op, Put, Source
+from tether.tools.facts import aider as facts
 from tether.tools.listing import entries, is_file
-from tether.tools.projects import known_folders
 
-name = "aider"
-display_name = "Aider"
-aliases: tuple[str, ...] = ("aider-chat",)
-capabilities: frozenset[Capability] = frozenset({"read", "write", "resume"})
+name = facts.NAME
+display_name = facts.DISPLAY_NAME
+aliases = facts.ALIASES
+capabilities = facts.CAPABILITIES
 
 HISTORY = ".aider.chat.history.md"
 CONVERTED = re.compile(r"\.aider\.chat\.history\.tether-[0-9a-f]{12}\.md")
@@ -39,8 +39,7 @@ MAX_BYTES = 256 << 20
 
 
 def store_roots(env: Mapping[str, str], home: Path) -> list[Path]:
-    """Every project folder tether knows of: aider writes its history in the project."""
-    return known_folders(env)
+    return [Path(root) for root in facts.store_roots(env, str(home))]
 
 
 def discover(root: Path) -> Iterator[Source]:

@@ -13,16 +13,16 @@ from pathlib import Path
 from typing import Any
 
 from tether.model import Attachment, Message, Part, Role, Text, ToolResult
-from tether.tools.base import Capability, Feed, FormatError, Meta, Op, Put, Source
+from tether.tools.base import Feed, FormatError, Meta, Op, Put, Source
 from tether.tools.claude import ASSISTANT_BLOCKS
 from tether.tools.common import as_text, file_path, iso
+from tether.tools.facts import amp as facts
 from tether.tools.listing import entries, is_file
-from tether.tools.taskdirs import editor_storage
 
-name = "amp"
-display_name = "Amp"
-aliases: tuple[str, ...] = ("ampcode", "sourcegraph-amp")
-capabilities: frozenset[Capability] = frozenset({"read"})
+name = facts.NAME
+display_name = facts.DISPLAY_NAME
+aliases = facts.ALIASES
+capabilities = facts.CAPABILITIES
 
 EXTENSION_ID = "sourcegraph.amp"
 THREAD_FOLDERS = ("threads", "threads3")
@@ -42,13 +42,7 @@ PROMPT = "#prompt"
 
 
 def store_roots(env: Mapping[str, str], home: Path) -> list[Path]:
-    """`$XDG_DATA_HOME/amp` (else ~/.local/share/amp, on macOS too), and the VS Code
-    extension's global storage in every editor."""
-    xdg = env.get("XDG_DATA_HOME")
-    roots = [Path(xdg).expanduser() / "amp"] if xdg else []
-    roots.append(home / ".local" / "share" / "amp")
-    roots.extend(editor_storage(env, home, EXTENSION_ID))
-    return list(dict.fromkeys(roots))
+    return [Path(root) for root in facts.store_roots(env, str(home))]
 
 
 def discover(root: Path) -> Iterator[Source]:

@@ -15,14 +15,15 @@ from typing import Any
 import orjson
 
 from tether.model import Message, Part, Reasoning, Text, ToolCall, ToolResult
-from tether.tools.base import Capability, Feed, FormatError, Meta, Op, Put, Source
+from tether.tools.base import Feed, FormatError, Meta, Op, Put, Source
 from tether.tools.common import iso
+from tether.tools.facts import antigravity as facts
 from tether.tools.listing import entries, is_dir, is_file
 
-name = "antigravity"
-display_name = "Antigravity"
-aliases: tuple[str, ...] = ("agy", "antigravity-cli", "google-antigravity")
-capabilities: frozenset[Capability] = frozenset({"read"})
+name = facts.NAME
+display_name = facts.DISPLAY_NAME
+aliases = facts.ALIASES
+capabilities = facts.CAPABILITIES
 
 TRANSCRIPT = (".system_generated", "logs", "transcript.jsonl")
 PROTOBUF = {".db": "a protobuf step store", ".pb": "an encrypted protobuf file"}
@@ -38,9 +39,7 @@ SNIFF_LINES = 5
 
 
 def store_roots(env: Mapping[str, str], home: Path) -> list[Path]:
-    """The CLI's and the IDE's folders under ~/.gemini (no override of their own)."""
-    gemini = home / ".gemini"
-    return [gemini / "antigravity-cli", gemini / "antigravity"]
+    return [Path(root) for root in facts.store_roots(env, str(home))]
 
 
 def discover(root: Path) -> Iterator[Source]:

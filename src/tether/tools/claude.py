@@ -26,14 +26,15 @@ from tether.model import (
     ToolCall,
     ToolResult,
 )
-from tether.tools.base import Capability, Feed, Meta, Op, Put, Source
+from tether.tools.base import Feed, Meta, Op, Put, Source
 from tether.tools.common import as_text, iso
+from tether.tools.facts import claude as facts
 from tether.tools.listing import entries, is_dir
 
-name = "claude"
-display_name = "Claude Code"
-aliases: tuple[str, ...] = ("claude-code", "claudecode")
-capabilities: frozenset[Capability] = frozenset({"read", "write", "resume"})
+name = facts.NAME
+display_name = facts.DISPLAY_NAME
+aliases = facts.ALIASES
+capabilities = facts.CAPABILITIES
 
 MAX_DIR_NAME = 200
 """Longest encoded project directory name before the CLI shortens it and adds a hash."""
@@ -118,8 +119,7 @@ TYPED_PREFIXES = (
 
 
 def store_roots(env: Mapping[str, str], home: Path) -> list[Path]:
-    configured = env.get("CLAUDE_CONFIG_DIR")
-    return [Path(configured).expanduser() if configured else home / ".claude"]
+    return [Path(root) for root in facts.store_roots(env, str(home))]
 
 
 def project_dir_name(cwd: str) -> str:

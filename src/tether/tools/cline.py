@@ -7,26 +7,19 @@ from collections.abc import Mapping
 from pathlib import Path
 
 from tether.tools import taskdirs
-from tether.tools.base import Capability, Source
+from tether.tools.base import Source
+from tether.tools.facts import cline as facts
 
-name = "cline"
-display_name = "Cline"
-aliases: tuple[str, ...] = ("claude-dev", "cline-cli")
-capabilities: frozenset[Capability] = frozenset({"read"})
+name = facts.NAME
+display_name = facts.DISPLAY_NAME
+aliases = facts.ALIASES
+capabilities = facts.CAPABILITIES
 
 EXTENSION_ID = "saoudrizwan.claude-dev"
 
 
 def store_roots(env: Mapping[str, str], home: Path) -> list[Path]:
-    """Every editor's storage, then the CLI's: CLINE_DATA_DIR, else CLINE_DIR/data, else
-    ~/.cline/data (the CLI and JetBrains plugin keep tasks there)."""
-    data = env.get("CLINE_DATA_DIR", "").strip()
-    if data:
-        cli = Path(data).expanduser()
-    else:
-        base = env.get("CLINE_DIR", "").strip()
-        cli = (Path(base).expanduser() if base else home / ".cline") / "data"
-    return [*taskdirs.editor_storage(env, home, EXTENSION_ID), cli]
+    return [Path(root) for root in facts.store_roots(env, str(home))]
 
 
 discover = taskdirs.discover

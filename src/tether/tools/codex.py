@@ -16,14 +16,15 @@ from typing import Any
 import orjson
 
 from tether.model import Attachment, Message, Part, Reasoning, Text, ToolCall, ToolResult
-from tether.tools.base import Capability, Feed, Meta, Op, Put, Rewind, Source
+from tether.tools.base import Feed, Meta, Op, Put, Rewind, Source
 from tether.tools.common import as_text, iso
+from tether.tools.facts import codex as facts
 from tether.tools.listing import entries
 
-name = "codex"
-display_name = "Codex CLI"
-aliases: tuple[str, ...] = ("codex-cli", "openai-codex")
-capabilities: frozenset[Capability] = frozenset({"read", "write", "resume"})
+name = facts.NAME
+display_name = facts.DISPLAY_NAME
+aliases = facts.ALIASES
+capabilities = facts.CAPABILITIES
 
 PREFIX = "rollout-"
 PLAIN = ".jsonl"
@@ -114,8 +115,7 @@ EXIT_MARKERS = ("Exit code: ", "Process exited with code ")
 
 
 def store_roots(env: Mapping[str, str], home: Path) -> list[Path]:
-    override = env.get("CODEX_HOME", "").strip()
-    return [Path(override).expanduser() if override else home / ".codex"]
+    return [Path(root) for root in facts.store_roots(env, str(home))]
 
 
 def discover(root: Path) -> Iterator[Source]:

@@ -15,14 +15,15 @@ from typing import Any
 import orjson
 
 from tether.model import Attachment, Message, Part, Reasoning, Role, Text, ToolCall, ToolResult
-from tether.tools.base import Capability, Feed, FormatError, Meta, Op, Put, Reset, Source
+from tether.tools.base import Feed, FormatError, Meta, Op, Put, Reset, Source
 from tether.tools.common import as_text, iso
+from tether.tools.facts import copilot as facts
 from tether.tools.listing import entries, is_dir, is_file
 
-name = "copilot"
-display_name = "Copilot CLI"
-aliases: tuple[str, ...] = ("copilot-cli", "github-copilot", "gh-copilot")
-capabilities: frozenset[Capability] = frozenset({"read", "write", "resume"})
+name = facts.NAME
+display_name = facts.DISPLAY_NAME
+aliases = facts.ALIASES
+capabilities = facts.CAPABILITIES
 
 MAX_OPEN_CALLS = 2000
 """Tool calls awaiting a result kept in state; a session that aborts many calls stays bounded."""
@@ -64,10 +65,7 @@ QUIET_PREFIXES = tuple(
 
 
 def store_roots(env: Mapping[str, str], home: Path) -> list[Path]:
-    custom = env.get("COPILOT_HOME")
-    if custom:
-        return [Path(custom).expanduser()]
-    return [home / ".copilot"]
+    return [Path(root) for root in facts.store_roots(env, str(home))]
 
 
 def discover(root: Path) -> Iterator[Source]:

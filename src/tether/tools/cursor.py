@@ -14,14 +14,15 @@ from typing import Any
 import orjson
 
 from tether.tools import cursor_agent, cursor_ide
-from tether.tools.base import Capability, Feed, Op, Source
+from tether.tools.base import Feed, Op, Source
 from tether.tools.database import is_sqlite
+from tether.tools.facts import cursor as facts
 from tether.tools.listing import entries, is_dir, is_file
 
-name = "cursor"
-display_name = "Cursor"
-aliases: tuple[str, ...] = ("cursor-agent", "cursor-cli", "cursor-ide")
-capabilities: frozenset[Capability] = frozenset({"read"})
+name = facts.NAME
+display_name = facts.DISPLAY_NAME
+aliases = facts.ALIASES
+capabilities = facts.CAPABILITIES
 
 STATE_DB = "state.vscdb"
 STORE_DB = "store.db"
@@ -30,15 +31,7 @@ SNIFF_LINES = 5
 
 
 def store_roots(env: Mapping[str, str], home: Path) -> list[Path]:
-    """The CLI's folder (`$CURSOR_CONFIG_DIR`, and ~/.cursor) and the editor's global
-    storage on Linux (`$XDG_CONFIG_HOME/Cursor`, else ~/.config/Cursor) and macOS."""
-    roots = [Path(env["CURSOR_CONFIG_DIR"]).expanduser()] if env.get("CURSOR_CONFIG_DIR") else []
-    roots.append(home / ".cursor")
-    xdg = env.get("XDG_CONFIG_HOME")
-    configs = [Path(xdg).expanduser()] if xdg else []
-    configs += [home / ".config", home / "Library" / "Application Support"]
-    roots.extend(folder / "Cursor" / "User" / "globalStorage" for folder in configs)
-    return list(dict.fromkeys(roots))
+    return [Path(root) for root in facts.store_roots(env, str(home))]
 
 
 def discover(root: Path) -> Iterator[Source]:

@@ -15,14 +15,15 @@ from typing import Any
 import orjson
 
 from tether.model import Attachment, Message, Part, Reasoning, Role, Text, ToolCall, ToolResult
-from tether.tools.base import Capability, Feed, FormatError, Meta, Op, Put, Reset, Rewind, Source
+from tether.tools.base import Feed, FormatError, Meta, Op, Put, Reset, Rewind, Source
 from tether.tools.common import as_text, iso
+from tether.tools.facts import gemini as facts
 from tether.tools.listing import entries, is_dir, is_file
 
-name = "gemini"
-display_name = "Gemini CLI"
-aliases: tuple[str, ...] = ("gemini-cli", "google-gemini")
-capabilities: frozenset[Capability] = frozenset({"read", "write", "resume"})
+name = facts.NAME
+display_name = facts.DISPLAY_NAME
+aliases = facts.ALIASES
+capabilities = facts.CAPABILITIES
 
 SESSION_PREFIX = "session-"
 RESULTS = "#results"
@@ -52,9 +53,7 @@ DISPLAY_MAX = 2000
 
 
 def store_roots(env: Mapping[str, str], home: Path) -> list[Path]:
-    """`$GEMINI_CLI_HOME/.gemini` (the variable replaces the home directory), else ~/.gemini."""
-    override = env.get("GEMINI_CLI_HOME")
-    return [(Path(override).expanduser() if override else home) / ".gemini"]
+    return [Path(root) for root in facts.store_roots(env, str(home))]
 
 
 def discover(root: Path) -> Iterator[Source]:

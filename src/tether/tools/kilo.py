@@ -8,22 +8,20 @@ from pathlib import Path
 from typing import Any
 
 from tether.tools import opencode, taskdirs
-from tether.tools.base import Capability, Feed, Op, Source
+from tether.tools.base import Feed, Op, Source
+from tether.tools.facts import kilo as facts
 
-name = "kilo"
-display_name = "Kilo Code"
-aliases: tuple[str, ...] = ("kilo-code", "kilocode", "kilo-cli")
-capabilities: frozenset[Capability] = frozenset({"read"})
+name = facts.NAME
+display_name = facts.DISPLAY_NAME
+aliases = facts.ALIASES
+capabilities = facts.CAPABILITIES
 
 EXTENSION_ID = "kilocode.kilo-code"
 APP = "kilo"
 
 
 def store_roots(env: Mapping[str, str], home: Path) -> list[Path]:
-    """The extension's storage in every editor, then the CLI's data folder: KILO_DATA_DIR,
-    else `$XDG_DATA_HOME/kilo`, else `~/.local/share/kilo`."""
-    editors = taskdirs.editor_storage(env, home, EXTENSION_ID)
-    return [*editors, *opencode.data_dirs(env, home, APP, "KILO_DATA_DIR")]
+    return [Path(root) for root in facts.store_roots(env, str(home))]
 
 
 def discover(root: Path) -> Iterator[Source]:

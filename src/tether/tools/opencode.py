@@ -19,15 +19,16 @@ from typing import Any
 import orjson
 
 from tether.model import Attachment, Message, Part, Reasoning, Text, ToolCall, ToolResult
-from tether.tools.base import Capability, Feed, Member, Meta, Op, Put, Source
+from tether.tools.base import Feed, Member, Meta, Op, Put, Source
 from tether.tools.common import as_text, iso
 from tether.tools.database import Unreadable, is_sqlite, open_readonly, tables
+from tether.tools.facts import opencode as facts
 from tether.tools.listing import entries, is_dir, is_file
 
-name = "opencode"
-display_name = "opencode"
-aliases: tuple[str, ...] = ("open-code", "sst-opencode")
-capabilities: frozenset[Capability] = frozenset({"read", "write", "resume"})
+name = facts.NAME
+display_name = facts.DISPLAY_NAME
+aliases = facts.ALIASES
+capabilities = facts.CAPABILITIES
 
 APP = "opencode"
 SESSION_TABLES = frozenset({"session", "message", "part"})
@@ -52,7 +53,7 @@ def data_dirs(env: Mapping[str, str], home: Path, app: str, override: str) -> li
 
 
 def store_roots(env: Mapping[str, str], home: Path) -> list[Path]:
-    return data_dirs(env, home, APP, "OPENCODE_DATA_DIR")
+    return [Path(root) for root in facts.store_roots(env, str(home))]
 
 
 def discover(root: Path) -> Iterator[Source]:

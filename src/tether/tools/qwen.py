@@ -16,14 +16,15 @@ from typing import Any
 import orjson
 
 from tether.model import Attachment, Message, Part, Reasoning, Role, Text, ToolCall, ToolResult
-from tether.tools.base import Capability, Feed, Meta, Op, Put, Reset, Rewind, Source
+from tether.tools.base import Feed, Meta, Op, Put, Reset, Rewind, Source
 from tether.tools.common import as_text, iso, title_from
+from tether.tools.facts import qwen as facts
 from tether.tools.listing import entries, is_dir, is_file
 
-name = "qwen"
-display_name = "Qwen Code"
-aliases: tuple[str, ...] = ("qwen-code", "qwencode")
-capabilities: frozenset[Capability] = frozenset({"read", "write", "resume"})
+name = facts.NAME
+display_name = facts.DISPLAY_NAME
+aliases = facts.ALIASES
+capabilities = facts.CAPABILITIES
 
 SESSION_ID_RE = re.compile(
     r"^[0-9a-f]{8}-?[0-9a-f]{4}-?[0-9a-f]{4}-?[0-9a-f]{4}-?[0-9a-f]{12}$", re.I
@@ -86,13 +87,7 @@ RECORD_NATIVE = ("isSidechain", "agentId", "agentName", "provenance", "promptId"
 
 
 def store_roots(env: Mapping[str, str], home: Path) -> list[Path]:
-    """`$QWEN_RUNTIME_DIR` (where the CLI writes while it is set), and ~/.qwen."""
-    roots = []
-    runtime = env.get("QWEN_RUNTIME_DIR", "").strip()
-    if runtime:
-        roots.append(Path(runtime).expanduser())
-    roots.append(home / ".qwen")
-    return list(dict.fromkeys(roots))
+    return [Path(root) for root in facts.store_roots(env, str(home))]
 
 
 def discover(root: Path) -> Iterator[Source]:

@@ -14,6 +14,7 @@ from tether.tools import (
     codex,
     copilot,
     cursor,
+    facts,
     gemini,
     kilo,
     opencode,
@@ -21,6 +22,9 @@ from tether.tools import (
     roo,
 )
 from tether.tools.base import Tool
+from tether.tools.facts import UnknownTool
+
+__all__ = ["TOOLS", "UnknownTool", "get_tool"]
 
 TOOLS: dict[str, Tool] = {
     "claude": claude,
@@ -39,17 +43,6 @@ TOOLS: dict[str, Tool] = {
 }
 
 
-class UnknownTool(ValueError):
-    pass
-
-
 def get_tool(name: str) -> Tool:
     """The adapter for a command-line tool name or alias (`claude-code`, `gemini-cli`, …)."""
-    key = name.strip().lower()
-    if key in TOOLS:
-        return TOOLS[key]
-    for tool in TOOLS.values():
-        if key in tool.aliases:
-            return tool
-    known = ", ".join(TOOLS)
-    raise UnknownTool(f"unknown tool {name!r}: known tools are {known}")
+    return TOOLS[facts.resolve(name)]

@@ -7,18 +7,19 @@ from collections.abc import Mapping
 from pathlib import Path
 
 from tether.tools import taskdirs
-from tether.tools.base import Capability, Source
+from tether.tools.base import Source
+from tether.tools.facts import roo as facts
 
-name = "roo"
-display_name = "Roo Code"
-aliases: tuple[str, ...] = ("roo-code", "roocode", "roo-cline")
-capabilities: frozenset[Capability] = frozenset({"read"})
+name = facts.NAME
+display_name = facts.DISPLAY_NAME
+aliases = facts.ALIASES
+capabilities = facts.CAPABILITIES
 
 EXTENSION_ID = "rooveterinaryinc.roo-cline"
 
 
 def store_roots(env: Mapping[str, str], home: Path) -> list[Path]:
-    return taskdirs.editor_storage(env, home, EXTENSION_ID)
+    return [Path(root) for root in facts.store_roots(env, str(home))]
 
 
 discover = taskdirs.discover

@@ -14,8 +14,7 @@ import base64
 import contextlib
 import os
 import re
-import sys
-from collections.abc import Callable, Iterator, Mapping
+from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
 
@@ -33,21 +32,6 @@ TASK_METADATA = "task_metadata.json"
 TASK_INDEX = ("state", "taskHistory.json")
 """Cline's index of every task, beside `tasks/` in the storage folder."""
 
-EDITOR_APPS = ("Code", "Code - Insiders", "Code - OSS", "VSCodium", "Cursor", "Windsurf")
-"""VS Code and the forks whose user data folder holds extension global storage."""
-EDITOR_SERVERS = (
-    ".vscode-server",
-    ".vscode-remote",
-    ".vscode-server-insiders",
-    ".vscodium-server",
-    ".cursor-server",
-    ".windsurf-server",
-)
-"""Remote/SSH servers (and Codespaces' .vscode-remote) of the same editors:
-`~/<server>/data/User/globalStorage`."""
-
-PLATFORM = sys.platform
-"""Which user data folders the editors use: macOS's, or Linux's (and other Unixes')."""
 SIDECAR_MAX = 64 << 20
 ROO_VERSION = 2
 ENVIRONMENT = "<environment_details>"
@@ -82,30 +66,6 @@ UUID = re.compile(r"^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12
 
 # ---------------------------------------------------------------------------------------
 # Where tasks live
-
-
-def editor_storage(env: Mapping[str, str], home: Path, extension_id: str) -> list[Path]:
-    """The extension's global storage in every editor's user data folder.
-
-    Linux: `$XDG_CONFIG_HOME` or ~/.config, and the remote servers' ~/.<editor>-server/data;
-    macOS: ~/Library/Application Support. Honours the editors' own overrides:
-    VSCODE_PORTABLE (portable mode) and VSCODE_APPDATA (where the user data folders live).
-    """
-    bases: list[Path] = []
-    portable = env.get("VSCODE_PORTABLE")
-    if portable:
-        bases.append(Path(portable).expanduser() / "user-data")
-    homes = [Path(env["VSCODE_APPDATA"]).expanduser()] if env.get("VSCODE_APPDATA") else []
-    if PLATFORM == "darwin":
-        homes.append(home / "Library" / "Application Support")
-    else:
-        xdg = env.get("XDG_CONFIG_HOME")
-        homes.append(Path(xdg).expanduser() if xdg else home / ".config")
-    bases.extend(folder / app for folder in homes for app in EDITOR_APPS)
-    if PLATFORM != "darwin":
-        bases.extend(home / server / "data" for server in EDITOR_SERVERS)
-    roots = [base / "User" / "globalStorage" / extension_id for base in bases]
-    return list(dict.fromkeys(roots))
 
 
 def discover(root: Path) -> Iterator[Source]:
