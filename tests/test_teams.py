@@ -411,6 +411,30 @@ def test_start_status_stop_resume(project: Path, tmux_env: dict[str, str], tmp_p
     assert len(calls(tmp_path)) == 6
 
 
+def test_folder_names_never_reach_tmux_as_formats(
+    tmp_path: Path, tmux_env: dict[str, str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """tmux runs `#(command)` in a start folder (-c) and a window or session name: a team
+    file's cwd, or a project folder named so, must not run anything."""
+    root = tmp_path / "proj-#(touch PWNED-ROOT)"
+    (root / "wt-#(touch PWNED-CWD)").mkdir(parents=True)
+    subprocess.run(["git", "init", "-q", str(root)], check=True)
+    agents = '[[agents]]\nname = "a"\ntool = "claude"\ncwd = "wt-#(touch PWNED-CWD)"\n'
+    write_team(root, "t", agents + '[[agents]]\nname = "b"\ntool = "gemini"\n')
+    monkeypatch.chdir(root)
+    out = run("team", "start", "t").stdout
+    assert "a: cd " in out and "&& claude --session-id" in out  # what a team file runs, shown
+    seen = {
+        c["tool"]: c["cwd"] for c in wait_for(lambda: len(calls(tmp_path)) == 2 and calls(tmp_path))
+    }
+    assert seen == {"claude": str(root / "wt-#(touch PWNED-CWD)"), "gemini": str(root)}
+    pane = next(iter(Tmux.find(tmux_env).panes("t").values()))
+    Tmux.find(tmux_env).respawn(pane.pane_id, str(root / "wt-#(touch PWNED-CWD)"), ["true"])
+    time.sleep(0.5)
+    assert not list(tmp_path.rglob("PWNED*")) and not list(Path.cwd().glob("PWNED*"))
+    run("team", "stop", "t")
+
+
 def test_an_agent_that_exits_is_shown_and_respawned_in_its_window(
     project: Path, tmux_env: dict[str, str], tmp_path: Path
 ) -> None:

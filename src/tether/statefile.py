@@ -121,25 +121,39 @@ def open_regular(path: str) -> int:
     return fd
 
 
+def read_regular(path: str, limit: int) -> bytes:
+    """The bytes of a regular file of at most `limit` bytes. OSError for anything else: a
+    FIFO, a device or a folder (never waited on), a file over the limit (EFBIG)."""
+    fd = open_regular(path)
+    try:
+        chunks = []
+        size = 0
+        while size <= limit:
+            chunk = os.read(fd, limit + 1 - size)
+            if not chunk:
+                break
+            chunks.append(chunk)
+            size += len(chunk)
+    finally:
+        os.close(fd)
+    if size > limit:
+        raise OSError(errno.EFBIG, f"over {limit} bytes", path)
+    return b"".join(chunks)
+
+
 def read_text(path: str, limit: int = READ_LIMIT, errors: str = "strict") -> str | None:
     """The text of a regular file, or None when there is nothing (or nothing readable) at
     `path`. StateError when it is something else (a FIFO, a device, a folder: never waited
     on), over `limit` bytes (not a file tether wrote), or not UTF-8 (with errors="strict").
     """
     try:
-        fd = open_regular(path)
+        data = read_regular(path, limit)
     except OSError as exc:
         if exc.errno in (errno.EINVAL, errno.EISDIR):
             raise StateError(f"{path} is not a regular file") from exc
+        if exc.errno == errno.EFBIG:
+            raise StateError(f"{path} is over {limit} bytes: not a file tether wrote") from exc
         return None
-    try:
-        data = os.read(fd, limit + 1)
-    except OSError:
-        return None
-    finally:
-        os.close(fd)
-    if len(data) > limit:
-        raise StateError(f"{path} is over {limit} bytes: not a file tether wrote")
     try:
         return data.decode("utf-8", errors)
     except UnicodeDecodeError as exc:

@@ -20,6 +20,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, NamedTuple
 
+from tether.tools.facts.claude import folder_name
+
 from .mockmodel import PORT_TOKEN, Request
 
 REPO = Path(__file__).resolve().parents[2]
@@ -190,8 +192,7 @@ def run_claude(
 
 
 def claude_project_dir(home: Path, cwd: Path) -> Path:
-    encoded = "".join(ch if ch.isascii() and ch.isalnum() else "-" for ch in str(cwd.resolve()))
-    return home / ".claude" / "projects" / encoded
+    return home / ".claude" / "projects" / folder_name(str(cwd.resolve()))
 
 
 def claude_session_file(home: Path, cwd: Path, session_id: str) -> Path:

@@ -15,6 +15,7 @@ from tether.capture.feed import FileFeed, feed_from_bytes
 from tether.model import Attachment, Reasoning, Session, Text, ToolCall, ToolResult
 from tether.tools import claude
 from tether.tools.base import Meta, Put, Source
+from tether.tools.facts import claude as claude_facts
 
 FIXTURES = Path(__file__).parent.parent / "fixtures" / "claude"
 COMPACTED = FIXTURES / "real_entire_a6_e4c2a0fbd1_0.jsonl"
@@ -407,24 +408,24 @@ def js_hash(text: str) -> int:
 
 
 def test_project_dir_name() -> None:
-    assert claude.project_dir_name("/home/u/my_app.v2") == "-home-u-my-app-v2"
-    assert claude.project_dir_name("C:\\Users\\a") == "C--Users-a"
-    assert claude.project_dir_name("/home/ü/café") == "-home---caf-"
-    assert claude.project_dir_name("/tmp/😀x") == "-tmp---x"  # two UTF-16 units
+    assert claude_facts.folder_name("/home/u/my_app.v2") == "-home-u-my-app-v2"
+    assert claude_facts.folder_name("C:\\Users\\a") == "C--Users-a"
+    assert claude_facts.folder_name("/home/ü/café") == "-home---caf-"
+    assert claude_facts.folder_name("/tmp/😀x") == "-tmp---x"  # two UTF-16 units
     long_path = "/very/long/" + "directory-name/" * 20
-    name = claude.project_dir_name(long_path)
+    name = claude_facts.folder_name(long_path)
     prefix, suffix = name[:200], name[201:]
     assert prefix == long_path.replace("/", "-").replace("_", "-")[:200]
     assert name[200] == "-"
     assert int(suffix, 36) == js_hash(long_path)
-    assert claude.project_dir_name("/" + "x" * 199) == "-" + "x" * 199
+    assert claude_facts.folder_name("/" + "x" * 199) == "-" + "x" * 199
 
 
 def test_simple_hash_matches_javascript() -> None:
-    assert claude.simple_hash("") == "0"
-    assert claude.simple_hash("a") == "2p"
+    assert claude_facts.simple_hash("") == "0"
+    assert claude_facts.simple_hash("a") == "2p"
     for text in ["/home/u/project", "é" * 300, "😀" * 50, "/a" * 500]:
-        assert int(claude.simple_hash(text), 36) == js_hash(text)
+        assert int(claude_facts.simple_hash(text), 36) == js_hash(text)
 
 
 # -- sniff -----------------------------------------------------------------------------

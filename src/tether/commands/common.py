@@ -11,6 +11,8 @@ from typing import TYPE_CHECKING, Any, NoReturn, TypeVar
 
 import click
 
+from tether.tools import facts
+
 if TYPE_CHECKING:
     import sqlite3
 
@@ -18,10 +20,7 @@ if TYPE_CHECKING:
     from tether.model import Session
 
 F = TypeVar("F", bound=Callable[..., Any])
-TOOL_NAMES = (
-    "claude, codex, gemini, copilot, cursor, cline, roo, kilo, opencode, qwen, antigravity,"
-    " amp, aider"
-)
+TOOL_NAMES = ", ".join(facts.NAMES)
 
 
 def fail(message: str, code: int = 1) -> NoReturn:

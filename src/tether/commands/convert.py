@@ -12,8 +12,9 @@ from typing import Any, NoReturn
 import click
 
 from tether.commands.common import emit_json, fail, load_or_fail
+from tether.tools import facts
 
-TARGET_HELP = "claude|codex|gemini|copilot"
+TARGET_HELP = "|".join(facts.able("write"))
 
 
 def common_options(f: Any) -> Any:
@@ -194,7 +195,6 @@ def _convert(
     from tether.convert.session import ConvertError, convert, store_root
     from tether.convert.writers.base import WriteError
     from tether.paths import user_home
-    from tether.tools import facts
 
     session = load_or_fail(ident, no_scan)
     # Written back under its own id (the tool deleted it), when that id is the tool's.

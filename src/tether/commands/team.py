@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import shlex
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
@@ -11,6 +12,7 @@ from typing import TYPE_CHECKING, Any
 import click
 
 from tether.commands.common import emit_json, fail
+from tether.tools import facts
 
 if TYPE_CHECKING:
     from tether.teams.runner import Launched, Teams
@@ -38,7 +40,7 @@ def team() -> None:
     """Named teams of agents: one tmux session, one window per agent, resumed together.
 
     A team is `.tether/teams/NAME.toml` in the project root (or a `[teams.NAME]` table in
-    `tether.toml`) listing agents with a name, a tool (claude, codex, gemini, copilot) and
+    `tether.toml`) listing agents with a name, a tool ({tools}) and
     optionally args, cwd, prompt and env. tether records each agent's own session id in
     `.tether/teams/NAME.json`, so `resume` brings each back with its tool's resume flag.
 
@@ -47,6 +49,9 @@ def team() -> None:
       tether team stop review
       tether team resume review     every agent on its own session again
     """
+
+
+team.help = (team.help or "").replace("{tools}", ", ".join(facts.able("autoresume")))
 
 
 @team.command()
@@ -115,7 +120,13 @@ def status(name: str, as_json: bool) -> None:
 @team.command()
 @click.argument("name")
 @click.argument("agent")
-@click.option("--to", "target", required=True, metavar="TOOL", help="claude|codex|gemini|copilot.")
+@click.option(
+    "--to",
+    "target",
+    required=True,
+    metavar="TOOL",
+    help="|".join(t for t in facts.able("autoresume") if t in facts.able("write")) + ".",
+)
 @json_option
 def move(name: str, agent: str, target: str, as_json: bool) -> None:
     """Move AGENT of stopped team NAME to another tool: its session is converted, and
@@ -183,6 +194,11 @@ def _print_launched(name: str, launched: list[Launched], as_json: bool) -> None:
             for item in launched
         ],
     )
+    for item in launched:  # a team file runs what it names, as a Makefile does: say what
+        if item.argv:
+            click.echo(
+                f"{item.agent}: cd {shlex.quote(item.cwd or '.')} && {shlex.join(item.argv)}"
+            )
     session = launched[0].tmux_target.split(":", 1)[0] if launched else name
     click.echo(f"attach: tmux attach -t {session}")
 
@@ -194,6 +210,8 @@ def vars_of(item: Launched) -> dict[str, Any]:
         "action": item.action,
         "native_id": item.native_id,
         "tmux_target": item.tmux_target,
+        "cwd": item.cwd,
+        "argv": list(item.argv),
     }
 
 

@@ -22,9 +22,11 @@ from tether.model import (
     ToolCall,
     ToolResult,
 )
+from tether.tools import facts
 from tether.tools.base import Capability, Feed, FormatError, Meta, Op, Put, Source
 
 FORMAT = "tether.session"
+MAX_NATIVE_ID = 1024
 
 name = "tether"
 display_name = "tether JSON"
@@ -162,12 +164,23 @@ def read(feed: Feed, state: dict[str, Any]) -> Iterator[Op]:
             f"this export is format version {doc['version']}; this tether reads up to"
             f" {FORMAT_VERSION}: upgrade tether"
         )
-    info = doc.get("session") or {}
-    if not info.get("tool") or not info.get("native_id"):
+    info = doc.get("session")
+    if not isinstance(info, dict):
+        raise FormatError("the export has no session object")
+    tool, native_id = info.get("tool"), info.get("native_id")
+    if not isinstance(tool, str) or not isinstance(native_id, str) or not native_id:
         raise FormatError("the export names no tool or native_id")
+    try:
+        tool = facts.resolve(tool)
+    except facts.UnknownTool as exc:
+        raise FormatError(f"the export's {exc}") from exc
+    if len(native_id) > MAX_NATIVE_ID or any(ch in native_id for ch in "\0\r\n"):
+        raise FormatError("the export's native_id is not one line of at most 1,024 characters")
+    # Kept as it is, for search and show; only an id of the tool's own shape ever reaches
+    # a path or an argv (resume and convert check it: tether.tools.facts).
     yield Meta(
-        native_id=str(info["native_id"]),
-        tool=str(info["tool"]),
+        native_id=native_id,
+        tool=tool,
         title=info.get("title"),
         cwd=info.get("cwd"),
         project=info.get("project"),

@@ -20,13 +20,15 @@ from typing import TYPE_CHECKING, Any
 import orjson
 
 from tether.paths import user_home
-from tether.statefile import Lock, state_dir, write_atomic
+from tether.statefile import Lock, read_regular, state_dir, write_atomic
 from tether.teams.teamfile import (
+    NAME_RE,
     Agent,
     TeamFileError,
     check_name,
     defined_teams,
     load_team,
+    runnable_tools,
     teams_dir,
 )
 from tether.teams.tmux import Pane, Tmux, TmuxError
@@ -40,6 +42,7 @@ if TYPE_CHECKING:
     from tether.model import Session
 
 RECORD_VERSION = 1
+RECORD_LIMIT = 1 << 22
 
 
 class TeamError(Exception):
@@ -89,10 +92,12 @@ def record_path(root: Path, name: str) -> Path:
 
 
 def load_record(root: Path, name: str) -> TeamRecord | None:
-    """The team's record, None when it was never started; TeamError when unreadable."""
+    """The team's record, None when it was never started; TeamError when unreadable, or
+    when it holds what tether would not have written (a project can be a stranger's clone:
+    nothing in its records may reach an argv, a tmux format or a path but what was checked)."""
     path = record_path(root, name)
     try:
-        data = orjson.loads(path.read_bytes())
+        data = orjson.loads(read_regular(str(path), RECORD_LIMIT))
     except FileNotFoundError:
         return None
     except (OSError, orjson.JSONDecodeError) as exc:
@@ -104,9 +109,30 @@ def load_record(root: Path, name: str) -> TeamRecord | None:
             for agent in data.pop("agents", [])
         ]
         team_keys = {f.name for f in fields(TeamRecord)}
-        return TeamRecord(agents=agents, **{k: v for k, v in data.items() if k in team_keys})
+        record = TeamRecord(agents=agents, **{k: v for k, v in data.items() if k in team_keys})
     except (TypeError, AttributeError) as exc:
         raise TeamError(f"{path} is not a team record: move it away to start afresh") from exc
+    problem = _record_problem(record, name)
+    if problem:
+        raise TeamError(f"{path}: {problem}: move it away to start afresh")
+    return record
+
+
+def _record_problem(record: TeamRecord, name: str) -> str | None:
+    """What in a record tether would not have written, or None."""
+    if record.team != name or not NAME_RE.fullmatch(str(record.tmux_session)):
+        return "its team or tmux session name is not one tether gives"
+    runnable = runnable_tools()
+    for agent in record.agents:
+        if not (isinstance(agent.name, str) and NAME_RE.fullmatch(agent.name)):
+            return f"agent name {agent.name!r} is not one tether gives"
+        if agent.tool not in runnable:
+            return f"agent {agent.name!r}: {agent.tool!r} is not a tool a team runs"
+        if agent.native_id is not None and not facts.get(agent.tool).valid_id(agent.native_id):
+            return f"agent {agent.name!r}: {agent.native_id!r} is not a {agent.tool} session id"
+        if not (isinstance(agent.cwd, str) and agent.cwd.startswith("/") and "\0" not in agent.cwd):
+            return f"agent {agent.name!r}: its folder is not an absolute path"
+    return None
 
 
 def save_record(root: Path, record: TeamRecord) -> None:
@@ -132,6 +158,10 @@ class Launched:
     action: str
     native_id: str | None
     tmux_target: str
+    cwd: str | None = None
+    """Where the command runs (None: left running as it was)."""
+    argv: tuple[str, ...] = ()
+    """The command tether ran: the team file's tool and args, and the session's flags."""
 
 
 class Teams:
@@ -258,7 +288,9 @@ class Teams:
                 moved_from=earlier.moved_from if earlier else [],
             )
         )
-        return Launched(agent.name, tool, "started", native_id or None, target)
+        return Launched(
+            agent.name, tool, "started", native_id or None, target, str(folder), tuple(argv)
+        )
 
     def _resume_agent(
         self,
@@ -280,7 +312,15 @@ class Teams:
         earlier.tmux_target = self._run(record.tmux_session, agent, folder, argv, pane)
         earlier.command = argv
         earlier.resumed_at = stamp(self.clock())
-        return Launched(agent.name, earlier.tool, "resumed", native_id, earlier.tmux_target)
+        return Launched(
+            agent.name,
+            earlier.tool,
+            "resumed",
+            native_id,
+            earlier.tmux_target,
+            str(folder),
+            tuple(argv),
+        )
 
     def _argv(
         self, tool: str, session_args: list[str], args: tuple[str, ...], prompt: str | None

@@ -13,13 +13,14 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from tether.statefile import STATE_DIR
+from tether.statefile import STATE_DIR, read_regular
 from tether.tools import facts
 
 NAME_RE = re.compile(r"[A-Za-z0-9][A-Za-z0-9_-]{0,63}")
 AGENT_KEYS = frozenset({"name", "tool", "args", "cwd", "prompt", "env"})
 TEAM_KEYS = frozenset({"agents", "description", "tmux_session"})
 PROJECT_FILE = "tether.toml"
+TEAM_FILE_LIMIT = 1 << 20
 
 
 class TeamFileError(Exception):
@@ -109,7 +110,7 @@ def load_team(root: Path, name: str) -> Team:
 
 def _load_toml(path: Path) -> dict[str, Any]:
     try:
-        data = path.read_bytes().decode("utf-8")
+        data = read_regular(str(path), TEAM_FILE_LIMIT).decode("utf-8")
         return tomllib.loads(data)
     except UnicodeDecodeError as exc:
         raise TeamFileError(f"{path}: not UTF-8 text ({exc.reason})") from exc

@@ -39,9 +39,20 @@ class Pane:
     """The program's process id: it leads its own process group."""
 
 
+IN_FOLDER = 'cd -- "$1" || exit 126; shift; exec "$@"'
+"""Runs the program in its folder: tmux expands formats (`#(command)` runs a command) in a
+start folder given with -c, and a folder's name is anyone's to choose, so it is never
+given to tmux as one; only as an argument of this, which tmux passes on as it is."""
+
+
 def escape(word: str) -> str:
     """tmux ends a command at an argument ending in ';'; a backslash before it keeps it."""
     return word[:-1] + "\\;" if word.endswith(";") else word
+
+
+def in_folder(cwd: str, argv: Sequence[str]) -> list[str]:
+    """`argv`, run in `cwd` by /bin/sh (which then execs it: the program leads the pane)."""
+    return ["/bin/sh", "-c", IN_FOLDER, "tether-agent", cwd, *argv]
 
 
 class Tmux:
@@ -98,7 +109,7 @@ class Tmux:
             create = ["new-window", "-d", "-t", f"={session}:", "-n", window]
         else:
             create = ["new-session", "-d", "-s", session, "-n", window]
-        command = [*create, "-c", cwd, "-P", "-F", "#{pane_id}", *_env_flags(env), "--", *argv]
+        command = [*create, "-P", "-F", "#{pane_id}", *_env_flags(env), "--", *in_folder(cwd, argv)]
         keep = ["set-option", "-w", "-t", f"={session}:={window}", "remain-on-exit", "on"]
         out = self.check(*(escape(word) for word in command), ";", *keep)
         return out.strip()
@@ -107,7 +118,15 @@ class Tmux:
         self, pane_id: str, cwd: str, argv: Sequence[str], env: Mapping[str, str] | None = None
     ) -> None:
         """Run argv again in a window whose program has exited."""
-        command = ["respawn-pane", "-k", "-t", pane_id, "-c", cwd, *_env_flags(env), "--", *argv]
+        command = [
+            "respawn-pane",
+            "-k",
+            "-t",
+            pane_id,
+            *_env_flags(env),
+            "--",
+            *in_folder(cwd, argv),
+        ]
         self.check(*(escape(word) for word in command))
 
     def panes(self, session: str) -> dict[str, Pane]:

@@ -139,7 +139,7 @@ class Tool(Protocol):
     """One external AI coding tool. Modules under tools/ satisfy this as modules."""
 
     name: str
-    """Command-line name: claude, codex, gemini, copilot."""
+    """Command-line name: claude, codex, gemini, … (tether.tools.facts.NAMES)."""
     display_name: str
     aliases: tuple[str, ...]
     capabilities: frozenset[Capability]

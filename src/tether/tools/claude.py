@@ -9,7 +9,6 @@ from __future__ import annotations
 import base64
 import contextlib
 import re
-from array import array
 from collections.abc import Callable, Iterator, Mapping
 from pathlib import Path
 from typing import Any
@@ -36,7 +35,6 @@ display_name = facts.DISPLAY_NAME
 aliases = facts.ALIASES
 capabilities = facts.CAPABILITIES
 
-MAX_DIR_NAME = 200
 """Longest encoded project directory name before the CLI shortens it and adds a hash."""
 MAX_SUBAGENT_DEPTH = 4
 SNIFF_LINES = 20
@@ -120,44 +118,6 @@ TYPED_PREFIXES = (
 
 def store_roots(env: Mapping[str, str], home: Path) -> list[Path]:
     return [Path(root) for root in facts.store_roots(env, str(home))]
-
-
-def project_dir_name(cwd: str) -> str:
-    """The CLI's directory name for a project: every UTF-16 unit that is not [A-Za-z0-9]
-    becomes '-'; names over 200 characters are cut and get a hash of the full path.
-
-    Lossy, so readers take the cwd from the records, never from this name. For long paths
-    the CLI (Bun) may use another hash than this one: look an existing one up by prefix.
-    """
-    pieces = []
-    for ch in cwd:
-        if ch.isascii() and ch.isalnum():
-            pieces.append(ch)
-        else:
-            pieces.append("--" if ord(ch) > 0xFFFF else "-")
-    encoded = "".join(pieces)
-    if len(encoded) <= MAX_DIR_NAME:
-        return encoded
-    return f"{encoded[:MAX_DIR_NAME]}-{simple_hash(cwd)}"
-
-
-def simple_hash(text: str) -> str:
-    """JavaScript `(h << 5) - h + charCode | 0` over UTF-16 units, absolute, in base 36."""
-    units = array("H")
-    units.frombytes(text.encode("utf-16-le", "surrogatepass"))
-    h = 0
-    for unit in units:
-        h = ((h << 5) - h + unit) & 0xFFFFFFFF
-    if h >= 0x80000000:
-        h -= 0x100000000
-    h = abs(h)
-    digits = "0123456789abcdefghijklmnopqrstuvwxyz"
-    out = ""
-    while True:
-        h, rest = divmod(h, 36)
-        out = digits[rest] + out
-        if not h:
-            return out
 
 
 def discover(root: Path) -> Iterator[Source]:

@@ -18,6 +18,7 @@ import orjson
 
 from tether.convert.vocabulary import Vocabulary
 from tether.model import Attachment, Part, PartKind, Reasoning, Session, Text, ToolCall, ToolResult
+from tether.tools.facts.common import as_node_sees
 
 ReportKind = PartKind | str
 """A part kind, or `message` for whole messages (system messages, for example)."""
@@ -83,6 +84,12 @@ class WriteJob:
     """A fork or round trip: native details (signatures, tool-specific fields) may replay."""
     native_id: str | None = None
     """An id chosen by the caller (teams, tests); else the writer makes a new one."""
+
+    @property
+    def cwd_text(self) -> str:
+        """The folder as the tools (Node.js programs) write it in their records: bytes that
+        are not UTF-8 become U+FFFD, so every record stays valid JSON."""
+        return as_node_sees(str(self.cwd))
 
 
 @dataclass

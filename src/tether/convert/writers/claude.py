@@ -19,7 +19,7 @@ from tether.convert.vocabulary import Args, Shape, Vocabulary, decode_todos
 from tether.convert.writers.base import Report, WriteError, WriteJob, Written, attachment_text
 from tether.files import write_new
 from tether.model import Attachment, Message, Part, Reasoning, Text, ToolCall, ToolResult
-from tether.tools.claude import MAX_DIR_NAME, project_dir_name
+from tether.tools.facts import claude as facts
 
 name = "claude"
 context_tokens = 150_000
@@ -98,7 +98,7 @@ def write(job: WriteJob) -> Written:
     envelope = {
         "isSidechain": False,
         "userType": "external",
-        "cwd": str(job.cwd),
+        "cwd": job.cwd_text,
         "sessionId": native_id,
         "version": CLI_VERSION,
         "gitBranch": session.git_branch or "",
@@ -139,9 +139,9 @@ def project_dir(store: Path, cwd: str) -> Path:
     """The CLI's folder for `cwd`; for long paths, an existing folder with the same prefix
     (the CLI's own hash of long paths may differ from the SDK's)."""
     projects = store / "projects"
-    encoded = project_dir_name(cwd)
-    if len(encoded) > MAX_DIR_NAME and projects.is_dir():
-        prefix = encoded[:MAX_DIR_NAME]
+    encoded = facts.folder_name(cwd)
+    if len(encoded) > facts.MAX_FOLDER_NAME and projects.is_dir():
+        prefix = encoded[: facts.MAX_FOLDER_NAME]
         for existing in sorted(projects.iterdir()):
             if existing.name.startswith(prefix + "-") and existing.is_dir():
                 return existing

@@ -299,7 +299,7 @@ class _Rollout:
         payload: dict[str, Any] = {
             "id": self.native_id,
             "timestamp": created,
-            "cwd": str(self.job.cwd),
+            "cwd": self.job.cwd_text,
             "originator": ORIGINATOR,
             "cli_version": CLI_VERSION,
             "source": SOURCE,
@@ -339,7 +339,7 @@ class _Rollout:
     def _context(self, turn_id: str, model: str) -> dict[str, Any]:
         return {
             "turn_id": turn_id,
-            "cwd": str(self.job.cwd),
+            "cwd": self.job.cwd_text,
             "approval_policy": "on-request",
             "sandbox_policy": {"type": "workspace-write"},
             "model": model,

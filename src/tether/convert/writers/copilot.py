@@ -256,7 +256,7 @@ class _Events:
         if model:
             # only its own: the CLI resumes with this model, and a foreign name is no model
             data["selectedModel"] = model
-        data["context"] = {"cwd": str(self.job.cwd), **_git_context(session, self.job.cwd)}
+        data["context"] = {"cwd": self.job.cwd_text, **_git_context(session, self.job.cwd)}
         return data
 
     def _user(self, message: Message, stamp: str) -> int:
@@ -436,7 +436,7 @@ def _workspace(job: WriteJob, native_id: str) -> bytes:
     """workspace.yaml in the order the CLI writes it; `name` is what its picker shows."""
     session = job.session
     git = _git_context(session, job.cwd)
-    fields: list[tuple[str, str]] = [("id", native_id), ("cwd", _yaml(str(job.cwd)))]
+    fields: list[tuple[str, str]] = [("id", native_id), ("cwd", _yaml(job.cwd_text))]
     if "gitRoot" in git:
         fields.append(("git_root", _yaml(git["gitRoot"])))
     if "branch" in git:

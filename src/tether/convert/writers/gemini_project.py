@@ -24,6 +24,7 @@ from pathlib import Path
 import orjson
 
 from tether.files import write_new
+from tether.tools.facts.common import as_node_sees
 
 PROJECT_ROOT = ".project_root"
 REGISTRY_MAX = 1 << 22
@@ -57,7 +58,7 @@ def project_hash(cwd: str) -> str:
 
 
 def project_folder(store: Path, cwd: Path) -> ProjectFolder:
-    root = str(cwd)
+    root = as_node_sees(str(cwd))  # as the CLI knows it, in its registry and its markers
     tmp = store / "tmp"
     bases = (tmp, store / "history")
     registry = _registry(store / "projects.json")

@@ -138,7 +138,7 @@ class Ids:
 
 def write(job: WriteJob) -> Written:
     binary = find_binary()
-    cwd = str(job.cwd)
+    cwd = job.cwd_text
     env = import_env(job.store)
     model = default_model(binary, cwd, env, job.report)
     export, native_id = build_export(job, model)
@@ -170,7 +170,7 @@ def build_export(job: WriteJob, model: tuple[str, str]) -> tuple[dict[str, Any],
         "id": native_id,
         "slug": f"tether-{native_id[-6:].lower()}",
         "projectID": "global",
-        "directory": str(job.cwd),
+        "directory": job.cwd_text,
         "title": title,
         "version": CLI_VERSION,
         "time": {"created": created, "updated": max(now, created)},
@@ -241,7 +241,7 @@ def _messages(
             "parentID": last_user,
             "mode": AGENT,
             "agent": AGENT,
-            "path": {"cwd": str(job.cwd), "root": str(job.cwd)},
+            "path": {"cwd": job.cwd_text, "root": job.cwd_text},
             "cost": 0,
             "tokens": _tokens(message),
             "modelID": model_id,

@@ -34,6 +34,7 @@ from tether.convert.writers.base import (
 )
 from tether.files import write_new
 from tether.model import Attachment, Message, Part, Reasoning, Text, ToolCall, ToolResult
+from tether.tools.facts import qwen as facts
 
 name = "qwen"
 context_tokens = 100_000
@@ -213,18 +214,30 @@ vocabulary = Vocabulary(
 )
 
 
+NAME_MAX = 255
+"""The longest file name (in bytes) Linux and macOS file systems take."""
+
+
 # -- the session file ----------------------------------------------------------------------
 
 
 def project_dir(store: Path, cwd: Path) -> Path:
-    """The CLI's folder for `cwd` (storage.ts sanitizeCwd: no hashing, no length limit)."""
-    return store / "projects" / "".join(c if c.isascii() and c.isalnum() else "-" for c in str(cwd))
+    """The CLI's folder for `cwd` (tether.tools.facts.qwen), which it never shortens: for a
+    folder whose name comes out longer than a file name may be, the CLI cannot keep its
+    sessions either."""
+    name = facts.folder_name(str(cwd))
+    if len(name.encode()) > NAME_MAX:
+        raise WriteError(
+            f"Qwen Code keeps no session for {cwd}: its name for that folder is"
+            f" {len(name)} characters, over the {NAME_MAX} a file name may have"
+        )
+    return store / "projects" / name
 
 
 def write(job: WriteJob) -> Written:
     native_id = job.native_id or str(uuid.uuid4())
     path = project_dir(job.store, job.cwd) / "chats" / f"{native_id}.jsonl"
-    envelope: dict[str, Any] = {"sessionId": native_id, "cwd": str(job.cwd), "version": CLI_VERSION}
+    envelope: dict[str, Any] = {"sessionId": native_id, "cwd": job.cwd_text, "version": CLI_VERSION}
     if job.session.git_branch:
         envelope["gitBranch"] = job.session.git_branch
     lines: list[bytes] = []
