@@ -16,6 +16,7 @@ from tether.autoresume import shims
 from tether.autoresume.plan import state_path
 from tether.paths import shim_dir
 from tether.tools.facts.claude import folder_name as claude_folder
+from tether.tools.facts.qwen import folder_name as qwen_folder
 
 from .conftest import FIXTURES, run
 
@@ -37,7 +38,7 @@ class Bed:
         subprocess.run(["git", "init", "-q", str(self.root)], check=True)
         self.bin = tmp_path / "real-bin"
         self.bin.mkdir()
-        for tool in ("claude", "codex", "gemini", "copilot"):
+        for tool in ("claude", "codex", "gemini", "copilot", "qwen"):
             fake = self.bin / tool
             fake.write_text(FAKE_TOOL)
             fake.chmod(0o755)
@@ -78,7 +79,7 @@ class Bed:
 @pytest.fixture
 def bed(tmp_path: Path, isolated_home: Path) -> Bed:
     made = Bed(tmp_path, isolated_home)
-    shims.install(["claude", "codex", "gemini", "copilot"], made.shim_dir)
+    shims.install(["claude", "codex", "gemini", "copilot", "qwen"], made.shim_dir)
     return made
 
 
@@ -92,6 +93,16 @@ def test_launches_exec_the_real_tool_on_the_projects_session(bed: Bed) -> None:
     session.mkdir(parents=True)
     shutil.copy(FIXTURES / "claude" / "agentsessions_small.jsonl", session / f"{argv[1]}.jsonl")
     done, _, (folder, *again) = bed.launch("claude")
+    assert again == ["--resume", argv[1]] and done.returncode == 0
+
+
+def test_qwen_resumes_its_projects_session_in_the_folder_its_cli_reads(bed: Bed) -> None:
+    done, _, (folder, *argv) = bed.launch("qwen", "-i", "hello")
+    assert folder == str(bed.root) and argv[0] == "--session-id" and argv[2:] == ["-i", "hello"]
+    chats = bed.home / ".qwen" / "projects" / qwen_folder(str(bed.root)) / "chats"
+    chats.mkdir(parents=True)
+    (chats / f"{argv[1]}.jsonl").write_text("{}\n")
+    done, _, (folder, *again) = bed.launch("qwen")
     assert again == ["--resume", argv[1]] and done.returncode == 0
 
 
