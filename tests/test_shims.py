@@ -15,6 +15,7 @@ import pytest
 from tether.autoresume import shims
 from tether.autoresume.plan import state_path
 from tether.paths import shim_dir
+from tether.tools import launch
 from tether.tools.facts.claude import folder_name as claude_folder
 from tether.tools.facts.qwen import folder_name as qwen_folder
 
@@ -306,3 +307,15 @@ def test_a_shim_an_earlier_tether_installed_still_resumes(bed: Bed) -> None:
     shutil.copy(FIXTURES / "claude" / "agentsessions_small.jsonl", session / f"{argv[1]}.jsonl")
     done, _, (folder, *again) = bed.launch("claude", "go on")
     assert again == ["--resume", argv[1], "go on"] and done.returncode == 0
+
+
+def test_init_rewrites_the_shims_an_earlier_tether_installed(bed: Bed) -> None:
+    template = (FIXTURES / "shims" / "tether-0.1.0-f9a81fa-claude.sh").read_text()
+    old = template.replace("@SHIM_DIR@", str(bed.shim_dir))
+    old = old.replace("@PARENT@", str(shims.package_parent())).replace("@PYTHON@", sys.executable)
+    (bed.shim_dir / "claude").write_text(old)
+    assert launch.is_stale(str(bed.shim_dir / "claude"))
+    result = run("init", "bash")
+    assert result.stdout.startswith("case ") and "rewrote" in result.stderr
+    assert not launch.is_stale(str(bed.shim_dir / "claude"))
+    assert "rewrote" not in run("init", "bash").stderr  # once

@@ -31,6 +31,9 @@ HOT_MODULES = (
     "autoresume/fastfile",
     "tools/__init__",
     "tools/launch",
+    "tools/facts/__init__",
+    "tools/facts/common",
+    *(f"tools/facts/{tool}" for tool in facts.NAMES),
 )
 """The modules a launch imports (tether/shim.py: the entry point of shims that an earlier
 tether installed)."""
