@@ -10,6 +10,8 @@ from __future__ import annotations
 
 import os
 
+from tether.errors import TetherError
+
 TYPE_CHECKING = False
 if TYPE_CHECKING:
     from collections.abc import Iterator, Mapping
@@ -45,7 +47,7 @@ READ_LIMIT = 1 << 20
 """State files are a few hundred bytes: a bigger one is not ours."""
 
 
-class StateError(ValueError):
+class StateError(TetherError, ValueError):
     """A state file that is there but cannot be used: empty, not UTF-8, not a JSON object."""
 
 

@@ -12,9 +12,8 @@ from tether.commands.common import (
     archive,
     auto_scan,
     emit_json,
-    fail,
     here_root,
-    load_or_fail,
+    named_session,
     resolve_since,
     resolve_tool,
     tool_option,
@@ -87,7 +86,7 @@ def show(ident: str, as_json: bool, full: bool, no_scan: bool) -> None:
 def _load(ident: str, no_scan: bool) -> dict[str, Any]:
     from tether.formats.tether_json import session_json
 
-    return session_json(load_or_fail(ident, no_scan))
+    return session_json(named_session(ident, no_scan))
 
 
 @click.command()
@@ -124,7 +123,7 @@ def search(
     A prefix:                                tether search 'migrat*'
     Either / not:                            tether search redis OR memcached
     """
-    from tether.archive.query import BadQuery, Filters
+    from tether.archive.query import Filters
     from tether.archive.query import search as run_search
 
     if here:
@@ -140,10 +139,7 @@ def search(
     )
     with archive() as db:
         auto_scan(db, no_scan)
-        try:
-            hits = run_search(db, " ".join(query), filters)
-        except BadQuery as exc:
-            fail(str(exc), 2)
+        hits = run_search(db, " ".join(query), filters)
     if as_json:
         emit_json(hits)
     else:
@@ -191,10 +187,13 @@ def export(ident: str, fmt: str, output: Path | None, no_redact: bool, no_scan: 
     if output is None:
         sys.stdout.buffer.write(data)
         return
+    from tether.errors import ConflictError
     from tether.files import write_new
 
     try:
         write_new(output, data)
     except FileExistsError:
-        fail(f"{output} exists already: choose another name (nothing was overwritten)")
+        raise ConflictError(
+            f"{output} exists already: choose another name (nothing was overwritten)"
+        ) from None
     click.echo(f"wrote {output}", err=True)

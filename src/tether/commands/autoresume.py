@@ -15,7 +15,8 @@ from typing import Any
 
 import click
 
-from tether.commands.common import emit_json, fail
+from tether.commands.common import emit_json
+from tether.errors import TetherError, UsageError
 from tether.tools.launch import SPECS
 
 TOOLS_HELP = ", ".join(SPECS)
@@ -23,16 +24,13 @@ TOOLS_HELP = ", ".join(SPECS)
 
 def _tools(names: tuple[str, ...]) -> list[str]:
     """Tool names (aliases allowed) of tools that can auto-resume, in the user's order."""
-    from tether.tools.registry import UnknownTool, get_tool
+    from tether.tools.registry import get_tool
 
     tools = []
     for name in names:
-        try:
-            tool = get_tool(name).name
-        except UnknownTool as exc:
-            fail(str(exc), 2)
+        tool = get_tool(name).name
         if tool not in SPECS:
-            fail(f"{tool} cannot auto-resume: tools that can are {TOOLS_HELP}", 2)
+            raise UsageError(f"{tool} cannot auto-resume: tools that can are {TOOLS_HELP}")
         tools.append(tool)
     return list(dict.fromkeys(tools))
 
@@ -85,11 +83,10 @@ def shim_install(tools: tuple[str, ...]) -> None:
     path_env = os.environ.get("PATH", "")
     chosen = _tools(tools) if tools else found_on_path(folder, path_env)
     if not chosen:
-        fail(f"none of {TOOLS_HELP} is on PATH: name the tools to install shims for anyway")
-    try:
-        written = install(chosen, folder)
-    except (OSError, FileExistsError) as exc:
-        fail(str(exc))
+        raise TetherError(
+            f"none of {TOOLS_HELP} is on PATH: name the tools to install shims for anyway"
+        )
+    written = install(chosen, folder)
     for path in written:
         click.echo(f"installed {path}")
     if not on_path(folder, path_env):
@@ -211,31 +208,38 @@ def reset(tools: tuple[str, ...]) -> None:
     The old sessions stay where they are: resume them by hand, or find them with
     `tether list --here`.
     """
-    from tether.autoresume import fastfile
-    from tether.autoresume.plan import from_ai_session_manager, reset_state, state_path
-    from tether.statefile import Lock, StateError, project_root, read_json, state_dir, write_json
+    from tether.statefile import project_root
 
     root = project_root(str(Path.cwd()))
-    for tool in _tools(tools) if tools else list(SPECS):
-        path = state_path(root, tool)
-        with Lock(path + ".lock"):
-            try:
-                state = read_json(path)
-            except StateError:
-                state = {"session_id": "an unreadable state"}
-            if state is None:
-                state = from_ai_session_manager(root, tool)
-            if state is None:
-                if tools:
-                    click.echo(f"{tool}: no session recorded in {root}")
-                continue
-            state_dir(root)
-            write_json(path, reset_state(tool, time.time()))
-            fastfile.remove(path)
-        was = state.get("session_id")
-        click.echo(
-            f"{tool}: the next launch starts a new session" + (f" (was {was})" if was else "")
-        )
+    rows = [_reset(root, tool) for tool in (_tools(tools) if tools else list(SPECS))]
+    for row in rows:
+        if row["reset"]:
+            was = f" (was {row['was']})" if row["was"] else ""
+            click.echo(f"{row['tool']}: the next launch starts a new session{was}")
+        elif tools:
+            click.echo(f"{row['tool']}: no session recorded in {root}")
+
+
+def _reset(root: str, tool: str) -> dict[str, Any]:
+    """Reset one tool's state in the project at root: {tool, reset, was}."""
+    from tether.autoresume import fastfile
+    from tether.autoresume.plan import from_ai_session_manager, reset_state, state_path
+    from tether.statefile import Lock, StateError, read_json, state_dir, write_json
+
+    path = state_path(root, tool)
+    with Lock(path + ".lock"):
+        try:
+            state = read_json(path)
+        except StateError:
+            state = {}  # unreadable: reset all the same, its session id unknown
+        if state is None:
+            state = from_ai_session_manager(root, tool)
+        if state is None:
+            return {"tool": tool, "reset": False, "was": None}
+        state_dir(root)
+        write_json(path, reset_state(tool, time.time()))
+        fastfile.remove(path)
+    return {"tool": tool, "reset": True, "was": state.get("session_id")}
 
 
 def _print_table(headers: list[str], rows: list[list[str]]) -> None:

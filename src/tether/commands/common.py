@@ -1,4 +1,7 @@
-"""What every command family shares: the archive, a fresh scan, options, errors, JSON out."""
+"""What every command family shares: the archive, a fresh scan, options, JSON out.
+
+Errors are raised (tether.errors), never printed here: `main` reports them, one line each.
+"""
 
 from __future__ import annotations
 
@@ -7,7 +10,7 @@ import sys
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, NoReturn, TypeVar
+from typing import TYPE_CHECKING, Any, TypeVar
 
 import click
 
@@ -24,11 +27,6 @@ TOOL_NAMES = (
 )
 
 
-def fail(message: str, code: int = 1) -> NoReturn:
-    click.echo(f"tether: error: {message}", err=True)
-    sys.exit(code)
-
-
 def emit_json(value: Any) -> None:
     import orjson
 
@@ -38,15 +36,16 @@ def emit_json(value: Any) -> None:
 
 @contextmanager
 def archive() -> Iterator[sqlite3.Connection]:
-    from tether.archive.db import StoreError, connect
+    """The archive, opened (made or migrated if need be) and closed after; trouble with its
+    file (locked past the wait, read-only, full, damaged) is raised as a StoreError."""
+    from tether.archive.db import connect, store_errors
     from tether.paths import db_path, tether_home
 
+    path = db_path(tether_home())
+    db = connect(path)
     try:
-        db = connect(db_path(tether_home()))
-    except (StoreError, OSError, RuntimeError) as exc:
-        fail(str(exc))
-    try:
-        yield db
+        with store_errors(path):
+            yield db
     finally:
         db.close()
 
@@ -74,7 +73,7 @@ def auto_scan(db: sqlite3.Connection, skip: bool) -> None:
     report = run_scan(db, wait=False, show_progress=False)
     line = report.problem_line()
     if line:
-        click.echo(line, err=True)
+        click.echo(f"tether: {line}", err=True)
 
 
 def tool_option(f: F) -> F:
@@ -86,12 +85,9 @@ def tool_option(f: F) -> F:
 def resolve_tool(name: str | None) -> str | None:
     if name is None:
         return None
-    from tether.tools.registry import UnknownTool, get_tool
+    from tether.tools.registry import get_tool
 
-    try:
-        return get_tool(name).name
-    except UnknownTool as exc:
-        fail(str(exc), 2)
+    return get_tool(name).name
 
 
 def resolve_since(value: str | None) -> str | None:
@@ -99,10 +95,7 @@ def resolve_since(value: str | None) -> str | None:
         return None
     from tether.dates import parse_since
 
-    try:
-        return parse_since(value)
-    except ValueError as exc:
-        fail(str(exc), 2)
+    return parse_since(value)
 
 
 def here_root() -> str:
@@ -113,15 +106,13 @@ def here_root() -> str:
     return project_root(str(Path.cwd()))
 
 
-def load_or_fail(ident: str, no_scan: bool) -> Session:
-    """The session ID names (after a scan, unless no_scan), or a one-line error."""
-    from tether.archive.query import Ambiguous, NotFound, find_session
+def named_session(ident: str, no_scan: bool) -> Session:
+    """The session ID names (after a scan, unless no_scan); NotFound or Ambiguous if none or
+    several."""
+    from tether.archive.query import find_session
     from tether.archive.store import load_session
 
     with archive() as db:
         auto_scan(db, no_scan)
-        try:
-            pk, _ = find_session(db, ident)
-        except (NotFound, Ambiguous) as exc:
-            fail(str(exc))
+        pk, _ = find_session(db, ident)
         return load_session(db, pk)

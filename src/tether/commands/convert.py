@@ -11,7 +11,8 @@ from typing import Any, NoReturn
 
 import click
 
-from tether.commands.common import archive, emit_json, fail, load_or_fail
+from tether.commands.common import archive, emit_json, named_session
+from tether.errors import TetherError
 
 TARGET_HELP = "claude|codex|gemini|copilot"
 
@@ -104,18 +105,15 @@ def resume(
       tether resume 3f2a --in claude        a Codex session, continued by Claude Code
       tether resume 3f2a --in gemini --print
     """
-    from tether.convert.session import ConvertError, resolve_cwd
+    from tether.convert.session import resolve_cwd
     from tether.tools import launch
 
-    session = load_or_fail(ident, no_scan)
+    session = named_session(ident, no_scan)
     tool = _target(target or session.tool)
     if not print_only:
         _require_cli(tool, anyway)
     if tool == session.tool and _native_file_exists(session.id):
-        try:
-            folder = resolve_cwd(session, cwd)
-        except ConvertError as exc:
-            fail(str(exc))
+        folder = resolve_cwd(session, cwd)
         command = launch.resume_command(tool, session.native_id)
     else:
         result = _convert(ident, tool, cwd, max_tokens, keep_secrets, True, restore=True)
@@ -148,7 +146,7 @@ def fork(
       tether fork 3f2a                      a copy in the same tool, to try another path
       tether fork 3f2a --in copilot
     """
-    session = load_or_fail(ident, no_scan)
+    session = named_session(ident, no_scan)
     tool = _target(target or session.tool)
     _require_cli(tool, anyway)
     result = _convert(session.id, tool, cwd, max_tokens, keep_secrets, True, restore=False)
@@ -160,14 +158,11 @@ def fork(
 
 def _target(name: str) -> str:
     """The tool to write, or a one-line error naming the tools that can be written."""
-    from tether.convert.writers import NoWriter, get_writer
-    from tether.tools.registry import UnknownTool, get_tool
+    from tether.convert.writers import get_writer
+    from tether.tools.registry import get_tool
 
-    try:
-        tool = get_tool(name).name
-        get_writer(tool)
-    except (UnknownTool, NoWriter) as exc:
-        fail(str(exc), 2)
+    tool = get_tool(name).name
+    get_writer(tool)
     return tool
 
 
@@ -177,7 +172,9 @@ def _require_cli(tool: str, anyway: bool) -> None:
     binary = launch.SPECS[tool]["binary"]
     if anyway or shutil.which(binary):
         return
-    fail(f"{binary} is not installed here (not on PATH): install it, or pass --anyway to write")
+    raise TetherError(
+        f"{binary} is not installed here (not on PATH): install it, or pass --anyway to write"
+    )
 
 
 def _native_file_exists(session_id: str) -> bool:
@@ -199,24 +196,20 @@ def _convert(
     restore: bool,
 ) -> Any:
     from tether.convert.context import ContextPolicy
-    from tether.convert.session import ConvertError, convert, store_root
-    from tether.convert.writers.base import WriteError
+    from tether.convert.session import convert, store_root
     from tether.paths import user_home
 
-    session = load_or_fail(ident, no_scan)
+    session = named_session(ident, no_scan)
     native_id = session.native_id if restore and session.tool == tool else None
-    try:
-        return convert(
-            session,
-            tool,
-            store=store_root(tool, os.environ, user_home()),
-            cwd=cwd,
-            policy=ContextPolicy(max_tokens=max_tokens),
-            keep_secrets=keep_secrets,
-            native_id=native_id,
-        )
-    except (ConvertError, WriteError) as exc:
-        fail(str(exc))
+    return convert(
+        session,
+        tool,
+        store=store_root(tool, os.environ, user_home()),
+        cwd=cwd,
+        policy=ContextPolicy(max_tokens=max_tokens),
+        keep_secrets=keep_secrets,
+        native_id=native_id,
+    )
 
 
 def _print(result: Any, as_json: bool) -> None:
@@ -236,4 +229,4 @@ def _exec(folder: Path, command: list[str]) -> NoReturn:
         os.chdir(folder)
         os.execvp(command[0], command)
     except OSError as exc:
-        fail(f"could not run {command[0]}: {exc}")
+        raise TetherError(f"could not run {command[0]} in {folder}: {exc.strerror}") from exc

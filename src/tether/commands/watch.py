@@ -12,7 +12,8 @@ from typing import TYPE_CHECKING
 
 import click
 
-from tether.commands.common import emit_json, fail
+from tether.commands.common import emit_json
+from tether.errors import TetherError
 
 if TYPE_CHECKING:
     from tether.capture.daemon import ServiceReport
@@ -21,10 +22,7 @@ if TYPE_CHECKING:
 def _data() -> Path:
     from tether.paths import tether_home
 
-    try:
-        return tether_home()
-    except RuntimeError as exc:
-        fail(str(exc))
+    return tether_home()
 
 
 @click.command()
@@ -48,8 +46,7 @@ def watch(log_file: Path | None, rescan: float) -> None:
     within a second. One watcher at a time; `tether daemon start` runs it in the background.
     """
     from tether.archive.db import StoreError
-    from tether.capture.daemon import ALREADY_RUNNING
-    from tether.capture.watch import AlreadyWatching, Watcher, configure_logging, log, watch_lock
+    from tether.capture.watch import Watcher, configure_logging, log, watch_lock
     from tether.paths import user_home
 
     data = _data()
@@ -59,11 +56,10 @@ def watch(log_file: Path | None, rescan: float) -> None:
             watcher = Watcher(data, os.environ, user_home(), rescan=rescan)
             _stop_on_signals(watcher.stop)
             watcher.run()
-    except AlreadyWatching as exc:
-        fail(f"{exc}: see `tether daemon status`", ALREADY_RUNNING)
     except (StoreError, OSError) as exc:
-        log.error("%s", exc)
-        fail(str(exc))
+        if log_file is not None:  # the daemon's log says why it stopped, too
+            log.error("%s", exc)
+        raise
 
 
 def _stop_on_signals(stop: Callable[[], None]) -> None:
@@ -99,30 +95,23 @@ def daemon() -> None:
 @daemon.command()
 def start() -> None:
     """Start the watcher in the background (log: $TETHER_HOME/watch.log)."""
-    from tether.capture.daemon import DaemonError
     from tether.capture.daemon import start as start_watcher
     from tether.capture.watch import AlreadyWatching
 
     try:
         pid = start_watcher(_data(), os.environ)
-    except AlreadyWatching as exc:
+    except AlreadyWatching as exc:  # what start is for is done: not an error
         click.echo(f"tether: {exc}")
         return
-    except DaemonError as exc:
-        fail(str(exc))
     click.echo(f"watcher started (pid {pid})")
 
 
 @daemon.command()
 def stop() -> None:
     """Stop the running watcher (SIGTERM, then wait for it)."""
-    from tether.capture.daemon import DaemonError
     from tether.capture.daemon import stop as stop_watcher
 
-    try:
-        pid = stop_watcher(_data())
-    except DaemonError as exc:
-        fail(str(exc))
+    pid = stop_watcher(_data())
     click.echo("no watcher was running" if pid is None else f"watcher stopped (pid {pid})")
 
 
@@ -209,4 +198,4 @@ def _print_service(report: ServiceReport, as_json: bool, done: str) -> None:
             for command in report.to_run:
                 click.echo(f"  {command}")
     if report.error:
-        fail(report.error)
+        raise TetherError(report.error)

@@ -5,6 +5,7 @@ Imported only by what needs the readers (capture, import, doctor), not by the qu
 
 from __future__ import annotations
 
+from tether.errors import UsageError
 from tether.tools import (
     aider,
     amp,
@@ -39,7 +40,7 @@ TOOLS: dict[str, Tool] = {
 }
 
 
-class UnknownTool(ValueError):
+class UnknownTool(UsageError, ValueError):
     pass
 
 

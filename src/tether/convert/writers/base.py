@@ -17,6 +17,7 @@ from typing import Any, Protocol
 import orjson
 
 from tether.convert.vocabulary import Vocabulary
+from tether.errors import TetherError
 from tether.model import Attachment, Part, PartKind, Reasoning, Session, Text, ToolCall, ToolResult
 
 ReportKind = PartKind | str
@@ -114,7 +115,7 @@ class Writer(Protocol):
         ...
 
 
-class WriteError(Exception):
+class WriteError(TetherError):
     """The session could not be written; the message says why and what to do."""
 
 
