@@ -75,7 +75,8 @@ def shim() -> None:
 
 @shim.command(name="install")
 @click.argument("tools", nargs=-1, metavar="[TOOL]...")
-def shim_install(tools: tuple[str, ...]) -> None:
+@click.option("--json", "as_json", is_flag=True, help="Print what was installed as JSON.")
+def shim_install(tools: tuple[str, ...], as_json: bool) -> None:
     """Install shims (default: every supported tool found on PATH)."""
     from tether.autoresume.shims import found_on_path, install, on_path
 
@@ -87,9 +88,15 @@ def shim_install(tools: tuple[str, ...]) -> None:
             f"none of {TOOLS_HELP} is on PATH: name the tools to install shims for anyway"
         )
     written = install(chosen, folder)
+    reached = on_path(folder, path_env)
+    if as_json:
+        emit_json(
+            {"folder": str(folder), "on_path": reached, "installed": [str(p) for p in written]}
+        )
+        return
     for path in written:
         click.echo(f"installed {path}")
-    if not on_path(folder, path_env):
+    if not reached:
         shell = Path(os.environ.get("SHELL", "bash")).name
         shell = shell if shell in ("bash", "zsh", "fish") else "bash"
         hook = (
@@ -100,12 +107,16 @@ def shim_install(tools: tuple[str, ...]) -> None:
 
 @shim.command(name="uninstall")
 @click.argument("tools", nargs=-1, metavar="[TOOL]...")
-def shim_uninstall(tools: tuple[str, ...]) -> None:
+@click.option("--json", "as_json", is_flag=True, help="Print what was removed as JSON.")
+def shim_uninstall(tools: tuple[str, ...], as_json: bool) -> None:
     """Remove shims (default: all). Real binaries and sessions are not touched."""
     from tether.autoresume.shims import uninstall
 
     folder = _shim_dir()
     removed = uninstall(_tools(tools) if tools else list(SPECS), folder)
+    if as_json:
+        emit_json({"folder": str(folder), "removed": [str(p) for p in removed]})
+        return
     for path in removed:
         click.echo(f"removed {path}")
     if not removed:
@@ -178,6 +189,7 @@ def project_status(cwd: str, env: dict[str, str], now: float, config: str) -> di
             decision = decide(tool, state, root, env, "interactive", now)
         except StateError as exc:
             row.update(session_id=None, session_file=None, action="as-typed", problem=str(exc))
+            row["command"] = None  # the user's own, as typed
             row["next"] = f"runs as typed: {exc} (`tether reset {tool}` starts afresh)"
             tools.append(row)
             continue
@@ -202,7 +214,8 @@ def project_status(cwd: str, env: dict[str, str], now: float, config: str) -> di
 
 @click.command()
 @click.argument("tools", nargs=-1, metavar="[TOOL]...")
-def reset(tools: tuple[str, ...]) -> None:
+@click.option("--json", "as_json", is_flag=True, help="Print what was reset as JSON.")
+def reset(tools: tuple[str, ...], as_json: bool) -> None:
     """Make the next launch in this project start a new session (default: every tool).
 
     The old sessions stay where they are: resume them by hand, or find them with
@@ -212,6 +225,9 @@ def reset(tools: tuple[str, ...]) -> None:
 
     root = project_root(str(Path.cwd()))
     rows = [_reset(root, tool) for tool in (_tools(tools) if tools else list(SPECS))]
+    if as_json:
+        emit_json({"project": root, "tools": rows})
+        return
     for row in rows:
         if row["reset"]:
             was = f" (was {row['was']})" if row["was"] else ""

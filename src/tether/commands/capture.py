@@ -83,7 +83,8 @@ def import_(paths: tuple[Path, ...], as_json: bool) -> None:
 
 
 @click.command()
-def reindex() -> None:
+@click.option("--json", "as_json", is_flag=True, help="Print the report as JSON.")
+def reindex(as_json: bool) -> None:
     """Re-read every archived session from its raw bytes with today's readers.
 
     Use it after upgrading tether: sessions whose files the tools deleted long ago
@@ -95,7 +96,16 @@ def reindex() -> None:
 
     with archive() as db, scan_lock(tether_home(), wait=True):
         report = run_reindex(db)
-    click.echo(f"re-read {report.sessions} session(s)", err=True)
+    if as_json:
+        emit_json(
+            {
+                "sessions": report.sessions,
+                "skipped": report.skipped,
+                "failed": [p.__dict__ for p in report.failed],
+            }
+        )
+    else:
+        click.echo(f"re-read {report.sessions} session(s)", err=True)
     if report.failed:
         first = report.failed[0]
         raise TetherError(

@@ -85,6 +85,7 @@ def convert(
 @click.option(
     "--print", "print_only", is_flag=True, help="Print the command instead of running it."
 )
+@click.option("--json", "as_json", is_flag=True, help="Print the plan as JSON (then run it).")
 def resume(
     ident: str,
     target: str | None,
@@ -94,6 +95,7 @@ def resume(
     anyway: bool,
     no_scan: bool,
     print_only: bool,
+    as_json: bool,
 ) -> None:
     """Continue session ID in its own tool, or in another one (converted first).
 
@@ -112,17 +114,32 @@ def resume(
     tool = _target(target or session.tool)
     if not print_only:
         _require_cli(tool, anyway)
+    written: Path | None = None
+    native_id = session.native_id
     if tool == session.tool and _native_file_exists(session.id):
         folder = resolve_cwd(session, cwd)
         command = launch.resume_command(tool, session.native_id)
     else:
         result = _convert(ident, tool, cwd, max_tokens, keep_secrets, True, restore=True)
         folder, command = result.cwd, result.resume_command
-        click.echo(f"tether: wrote {result.written.path}", err=True)
-    if print_only:
+        written, native_id = result.written.path, result.written.native_id
+        if not as_json:
+            click.echo(f"tether: wrote {written}", err=True)
+    if as_json:
+        emit_json(
+            {
+                "tool": tool,
+                "native_id": native_id,
+                "cwd": str(folder),
+                "resume_command": command,
+                "written": str(written) if written else None,
+                "runs": not print_only,
+            }
+        )
+    elif print_only:
         click.echo(f"cd {shlex.quote(str(folder))} && {shlex.join(command)}")
-        return
-    _exec(folder, command)
+    if not print_only:
+        _exec(folder, command)
 
 
 @click.command()

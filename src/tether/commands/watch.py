@@ -93,26 +93,36 @@ def daemon() -> None:
 
 
 @daemon.command()
-def start() -> None:
+@click.option("--json", "as_json", is_flag=True, help="Print the outcome as JSON.")
+def start(as_json: bool) -> None:
     """Start the watcher in the background (log: $TETHER_HOME/watch.log)."""
     from tether.capture.daemon import start as start_watcher
     from tether.capture.watch import AlreadyWatching
 
+    pid: int | None
     try:
-        pid = start_watcher(_data(), os.environ)
+        pid, started = start_watcher(_data(), os.environ), True
     except AlreadyWatching as exc:  # what start is for is done: not an error
-        click.echo(f"tether: {exc}")
-        return
-    click.echo(f"watcher started (pid {pid})")
+        pid, started = exc.pid, False
+        if not as_json:
+            click.echo(f"tether: {exc}")
+    if as_json:
+        emit_json({"pid": pid, "started": started})
+    elif started:
+        click.echo(f"watcher started (pid {pid})")
 
 
 @daemon.command()
-def stop() -> None:
+@click.option("--json", "as_json", is_flag=True, help="Print the outcome as JSON.")
+def stop(as_json: bool) -> None:
     """Stop the running watcher (SIGTERM, then wait for it)."""
     from tether.capture.daemon import stop as stop_watcher
 
     pid = stop_watcher(_data())
-    click.echo("no watcher was running" if pid is None else f"watcher stopped (pid {pid})")
+    if as_json:
+        emit_json({"pid": pid, "stopped": pid is not None})
+    else:
+        click.echo("no watcher was running" if pid is None else f"watcher stopped (pid {pid})")
 
 
 @daemon.command()
