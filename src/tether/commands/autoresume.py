@@ -138,8 +138,10 @@ def shim_status(as_json: bool) -> None:
             {"folder": str(folder), "on_path": reached, "shims": [r.as_dict() for r in shims]}
         )
         return
-    _print_table(
-        ["tool", "shim", "real binary", "active"],
+    from tether.commands.render import print_table
+
+    print_table(
+        ["TOOL", "SHIM", "REAL BINARY", "ACTIVE"],
         [
             [
                 row.tool,
@@ -256,16 +258,3 @@ def _reset(root: str, tool: str) -> dict[str, Any]:
         write_json(path, reset_state(tool, time.time()))
         fastfile.remove(path)
     return {"tool": tool, "reset": True, "was": state.get("session_id")}
-
-
-def _print_table(headers: list[str], rows: list[list[str]]) -> None:
-    from rich.table import Table
-
-    from tether.commands.render import console
-
-    table = Table(box=None, header_style="bold", pad_edge=False)
-    for header in headers:
-        table.add_column(header, overflow="fold")
-    for row in rows:
-        table.add_row(*row)
-    console().print(table)

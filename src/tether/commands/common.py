@@ -5,6 +5,7 @@ Errors are raised (tether.errors), never printed here: `main` reports them, one 
 
 from __future__ import annotations
 
+import functools
 import os
 import sys
 from collections.abc import Callable, Iterator
@@ -17,10 +18,12 @@ import click
 if TYPE_CHECKING:
     import sqlite3
 
+    from tether.archive.query import Filters
     from tether.capture.ingest import ScanReport
     from tether.model import Session
 
 F = TypeVar("F", bound=Callable[..., Any])
+Command = Callable[..., None]
 TOOL_NAMES = (
     "claude, codex, gemini, copilot, cursor, cline, roo, kilo, opencode, qwen, antigravity,"
     " amp, aider"
@@ -90,12 +93,66 @@ def resolve_tool(name: str | None) -> str | None:
     return get_tool(name).name
 
 
-def resolve_since(value: str | None) -> str | None:
-    if value is None:
-        return None
-    from tether.dates import parse_since
+def session_filters(limit: int, counted: str) -> Callable[[Command], Command]:
+    """The options of list and search: which sessions (--tool, --project, --here, --since,
+    --limit: at most `limit` `counted` by default), --json and --no-scan. The command gets
+    them as `filters` (a query.Filters), `as_json` and `no_scan`."""
 
-    return parse_since(value)
+    def decorate(command: Command) -> Command:
+        @functools.wraps(command)
+        def run(
+            *args: Any,
+            tool: str | None,
+            project: str | None,
+            here: bool,
+            since: str | None,
+            limit: int,
+            **rest: Any,
+        ) -> None:
+            command(*args, filters=to_filters(tool, project, here, since, limit), **rest)
+
+        options = [
+            tool_option,
+            click.option(
+                "--project", "-p", metavar="PATH", help="Only sessions in this folder or below."
+            ),
+            click.option("--here", is_flag=True, help="Only sessions of this project (git root)."),
+            click.option(
+                "--since", metavar="DATE", help="Sessions updated since DATE (2026-11-01, 3d, 12h)."
+            ),
+            click.option(
+                "--limit",
+                "-n",
+                default=limit,
+                show_default=True,
+                help=f"At most this many {counted}.",
+            ),
+            click.option("--json", "as_json", is_flag=True, help="Print a JSON array."),
+            click.option("--no-scan", is_flag=True, help="Do not look for new sessions first."),
+        ]
+        for option in reversed(options):
+            run = option(run)
+        return run
+
+    return decorate
+
+
+def to_filters(
+    tool: str | None, project: str | None, here: bool, since: str | None, limit: int
+) -> Filters:
+    """The sessions the options name: --here is the current project (as the shims find
+    it), --project a folder and all below it."""
+    from tether.archive.query import Filters
+
+    if here:
+        project = here_root()
+    elif project:
+        project = str(Path(project).expanduser().absolute())
+    if since is not None:
+        from tether.dates import parse_since
+
+        since = parse_since(since)
+    return Filters(tool=resolve_tool(tool), project=project, since=since, limit=limit)
 
 
 def here_root() -> str:

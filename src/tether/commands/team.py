@@ -9,6 +9,7 @@ from typing import TYPE_CHECKING, Any
 import click
 
 from tether.commands.common import emit_json
+from tether.commands.render import print_table
 
 if TYPE_CHECKING:
     from tether.teams.runner import Launched, Teams
@@ -84,7 +85,7 @@ def status(name: str, as_json: bool) -> None:
     if as_json:
         emit_json({"team": name, "agents": rows})
         return
-    _table(
+    print_table(
         ["AGENT", "STATE", "TOOL", "SESSION", "LAST ACTIVITY", "TMUX"],
         [
             [
@@ -139,7 +140,7 @@ def list_(as_json: bool) -> None:
     if not rows:
         click.echo("no teams here: write .tether/teams/NAME.toml (see `tether team --help`)")
         return
-    _table(
+    print_table(
         ["TEAM", "RUNNING", "AGENTS", "STARTED"],
         [
             [
@@ -157,7 +158,7 @@ def _print_launched(name: str, launched: list[Launched], as_json: bool) -> None:
     if as_json:
         emit_json({"team": name, "agents": [vars_of(item) for item in launched]})
         return
-    _table(
+    print_table(
         ["AGENT", "TOOL", "ACTION", "SESSION", "TMUX"],
         [
             [
@@ -196,13 +197,3 @@ def _when(stamp: str | None) -> str:
     from datetime import datetime
 
     return datetime.fromisoformat(stamp).astimezone().strftime("%Y-%m-%d %H:%M:%S")
-
-
-def _table(header: list[str], rows: list[list[str]]) -> None:
-    widths = [max(len(str(cell)) for cell in column) for column in zip(header, *rows, strict=False)]
-    for line in [header, *rows]:
-        click.echo(
-            "  ".join(
-                str(cell).ljust(width) for cell, width in zip(line, widths, strict=True)
-            ).rstrip()
-        )
