@@ -425,12 +425,12 @@ def test_a_bug_is_one_line_and_debug_shows_the_traceback(
     from tether.archive import query
 
     def broken(*args: object) -> None:
-        raise KeyError("surprise")
+        raise RuntimeError("surprise,\non two lines")
 
     monkeypatch.setattr(query, "list_sessions", broken)
     outcome = invoke(["list", "--no-scan"])
     assert outcome.code == BUG and outcome.stderr.count("\n") == 1
-    assert "this is a bug in tether: KeyError: 'surprise'" in outcome.stderr
+    assert "this is a bug in tether: RuntimeError: surprise, / on two lines" in outcome.stderr
     error = json.loads(invoke(["list", "--no-scan", "--json"]).stderr)
     assert (error["kind"], error["exit_code"]) == ("bug", BUG)
     monkeypatch.setenv("TETHER_DEBUG", "1")

@@ -175,7 +175,7 @@ class Group(click.Group):
 def report(exc: Exception, as_json: bool) -> int:
     """Say what went wrong on one line of stderr (or as one JSON object: error, kind,
     exit_code); the exit code it documents. TETHER_DEBUG=1 adds the traceback."""
-    from tether.errors import BUG, describe
+    from tether.errors import BUG, describe, one_line
 
     if os.environ.get("TETHER_DEBUG"):
         import traceback
@@ -190,8 +190,8 @@ def report(exc: Exception, as_json: bool) -> int:
     else:
         described = describe(exc) or (
             "bug",
-            f"this is a bug in tether: {type(exc).__name__}: {exc}"
-            " (TETHER_DEBUG=1 shows where; please report it)",
+            one_line(f"this is a bug in tether: {type(exc).__name__}: {exc}")
+            + " (TETHER_DEBUG=1 shows where; please report it)",
             BUG,
         )
     kind, message, code = described
