@@ -315,6 +315,27 @@ def test_the_readme_documents_every_exit_code() -> None:
     assert documented_codes() == {**KINDS, "bug": BUG}
 
 
+def test_every_tether_exception_is_a_tether_error() -> None:
+    import importlib
+    import inspect
+    import pkgutil
+
+    import tether
+    from tether.errors import TetherError
+
+    found = {
+        f"{module.name}.{name}": value
+        for module in pkgutil.walk_packages(tether.__path__, "tether.")
+        if module.name != "tether.__main__"
+        for name, value in vars(importlib.import_module(module.name)).items()
+        if inspect.isclass(value)
+        and issubclass(value, BaseException)
+        and value.__module__ == module.name
+    }
+    assert len(found) > 16
+    assert [name for name, cls in found.items() if not issubclass(cls, TetherError)] == []
+
+
 def test_the_tree_has_every_command() -> None:
     from tether.cli import LAZY_COMMANDS
 
