@@ -205,7 +205,7 @@ def test_show_by_prefix_and_ambiguity(home: Path) -> None:
     full = rows[0]["id"]
     assert as_json("show", full[:10], "--json")["session"]["id"] == full
     missing = run("show", "nosuchsession", ok=False)
-    assert missing.exit_code == 1 and "no session matches" in missing.stderr
+    assert missing.exit_code == 4 and "no session matches" in missing.stderr
     ambiguous = run("show", "", ok=False)
     assert ambiguous.exit_code != 0
 
@@ -380,7 +380,7 @@ def test_export_formats_redact_and_import_round_trip(home: Path, tmp_path: Path)
     out = tmp_path / "s.json"
     run("export", codex_id, "-f", "json", "-o", str(out))
     again = run("export", codex_id, "-f", "json", "-o", str(out), ok=False)
-    assert again.exit_code == 1 and "exists" in again.stderr
+    assert again.exit_code == 3 and "exists" in again.stderr
     exported = orjson.loads(out.read_bytes())
     assert exported["format"] == "tether.session" and exported["version"] == 1
 

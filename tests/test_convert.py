@@ -263,7 +263,7 @@ def test_convert_errors_write_nothing(
     result = run("convert", ident, "--to", "emacs", ok=False)
     assert result.exit_code == 2 and "unknown tool 'emacs'" in result.output
     result = run("convert", "nope", "--to", "claude", ok=False)
-    assert result.exit_code == 1 and result.output.count("\n") == 1
+    assert result.exit_code == 4 and result.output.count("\n") == 1
     monkeypatch.setenv("PATH", "/nonexistent")
     result = run("convert", ident, "--to", "claude", "--cwd", str(tmp_path), ok=False)
     assert result.exit_code == 1

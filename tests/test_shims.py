@@ -234,7 +234,7 @@ def test_shim_install_leaves_a_foreign_file_alone(on_path: Path) -> None:
     folder.mkdir(parents=True)
     (folder / "claude").write_text("#!/bin/sh\necho mine\n")
     result = run("shim", "install", "claude", ok=False)
-    assert result.exit_code == 1 and "not a tether shim" in result.output
+    assert result.exit_code == 3 and "not a tether shim" in result.output
     assert (folder / "claude").read_text() == "#!/bin/sh\necho mine\n"
 
 

@@ -6,6 +6,7 @@ import stat
 from datetime import UTC, datetime
 from pathlib import Path
 
+import click
 import pytest
 
 from tether.archive.db import MIGRATIONS, connect, migrate
@@ -72,3 +73,36 @@ def test_migrations_run_once_and_are_recorded(tmp_path: Path) -> None:
     assert names == [m.__name__ for m in MIGRATIONS]
     assert migrate(db) == []
     assert stat.S_IMODE((tmp_path / "t.db").stat().st_mode) == 0o600
+
+
+def test_one_table_printer_aligns_cuts_to_the_terminal_and_colours_only_a_terminal(
+    capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from tether.commands.render import print_table
+
+    monkeypatch.setenv("COLUMNS", "40")
+    rows = [
+        ["antigravity", "7", "a long title that does not fit in forty columns"],
+        ["amp", "12", ""],
+    ]
+    print_table(["TOOL", "N", "TITLE"], rows, right={1}, styles={0: "36"}, fit=2)
+    lines = capsys.readouterr().out.splitlines()
+    assert lines == [
+        "TOOL          N  TITLE",
+        "antigravity   7  a long title that does…",
+        "amp          12",
+    ]  # the title cut to the 23 columns the others leave of 40; no colour off a terminal
+    assert "\x1b" not in "".join(lines)
+
+
+def test_list_and_search_take_the_same_session_options() -> None:
+    from tether.commands.archive import list_, search
+
+    def options(command: click.Command) -> dict[str, tuple[str, ...]]:
+        return {p.name or "": tuple(p.opts) for p in command.params if p.name != "limit"}
+
+    shared = {"tool", "project", "here", "since", "as_json", "no_scan"}
+    assert {k: v for k, v in options(list_).items() if k in shared} == {
+        k: v for k, v in options(search).items() if k in shared
+    }
+    assert shared <= set(options(list_)) and shared <= set(options(search))

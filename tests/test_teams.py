@@ -22,6 +22,7 @@ from typing import Any
 import pytest
 
 from tests.conftest import FIXTURES, run
+from tests.test_json_output import SHAPES, assert_shape
 from tether.teams.runner import (
     AgentRecord,
     TeamError,
@@ -257,6 +258,13 @@ def wait_for(what: Callable[[], Any], timeout: float = 20.0) -> Any:
         time.sleep(0.05)
 
 
+def team_json(*args: str) -> Any:
+    """What `tether team ARGS --json` prints, held to its documented keys."""
+    out = json.loads(run("team", *args, "--json").stdout)
+    assert_shape(out, SHAPES[f"team {args[0]}"], f"team {args[0]}")
+    return out
+
+
 def calls(tmp_path: Path) -> list[dict[str, Any]]:
     log = tmp_path / "calls.jsonl"
     return [json.loads(line) for line in log.read_text().splitlines()] if log.exists() else []
@@ -333,7 +341,7 @@ def project(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
 
 
 def test_start_status_stop_resume(project: Path, tmux_env: dict[str, str], tmp_path: Path) -> None:
-    started = json.loads(run("team", "start", "review", "--json").stdout)["agents"]
+    started = team_json("start", "review")["agents"]
     assert [(a["name"], a["tool"], a["action"]) for a in started] == [
         ("planner", "claude", "started"),
         ("coder", "codex", "started"),
@@ -358,7 +366,7 @@ def test_start_status_stop_resume(project: Path, tmux_env: dict[str, str], tmp_p
     ]
     assert record["agents"][0]["command"] == ["claude", *first["claude"]["argv"]]
 
-    status = json.loads(run("team", "status", "review", "--json").stdout)["agents"]
+    status = team_json("status", "review")["agents"]
     assert [a["state"] for a in status] == ["running"] * 3
     codex_id = status[1]["native_id"]  # found among the rollouts begun since its launch
     rollout = wait_for(lambda: list((Path(os.environ["HOME"]) / ".codex").rglob("rollout-*")))
@@ -366,12 +374,12 @@ def test_start_status_stop_resume(project: Path, tmux_env: dict[str, str], tmp_p
     assert status[1]["session_file"] == str(rollout[0]) and status[1]["last_activity"]
     assert status[0]["session_file"] is None  # the stand-in claude writes no session
     assert "planner" in run("team", "status", "review").stdout
-    listed = json.loads(run("team", "list", "--json").stdout)
+    listed = team_json("list")
     assert [(t["name"], t["running"], len(t["agents"])) for t in listed] == [("review", True, 3)]
 
     again = run("team", "start", "review", ok=False)
     assert again.exit_code == 1 and "running already" in again.output
-    assert json.loads(run("team", "stop", "review", "--json").stdout)["stopped"] is True
+    assert team_json("stop", "review")["stopped"] is True
     assert [
         a["state"] for a in json.loads(run("team", "status", "review", "--json").stdout)["agents"]
     ] == ["stopped"] * 3
@@ -388,7 +396,7 @@ def test_start_status_stop_resume(project: Path, tmux_env: dict[str, str], tmp_p
     )
     claude_file.parent.mkdir(parents=True)
     claude_file.write_text("{}\n")
-    resumed = json.loads(run("team", "resume", "review", "--prompt", "go on", "--json").stdout)
+    resumed = team_json("resume", "review", "--prompt", "go on")
     assert [(a["name"], a["action"], a["native_id"]) for a in resumed["agents"]] == [
         ("planner", "resumed", planner_id),
         ("coder", "resumed", codex_id),
@@ -558,7 +566,7 @@ def test_move_converts_a_stopped_agent_and_resume_continues_it_there(
     ]:
         assert message in run("team", "move", "review", *args, ok=False).output
 
-    moved = json.loads(run("team", "move", "review", "planner", "--to", "codex", "--json").stdout)
+    moved = team_json("move", "review", "planner", "--to", "codex")
     new_id = moved["native_id"]
     assert moved["tool"] == "codex" and moved["source"]["native_id"] == CLAUDE_ID
     [rollout] = (home / ".codex" / "sessions").rglob(f"rollout-*-{new_id}.jsonl")

@@ -1,10 +1,16 @@
-"""tether's command line: the group that wires every command family, loaded on first use.
+"""tether's command line: the group that wires every command family, loaded on first use,
+and the one place where an error becomes a line on stderr and an exit code.
 
 Only click is imported at start-up; each command's module (tether.commands.*) imports what
 it needs, so `--help` and the read commands start fast.
 """
 
 from __future__ import annotations
+
+import os
+import sys
+from collections.abc import Sequence
+from typing import Any
 
 import click
 
@@ -125,6 +131,31 @@ class Group(click.Group):
             raise TypeError(f"{module}.{attribute} is not a click command")
         return loaded
 
+    def main(
+        self,
+        args: Sequence[str] | None = None,
+        prog_name: str | None = None,
+        complete_var: str | None = None,
+        standalone_mode: bool = True,
+        **extra: Any,
+    ) -> Any:
+        """Run the command; any error ends as one line on stderr (a JSON object when --json is
+        among the arguments) and its documented exit code. A traceback is a bug."""
+        if not standalone_mode:
+            return super().main(args, prog_name, complete_var, standalone_mode, **extra)
+        argv = list(sys.argv[1:] if args is None else args)
+        try:
+            result = super().main(argv, prog_name, complete_var, False, **extra)
+        except click.exceptions.NoArgsIsHelpError as exc:
+            exc.show()  # a group named alone: its help
+            sys.exit(exc.exit_code)
+        except click.Abort:  # Ctrl-C: as click says it
+            click.echo("Aborted!", err=True)
+            sys.exit(1)
+        except Exception as exc:  # the one handler: every error ends here
+            sys.exit(report(exc, as_json="--json" in argv))
+        sys.exit(result if isinstance(result, int) else 0)
+
     def format_commands(self, ctx: click.Context, formatter: click.HelpFormatter) -> None:
         """Like click's, but lazy commands show their help from the table, unimported."""
         rows = []
@@ -141,7 +172,42 @@ class Group(click.Group):
                 formatter.write_dl(rows)
 
 
-@click.group(cls=Group, context_settings={"help_option_names": ["-h", "--help"]})
+def report(exc: Exception, as_json: bool) -> int:
+    """Say what went wrong on one line of stderr (or as one JSON object: error, kind,
+    exit_code); the exit code it documents. TETHER_DEBUG=1 adds the traceback."""
+    from tether.errors import BUG, describe, one_line
+
+    if os.environ.get("TETHER_DEBUG"):
+        import traceback
+
+        traceback.print_exception(exc)
+    if isinstance(exc, click.ClickException):
+        kind = "usage" if isinstance(exc, click.UsageError) else "error"
+        message = exc.format_message()
+        if isinstance(exc, click.UsageError) and exc.ctx is not None:
+            message = f"{message.rstrip('.')} (see `{exc.ctx.command_path} --help`)"
+        described = (kind, " ".join(message.split()), exc.exit_code)
+    else:
+        described = describe(exc) or (
+            "bug",
+            one_line(f"this is a bug in tether: {type(exc).__name__}: {exc}")
+            + " (TETHER_DEBUG=1 shows where; please report it)",
+            BUG,
+        )
+    kind, message, code = described
+    if as_json:
+        import json
+
+        error = {"error": message, "kind": kind, "exit_code": code}
+        line = json.dumps(error, ensure_ascii=False, separators=(",", ":"))
+        sys.stderr.write(line + "\n")
+        sys.stderr.flush()
+    else:
+        click.echo(f"tether: error: {message}", err=True)
+    return code
+
+
+@click.group(name="tether", cls=Group, context_settings={"help_option_names": ["-h", "--help"]})
 @click.version_option(__version__, "-V", "--version", prog_name="tether")
 def main() -> None:
     """Keep every AI coding session: capture, search, export.

@@ -12,6 +12,8 @@ import errno
 import os
 import stat
 
+from tether.errors import TetherError
+
 TYPE_CHECKING = False
 if TYPE_CHECKING:
     from collections.abc import Mapping
@@ -47,7 +49,7 @@ READ_LIMIT = 1 << 20
 """State files are a few hundred bytes: a bigger one is not ours."""
 
 
-class StateError(ValueError):
+class StateError(TetherError, ValueError):
     """A state file that is there but cannot be used: empty, not UTF-8, not a JSON object."""
 
 

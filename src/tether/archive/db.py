@@ -8,8 +8,11 @@ from __future__ import annotations
 
 import os
 import sqlite3
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from pathlib import Path
+
+from tether.errors import BusyError, TetherError
 
 Migration = Callable[[sqlite3.Connection], None]
 
@@ -157,12 +160,69 @@ MIGRATIONS: list[Migration] = [
 ]
 
 
-class StoreError(Exception):
-    """The database cannot be opened or is not tether's."""
+class StoreError(TetherError):
+    """The archive cannot be opened, read or written, or is not tether's."""
+
+
+class ArchiveBusy(BusyError, StoreError):
+    """Another process held the archive's write lock for longer than tether waits."""
+
+
+BUSY_TIMEOUT = 30.0
+"""Seconds to wait for another process's write (a scan, the watcher) before giving up."""
+
+# SQLite's primary result codes that are about the archive's file, not about tether's SQL
+# (an SQL error is a bug and stays one), each with what the user is told.
+_FILE_TROUBLE = {
+    sqlite3.SQLITE_PERM: "permission denied",
+    sqlite3.SQLITE_READONLY: "it is read-only here, and tether writes to it",
+    sqlite3.SQLITE_IOERR: "a read or write failed",
+    sqlite3.SQLITE_CORRUPT: "it is damaged",
+    sqlite3.SQLITE_FULL: "the disk is full",
+    sqlite3.SQLITE_CANTOPEN: "its folder cannot be read or written here (see its permissions)",
+    sqlite3.SQLITE_NOTADB: "it is not a database",
+}
+
+
+def store_error(exc: sqlite3.Error, path: Path, doing: str = "use") -> StoreError | None:
+    """What a SQLite error says about the archive at `path` (while `doing` it: open, use), as a
+    StoreError; None when it is about the SQL itself."""
+    code = getattr(exc, "sqlite_errorcode", None)
+    primary = code & 0xFF if isinstance(code, int) else None
+    if primary in (sqlite3.SQLITE_BUSY, sqlite3.SQLITE_LOCKED):
+        return ArchiveBusy(
+            f"the archive {path} is locked by another process (a scan, the watcher):"
+            f" tether waited {BUSY_TIMEOUT:g} s; try again once it is done"
+        )
+    if primary in _FILE_TROUBLE:
+        return StoreError(f"cannot {doing} the archive {path}: {_FILE_TROUBLE[primary]} ({exc})")
+    return None
+
+
+@contextmanager
+def store_errors(path: Path) -> Iterator[None]:
+    """Turn SQLite's errors about the archive's file (locked past the wait, read-only, full,
+    damaged) into StoreError, raised from the original."""
+    try:
+        yield
+    except sqlite3.Error as exc:
+        error = store_error(exc, path)
+        if error is None:
+            raise
+        raise error from exc
 
 
 def connect(path: Path, readonly: bool = False) -> sqlite3.Connection:
     """Open (and create or migrate) the database. Read-only opens never migrate."""
+    try:
+        return _connect(path, readonly)
+    except sqlite3.Error as exc:
+        raise store_error(exc, path, "open") or StoreError(
+            f"cannot open the archive {path}: {exc}"
+        ) from None
+
+
+def _connect(path: Path, readonly: bool) -> sqlite3.Connection:
     if readonly:
         if not path.exists():
             raise StoreError(f"no archive at {path}: run `tether scan` first")
@@ -171,19 +231,19 @@ def connect(path: Path, readonly: bool = False) -> sqlite3.Connection:
         path.parent.mkdir(parents=True, exist_ok=True)
         if path.parent.stat().st_mode & 0o077:
             path.parent.chmod(0o700)
-        db = sqlite3.connect(path, isolation_level=None, timeout=30)
+        db = sqlite3.connect(path, isolation_level=None, timeout=BUSY_TIMEOUT)
         if path.stat().st_mode & 0o077:
             path.chmod(0o600)
     try:
-        db.execute("PRAGMA busy_timeout = 30000")
+        db.execute(f"PRAGMA busy_timeout = {int(BUSY_TIMEOUT * 1000)}")
         if not readonly:
             db.execute("PRAGMA journal_mode = WAL")
             db.execute("PRAGMA synchronous = NORMAL")
             migrate(db)
         db.execute("PRAGMA foreign_keys = ON")
-    except sqlite3.DatabaseError as exc:
+    except BaseException:
         db.close()
-        raise StoreError(f"cannot open the archive {path}: {exc}") from None
+        raise
     return db
 
 

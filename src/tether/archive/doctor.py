@@ -84,6 +84,8 @@ def _health(db: sqlite3.Connection) -> dict[str, Any]:
         db.execute("INSERT INTO parts_fts(parts_fts, rank) VALUES ('integrity-check', 1)")
         fts = "ok"
     except sqlite3.DatabaseError as exc:
+        if exc.sqlite_errorcode & 0xFF in (sqlite3.SQLITE_BUSY, sqlite3.SQLITE_LOCKED):
+            raise  # busy, not damaged: the archive's caller says so
         fts = str(exc)
     migrations = [r[0] for r in db.execute("SELECT name FROM migrations ORDER BY name")]
     return {"database": check, "search_index": fts, "migrations": migrations}

@@ -8,17 +8,18 @@ from dataclasses import dataclass
 from typing import Any
 
 from tether.archive.store import SESSION_COLUMNS, session_dict
+from tether.errors import NotFoundError, UsageError
 
 
-class NotFound(LookupError):
+class NotFound(NotFoundError, LookupError):
     pass
 
 
-class Ambiguous(LookupError):
+class Ambiguous(UsageError, LookupError):
     pass
 
 
-class BadQuery(ValueError):
+class BadQuery(UsageError, ValueError):
     pass
 
 
@@ -71,7 +72,7 @@ def find_session(db: sqlite3.Connection, ident: str) -> tuple[int, dict[str, Any
     """A session by tether id, unique prefix of it, or the tool's own session id."""
     ident = ident.strip()
     if not ident:
-        raise NotFound("give a session id")
+        raise UsageError("give a session id")
     rows = db.execute(
         f"SELECT {SESSION_COLUMNS} FROM sessions WHERE id = ? OR native_id = ?", (ident, ident)
     ).fetchall()
@@ -132,6 +133,8 @@ def search(db: sqlite3.Connection, query: str, f: Filters) -> list[dict[str, Any
     try:
         rows = db.execute(sql, (_quoted(query), *args, f.limit)).fetchall()
     except sqlite3.OperationalError as exc:
+        if exc.sqlite_errorcode != sqlite3.SQLITE_ERROR:  # the archive's trouble, not the query's
+            raise
         raise BadQuery(
             f"cannot search for {query!r}: {exc}. Words are matched whole; use word* for a"
             ' prefix, "two words" for a phrase, and AND / OR / NOT between words.'

@@ -16,17 +16,18 @@ from pathlib import Path
 from typing import Any, BinaryIO, Literal
 
 from tether.capture.watch import LOG_FILE, PID_FILE, AlreadyWatching, running_pid
+from tether.errors import TetherError
 
 ERR_FILE = "watch.err"
 START_TIMEOUT = 10.0
 STOP_TIMEOUT = 10.0
 UNIT = "tether.service"
 AGENT = "dev.tether.watch"
-ALREADY_RUNNING = 3
+ALREADY_RUNNING = AlreadyWatching.exit_code
 """Exit code of `tether watch` when another watcher holds the lock: not worth a restart."""
 
 
-class DaemonError(Exception):
+class DaemonError(TetherError):
     pass
 
 

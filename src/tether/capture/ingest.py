@@ -99,7 +99,7 @@ class ScanReport:
         self.skipped_in += other.skipped_in
 
     def problem_line(self) -> str | None:
-        """One line for stderr when something could not be read, else None."""
+        """One line saying what could not be read, else None."""
         bits = []
         if self.failed:
             first = self.failed[0]
@@ -110,7 +110,7 @@ class ScanReport:
             bits.append(f"{self.skipped} line(s) skipped in {len(self.skipped_in)} file(s)")
         if not bits:
             return None
-        return "tether: " + "; ".join(bits) + " — details: tether doctor"
+        return "; ".join(bits) + " — details: tether doctor"
 
 
 def now_iso() -> str:

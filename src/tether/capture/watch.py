@@ -20,6 +20,7 @@ from typing import TYPE_CHECKING, NamedTuple
 
 from tether.capture.ingest import ScanReport
 from tether.capture.scan import Changed, read_files, scan, scan_lock
+from tether.errors import ConflictError
 
 if TYPE_CHECKING:
     import sqlite3
@@ -49,9 +50,11 @@ IGNORED = ("-shm",)
 log = logging.getLogger("tether.capture.watch")
 
 
-class AlreadyWatching(Exception):
+class AlreadyWatching(ConflictError):
     def __init__(self, pid: int | None) -> None:
-        super().__init__(f"a watcher is already running (pid {pid or '?'})")
+        super().__init__(
+            f"a watcher is already running (pid {pid or '?'}): see `tether daemon status`"
+        )
         self.pid = pid
 
 
@@ -507,4 +510,4 @@ def _report(report: ScanReport, full: bool) -> None:
     )
     line = report.problem_line()
     if line:
-        log.warning("%s", line.removeprefix("tether: "))
+        log.warning("%s", line)

@@ -4,56 +4,24 @@ from __future__ import annotations
 
 import sys
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import click
 
-from tether.commands.common import (
-    archive,
-    auto_scan,
-    emit_json,
-    fail,
-    here_root,
-    load_or_fail,
-    resolve_since,
-    resolve_tool,
-    tool_option,
-)
+from tether.commands.common import archive, auto_scan, emit_json, named_session, session_filters
+
+if TYPE_CHECKING:
+    from tether.archive.query import Filters
 
 
 @click.command(name="list")
-@tool_option
-@click.option("--project", "-p", metavar="PATH", help="Only sessions in this folder or below.")
-@click.option("--here", is_flag=True, help="Only sessions of the current project (git root).")
-@click.option("--since", metavar="DATE", help="Updated since DATE (2026-11-01, 3d, 12h, 2w).")
-@click.option("--limit", "-n", default=50, show_default=True, help="At most this many.")
+@session_filters(limit=50, counted="sessions")
 @click.option("--all", "-a", "show_all", is_flag=True, help="Also sessions with no messages.")
-@click.option("--json", "as_json", is_flag=True, help="Print a JSON array.")
-@click.option("--no-scan", is_flag=True, help="Do not look for new sessions first.")
-def list_(
-    tool: str | None,
-    project: str | None,
-    here: bool,
-    since: str | None,
-    limit: int,
-    show_all: bool,
-    as_json: bool,
-    no_scan: bool,
-) -> None:
+def list_(filters: Filters, show_all: bool, as_json: bool, no_scan: bool) -> None:
     """List captured sessions, most recently updated first."""
-    from tether.archive.query import Filters, list_sessions
+    from tether.archive.query import list_sessions
 
-    if here:
-        project = here_root()
-    elif project:
-        project = str(Path(project).expanduser().absolute())
-    filters = Filters(
-        tool=resolve_tool(tool),
-        project=project,
-        since=resolve_since(since),
-        limit=limit,
-        include_empty=show_all,
-    )
+    filters.include_empty = show_all
     with archive() as db:
         auto_scan(db, no_scan)
         rows = list_sessions(db, filters)
@@ -87,34 +55,20 @@ def show(ident: str, as_json: bool, full: bool, no_scan: bool) -> None:
 def _load(ident: str, no_scan: bool) -> dict[str, Any]:
     from tether.formats.tether_json import session_json
 
-    return session_json(load_or_fail(ident, no_scan))
+    return session_json(named_session(ident, no_scan))
 
 
 @click.command()
 @click.argument("query", nargs=-1, required=True)
-@tool_option
-@click.option("--project", "-p", metavar="PATH", help="Only sessions in this folder or below.")
-@click.option("--here", is_flag=True, help="Only sessions of the current project (git root).")
+@session_filters(limit=20, counted="hits")
 @click.option(
     "--role",
     "-r",
     type=click.Choice(["user", "assistant", "system", "tool"]),
     help="Only messages of this role (tool: tool outputs).",
 )
-@click.option("--since", metavar="DATE", help="Sessions updated since DATE (2026-11-01, 3d).")
-@click.option("--limit", "-n", default=20, show_default=True, help="At most this many hits.")
-@click.option("--json", "as_json", is_flag=True, help="Print a JSON array.")
-@click.option("--no-scan", is_flag=True, help="Do not look for new sessions first.")
 def search(
-    query: tuple[str, ...],
-    tool: str | None,
-    project: str | None,
-    here: bool,
-    role: str | None,
-    since: str | None,
-    limit: int,
-    as_json: bool,
-    no_scan: bool,
+    query: tuple[str, ...], filters: Filters, role: str | None, as_json: bool, no_scan: bool
 ) -> None:
     """Full-text search over every message, tool call and tool output.
 
@@ -124,26 +78,12 @@ def search(
     A prefix:                                tether search 'migrat*'
     Either / not:                            tether search redis OR memcached
     """
-    from tether.archive.query import BadQuery, Filters
     from tether.archive.query import search as run_search
 
-    if here:
-        project = here_root()
-    elif project:
-        project = str(Path(project).expanduser().absolute())
-    filters = Filters(
-        tool=resolve_tool(tool),
-        project=project,
-        since=resolve_since(since),
-        role=role,
-        limit=limit,
-    )
+    filters.role = role
     with archive() as db:
         auto_scan(db, no_scan)
-        try:
-            hits = run_search(db, " ".join(query), filters)
-        except BadQuery as exc:
-            fail(str(exc), 2)
+        hits = run_search(db, " ".join(query), filters)
     if as_json:
         emit_json(hits)
     else:
@@ -191,10 +131,13 @@ def export(ident: str, fmt: str, output: Path | None, no_redact: bool, no_scan: 
     if output is None:
         sys.stdout.buffer.write(data)
         return
+    from tether.errors import ConflictError
     from tether.files import write_new
 
     try:
         write_new(output, data)
     except FileExistsError:
-        fail(f"{output} exists already: choose another name (nothing was overwritten)")
+        raise ConflictError(
+            f"{output} exists already: choose another name (nothing was overwritten)"
+        ) from None
     click.echo(f"wrote {output}", err=True)

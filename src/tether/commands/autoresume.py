@@ -15,7 +15,8 @@ from typing import Any
 
 import click
 
-from tether.commands.common import emit_json, fail
+from tether.commands.common import emit_json
+from tether.errors import TetherError, UsageError
 from tether.tools import facts
 
 
@@ -28,12 +29,9 @@ def _tools(names: tuple[str, ...]) -> list[str]:
     """Tool names (aliases allowed) of tools that can auto-resume, in the user's order."""
     tools = []
     for name in names:
-        try:
-            tool = facts.resolve(name)
-        except facts.UnknownTool as exc:
-            fail(str(exc), 2)
+        tool = facts.resolve(name)
         if tool not in _able():
-            fail(f"{tool} cannot auto-resume: tools that can are {', '.join(_able())}", 2)
+            raise UsageError(f"{tool} cannot auto-resume: tools that can are {', '.join(_able())}")
         tools.append(tool)
     return list(dict.fromkeys(tools))
 
@@ -86,7 +84,8 @@ def shim() -> None:
 
 @shim.command(name="install")
 @click.argument("tools", nargs=-1, metavar="[TOOL]...")
-def shim_install(tools: tuple[str, ...]) -> None:
+@click.option("--json", "as_json", is_flag=True, help="Print what was installed as JSON.")
+def shim_install(tools: tuple[str, ...], as_json: bool) -> None:
     """Install shims (default: every supported tool found on PATH)."""
     from tether.autoresume.shims import found_on_path, install, on_path
 
@@ -95,14 +94,19 @@ def shim_install(tools: tuple[str, ...]) -> None:
     chosen = _tools(tools) if tools else found_on_path(folder, path_env)
     if not chosen:
         tools_list = ", ".join(_able())
-        fail(f"none of {tools_list} is on PATH: name the tools to install shims for anyway")
-    try:
-        written = install(chosen, folder)
-    except (OSError, FileExistsError) as exc:
-        fail(str(exc))
+        raise TetherError(
+            f"none of {tools_list} is on PATH: name the tools to install shims for anyway"
+        )
+    written = install(chosen, folder)
+    reached = on_path(folder, path_env)
+    if as_json:
+        emit_json(
+            {"folder": str(folder), "on_path": reached, "installed": [str(p) for p in written]}
+        )
+        return
     for path in written:
         click.echo(f"installed {path}")
-    if not on_path(folder, path_env):
+    if not reached:
         shell = Path(os.environ.get("SHELL", "bash")).name
         shell = shell if shell in ("bash", "zsh", "fish") else "bash"
         hook = (
@@ -113,12 +117,16 @@ def shim_install(tools: tuple[str, ...]) -> None:
 
 @shim.command(name="uninstall")
 @click.argument("tools", nargs=-1, metavar="[TOOL]...")
-def shim_uninstall(tools: tuple[str, ...]) -> None:
+@click.option("--json", "as_json", is_flag=True, help="Print what was removed as JSON.")
+def shim_uninstall(tools: tuple[str, ...], as_json: bool) -> None:
     """Remove shims (default: all). Real binaries and sessions are not touched."""
     from tether.autoresume.shims import uninstall
 
     folder = _shim_dir()
     removed = uninstall(_tools(tools) if tools else _able(), folder)
+    if as_json:
+        emit_json({"folder": str(folder), "removed": [str(p) for p in removed]})
+        return
     for path in removed:
         click.echo(f"removed {path}")
     if not removed:
@@ -140,8 +148,10 @@ def shim_status(as_json: bool) -> None:
             {"folder": str(folder), "on_path": reached, "shims": [r.as_dict() for r in shims]}
         )
         return
-    _print_table(
-        ["tool", "shim", "real binary", "active"],
+    from tether.commands.render import print_table
+
+    print_table(
+        ["TOOL", "SHIM", "REAL BINARY", "ACTIVE"],
         [
             [
                 row.tool,
@@ -193,6 +203,7 @@ def project_status(cwd: str, env: dict[str, str], now: float, config: str) -> di
             decision = decide(tool, state, root, env, "interactive", now)
         except StateError as exc:
             row.update(session_id=None, session_file=None, action="as-typed", problem=str(exc))
+            row["command"] = None  # the user's own, as typed
             row["next"] = f"runs as typed: {exc} (`tether reset {tool}` starts afresh)"
             tools.append(row)
             continue
@@ -217,47 +228,45 @@ def project_status(cwd: str, env: dict[str, str], now: float, config: str) -> di
 
 @click.command()
 @click.argument("tools", nargs=-1, metavar="[TOOL]...")
-def reset(tools: tuple[str, ...]) -> None:
+@click.option("--json", "as_json", is_flag=True, help="Print what was reset as JSON.")
+def reset(tools: tuple[str, ...], as_json: bool) -> None:
     """Make the next launch in this project start a new session (default: every tool).
 
     The old sessions stay where they are: resume them by hand, or find them with
     `tether list --here`.
     """
-    from tether.autoresume import fastfile
-    from tether.autoresume.plan import from_ai_session_manager, reset_state, state_path
-    from tether.statefile import Lock, StateError, project_root, read_json, state_dir, write_json
+    from tether.statefile import project_root
 
     root = project_root(str(Path.cwd()))
-    for tool in _tools(tools) if tools else _able():
-        path = state_path(root, tool)
-        with Lock(path + ".lock"):
-            try:
-                state = read_json(path)
-            except StateError:
-                state = {"session_id": "an unreadable state"}
-            if state is None:
-                state = from_ai_session_manager(root, tool)
-            if state is None:
-                if tools:
-                    click.echo(f"{tool}: no session recorded in {root}")
-                continue
-            state_dir(root)
-            write_json(path, reset_state(tool, time.time()))
-            fastfile.remove(path, str(_shim_dir()), tool, root)
-        was = state.get("session_id")
-        click.echo(
-            f"{tool}: the next launch starts a new session" + (f" (was {was})" if was else "")
-        )
-
-
-def _print_table(headers: list[str], rows: list[list[str]]) -> None:
-    from rich.table import Table
-
-    from tether.commands.render import console
-
-    table = Table(box=None, header_style="bold", pad_edge=False)
-    for header in headers:
-        table.add_column(header, overflow="fold")
+    rows = [_reset(root, tool) for tool in (_tools(tools) if tools else _able())]
+    if as_json:
+        emit_json({"project": root, "tools": rows})
+        return
     for row in rows:
-        table.add_row(*row)
-    console().print(table)
+        if row["reset"]:
+            was = f" (was {row['was']})" if row["was"] else ""
+            click.echo(f"{row['tool']}: the next launch starts a new session{was}")
+        elif tools:
+            click.echo(f"{row['tool']}: no session recorded in {root}")
+
+
+def _reset(root: str, tool: str) -> dict[str, Any]:
+    """Reset one tool's state in the project at root: {tool, reset, was}."""
+    from tether.autoresume import fastfile
+    from tether.autoresume.plan import from_ai_session_manager, reset_state, state_path
+    from tether.statefile import Lock, StateError, read_json, state_dir, write_json
+
+    path = state_path(root, tool)
+    with Lock(path + ".lock"):
+        try:
+            state = read_json(path)
+        except StateError:
+            state = {}  # unreadable: reset all the same, its session id unknown
+        if state is None:
+            state = from_ai_session_manager(root, tool)
+        if state is None:
+            return {"tool": tool, "reset": False, "was": None}
+        state_dir(root)
+        write_json(path, reset_state(tool, time.time()))
+        fastfile.remove(path, str(_shim_dir()), tool, root)
+    return {"tool": tool, "reset": True, "was": state.get("session_id")}

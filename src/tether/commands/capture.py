@@ -4,12 +4,12 @@ health."""
 from __future__ import annotations
 
 import os
-import sys
 from pathlib import Path
 
 import click
 
-from tether.commands.common import archive, emit_json, fail, run_scan
+from tether.commands.common import archive, emit_json, run_scan
+from tether.errors import TetherError
 
 
 @click.command()
@@ -32,8 +32,7 @@ def scan(as_json: bool, quiet: bool) -> None:
         print_scan(report)
     line = report.problem_line()
     if line:
-        click.echo(line, err=True)
-        sys.exit(1)
+        raise TetherError(line)
 
 
 @click.command(name="import")
@@ -63,24 +62,29 @@ def import_(paths: tuple[Path, ...], as_json: bool) -> None:
                 "failed": [p.__dict__ for p in report.scan.failed],
             }
         )
-    else:
+    elif sessions:
         from tether.commands.render import print_sessions
 
-        if sessions:
-            print_sessions(sessions)
-        for path in report.unrecognised:
-            click.echo(f"tether: not a session file tether can read: {path}", err=True)
+        print_sessions(sessions)
+    problems = []
+    if report.unrecognised:
+        more = len(report.unrecognised) - 1
+        problems.append(
+            f"not a session file tether can read: {report.unrecognised[0]}"
+            + (f" (and {more} more)" if more else "")
+        )
     line = report.scan.problem_line()
     if line:
-        click.echo(line, err=True)
-    if report.unrecognised or report.scan.failed:
-        sys.exit(1)
+        problems.append(line)
+    if problems:
+        raise TetherError("; ".join(problems))
     if not sessions:
-        fail("no session files found in " + ", ".join(str(p) for p in paths))
+        raise TetherError("no session files found in " + ", ".join(str(p) for p in paths))
 
 
 @click.command()
-def reindex() -> None:
+@click.option("--json", "as_json", is_flag=True, help="Print the report as JSON.")
+def reindex(as_json: bool) -> None:
     """Re-read every archived session from its raw bytes with today's readers.
 
     Use it after upgrading tether: sessions whose files the tools deleted long ago
@@ -92,11 +96,21 @@ def reindex() -> None:
 
     with archive() as db, scan_lock(tether_home(), wait=True):
         report = run_reindex(db)
-    click.echo(f"re-read {report.sessions} session(s)", err=True)
-    for problem in report.failed:
-        click.echo(f"tether: could not re-read {problem.path}: {problem.message}", err=True)
+    if as_json:
+        emit_json(
+            {
+                "sessions": report.sessions,
+                "skipped": report.skipped,
+                "failed": [p.__dict__ for p in report.failed],
+            }
+        )
+    else:
+        click.echo(f"re-read {report.sessions} session(s)", err=True)
     if report.failed:
-        sys.exit(1)
+        first = report.failed[0]
+        raise TetherError(
+            f"could not re-read {len(report.failed)} file(s) (first: {first.path}: {first.message})"
+        )
 
 
 @click.command()
@@ -114,5 +128,9 @@ def doctor(as_json: bool) -> None:
         from tether.commands.render import print_doctor
 
         print_doctor(result)
-    if result["health"]["database"] != "ok" or result["health"]["search_index"] != "ok":
-        sys.exit(1)
+    health = result["health"]
+    if health["database"] != "ok" or health["search_index"] != "ok":
+        raise TetherError(
+            f"the archive is damaged: database {health['database']},"
+            f" search index {health['search_index']}"
+        )

@@ -1,13 +1,17 @@
-"""What every command family shares: the archive, a fresh scan, options, errors, JSON out."""
+"""What every command family shares: the archive, a fresh scan, options, JSON out.
+
+Errors are raised (tether.errors), never printed here: `main` reports them, one line each.
+"""
 
 from __future__ import annotations
 
+import functools
 import os
 import sys
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, NoReturn, TypeVar
+from typing import TYPE_CHECKING, Any, TypeVar
 
 import click
 
@@ -16,16 +20,13 @@ from tether.tools import facts
 if TYPE_CHECKING:
     import sqlite3
 
+    from tether.archive.query import Filters
     from tether.capture.ingest import ScanReport
     from tether.model import Session
 
 F = TypeVar("F", bound=Callable[..., Any])
+Command = Callable[..., None]
 TOOL_NAMES = ", ".join(facts.NAMES)
-
-
-def fail(message: str, code: int = 1) -> NoReturn:
-    click.echo(f"tether: error: {message}", err=True)
-    sys.exit(code)
 
 
 def emit_json(value: Any) -> None:
@@ -37,15 +38,16 @@ def emit_json(value: Any) -> None:
 
 @contextmanager
 def archive() -> Iterator[sqlite3.Connection]:
-    from tether.archive.db import StoreError, connect
+    """The archive, opened (made or migrated if need be) and closed after; trouble with its
+    file (locked past the wait, read-only, full, damaged) is raised as a StoreError."""
+    from tether.archive.db import connect, store_errors
     from tether.paths import db_path, tether_home
 
+    path = db_path(tether_home())
+    db = connect(path)
     try:
-        db = connect(db_path(tether_home()))
-    except (StoreError, OSError, RuntimeError) as exc:
-        fail(str(exc))
-    try:
-        yield db
+        with store_errors(path):
+            yield db
     finally:
         db.close()
 
@@ -73,7 +75,7 @@ def auto_scan(db: sqlite3.Connection, skip: bool) -> None:
     report = run_scan(db, wait=False, show_progress=False)
     line = report.problem_line()
     if line:
-        click.echo(line, err=True)
+        click.echo(f"tether: {line}", err=True)
 
 
 def tool_option(f: F) -> F:
@@ -85,23 +87,71 @@ def tool_option(f: F) -> F:
 def resolve_tool(name: str | None) -> str | None:
     if name is None:
         return None
-    from tether.tools.registry import UnknownTool, get_tool
+    from tether.tools.registry import get_tool
 
-    try:
-        return get_tool(name).name
-    except UnknownTool as exc:
-        fail(str(exc), 2)
+    return get_tool(name).name
 
 
-def resolve_since(value: str | None) -> str | None:
-    if value is None:
-        return None
-    from tether.dates import parse_since
+def session_filters(limit: int, counted: str) -> Callable[[Command], Command]:
+    """The options of list and search: which sessions (--tool, --project, --here, --since,
+    --limit: at most `limit` `counted` by default), --json and --no-scan. The command gets
+    them as `filters` (a query.Filters), `as_json` and `no_scan`."""
 
-    try:
-        return parse_since(value)
-    except ValueError as exc:
-        fail(str(exc), 2)
+    def decorate(command: Command) -> Command:
+        @functools.wraps(command)
+        def run(
+            *args: Any,
+            tool: str | None,
+            project: str | None,
+            here: bool,
+            since: str | None,
+            limit: int,
+            **rest: Any,
+        ) -> None:
+            command(*args, filters=to_filters(tool, project, here, since, limit), **rest)
+
+        options = [
+            tool_option,
+            click.option(
+                "--project", "-p", metavar="PATH", help="Only sessions in this folder or below."
+            ),
+            click.option("--here", is_flag=True, help="Only sessions of this project (git root)."),
+            click.option(
+                "--since", metavar="DATE", help="Sessions updated since DATE (2026-11-01, 3d, 12h)."
+            ),
+            click.option(
+                "--limit",
+                "-n",
+                default=limit,
+                show_default=True,
+                help=f"At most this many {counted}.",
+            ),
+            click.option("--json", "as_json", is_flag=True, help="Print a JSON array."),
+            click.option("--no-scan", is_flag=True, help="Do not look for new sessions first."),
+        ]
+        for option in reversed(options):
+            run = option(run)
+        return run
+
+    return decorate
+
+
+def to_filters(
+    tool: str | None, project: str | None, here: bool, since: str | None, limit: int
+) -> Filters:
+    """The sessions the options name: --here is the current project (as the shims find
+    it), --project a folder and all below it."""
+    from tether.archive.query import Filters
+
+    if here:
+        project = here_root()
+    elif project:
+        project = str(Path(project).expanduser().absolute())
+    if since is not None:
+        from tether.dates import parse_since
+
+        since = parse_since(since)
+    return Filters(tool=resolve_tool(tool), project=project, since=since, limit=limit)
 
 
 def here_root() -> str:
@@ -112,15 +162,13 @@ def here_root() -> str:
     return project_root(str(Path.cwd()))
 
 
-def load_or_fail(ident: str, no_scan: bool) -> Session:
-    """The session ID names (after a scan, unless no_scan), or a one-line error."""
-    from tether.archive.query import Ambiguous, NotFound, find_session
+def named_session(ident: str, no_scan: bool) -> Session:
+    """The session ID names (after a scan, unless no_scan); NotFound or Ambiguous if none or
+    several."""
+    from tether.archive.query import find_session
     from tether.archive.store import load_session
 
     with archive() as db:
         auto_scan(db, no_scan)
-        try:
-            pk, _ = find_session(db, ident)
-        except (NotFound, Ambiguous) as exc:
-            fail(str(exc))
+        pk, _ = find_session(db, ident)
         return load_session(db, pk)

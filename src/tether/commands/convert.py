@@ -11,7 +11,8 @@ from typing import Any, NoReturn
 
 import click
 
-from tether.commands.common import emit_json, fail, load_or_fail
+from tether.commands.common import emit_json, named_session
+from tether.errors import TetherError
 from tether.tools import facts
 
 TARGET_HELP = "|".join(facts.able("write"))
@@ -85,6 +86,7 @@ def convert(
 @click.option(
     "--print", "print_only", is_flag=True, help="Print the command instead of running it."
 )
+@click.option("--json", "as_json", is_flag=True, help="Print the plan as JSON (then run it).")
 def resume(
     ident: str,
     target: str | None,
@@ -94,6 +96,7 @@ def resume(
     anyway: bool,
     no_scan: bool,
     print_only: bool,
+    as_json: bool,
 ) -> None:
     """Continue session ID in its own tool, or in another one (converted first).
 
@@ -105,28 +108,40 @@ def resume(
       tether resume 3f2a --in claude        a Codex session, continued by Claude Code
       tether resume 3f2a --in gemini --print
     """
-    from tether.convert.session import ConvertError, own_file, resolve_cwd
+    from tether.convert.session import own_file, resolve_cwd
     from tether.paths import user_home
     from tether.tools import launch
 
-    session = load_or_fail(ident, no_scan)
+    session = named_session(ident, no_scan)
     tool = _target(target or session.tool)
     if not print_only:
         _require_cli(tool, anyway)
+    written: Path | None = None
+    native_id = session.native_id
     if tool == session.tool and own_file(session, os.environ, user_home()):
-        try:
-            folder = resolve_cwd(session, cwd)
-        except ConvertError as exc:
-            fail(str(exc))
+        folder = resolve_cwd(session, cwd)
         command = launch.resume_command(tool, session.native_id)
     else:
         result = _convert(ident, tool, cwd, max_tokens, keep_secrets, True, restore=True)
         folder, command = result.cwd, result.resume_command
-        click.echo(f"tether: wrote {result.written.path}", err=True)
-    if print_only:
+        written, native_id = result.written.path, result.written.native_id
+        if not as_json:
+            click.echo(f"tether: wrote {written}", err=True)
+    if as_json:
+        emit_json(
+            {
+                "tool": tool,
+                "native_id": native_id,
+                "cwd": str(folder),
+                "resume_command": command,
+                "written": str(written) if written else None,
+                "runs": not print_only,
+            }
+        )
+    elif print_only:
         click.echo(f"cd {shlex.quote(str(folder))} && {shlex.join(command)}")
-        return
-    _exec(folder, command)
+    if not print_only:
+        _exec(folder, command)
 
 
 @click.command()
@@ -150,7 +165,7 @@ def fork(
       tether fork 3f2a                      a copy in the same tool, to try another path
       tether fork 3f2a --in copilot
     """
-    session = load_or_fail(ident, no_scan)
+    session = named_session(ident, no_scan)
     tool = _target(target or session.tool)
     _require_cli(tool, anyway)
     result = _convert(session.id, tool, cwd, max_tokens, keep_secrets, True, restore=False)
@@ -162,14 +177,11 @@ def fork(
 
 def _target(name: str) -> str:
     """The tool to write, or a one-line error naming the tools that can be written."""
-    from tether.convert.writers import NoWriter, get_writer
-    from tether.tools.registry import UnknownTool, get_tool
+    from tether.convert.writers import get_writer
+    from tether.tools.registry import get_tool
 
-    try:
-        tool = get_tool(name).name
-        get_writer(tool)
-    except (UnknownTool, NoWriter) as exc:
-        fail(str(exc), 2)
+    tool = get_tool(name).name
+    get_writer(tool)
     return tool
 
 
@@ -179,7 +191,9 @@ def _require_cli(tool: str, anyway: bool) -> None:
     binary = launch.binary(tool)
     if anyway or shutil.which(binary):
         return
-    fail(f"{binary} is not installed here (not on PATH): install it, or pass --anyway to write")
+    raise TetherError(
+        f"{binary} is not installed here (not on PATH): install it, or pass --anyway to write"
+    )
 
 
 def _convert(
@@ -192,26 +206,22 @@ def _convert(
     restore: bool,
 ) -> Any:
     from tether.convert.context import ContextPolicy
-    from tether.convert.session import ConvertError, convert, store_root
-    from tether.convert.writers.base import WriteError
+    from tether.convert.session import convert, store_root
     from tether.paths import user_home
 
-    session = load_or_fail(ident, no_scan)
+    session = named_session(ident, no_scan)
     # Written back under its own id (the tool deleted it), when that id is the tool's.
     same = restore and session.tool == tool and facts.get(tool).valid_id(session.native_id)
     native_id = session.native_id if same else None
-    try:
-        return convert(
-            session,
-            tool,
-            store=store_root(tool, os.environ, user_home()),
-            cwd=cwd,
-            policy=ContextPolicy(max_tokens=max_tokens),
-            keep_secrets=keep_secrets,
-            native_id=native_id,
-        )
-    except (ConvertError, WriteError) as exc:
-        fail(str(exc))
+    return convert(
+        session,
+        tool,
+        store=store_root(tool, os.environ, user_home()),
+        cwd=cwd,
+        policy=ContextPolicy(max_tokens=max_tokens),
+        keep_secrets=keep_secrets,
+        native_id=native_id,
+    )
 
 
 def _print(result: Any, as_json: bool) -> None:
@@ -231,4 +241,4 @@ def _exec(folder: Path, command: list[str]) -> NoReturn:
         os.chdir(folder)
         os.execvp(command[0], command)
     except OSError as exc:
-        fail(f"could not run {command[0]}: {exc}")
+        raise TetherError(f"could not run {command[0]} in {folder}: {exc.strerror}") from exc

@@ -4,32 +4,25 @@ from __future__ import annotations
 
 import os
 import shlex
-from collections.abc import Iterator
-from contextlib import contextmanager
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 import click
 
-from tether.commands.common import emit_json, fail
+from tether.commands.common import emit_json
+from tether.commands.render import print_table
 from tether.tools import facts
 
 if TYPE_CHECKING:
     from tether.teams.runner import Launched, Teams
 
 
-@contextmanager
-def project_teams() -> Iterator[Teams]:
-    """The teams of the current project; any team error becomes one line and exit 1."""
+def project_teams() -> Teams:
+    """The teams of the current project."""
     from tether.statefile import project_root
-    from tether.teams.runner import TeamError, Teams
-    from tether.teams.teamfile import TeamFileError
-    from tether.teams.tmux import TmuxError
+    from tether.teams.runner import Teams
 
-    try:
-        yield Teams(Path(project_root(str(Path.cwd()))), os.environ)
-    except (TeamError, TeamFileError, TmuxError) as exc:
-        fail(str(exc))
+    return Teams(Path(project_root(str(Path.cwd()))), os.environ)
 
 
 json_option = click.option("--json", "as_json", is_flag=True, help="Print the result as JSON.")
@@ -60,8 +53,7 @@ team.help = (team.help or "").replace("{tools}", ", ".join(facts.able("autoresum
 @json_option
 def start(name: str, fresh: bool, as_json: bool) -> None:
     """Start every agent of team NAME on a new session, in a tmux session named NAME."""
-    with project_teams() as teams:
-        launched = teams.start(name, fresh=fresh)
+    launched = project_teams().start(name, fresh=fresh)
     _print_launched(name, launched, as_json)
 
 
@@ -70,8 +62,7 @@ def start(name: str, fresh: bool, as_json: bool) -> None:
 @json_option
 def stop(name: str, as_json: bool) -> None:
     """Stop team NAME: close its tmux session. Its sessions stay recorded for `resume`."""
-    with project_teams() as teams:
-        stopped = teams.stop(name)
+    stopped = project_teams().stop(name)
     if as_json:
         emit_json({"team": name, "stopped": stopped})
     elif stopped:
@@ -86,8 +77,7 @@ def stop(name: str, as_json: bool) -> None:
 @json_option
 def resume(name: str, prompt: str | None, as_json: bool) -> None:
     """Bring every agent of team NAME back on its own session (agents running are left)."""
-    with project_teams() as teams:
-        launched = teams.resume(name, prompt=prompt)
+    launched = project_teams().resume(name, prompt=prompt)
     _print_launched(name, launched, as_json)
 
 
@@ -96,12 +86,11 @@ def resume(name: str, prompt: str | None, as_json: bool) -> None:
 @json_option
 def status(name: str, as_json: bool) -> None:
     """Per agent of team NAME: running or not, tool, session id, last activity."""
-    with project_teams() as teams:
-        rows = teams.status(name)
+    rows = project_teams().status(name)
     if as_json:
         emit_json({"team": name, "agents": rows})
         return
-    _table(
+    print_table(
         ["AGENT", "STATE", "TOOL", "SESSION", "LAST ACTIVITY", "TMUX"],
         [
             [
@@ -139,8 +128,8 @@ def move(name: str, agent: str, target: str, as_json: bool) -> None:
 
     tool = resolve_tool(target)
     assert tool is not None
-    with project_teams() as teams, archive() as db:
-        converted = teams.move(name, agent, tool, db)
+    with archive() as db:
+        converted = project_teams().move(name, agent, tool, db)
     if as_json:
         emit_json({"team": name, "agent": agent, **converted.as_dict()})
         return
@@ -155,15 +144,14 @@ def move(name: str, agent: str, target: str, as_json: bool) -> None:
 @json_option
 def list_(as_json: bool) -> None:
     """The teams of this project, and whether each is running."""
-    with project_teams() as teams:
-        rows = teams.list()
+    rows = project_teams().list()
     if as_json:
         emit_json(rows)
         return
     if not rows:
         click.echo("no teams here: write .tether/teams/NAME.toml (see `tether team --help`)")
         return
-    _table(
+    print_table(
         ["TEAM", "RUNNING", "AGENTS", "STARTED"],
         [
             [
@@ -181,7 +169,7 @@ def _print_launched(name: str, launched: list[Launched], as_json: bool) -> None:
     if as_json:
         emit_json({"team": name, "agents": [vars_of(item) for item in launched]})
         return
-    _table(
+    print_table(
         ["AGENT", "TOOL", "ACTION", "SESSION", "TMUX"],
         [
             [
@@ -227,13 +215,3 @@ def _when(stamp: str | None) -> str:
     from datetime import datetime
 
     return datetime.fromisoformat(stamp).astimezone().strftime("%Y-%m-%d %H:%M:%S")
-
-
-def _table(header: list[str], rows: list[list[str]]) -> None:
-    widths = [max(len(str(cell)) for cell in column) for column in zip(header, *rows, strict=False)]
-    for line in [header, *rows]:
-        click.echo(
-            "  ".join(
-                str(cell).ljust(width) for cell, width in zip(line, widths, strict=True)
-            ).rstrip()
-        )

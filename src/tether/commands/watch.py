@@ -12,7 +12,8 @@ from typing import TYPE_CHECKING
 
 import click
 
-from tether.commands.common import emit_json, fail
+from tether.commands.common import emit_json
+from tether.errors import TetherError
 
 if TYPE_CHECKING:
     from tether.capture.daemon import ServiceReport
@@ -21,10 +22,7 @@ if TYPE_CHECKING:
 def _data() -> Path:
     from tether.paths import tether_home
 
-    try:
-        return tether_home()
-    except RuntimeError as exc:
-        fail(str(exc))
+    return tether_home()
 
 
 @click.command()
@@ -48,8 +46,7 @@ def watch(log_file: Path | None, rescan: float) -> None:
     within a second. One watcher at a time; `tether daemon start` runs it in the background.
     """
     from tether.archive.db import StoreError
-    from tether.capture.daemon import ALREADY_RUNNING
-    from tether.capture.watch import AlreadyWatching, Watcher, configure_logging, log, watch_lock
+    from tether.capture.watch import Watcher, configure_logging, log, watch_lock
     from tether.paths import user_home
 
     data = _data()
@@ -59,11 +56,10 @@ def watch(log_file: Path | None, rescan: float) -> None:
             watcher = Watcher(data, os.environ, user_home(), rescan=rescan)
             _stop_on_signals(watcher.stop)
             watcher.run()
-    except AlreadyWatching as exc:
-        fail(f"{exc}: see `tether daemon status`", ALREADY_RUNNING)
     except (StoreError, OSError) as exc:
-        log.error("%s", exc)
-        fail(str(exc))
+        if log_file is not None:  # the daemon's log says why it stopped, too
+            log.error("%s", exc)
+        raise
 
 
 def _stop_on_signals(stop: Callable[[], None]) -> None:
@@ -97,33 +93,36 @@ def daemon() -> None:
 
 
 @daemon.command()
-def start() -> None:
+@click.option("--json", "as_json", is_flag=True, help="Print the outcome as JSON.")
+def start(as_json: bool) -> None:
     """Start the watcher in the background (log: $TETHER_HOME/watch.log)."""
-    from tether.capture.daemon import DaemonError
     from tether.capture.daemon import start as start_watcher
     from tether.capture.watch import AlreadyWatching
 
+    pid: int | None
     try:
-        pid = start_watcher(_data(), os.environ)
-    except AlreadyWatching as exc:
-        click.echo(f"tether: {exc}")
-        return
-    except DaemonError as exc:
-        fail(str(exc))
-    click.echo(f"watcher started (pid {pid})")
+        pid, started = start_watcher(_data(), os.environ), True
+    except AlreadyWatching as exc:  # what start is for is done: not an error
+        pid, started = exc.pid, False
+        if not as_json:
+            click.echo(f"tether: {exc}")
+    if as_json:
+        emit_json({"pid": pid, "started": started})
+    elif started:
+        click.echo(f"watcher started (pid {pid})")
 
 
 @daemon.command()
-def stop() -> None:
+@click.option("--json", "as_json", is_flag=True, help="Print the outcome as JSON.")
+def stop(as_json: bool) -> None:
     """Stop the running watcher (SIGTERM, then wait for it)."""
-    from tether.capture.daemon import DaemonError
     from tether.capture.daemon import stop as stop_watcher
 
-    try:
-        pid = stop_watcher(_data())
-    except DaemonError as exc:
-        fail(str(exc))
-    click.echo("no watcher was running" if pid is None else f"watcher stopped (pid {pid})")
+    pid = stop_watcher(_data())
+    if as_json:
+        emit_json({"pid": pid, "stopped": pid is not None})
+    else:
+        click.echo("no watcher was running" if pid is None else f"watcher stopped (pid {pid})")
 
 
 @daemon.command()
@@ -209,4 +208,4 @@ def _print_service(report: ServiceReport, as_json: bool, done: str) -> None:
             for command in report.to_run:
                 click.echo(f"  {command}")
     if report.error:
-        fail(report.error)
+        raise TetherError(report.error)

@@ -29,6 +29,7 @@ from tether.convert.context import ContextPolicy, fit
 from tether.convert.vocabulary import Vocabulary
 from tether.convert.writers import get_writer, vocabulary
 from tether.convert.writers.base import Report, WriteJob, Writer, Written, call_text, result_text
+from tether.errors import TetherError
 from tether.model import (
     Attachment,
     Message,
@@ -47,7 +48,7 @@ from tether.tools.facts.common import find_session
 NO_RESULT = "(no result was recorded for this tool call)"
 
 
-class ConvertError(Exception):
+class ConvertError(TetherError):
     """Nothing was written; the message says why and what to do."""
 
 

@@ -19,6 +19,7 @@ from typing import TYPE_CHECKING, Any
 
 import orjson
 
+from tether.errors import NotFoundError, TetherError
 from tether.paths import user_home
 from tether.statefile import Lock, read_regular, state_dir, write_atomic
 from tether.teams.teamfile import (
@@ -45,8 +46,12 @@ RECORD_VERSION = 1
 RECORD_LIMIT = 1 << 22
 
 
-class TeamError(Exception):
+class TeamError(TetherError):
     """The team cannot do what was asked; the message says why and what to do, on one line."""
+
+
+class NotRecorded(TeamError, NotFoundError):
+    """The team was never started here, or has no agent of that name."""
 
 
 @dataclass(slots=True)
@@ -349,7 +354,7 @@ class Teams:
     def _record(self, name: str) -> TeamRecord:
         record = load_record(self.root, name)
         if record is None:
-            raise TeamError(f"team {name!r} was never started here: `tether team start {name}`")
+            raise NotRecorded(f"team {name!r} was never started here: `tether team start {name}`")
         return record
 
     # -------------------------------------------------------------- moving an agent
@@ -388,7 +393,7 @@ class Teams:
         agent = record.agent(agent_name)
         if agent is None:
             names = ", ".join(a.name for a in record.agents)
-            raise TeamError(f"team {record.team!r} has no agent {agent_name!r} (it has {names})")
+            raise NotRecorded(f"team {record.team!r} has no agent {agent_name!r} (it has {names})")
         if agent.tool == target:
             raise TeamError(f"agent {agent_name!r} is on {target} already")
         try:

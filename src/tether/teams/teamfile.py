@@ -13,6 +13,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from tether.errors import NotFoundError, TetherError
 from tether.statefile import STATE_DIR, read_regular
 from tether.tools import facts
 
@@ -23,8 +24,12 @@ PROJECT_FILE = "tether.toml"
 TEAM_FILE_LIMIT = 1 << 20
 
 
-class TeamFileError(Exception):
+class TeamFileError(TetherError):
     """A team cannot be read; the message says which file and what is wrong, on one line."""
+
+
+class NoSuchTeam(TeamFileError, NotFoundError):
+    """No team of that name is defined in the project."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -103,7 +108,7 @@ def load_team(root: Path, name: str) -> Team:
         if not isinstance(in_project, dict):
             raise TeamFileError(f"{project_file}: teams.{name} must be a table")
         return parse_team(name, in_project, project_file)
-    raise TeamFileError(
+    raise NoSuchTeam(
         f"no team {name!r} here: write {own_file} or a [teams.{name}] table in {project_file}"
     )
 

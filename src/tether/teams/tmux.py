@@ -16,6 +16,8 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
+from tether.errors import TetherError
+
 INSTALL_HINT = "install it with `apt install tmux` (Debian, Ubuntu) or `brew install tmux` (macOS)"
 STOP_GRACE = 10.0
 """Seconds the agents get to exit on SIGTERM before they are killed."""
@@ -23,7 +25,7 @@ PANE_FIELDS = ("window_name", "pane_id", "pane_dead", "pane_dead_status", "windo
 PANE_FORMAT = "\t".join("#{" + name + "}" for name in (*PANE_FIELDS, "pane_pid"))
 
 
-class TmuxError(Exception):
+class TmuxError(TetherError):
     """tmux is missing or refused a command; the message is one line for the user."""
 
 

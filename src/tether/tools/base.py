@@ -11,6 +11,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Literal, Protocol
 
+from tether.errors import TetherError
 from tether.model import Message
 
 Capability = Literal["read", "write", "resume", "autoresume"]
@@ -18,7 +19,7 @@ SourceMode = Literal["jsonl", "document", "container"]
 MemberMode = Literal["jsonl", "document"]
 
 
-class FormatError(Exception):
+class FormatError(TetherError):
     """The file is not in a format this reader knows; the message says what was expected."""
 
 

@@ -7,8 +7,10 @@ import sqlite3
 from pathlib import Path
 from urllib.parse import quote
 
+from tether.errors import TetherError
 
-class Unreadable(Exception):
+
+class Unreadable(TetherError):
     """The file is not a SQLite database this reader can open."""
 
 

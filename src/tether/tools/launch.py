@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import os
 
+from tether.errors import UsageError
 from tether.tools import facts
 
 TYPE_CHECKING = False
@@ -23,7 +24,7 @@ if TYPE_CHECKING:
     Kind = Literal["passthrough", "headless", "interactive"]
 
 
-class CannotLaunch(ValueError):
+class CannotLaunch(UsageError, ValueError):
     """The tool has no CLI that tether starts, or an id that is not the tool's reached an argv."""
 
 

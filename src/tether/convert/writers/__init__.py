@@ -12,9 +12,10 @@ from typing import cast
 
 from tether.convert.vocabulary import EMPTY, Vocabulary
 from tether.convert.writers.base import Writer
+from tether.errors import UsageError
 
 
-class NoWriter(ValueError):
+class NoWriter(UsageError, ValueError):
     pass
 
 

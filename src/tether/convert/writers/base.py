@@ -17,6 +17,7 @@ from typing import Any, Protocol
 import orjson
 
 from tether.convert.vocabulary import Vocabulary
+from tether.errors import TetherError
 from tether.model import Attachment, Part, PartKind, Reasoning, Session, Text, ToolCall, ToolResult
 from tether.tools.facts.common import as_node_sees
 
@@ -121,7 +122,7 @@ class Writer(Protocol):
         ...
 
 
-class WriteError(Exception):
+class WriteError(TetherError):
     """The session could not be written; the message says why and what to do."""
 
 

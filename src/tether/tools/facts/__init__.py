@@ -11,6 +11,8 @@ from __future__ import annotations
 
 import sys
 
+from tether.errors import UsageError
+
 TYPE_CHECKING = False
 if TYPE_CHECKING:
     from tether.tools.facts.common import Capability, Facts
@@ -22,7 +24,7 @@ NAMES = (
 """Every tool tether knows, in the order listings show them."""
 
 
-class UnknownTool(ValueError):
+class UnknownTool(UsageError, ValueError):
     """A tool name tether does not know; the message lists the ones it does."""
 
 

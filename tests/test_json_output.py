@@ -1,0 +1,252 @@
+"""Machine output: every command that prints a result takes --json, and prints exactly the
+keys the README's JSON table documents (the team commands are held to SHAPES in
+tests/test_teams.py, where a team runs)."""
+
+from __future__ import annotations
+
+import json
+import re
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import click
+import pytest
+
+from tests.conftest import FIXTURES, run
+from tests.stores import CLAUDE_ID, place_claude, place_codex
+from tests.test_error_path import README, TREE
+
+
+@dataclass(frozen=True)
+class Some:
+    """An object with the `always` keys and those of `maybe` that apply."""
+
+    always: frozenset[str]
+    maybe: frozenset[str]
+
+
+# A shape: a set is an object with exactly these keys; a dict, one whose values have shapes
+# too (None: any value); Some, one with optional keys; [shape] a non-empty array of such
+# items; (shape,) one that may be empty.
+SESSION_ITEM = {
+    *("id", "tool", "native_id", "project", "cwd", "git_branch", "git_commit", "title"),
+    *("created_at", "updated_at", "message_count", "models", "usage", "parent_id"),
+}
+PROBLEM = {"path", "message"}
+CONVERTED = {
+    **dict.fromkeys(("tool", "native_id", "path", "paths", "cwd", "resume_command")),
+    "source": {"id", "tool", "native_id"},
+    "report": {"source", "mapped", "downgraded", "shortened", "dropped", "notes"},
+}
+SERVICE = {"kind", "path", "changed", "ran", "to_run", "stopped_pid", "error"}
+SHAPES: dict[str, Any] = {
+    "list": [SESSION_ITEM],
+    "search": [
+        {
+            *("id", "session_id", "tool", "native_id", "project", "title", "created_at"),
+            *("updated_at", "message_count", "models", "message_id", "role", "timestamp"),
+            *("kind", "snippet"),
+        }
+    ],
+    "show": {"format", "version", "session", "messages"},
+    "scan": {
+        *("files", "read", "bytes_read", "sessions_added", "sessions_updated", "missing"),
+        *("skipped_lines", "repaired_lines", "skipped_in", "failed", "seconds"),
+    },
+    "import": {"sessions": [SESSION_ITEM], "unrecognised": None, "failed": (PROBLEM,)},
+    "reindex": {"sessions": None, "skipped": None, "failed": (PROBLEM,)},
+    "doctor": {
+        "archive": {
+            *("path", "bytes", "sessions", "messages", "parts", "sources", "raw_bytes"),
+            "raw_compressed_bytes",
+        },
+        "health": {"database", "search_index", "migrations"},
+        "stores": [{"tool", "root", "found", "files", "sessions"}],
+        "problems": (
+            Some(
+                frozenset({"path"}),
+                frozenset(
+                    {"error", "skipped_lines", "pending_bytes", "missing_since", "reasons", "note"}
+                ),
+            ),
+        ),
+    },
+    "convert": CONVERTED,
+    "fork": CONVERTED,
+    "resume": {"tool", "native_id", "cwd", "resume_command", "written", "runs"},
+    "status": {
+        **dict.fromkeys(("project", "headless", "headless_from")),
+        "tools": [
+            {
+                *("tool", "state_file", "session_id", "session_file", "action", "problem"),
+                *("command", "next"),
+            }
+        ],
+    },
+    "reset": {"project": None, "tools": [{"tool", "reset", "was"}]},
+    "shim install": {"folder", "on_path", "installed"},
+    "shim uninstall": {"folder", "removed"},
+    "shim status": {
+        **dict.fromkeys(("folder", "on_path")),
+        "shims": [{"tool", "shim", "real", "active"}],
+    },
+    "daemon start": {"pid", "started"},
+    "daemon stop": {"pid", "stopped"},
+    "daemon status": {
+        **dict.fromkeys(("running", "pid", "started_at", "log_file")),
+        "service": {"kind", "path", "installed"},
+    },
+    "daemon install": SERVICE,
+    "daemon uninstall": SERVICE,
+    "team start": {
+        "team": None,
+        "agents": [{"name", "tool", "action", "native_id", "tmux_target", "cwd", "argv"}],
+    },
+    "team resume": {
+        "team": None,
+        "agents": [{"name", "tool", "action", "native_id", "tmux_target", "cwd", "argv"}],
+    },
+    "team stop": {"team", "stopped"},
+    "team status": {
+        "team": None,
+        "agents": [
+            {
+                *("name", "tool", "state", "running", "exit_status", "native_id", "session_file"),
+                *("last_activity", "tmux_target", "cwd", "command", "started_at", "resumed_at"),
+            }
+        ],
+    },
+    "team list": [
+        {
+            **dict.fromkeys(("name", "file", "running", "tmux_session", "started_at")),
+            "stopped_at": None,
+            "agents": [{"name", "tool", "native_id"}],
+        }
+    ],
+    "team move": {"team": None, "agent": None, **CONVERTED},
+}
+NO_JSON = {"watch", "daemon logs", "init", "export"}
+"""They print no result of their own: log lines, shell code, the export itself."""
+
+
+def assert_shape(value: Any, shape: Any, where: str = "") -> None:
+    """`value` has exactly the keys `shape` names, all the way down (see SHAPES)."""
+    if shape is None:
+        return
+    if isinstance(shape, list | tuple):
+        assert isinstance(value, list), where
+        assert value or isinstance(shape, tuple), f"{where}: empty, so its items are unchecked"
+        for item in value:
+            assert_shape(item, shape[0], f"{where}[]")
+        return
+    assert isinstance(value, dict), where
+    if isinstance(shape, Some):
+        assert shape.always <= set(value) <= shape.always | shape.maybe, f"{where}: {value}"
+        return
+    assert set(value) == set(shape), f"{where}: {sorted(set(value) ^ set(shape))}"
+    if isinstance(shape, dict):
+        for key, inner in shape.items():
+            assert_shape(value[key], inner, f"{where}.{key}")
+
+
+def keys_in(shape: Any) -> set[str]:
+    if isinstance(shape, list | tuple):
+        return keys_in(shape[0])
+    if isinstance(shape, dict):
+        return set(shape).union(*(keys_in(v) for v in shape.values() if v is not None))
+    if isinstance(shape, Some):
+        return set(shape.always | shape.maybe)
+    return set(shape) if isinstance(shape, set) else set()
+
+
+def json_output(*args: str, ok: bool = True) -> Any:
+    return json.loads(run(*args, "--json", ok=ok).stdout)
+
+
+def test_every_command_that_prints_a_result_takes_json() -> None:
+    leaves = {" ".join(p): c for p, c in TREE.items() if not isinstance(c, click.Group)}
+    with_json = {n for n, c in leaves.items() if any("--json" in p.opts for p in c.params)}
+    assert with_json == set(SHAPES)
+    assert set(leaves) - with_json == NO_JSON
+
+
+def test_the_readme_documents_every_key() -> None:
+    section = README.read_text().split("### JSON\n", 1)[1].split("\n### ", 1)[0]
+    rows: dict[str, set[str]] = {}
+    for line in section.splitlines():
+        cells = line.split(" | ")
+        if len(cells) == 2 and line.startswith("| `"):
+            words = set(re.findall(r"`([a-z_]+)`", cells[1]))
+            for command in re.findall(r"`([a-z ]+)`", cells[0]):
+                rows[command] = words
+    assert set(rows) == set(SHAPES)
+
+    def documented(command: str) -> set[str]:
+        words = rows[command]
+        # "as `list` prints them", "the keys `convert` prints" (`reset` is a key of reset's)
+        others = words & set(SHAPES) - {command}
+        return (words - others).union(*(documented(other) for other in others))
+
+    for command, shape in SHAPES.items():
+        assert documented(command) == keys_in(shape), command
+
+
+@pytest.fixture
+def captured(isolated_home: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
+    from tether.capture import daemon
+
+    monkeypatch.setattr(daemon, "manager_available", lambda kind, env: False)
+    monkeypatch.chdir(isolated_home)
+    place_claude(isolated_home)
+    place_codex(isolated_home)
+    return isolated_home
+
+
+def test_capture_and_archive_commands(captured: Path) -> None:
+    assert_shape(json_output("scan"), SHAPES["scan"], "scan")
+    assert_shape(json_output("list"), SHAPES["list"], "list")
+    assert_shape(json_output("search", "review"), SHAPES["search"], "search")
+    assert_shape(json_output("show", CLAUDE_ID), SHAPES["show"], "show")
+    imported = FIXTURES / "claude" / "real_entire_a6_e4c2a0fbd1_0.jsonl"
+    assert_shape(json_output("import", str(imported)), SHAPES["import"], "import")
+    assert_shape(json_output("reindex"), SHAPES["reindex"], "reindex")
+    assert_shape(json_output("doctor"), SHAPES["doctor"], "doctor")
+
+
+def test_convert_fork_and_resume(captured: Path, tmp_path: Path) -> None:
+    run("scan")
+    where = ("--anyway", "--cwd", str(tmp_path))
+    for command in ("convert", "fork"):
+        extra = ("--to", "codex") if command == "convert" else ()
+        assert_shape(json_output(command, CLAUDE_ID, *extra, *where), SHAPES[command], command)
+    plan = json_output("resume", CLAUDE_ID, "--in", "gemini", "--print", *where)
+    assert_shape(plan, SHAPES["resume"], "resume")
+    assert plan["runs"] is False and plan["written"] and plan["tool"] == "gemini"
+    same = json_output("resume", CLAUDE_ID, "--print", *where)
+    assert same["written"] is None and same["resume_command"][0] == "claude"
+
+
+def test_auto_resume_commands(captured: Path, tmp_path: Path) -> None:
+    assert_shape(json_output("status"), SHAPES["status"], "status")
+    assert_shape(json_output("reset"), SHAPES["reset"], "reset")
+    assert_shape(json_output("shim", "install", "claude"), SHAPES["shim install"], "install")
+    assert_shape(json_output("shim", "status"), SHAPES["shim status"], "shim status")
+    removed = json_output("shim", "uninstall")
+    assert_shape(removed, SHAPES["shim uninstall"], "uninstall")
+    assert [Path(p).name for p in removed["removed"]] == ["claude"]
+
+
+def test_daemon_commands(captured: Path) -> None:
+    started = json_output("daemon", "start")
+    try:
+        assert_shape(started, SHAPES["daemon start"], "start")
+        again = json_output("daemon", "start")
+        assert again == {"pid": started["pid"], "started": False}
+        assert_shape(json_output("daemon", "status"), SHAPES["daemon status"], "status")
+    finally:
+        stopped = json_output("daemon", "stop")
+    assert stopped == {"pid": started["pid"], "stopped": True}
+    assert json_output("daemon", "stop") == {"pid": None, "stopped": False}
+    for command in ("install", "uninstall"):
+        assert_shape(json_output("daemon", command), SHAPES[f"daemon {command}"], command)
