@@ -11,7 +11,8 @@
 - tool calls are in the target's vocabulary (tether.convert.vocabulary), or stay generic calls
   under their own name where the target accepts those, or become text;
 - reasoning keeps its opaque signature only on a round trip to its own tool;
-- secrets are redacted when the session goes to another tool (unless asked not to);
+- secrets are redacted when the session goes to another tool (unless asked not to): the
+  title, every part (tool inputs value by value) and what native records it keeps;
 - the context policy (tether.convert.context) fits it under the target's budget.
 """
 
@@ -40,7 +41,7 @@ from tether.model import (
     ToolCall,
     ToolResult,
 )
-from tether.redact import redact, redact_text
+from tether.redact import redact_in_place
 from tether.tools import launch
 
 NO_RESULT = "(no result was recorded for this tool call)"
@@ -168,16 +169,15 @@ def prepare(
         converter.convert(message)
         _append(messages, message)
     messages = _answer_calls(converter.texted_results(messages), report)
-    for message in messages:
-        if redact_secrets:
-            _redact(message, report)
-    _fill_timestamps(messages, session)
-    budget = writer.context_tokens if policy.max_tokens is None else policy.max_tokens
-    fit(messages, budget, policy, report)
     prepared = copy.copy(session)
     prepared.messages = messages
     if not same_tool:
         prepared.native = {}
+    if redact_secrets and redact_in_place(prepared):
+        report.note("secrets were redacted (use --keep-secrets to carry them over)")
+    _fill_timestamps(messages, session)
+    budget = writer.context_tokens if policy.max_tokens is None else policy.max_tokens
+    fit(messages, budget, policy, report)
     return prepared
 
 
@@ -364,19 +364,6 @@ def _safe_id(call_id: str) -> str:
     """Call ids every target accepts: [A-Za-z0-9_-], never empty."""
     cleaned = _ID_CHARS.sub("_", call_id or "")
     return cleaned or "call_tether"
-
-
-def _redact(message: Message, report: Report) -> None:
-    for index, part in enumerate(message.parts):
-        if isinstance(part, Text | Reasoning):
-            clean = redact_text(part.text)
-            if clean != part.text:
-                report.note("secrets were redacted (use --keep-secrets to carry them over)")
-                part.text = clean
-        elif isinstance(part, ToolResult):
-            part.output = redact_text(part.output)
-        elif isinstance(part, ToolCall):
-            message.parts[index] = ToolCall(part.id, part.name, redact(part.input), part.native)
 
 
 def _fill_timestamps(messages: list[Message], session: Session) -> None:
