@@ -489,3 +489,62 @@ def samples(seed: int = 7) -> Iterator[Sample]:
 
 def kind_names() -> list[str]:
     return [each.name for each in KINDS]
+
+
+# ---------------------------------------------------------------------------------------
+# Sessions that carry a secret in every part kind
+
+PLACEMENTS = ("title", "user_text", "assistant_text", "reasoning", "tool_input", "tool_output")
+
+
+def placed(seed: int = 7) -> list[dict[str, Sample]]:
+    """Per kind, one sample per placement, each with its own material (so that a leak
+    names the placement it came from)."""
+    rows = [list(samples(seed + offset)) for offset in range(len(PLACEMENTS))]
+    return [
+        {placement: rows[i][k] for i, placement in enumerate(PLACEMENTS)} for k in range(len(KINDS))
+    ]
+
+
+def session_with(where: dict[str, Sample], cwd: str, tool: str = "claude") -> Any:
+    """A session of `tool` whose title, texts, reasoning, tool input and tool output each
+    hold one of `where`'s secrets."""
+    from tether.model import Message, Reasoning, Session, Text, ToolCall, ToolResult, session_id
+
+    native_id = "0b7e4c1a-5d2f-4e8a-9c3b-" + format(
+        abs(hash(where["title"].snippet)) % 16**12, "012x"
+    )
+    call = "toolu_01" + "A" * 22
+    messages = [
+        Message(
+            "user", [Text("Please deploy:\n" + where["user_text"].snippet)], "2026-01-01T00:00:00Z"
+        ),
+        Message(
+            "assistant",
+            [
+                Reasoning("I should look at:\n" + where["reasoning"].snippet, "sig"),
+                Text("Here is what I found:\n" + where["assistant_text"].snippet),
+                ToolCall(call, "Write", where["tool_input"].tool_input()),
+            ],
+            "2026-01-01T00:00:05Z",
+            model="claude-sonnet-4-5",
+        ),
+        Message("tool", [ToolResult(call, where["tool_output"].snippet)], "2026-01-01T00:00:09Z"),
+        Message("assistant", [Text("Done.")], "2026-01-01T00:00:12Z", model="claude-sonnet-4-5"),
+    ]
+    return Session(
+        id=session_id(tool, native_id),
+        tool=tool,
+        native_id=native_id,
+        cwd=cwd,
+        project=cwd,
+        title="deploy " + where["title"].snippet,
+        created_at="2026-01-01T00:00:00Z",
+        updated_at="2026-01-01T00:00:12Z",
+        messages=messages,
+    )
+
+
+def leaks(output: str, where: dict[str, Sample]) -> list[str]:
+    """The placements whose secret (or part of it) is in `output`."""
+    return [p for p, sample in where.items() if any(n in output for n in sample.needles())]

@@ -75,7 +75,7 @@ def secret_key(name: str) -> bool:
     return tuple(words[-2:]) in _SECRET_PAIRS
 
 
-_PLACEHOLDER = re.compile(r"\$|<[^>]*>$|\{|\[|\(|%[({sd]|\*{3}")
+_PLACEHOLDER = re.compile(r"\$|<[^>]*>$|\{|\[|\(|%[({]|%[sd]$|\*{3}")
 """`$VAR`, `${VAR}`, `<your key>`, `{{ secret }}`, `%(password)s`, `***`: names, not values."""
 
 
@@ -98,16 +98,17 @@ def secret_value(value: str) -> bool:
 _KEY_WORDS = ("pass", "pwd", "secret", "token", "key", "credential", "auth", "cookie", "session")
 """Where a secret-looking key may be: assignments and flags are tried only around these."""
 _KEY_WORD = re.compile("(?i)" + "|".join(_KEY_WORDS))
-_OPERATOR_AFTER = re.compile(r"""[\w.\-]*["']?[ \t]*(?::=|=>|=(?!=)|:(?!:))""")
+_OPERATOR_AFTER = re.compile(r"""[\w.\-]*(?:\\?["'])?[ \t]*(?::=|=>|=(?!=)|:(?!:))""")
 _FLAG_AFTER = re.compile(r"[\w-]*(?:=|[ \t]+)[^\s-]")
 _KEY_HEAD = re.compile(r"[\w.\-]*\Z")
+# Quotes may come escaped, as in JSON written into a string: \\"password\\": \\"…\\"
 _ASSIGNMENT = re.compile(
-    r"""(?P<key>[A-Za-z_][\w.\-]{0,80})["']?[ \t]*(?P<op>:=|=>|=(?!=)|:(?!:))[ \t]*"""
-    r"""(?:(?P<q>["'`])(?P<quoted>[^"'`\n]*)(?P=q)|(?P<bare>[^\s"'`,;)}\]]+))"""
+    r"""(?P<key>[A-Za-z_][\w.\-]{0,80})(?:\\?["'])?[ \t]*(?P<op>:=|=>|=(?!=)|:(?!:))[ \t]*"""
+    r"""(?:(?P<q>\\?["'`])(?P<quoted>[^"'`\n\\]*)(?P=q)|(?P<bare>[^\s"'`,;)}\]\\]+))"""
 )
 _FLAG = re.compile(
-    r"""--(?P<key>[A-Za-z][\w-]{1,60})(?:=|[ \t]+)"""
-    r"""(?:(?P<q>["'])(?P<quoted>[^"'\n]*)(?P=q)|(?P<bare>[^\s"'-][^\s"']*))"""
+    r"""--(?P<key>[A-Za-z][\w-]{1,60})(?P<sep>=|[ \t]+)"""
+    r"""(?:(?P<q>["'])(?P<quoted>[^"'\n]*)(?P=q)|(?P<bare>[^\s"']+))"""
 )
 _HEADER = re.compile(
     r"(?i)\b(?:proxy-)?authorization\s*[:=]\s*[\"']?"
@@ -175,6 +176,8 @@ def _assignments(text: str) -> list[Span]:
             continue  # an Authorization header: _HEADER takes its credential whole
         group = "quoted" if match["quoted"] is not None else "bare"
         value = match[group]
+        if pattern is _FLAG and match["sep"] != "=" and value.startswith("-"):
+            continue  # `--token --yes`: the next flag, not a value
         if _assignment_in_code(match, value) or not secret_value(value):
             continue
         out.append(Span(match.start(group), match.end(group), KEYED))
@@ -203,7 +206,7 @@ def _key_start(text: str, at: int) -> int:
     return head + (found.start() - head if found else at - head)
 
 
-_IDENTIFIER = r"(?:[a-z_$][a-z0-9_$]*(?:[A-Z][a-z0-9_]+)*|[A-Z][A-Z0-9_]*|(?:[A-Z][a-z0-9]+)+)"
+_IDENTIFIER = r"(?:[a-z_$][a-z_$]*(?:[A-Z][a-z_]+)*|[A-Z][A-Z_]*|(?:[A-Z][a-z]+)+)"
 _DOTTED = re.compile(rf"{_IDENTIFIER}(?:\.{_IDENTIFIER})+")
 """`config.api_key`, `process.env.API_TOKEN`: words as code spells them, not random text."""
 
@@ -248,9 +251,6 @@ _LETTER_RUNS = re.compile(r"[A-Za-z]+")
 _SEPARATORS = re.compile(r"[-._/+~=]")
 _WORD_NUMBER = re.compile(r"[A-Za-z][a-z]*\d+|\d+[a-z]+")
 """`v1`, `bot1381562265`, `x64`, `2nd`: a word and a number, not random."""
-_WORDY_RUNS = re.compile(r"[A-Z][a-z]{3,}|[a-z]{4,}|[A-Z]{5,}")
-"""Runs of letters that read as words (`Data`, `session`, `MACOS`). In random
-base62 a run that long is rare (a character is lower case with odds 26/62)."""
 
 
 def entropy_spans(text: str) -> Iterator[Span]:
@@ -265,25 +265,27 @@ def entropy_spans(text: str) -> Iterator[Span]:
 
 
 def _looks_random(token: str) -> bool:
-    if not _DIGIT.search(token) or _HEX.fullmatch(token):
+    if _HEX.fullmatch(token) or (len(token) < 24 and not _DIGIT.search(token)):
         return False
     letters = sum(len(run) for run in _LETTER_RUNS.findall(token))
     if letters < len(token) / 3:
         return False  # numbers, dates, versions
     mixed = sum(len(part) for part in _SEPARATORS.split(token) if _mixed(part))
     if mixed < 12:
-        return False  # parts that are words or numbers: paths, hosts, `bge-small-en-v1.5`
-    words = sum(len(run) for run in _WORDY_RUNS.findall(token))
-    if words > len(token) * 0.5:
-        return False  # words: identifiers, paths, model names (random text has few long runs)
+        return False  # words and numbers: paths, hosts, identifiers, `bge-small-en-v1.5`
     return shannon(token) >= min(4.0, math.log2(len(token)) - 0.6)
 
 
 def _mixed(part: str) -> bool:
-    """A part of a token that mixes cases, or letters and digits, as random text does
-    (`hiVxdC2`, not `session`, `v1`, `bot1381562265` or a hex group)."""
+    """A part of a token that mixes cases, or letters and digits, as random text does:
+    `hiVxdC2` splits into fragments of one or two letters (`hi`, `Vxd`, `C`, `2`); words,
+    identifiers, `v1`, `bot1381562265` and hex groups do not."""
     if len(part) < 4 or _HEX.fullmatch(part) or _WORD_NUMBER.fullmatch(part):
         return False
+    words = _WORDS.findall(part)
+    long = sum(len(w) for w in words if len(w) >= 3 or w.isdigit())
+    if long >= 0.7 * len(part) and not any(len(w) == 1 and w.isalpha() for w in words):
+        return False  # an identifier: `getBase64FromDataURL`, `currentSessionIDWithFallback`
     has_lower = part != part.upper()
     has_upper = part != part.lower()
     return (has_lower and has_upper) or bool(_DIGIT.search(part) and _LETTER_RUNS.search(part))
