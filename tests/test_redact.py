@@ -180,8 +180,9 @@ def test_references_placeholders_and_code_are_not_secrets() -> None:
         "password: <your password>",
         "--- PASS: TestSaveChanges (0.05s)",
         "see /home/dev/src/my_app.v2/cmd/kofo/garpi_burnilgo.py and BAAI/bge-small-en-v1.5",
-        "commit 3f9a2c4e8d1b7a6f5e4d3c2b1a0f9e8d7c6b5a49 and uuid 3422d2c9-cb79-5958-8427-2446ef85bafb",
-        '"integrity": "sha512-Zq3Xq1Bn8s0Yk2Lw9Rr4Tt6Uu8Vv0Ww2Xx4Yy6Zz8Aa0Bb2Cc4Dd6Ee8Ff0Gg2Hh4Ii6Jj8Kk=="',
+        "commit 3f9a2c4e8d1b7a6f5e4d3c2b1a0f9e8d7c6b5a49",
+        "uuid 3422d2c9-cb79-5958-8427-2446ef85bafb",
+        '"integrity": "sha512-Zq3Xq1Bn8s0Yk2Lw9Rr4Tt6Uu8Vv0Ww2Xx4Yy6Zz8Aa0Bb2Cc4"',
     ]
     for text in kept:
         assert redact_text(text) == text
