@@ -211,7 +211,7 @@ def test_text_attachments_are_redacted_and_images_left_alone() -> None:
         ],
     )
     for parts in (
-        redact_session(session).messages[0].parts,
+        redact_session(session)[0].messages[0].parts,
         [_part(p) for p in redact_doc(session_json(session))["messages"][0]["parts"]],
     ):
         decoded = base64.b64decode(parts[1].data or "").decode()

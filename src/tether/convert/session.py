@@ -41,7 +41,7 @@ from tether.model import (
     ToolCall,
     ToolResult,
 )
-from tether.redact import redact_in_place
+from tether.redact import redact_session
 from tether.tools import launch
 
 NO_RESULT = "(no result was recorded for this tool call)"
@@ -163,6 +163,11 @@ def prepare(
 ) -> Session:
     """A copy of `session` in the shape the module docstring describes."""
     same_tool = session.tool == writer.name
+    if redact_secrets:
+        # before any part becomes text: a tool input is redacted value by value, as JSON
+        session, found = redact_session(session)
+        if found:
+            report.note("secrets were redacted (use --keep-secrets to carry them over)")
     converter = _PartConverter(same_tool, writer, source_vocabulary, report)
     messages: list[Message] = []
     for message in _turns(session.messages, report):
@@ -173,8 +178,6 @@ def prepare(
     prepared.messages = messages
     if not same_tool:
         prepared.native = {}
-    if redact_secrets and redact_in_place(prepared):
-        report.note("secrets were redacted (use --keep-secrets to carry them over)")
     _fill_timestamps(messages, session)
     budget = writer.context_tokens if policy.max_tokens is None else policy.max_tokens
     fit(messages, budget, policy, report)

@@ -226,12 +226,11 @@ def doc_fields(doc: dict[str, Any]) -> Fields:
     return fields
 
 
-def redact_session(session: Session) -> Session:
-    """A redacted copy of a session: title, every part (tool inputs structured), and the
-    native records it carries."""
+def redact_session(session: Session) -> tuple[Session, list[Found]]:
+    """A redacted copy of a session (title, every part, tool inputs value by value, the
+    native records it carries), and what was redacted where."""
     session = copy.deepcopy(session)
-    redact_in_place(session)
-    return session
+    return session, redact_in_place(session)
 
 
 def redact_in_place(session: Session) -> list[Found]:
