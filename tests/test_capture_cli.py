@@ -399,7 +399,7 @@ def test_export_formats_redact_and_import_round_trip(home: Path, tmp_path: Path)
 def test_export_redacts_secrets_unless_asked(home: Path, tmp_path: Path) -> None:
     project = home / ".claude" / "projects" / "-tmp-s"
     project.mkdir(parents=True)
-    secret = "sk-ant-api03-abcdefghijklmnopqrstuvwxyz012345"
+    secret = "sk-ant-api03-" + "Zq3" * 31 + "AA"  # well-formed (tests/secrets_corpus.py)
     rec = {
         "type": "user",
         "uuid": "u1",

@@ -135,7 +135,8 @@ def test_calls_without_counterpart_stay_generic_or_become_text() -> None:
 
 
 def test_secrets_redacted_across_tools_only() -> None:
-    key = "sk-ant-" + "a1B2c3D4" * 5
+    # a well-formed fake key (tests/secrets_corpus.py): the rules check the format
+    key = "sk-ant-api03-" + "Zq3" * 31 + "AA"
     s = session(
         Message("user", [Text(f"use {key}")]),
         Message("assistant", [ToolCall("c1", "exec_command", {"cmd": f"export K={key}"})]),
@@ -143,7 +144,7 @@ def test_secrets_redacted_across_tools_only() -> None:
     )
     out, report = prep(s)
     dumped = json.dumps([repr(m.parts) for m in out.messages])
-    assert key not in dumped and "[REDACTED]" in dumped
+    assert key not in dumped and "[REDACTED:" in dumped
     assert any("redacted" in note for note in report.notes)
     kept, _ = prep(s, redact=False)
     assert key in json.dumps([repr(m.parts) for m in kept.messages])

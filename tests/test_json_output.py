@@ -125,6 +125,15 @@ SHAPES: dict[str, Any] = {
         }
     ],
     "team move": {"team": None, "agent": None, **CONVERTED},
+    "secrets scan": {
+        **dict.fromkeys(("sessions_scanned", "total", "rules")),
+        "findings": (
+            {
+                *("rule", "session_id", "tool", "native_id", "message", "part", "part_kind"),
+                "field",
+            },
+        ),
+    },
 }
 NO_JSON = {"watch", "daemon logs", "init", "export"}
 """They print no result of their own: log lines, shell code, the export itself."""
@@ -212,6 +221,7 @@ def test_capture_and_archive_commands(captured: Path) -> None:
     assert_shape(json_output("import", str(imported)), SHAPES["import"], "import")
     assert_shape(json_output("reindex"), SHAPES["reindex"], "reindex")
     assert_shape(json_output("doctor"), SHAPES["doctor"], "doctor")
+    assert_shape(json_output("secrets", "scan", "--all"), SHAPES["secrets scan"], "secrets")
 
 
 def test_convert_fork_and_resume(captured: Path, tmp_path: Path) -> None:

@@ -45,6 +45,11 @@ LAZY_COMMANDS: dict[str, tuple[str, str, str]] = {
         "export",
         "Export one session as Markdown, JSON or HTML.",
     ),
+    "secrets": (
+        "tether.commands.secrets",
+        "secrets",
+        "Find the secrets in captured sessions (exports and conversions redact them).",
+    ),
     "import": (
         "tether.commands.capture",
         "import_",

@@ -113,9 +113,9 @@ def export(ident: str, fmt: str, output: Path | None, no_redact: bool, no_scan: 
     """
     doc = _load(ident, no_scan)
     if not no_redact:
-        from tether.redact import redact
+        from tether.redact import redact_doc
 
-        doc = redact(doc)
+        doc = redact_doc(doc)
     if fmt == "json":
         import orjson
 

@@ -11,7 +11,8 @@
 - tool calls are in the target's vocabulary (tether.convert.vocabulary), or stay generic calls
   under their own name where the target accepts those, or become text;
 - reasoning keeps its opaque signature only on a round trip to its own tool;
-- secrets are redacted when the session goes to another tool (unless asked not to);
+- secrets are redacted when the session goes to another tool (unless asked not to): the
+  title, every part (tool inputs value by value) and what native records it keeps;
 - the context policy (tether.convert.context) fits it under the target's budget.
 """
 
@@ -41,7 +42,7 @@ from tether.model import (
     ToolCall,
     ToolResult,
 )
-from tether.redact import redact, redact_text
+from tether.redact import redact_session
 from tether.tools import facts, launch
 from tether.tools.facts.common import find_session
 
@@ -180,22 +181,24 @@ def prepare(
 ) -> Session:
     """A copy of `session` in the shape the module docstring describes."""
     same_tool = session.tool == writer.name
+    if redact_secrets:
+        # before any part becomes text: a tool input is redacted value by value, as JSON
+        session, found = redact_session(session)
+        if found:
+            report.note("secrets were redacted (use --keep-secrets to carry them over)")
     converter = _PartConverter(same_tool, writer, source_vocabulary, report)
     messages: list[Message] = []
     for message in _turns(session.messages, report):
         converter.convert(message)
         _append(messages, message)
     messages = _answer_calls(converter.texted_results(messages), report)
-    for message in messages:
-        if redact_secrets:
-            _redact(message, report)
-    _fill_timestamps(messages, session)
-    budget = writer.context_tokens if policy.max_tokens is None else policy.max_tokens
-    fit(messages, budget, policy, report)
     prepared = copy.copy(session)
     prepared.messages = messages
     if not same_tool:
         prepared.native = {}
+    _fill_timestamps(messages, session)
+    budget = writer.context_tokens if policy.max_tokens is None else policy.max_tokens
+    fit(messages, budget, policy, report)
     return prepared
 
 
@@ -382,19 +385,6 @@ def _safe_id(call_id: str) -> str:
     """Call ids every target accepts: [A-Za-z0-9_-], never empty."""
     cleaned = _ID_CHARS.sub("_", call_id or "")
     return cleaned or "call_tether"
-
-
-def _redact(message: Message, report: Report) -> None:
-    for index, part in enumerate(message.parts):
-        if isinstance(part, Text | Reasoning):
-            clean = redact_text(part.text)
-            if clean != part.text:
-                report.note("secrets were redacted (use --keep-secrets to carry them over)")
-                part.text = clean
-        elif isinstance(part, ToolResult):
-            part.output = redact_text(part.output)
-        elif isinstance(part, ToolCall):
-            message.parts[index] = ToolCall(part.id, part.name, redact(part.input), part.native)
 
 
 def _fill_timestamps(messages: list[Message], session: Session) -> None:
