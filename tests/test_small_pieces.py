@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import stat
 from datetime import UTC, datetime
 from pathlib import Path
@@ -10,7 +11,7 @@ import pytest
 
 from tether.archive.db import MIGRATIONS, connect, migrate
 from tether.dates import parse_since
-from tether.files import write_new
+from tether.files import replace, write_new
 from tether.redact import MARK, redact, redact_text
 
 
@@ -33,6 +34,34 @@ def test_write_new_never_overwrites_and_is_private(tmp_path: Path) -> None:
         write_new(target, b"two")
     assert target.read_bytes() == b"one"
     assert [p.name for p in target.parent.iterdir()] == ["a.md"]
+
+
+def test_replace_swaps_the_whole_file_and_leaves_no_temporary(tmp_path: Path) -> None:
+    target = tmp_path / "deep" / "unit.service"
+    replace(target, b"one", mode=0o755)
+    assert target.read_bytes() == b"one"
+    assert stat.S_IMODE(target.stat().st_mode) == 0o755 & ~_umask()
+    replace(str(target), b"two" * 100_000, sync=False)
+    assert target.read_bytes() == b"two" * 100_000
+    assert [p.name for p in target.parent.iterdir()] == ["unit.service"]
+
+
+def test_a_failed_replace_keeps_the_old_file_and_no_temporary(tmp_path: Path) -> None:
+    target = tmp_path / "state" / "x.json"
+    (tmp_path / "state" / "folder").mkdir(parents=True)
+    target.write_bytes(b"old")
+    with pytest.raises(IsADirectoryError):
+        replace(target.parent / "folder", b"new")  # a rename cannot put a file over a folder
+    with pytest.raises(TypeError):
+        replace(target, "not bytes")  # type: ignore[arg-type]  # fails while writing
+    assert target.read_bytes() == b"old"
+    assert sorted(p.name for p in target.parent.iterdir()) == ["folder", "x.json"]
+
+
+def _umask() -> int:
+    mask = os.umask(0)
+    os.umask(mask)
+    return mask
 
 
 @pytest.mark.parametrize(
