@@ -135,6 +135,16 @@ def result_text(output: str) -> str:
     return f"[tool output]\n{output}"
 
 
+def shorten(text: str, limit: int) -> str:
+    """`text` cut to `limit` characters, an ellipsis last where it was cut."""
+    return text if len(text) <= limit else text[: limit - 1] + "…"
+
+
+def one_line(text: str, limit: int) -> str:
+    """`text` on one line (every run of white space one space), cut to `limit`."""
+    return shorten(" ".join(text.split()), limit)
+
+
 def part_text(part: Part) -> str:
     """Any part as the text a target without a form for it is given."""
     if isinstance(part, ToolResult):
