@@ -1,4 +1,4 @@
-"""Dates, safe writes, redaction, migrations."""
+"""Dates, safe writes, redaction, migrations, the readers' field guards."""
 
 from __future__ import annotations
 
@@ -13,6 +13,7 @@ from tether.archive.db import MIGRATIONS, connect, migrate
 from tether.dates import parse_since
 from tether.files import replace, write_new
 from tether.redact import MARK, redact, redact_text
+from tether.tools.common import dict_or_empty, nonempty_str, str_or_none
 
 
 def test_since_accepts_dates_and_relative_spans() -> None:
@@ -101,3 +102,22 @@ def test_migrations_run_once_and_are_recorded(tmp_path: Path) -> None:
     assert names == [m.__name__ for m in MIGRATIONS]
     assert migrate(db) == []
     assert stat.S_IMODE((tmp_path / "t.db").stat().st_mode) == 0o600
+
+
+@pytest.mark.parametrize(
+    ("value", "as_dict", "as_str", "as_nonempty"),
+    [
+        ({"a": 1}, {"a": 1}, None, None),
+        ("text", {}, "text", "text"),
+        ("", {}, "", None),  # the one value on which the two string rules differ
+        (None, {}, None, None),
+        ([], {}, None, None),
+        (0, {}, None, None),
+    ],
+)
+def test_the_readers_field_guards_say_their_rule(
+    value: object, as_dict: object, as_str: object, as_nonempty: object
+) -> None:
+    assert dict_or_empty(value) == as_dict
+    assert str_or_none(value) == as_str
+    assert nonempty_str(value) == as_nonempty

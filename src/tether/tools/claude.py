@@ -27,7 +27,7 @@ from tether.model import (
     ToolResult,
 )
 from tether.tools.base import Capability, Feed, Meta, Op, Put, Source
-from tether.tools.common import as_text, iso
+from tether.tools.common import as_text, iso, str_or_none
 from tether.tools.listing import entries, is_dir
 
 name = "claude"
@@ -419,7 +419,7 @@ class _Reader:
             stamp,
             model=model if isinstance(model, str) else None,
             usage=_usage(msg.get("usage")),
-            native_id=_str(rec.get("uuid")),
+            native_id=str_or_none(rec.get("uuid")),
             native=native,
         )
         if parts:
@@ -465,9 +465,9 @@ class _Reader:
         if not isinstance(content, list):
             self.feed.skip("user record without message content")
             return
-        results, parts, texts = self._user_blocks(content, _str(rec.get("sourceToolUseID")))
+        results, parts, texts = self._user_blocks(content, str_or_none(rec.get("sourceToolUseID")))
         stamp = iso(rec.get("timestamp"))
-        uuid = _str(rec.get("uuid"))
+        uuid = str_or_none(rec.get("uuid"))
         key = self._key()
         if results:
             native = self._native(rec)
@@ -525,7 +525,7 @@ class _Reader:
             "system",
             [Text(text)],
             iso(rec.get("timestamp")),
-            native_id=_str(rec.get("uuid")),
+            native_id=str_or_none(rec.get("uuid")),
             native=native,
         )
         yield Put(self._key(), message)
@@ -555,7 +555,11 @@ class _Reader:
         native = self._native(rec)
         native["kind"] = kind
         message = Message(
-            role, parts, iso(rec.get("timestamp")), native_id=_str(rec.get("uuid")), native=native
+            role,
+            parts,
+            iso(rec.get("timestamp")),
+            native_id=str_or_none(rec.get("uuid")),
+            native=native,
         )
         yield Put(self._key(), message)
 
@@ -572,7 +576,7 @@ def _text_block(block: dict[str, Any]) -> Part | None:
 def _thinking_block(block: dict[str, Any]) -> Part | None:
     signature = block.get("signature")
     return Reasoning(
-        _str(block.get("thinking")) or "",
+        str_or_none(block.get("thinking")) or "",
         signature if isinstance(signature, str) and signature else None,
     )
 
@@ -588,8 +592,8 @@ def _tool_call(block: dict[str, Any]) -> Part | None:
             args = orjson.loads(args)
     kind = block.get("type")
     return ToolCall(
-        _str(block.get("id")) or "",
-        _str(block.get("name")) or "",
+        str_or_none(block.get("id")) or "",
+        str_or_none(block.get("name")) or "",
         args,
         native={} if kind == "tool_use" else {"type": kind},
     )
@@ -600,16 +604,16 @@ def _attachment(block: dict[str, Any]) -> Part:
     source = block.get("source")
     source = source if isinstance(source, dict) else {}
     default = "application/pdf" if kind == "document" else "application/octet-stream"
-    media_type = _str(source.get("media_type")) or default
-    title = _str(block.get("title"))
+    media_type = str_or_none(source.get("media_type")) or default
+    title = str_or_none(block.get("title"))
     source_type = source.get("type")
     if source_type == "base64":
-        return Attachment(media_type, title, data=_str(source.get("data")))
+        return Attachment(media_type, title, data=str_or_none(source.get("data")))
     if source_type == "url":
-        return Attachment(media_type, title, uri=_str(source.get("url")))
+        return Attachment(media_type, title, uri=str_or_none(source.get("url")))
     if source_type == "text" and isinstance(source.get("data"), str):
         data = base64.b64encode(source["data"].encode()).decode()
-        return Attachment(_str(source.get("media_type")) or "text/plain", title, data=data)
+        return Attachment(str_or_none(source.get("media_type")) or "text/plain", title, data=data)
     native = {"type": kind, "source_type": source_type}
     if "file_id" in source:
         native["file_id"] = source["file_id"]
@@ -631,7 +635,7 @@ ASSISTANT_BLOCKS: dict[str, Callable[[dict[str, Any]], Part | None]] = {
 def _tool_result(block: dict[str, Any], fallback_id: str | None) -> Part:
     kind = block.get("type")
     return ToolResult(
-        _str(block.get("tool_use_id")) or fallback_id or "",
+        str_or_none(block.get("tool_use_id")) or fallback_id or "",
         as_text(block.get("content")),
         bool(block.get("is_error")),
         native={} if kind == "tool_result" else {"type": kind},
@@ -745,7 +749,3 @@ def _sidecar(path: Path) -> dict[str, Any]:
         ("description", "description"),
     )
     return {ours: meta[theirs] for theirs, ours in fields if isinstance(meta.get(theirs), str)}
-
-
-def _str(value: Any) -> str | None:
-    return value if isinstance(value, str) else None

@@ -37,6 +37,21 @@ def iso(value: Any) -> str | None:
     return None
 
 
+def dict_or_empty(value: Any) -> dict[str, Any]:
+    """`value` when it is a JSON object, else an empty one (a field of the wrong type)."""
+    return value if isinstance(value, dict) else {}
+
+
+def str_or_none(value: Any) -> str | None:
+    """`value` when it is a string, the empty one included; else None."""
+    return value if isinstance(value, str) else None
+
+
+def nonempty_str(value: Any) -> str | None:
+    """`value` when it is a string with something in it; else None (an empty string too)."""
+    return value if isinstance(value, str) and value else None
+
+
 def file_path(uri: str) -> str:
     """A local path from a `file://` URI (or the text itself when it is a path already)."""
     if not uri.startswith("file:"):

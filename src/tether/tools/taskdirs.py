@@ -23,7 +23,7 @@ import orjson
 
 from tether.model import Attachment, Message, Part, Reasoning, Role, Text, ToolCall, ToolResult
 from tether.tools.base import Feed, FormatError, Member, Meta, Op, Put, Source
-from tether.tools.common import as_text, iso, title_from
+from tether.tools.common import as_text, iso, nonempty_str, title_from
 from tether.tools.listing import entries, is_dir
 
 HISTORY = "api_conversation_history.json"
@@ -248,7 +248,7 @@ def _facts(folder: Path, task_id: str) -> dict[str, Any]:
             for u in (usage if isinstance(usage, list) else [])
             if isinstance(u, dict)
         ],
-        "version": _text(host.get("cline_version")),
+        "version": nonempty_str(host.get("cline_version")),
     }
 
 
@@ -315,17 +315,22 @@ class _Reader:
         if created is None and DIGITS.match(task_id):
             created = iso(int(task_id))
         updated = max((s for s in (*known, iso(item.get("ts"))) if s), default=None)
-        cwd = _text(item.get("workspace")) or _text(item.get("cwdOnTaskInitialization"))
-        cwd = cwd or _cwd_from(messages)
+        cwd = (
+            nonempty_str(item.get("workspace"))
+            or nonempty_str(item.get("cwdOnTaskInitialization"))
+            or _cwd_from(messages)
+        )
         native = {k: item[k] for k in HISTORY_NATIVE if item.get(k) not in (None, "", [])}
-        version = _text(self.facts.get("version"))
+        version = nonempty_str(self.facts.get("version"))
         if version:
             native["version"] = version
-        parent = _text(item.get("parentTaskId"))
+        parent = nonempty_str(item.get("parentTaskId"))
         yield Meta(
             native_id=task_id,
             title=title_from(
-                _text(item.get("title")) or _text(item.get("task")) or _text(self.facts.get("task"))
+                nonempty_str(item.get("title"))
+                or nonempty_str(item.get("task"))
+                or nonempty_str(self.facts.get("task"))
             ),
             cwd=cwd,
             project=cwd,
@@ -406,7 +411,7 @@ class _Reader:
 
     def _model(self, raw: dict[str, Any]) -> str | None:
         info = raw.get("modelInfo")
-        if isinstance(info, dict) and _text(info.get("modelId")):
+        if isinstance(info, dict) and nonempty_str(info.get("modelId")):
             return str(info["modelId"])
         stamp = raw.get("ts")
         chosen = None
@@ -414,7 +419,7 @@ class _Reader:
             when = use.get("ts")
             if isinstance(stamp, int | float) and isinstance(when, int | float) and when > stamp:
                 break
-            chosen = _text(use.get("model_id")) or chosen
+            chosen = nonempty_str(use.get("model_id")) or chosen
         return chosen
 
     def _reasoning_item(self, raw: dict[str, Any]) -> Message:
@@ -465,13 +470,13 @@ def _text_block(block: dict[str, Any]) -> Part | None:
 
 
 def _thinking(block: dict[str, Any]) -> Part | None:
-    text = _text(block.get("thinking")) or _text(block.get("text")) or ""
-    signature = _text(block.get("signature"))
+    text = nonempty_str(block.get("thinking")) or nonempty_str(block.get("text")) or ""
+    signature = nonempty_str(block.get("signature"))
     options = block.get("providerOptions")
     if signature is None and isinstance(options, dict):
         anthropic = options.get("anthropic")
         if isinstance(anthropic, dict):
-            signature = _text(anthropic.get("signature"))
+            signature = nonempty_str(anthropic.get("signature"))
     return Reasoning(text, signature)
 
 
@@ -480,8 +485,8 @@ def _redacted(block: dict[str, Any]) -> Part | None:
 
 
 def _tool_use(block: dict[str, Any]) -> Part | None:
-    call_id = _text(block.get("id")) or _text(block.get("toolCallId")) or ""
-    name = _text(block.get("name")) or _text(block.get("toolName")) or ""
+    call_id = nonempty_str(block.get("id")) or nonempty_str(block.get("toolCallId")) or ""
+    name = nonempty_str(block.get("name")) or nonempty_str(block.get("toolName")) or ""
     args = block["input"] if "input" in block else block.get("args")
     if isinstance(args, str):
         with contextlib.suppress(orjson.JSONDecodeError):
@@ -493,10 +498,10 @@ def _tool_use(block: dict[str, Any]) -> Part | None:
 def _tool_result(block: dict[str, Any]) -> Part | None:
     if block.get("type") == "tool-result":
         output, failed = _sdk_output(block.get("output", block.get("result")))
-        native = {"name": block["toolName"]} if _text(block.get("toolName")) else {}
-        return ToolResult(_text(block.get("toolCallId")) or "", output, failed, native)
+        native = {"name": block["toolName"]} if nonempty_str(block.get("toolName")) else {}
+        return ToolResult(nonempty_str(block.get("toolCallId")) or "", output, failed, native)
     return ToolResult(
-        _text(block.get("tool_use_id")) or "",
+        nonempty_str(block.get("tool_use_id")) or "",
         as_text(block.get("content")),
         bool(block.get("is_error")),
     )
@@ -525,8 +530,8 @@ def _image(block: dict[str, Any]) -> Part | None:
     if isinstance(source, dict):
         return _anthropic_media(source)
     data = block.get("image", block.get("data"))
-    media = _text(block.get("mediaType")) or _text(block.get("mimeType"))
-    name = _text(block.get("filename"))
+    media = nonempty_str(block.get("mediaType")) or nonempty_str(block.get("mimeType"))
+    name = nonempty_str(block.get("filename"))
     if isinstance(data, str) and data.startswith(("http://", "https://", "file:")):
         return Attachment(media or "application/octet-stream", name, uri=data)
     if isinstance(data, str) and data.startswith("data:"):
@@ -540,13 +545,13 @@ def _image(block: dict[str, Any]) -> Part | None:
 
 
 def _anthropic_media(source: dict[str, Any]) -> Part:
-    media = _text(source.get("media_type")) or "application/octet-stream"
+    media = nonempty_str(source.get("media_type")) or "application/octet-stream"
     if source.get("type") == "url":
-        return Attachment(media, uri=_text(source.get("url")))
+        return Attachment(media, uri=nonempty_str(source.get("url")))
     if source.get("type") == "text" and isinstance(source.get("data"), str):
         data = base64.b64encode(source["data"].encode()).decode()
-        return Attachment(_text(source.get("media_type")) or "text/plain", data=data)
-    return Attachment(media, data=_text(source.get("data")))
+        return Attachment(nonempty_str(source.get("media_type")) or "text/plain", data=data)
+    return Attachment(media, data=nonempty_str(source.get("data")))
 
 
 BLOCKS: dict[str, Callable[[dict[str, Any]], Part | None]] = {
@@ -590,9 +595,9 @@ def _task(ui: list[dict[str, Any]]) -> str | None:
     3.x) the first message when it is the user's `say: text`."""
     for message in ui[:5]:
         if message.get("say") == "task":
-            return _text(message.get("text"))
+            return nonempty_str(message.get("text"))
     if ui and ui[0].get("say") == "text":
-        return _text(ui[0].get("text"))
+        return nonempty_str(ui[0].get("text"))
     return None
 
 
@@ -607,7 +612,3 @@ def _cwd_from(messages: list[Any]) -> str | None:
                 if found:
                     return found.group(1)
     return None
-
-
-def _text(value: Any) -> str | None:
-    return value if isinstance(value, str) and value else None
