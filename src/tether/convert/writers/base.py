@@ -17,6 +17,7 @@ from typing import Any, Protocol
 import orjson
 
 from tether.convert.vocabulary import Vocabulary
+from tether.files import write_new
 from tether.model import Attachment, Part, PartKind, Reasoning, Session, Text, ToolCall, ToolResult
 
 ReportKind = PartKind | str
@@ -116,6 +117,15 @@ class Writer(Protocol):
 
 class WriteError(Exception):
     """The session could not be written; the message says why and what to do."""
+
+
+def write_session_file(path: Path, data: bytes) -> None:
+    """Create the session's file (tether.files.write_new: never over an existing file,
+    mode 0600); WriteError when it exists already."""
+    try:
+        write_new(path, data)
+    except FileExistsError as exc:
+        raise WriteError(f"{path} exists already: not overwritten") from exc
 
 
 # ---------------------------------------------------------------------------------------

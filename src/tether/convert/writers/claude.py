@@ -16,8 +16,14 @@ from typing import Any
 import orjson
 
 from tether.convert.vocabulary import Args, Shape, Vocabulary, decode_todos
-from tether.convert.writers.base import Report, WriteError, WriteJob, Written, attachment_text
-from tether.files import write_new
+from tether.convert.writers.base import (
+    Report,
+    WriteError,
+    WriteJob,
+    Written,
+    attachment_text,
+    write_session_file,
+)
 from tether.model import Attachment, Message, Part, Reasoning, Text, ToolCall, ToolResult
 from tether.tools.claude import MAX_DIR_NAME, project_dir_name
 
@@ -128,10 +134,7 @@ def write(job: WriteJob) -> Written:
     lines.append(
         orjson.dumps({"type": "custom-title", "customTitle": title, "sessionId": native_id})
     )
-    try:
-        write_new(path, b"\n".join(lines) + b"\n")
-    except FileExistsError as exc:
-        raise WriteError(f"{path} exists already: not overwritten") from exc
+    write_session_file(path, b"\n".join(lines) + b"\n")
     return Written(name, native_id, path, [path])
 
 

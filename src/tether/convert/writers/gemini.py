@@ -48,10 +48,10 @@ from tether.convert.writers.base import (
     one_line,
     part_text,
     shorten,
+    write_session_file,
 )
 from tether.convert.writers.gemini_content import function_call, function_response, thought
 from tether.convert.writers.gemini_project import project_folder, project_hash
-from tether.files import write_new
 from tether.model import Attachment, Message, Part, Reasoning, Text, ToolCall, ToolResult
 
 name = "gemini"
@@ -285,10 +285,7 @@ def write(job: WriteJob) -> Written:
     if summary:
         metadata["summary"] = summary
     lines = [orjson.dumps(metadata), *(orjson.dumps(record) for record in records)]
-    try:
-        write_new(path, b"\n".join(lines) + b"\n")
-    except FileExistsError as exc:
-        raise WriteError(f"{path} exists already: not overwritten") from exc
+    write_session_file(path, b"\n".join(lines) + b"\n")
     marker = folder.claim_marker()
     return Written(name, native_id, path, [path, *([marker] if marker else [])])
 

@@ -31,8 +31,14 @@ from typing import Any
 import orjson
 
 from tether.convert.vocabulary import Args, Shape, Vocabulary, decode_todos
-from tether.convert.writers.base import Report, WriteError, WriteJob, Written, attachment_text
-from tether.files import write_new
+from tether.convert.writers.base import (
+    Report,
+    WriteError,
+    WriteJob,
+    Written,
+    attachment_text,
+    write_session_file,
+)
 from tether.model import Attachment, Message, Part, Reasoning, Text, ToolCall, ToolResult
 
 name = "opencode"
@@ -143,10 +149,7 @@ def write(job: WriteJob) -> Written:
     model = default_model(binary, cwd, env, job.report)
     export, native_id = build_export(job, model)
     path = export_dir() / f"{native_id}.json"
-    try:
-        write_new(path, orjson.dumps(export, option=orjson.OPT_INDENT_2))
-    except FileExistsError as exc:
-        raise WriteError(f"{path} exists already: not overwritten") from exc
+    write_session_file(path, orjson.dumps(export, option=orjson.OPT_INDENT_2))
     try:
         run_import(binary, path, cwd, env, native_id)
     except WriteError:

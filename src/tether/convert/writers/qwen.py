@@ -40,9 +40,9 @@ from tether.convert.writers.base import (
     one_line,
     part_text,
     shorten,
+    write_session_file,
 )
 from tether.convert.writers.gemini_content import function_call, function_response, thought
-from tether.files import write_new
 from tether.model import Attachment, Message, Part, Reasoning, Text, ToolCall, ToolResult
 
 name = "qwen"
@@ -240,10 +240,7 @@ def write(job: WriteJob) -> Written:
                 }
             )
         )
-    try:
-        write_new(path, b"\n".join(lines) + b"\n")
-    except FileExistsError as exc:
-        raise WriteError(f"{path} exists already: not overwritten") from exc
+    write_session_file(path, b"\n".join(lines) + b"\n")
     return Written(name, native_id, path, [path])
 
 
