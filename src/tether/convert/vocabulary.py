@@ -100,6 +100,25 @@ def decode_todos(native: Args) -> Args | None:
     return {"items": items}
 
 
+def encode_todos(args: Args, extra: Callable[[str], Args]) -> Args | None:
+    """The canonical `items` as `todos: [{content, status, …}]` (decode_todos' inverse), each
+    with the fields its tool also wants, from `extra(text)` (Claude Code's `activeForm`,
+    opencode's `priority`)."""
+    items = args.get("items")
+    if not isinstance(items, list):
+        return None
+    todos = [
+        {
+            "content": str(item.get("text", "")),
+            "status": item.get("status", "pending"),
+            **extra(str(item.get("text", ""))),
+        }
+        for item in items
+        if isinstance(item, dict)
+    ]
+    return {"todos": todos}
+
+
 @dataclass(frozen=True, slots=True)
 class Canonical:
     """A tool call in the shared vocabulary: what was done, with canonical argument names."""

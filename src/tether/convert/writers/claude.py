@@ -15,7 +15,7 @@ from typing import Any
 
 import orjson
 
-from tether.convert.vocabulary import Args, Shape, Vocabulary, decode_todos
+from tether.convert.vocabulary import Args, Shape, Vocabulary, decode_todos, encode_todos
 from tether.convert.writers.base import (
     Report,
     WriteError,
@@ -36,19 +36,7 @@ DEFAULT_MODEL = "claude-opus-4-8"
 
 
 def _todo_encode(args: Args) -> Args | None:
-    items = args.get("items")
-    if not isinstance(items, list):
-        return None
-    todos = [
-        {
-            "content": str(item.get("text", "")),
-            "status": item.get("status", "pending"),
-            "activeForm": str(item.get("text", "")),
-        }
-        for item in items
-        if isinstance(item, dict)
-    ]
-    return {"todos": todos}
+    return encode_todos(args, lambda text: {"activeForm": text})
 
 
 def _timeout_decode(native: Args) -> Args | None:

@@ -30,7 +30,7 @@ from typing import Any
 
 import orjson
 
-from tether.convert.vocabulary import Args, Shape, Vocabulary, decode_todos
+from tether.convert.vocabulary import Args, Shape, Vocabulary, decode_todos, encode_todos
 from tether.convert.writers.base import (
     Report,
     WriteError,
@@ -58,19 +58,7 @@ ZERO_TOKENS = {"input": 0, "output": 0, "reasoning": 0, "cache": {"read": 0, "wr
 
 
 def _todo_encode(args: Args) -> Args | None:
-    items = args.get("items")
-    if not isinstance(items, list):
-        return None
-    todos = [
-        {
-            "content": str(item.get("text", "")),
-            "status": item.get("status", "pending"),
-            "priority": "medium",
-        }
-        for item in items
-        if isinstance(item, dict)
-    ]
-    return {"todos": todos}
+    return encode_todos(args, lambda _text: {"priority": "medium"})
 
 
 # The tools opencode 1.18.33 declares (bash, read, write, edit, glob, grep, webfetch,
