@@ -13,7 +13,7 @@ from tether.archive.db import MIGRATIONS, connect, migrate
 from tether.dates import parse_since
 from tether.files import replace, write_new
 from tether.redact import MARK, redact, redact_text
-from tether.tools.common import dict_or_empty, nonempty_str, str_or_none
+from tether.tools.common import dict_or_empty, nonempty_str, read_small, str_or_none
 
 
 def test_since_accepts_dates_and_relative_spans() -> None:
@@ -121,3 +121,13 @@ def test_the_readers_field_guards_say_their_rule(
     assert dict_or_empty(value) == as_dict
     assert str_or_none(value) == as_str
     assert nonempty_str(value) == as_nonempty
+
+
+def test_a_small_file_is_read_whole_or_not_at_all(tmp_path: Path) -> None:
+    small = tmp_path / "small" / ".project_root"
+    small.parent.mkdir()
+    small.write_bytes(b"/work/shop")
+    assert read_small(small, 10) == b"/work/shop"
+    assert read_small(small, 9) is None  # bigger than such a file is: not the one we want
+    assert read_small(small.parent / "missing", 10) is None
+    assert read_small(small.parent, 10) is None  # a folder

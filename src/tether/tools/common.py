@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from datetime import UTC, datetime
+from pathlib import Path
 from typing import Any
 from urllib.parse import unquote, urlparse
 
@@ -50,6 +51,17 @@ def str_or_none(value: Any) -> str | None:
 def nonempty_str(value: Any) -> str | None:
     """`value` when it is a string with something in it; else None (an empty string too)."""
     return value if isinstance(value, str) and value else None
+
+
+def read_small(path: Path, limit: int) -> bytes | None:
+    """The bytes of a file that should be small (a marker, an index beside the sessions);
+    None when it is missing, unreadable or bigger than `limit` (then it is not what we want)."""
+    try:
+        with path.open("rb") as fh:
+            data = fh.read(limit + 1)
+    except OSError:
+        return None
+    return data if len(data) <= limit else None
 
 
 def file_path(uri: str) -> str:

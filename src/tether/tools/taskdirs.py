@@ -23,7 +23,7 @@ import orjson
 
 from tether.model import Attachment, Message, Part, Reasoning, Role, Text, ToolCall, ToolResult
 from tether.tools.base import Feed, FormatError, Member, Meta, Op, Put, Source
-from tether.tools.common import as_text, iso, nonempty_str, title_from
+from tether.tools.common import as_text, iso, nonempty_str, read_small, title_from
 from tether.tools.listing import entries, is_dir
 
 HISTORY = "api_conversation_history.json"
@@ -254,12 +254,8 @@ def _facts(folder: Path, task_id: str) -> dict[str, Any]:
 
 def _load(path: Path) -> Any:
     """A small JSON file beside the task, or None when it is missing, too big or broken."""
-    try:
-        with path.open("rb") as fh:
-            data = fh.read(SIDECAR_MAX + 1)
-    except OSError:
-        return None
-    if len(data) > SIDECAR_MAX:
+    data = read_small(path, SIDECAR_MAX)
+    if data is None:
         return None
     try:
         return orjson.loads(data)
