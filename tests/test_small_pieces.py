@@ -13,7 +13,13 @@ from tether.archive.db import MIGRATIONS, connect, migrate
 from tether.dates import parse_since
 from tether.files import replace, write_new
 from tether.redact import MARK, redact, redact_text
-from tether.tools.common import dict_or_empty, nonempty_str, read_small, str_or_none
+from tether.tools.common import (
+    dict_or_empty,
+    nonempty_str,
+    read_small,
+    str_or_none,
+    token_counts,
+)
 
 
 def test_since_accepts_dates_and_relative_spans() -> None:
@@ -131,3 +137,12 @@ def test_a_small_file_is_read_whole_or_not_at_all(tmp_path: Path) -> None:
     assert read_small(small, 9) is None  # bigger than such a file is: not the one we want
     assert read_small(small.parent / "missing", 10) is None
     assert read_small(small.parent, 10) is None  # a folder
+
+
+def test_token_counts_are_whole_numbers_under_our_names() -> None:
+    names = (("promptTokenCount", "input_tokens"), ("candidatesTokenCount", "output_tokens"))
+    native = {"promptTokenCount": 12, "candidatesTokenCount": True, "other": 3}
+    assert token_counts(native, names) == {"input_tokens": 12}
+    assert token_counts({"promptTokenCount": 1.5, "candidatesTokenCount": "2"}, names) == {}
+    assert token_counts([12], names) == {}
+    assert token_counts(None, names) == {}

@@ -15,7 +15,7 @@ from typing import Any
 from tether.model import Attachment, Message, Part, Role, Text, ToolResult
 from tether.tools.base import Capability, Feed, FormatError, Meta, Op, Put, Source
 from tether.tools.claude import ASSISTANT_BLOCKS
-from tether.tools.common import as_text, dict_or_empty, file_path, iso
+from tether.tools.common import as_text, dict_or_empty, file_path, iso, token_counts
 from tether.tools.listing import entries, is_file
 from tether.tools.taskdirs import editor_storage
 
@@ -192,7 +192,18 @@ def _assistant(
     usage = dict_or_empty(message.get("usage"))
     model = usage.get("model") if isinstance(usage.get("model"), str) else None
     if parts:
-        yield Put(key, Message("assistant", parts, timestamp, model, _usage(usage), None, native))
+        yield Put(
+            key,
+            Message(
+                "assistant",
+                parts,
+                timestamp,
+                model,
+                token_counts(usage, USAGE_NAMES) or None,
+                None,
+                native,
+            ),
+        )
     if results:
         yield Put(key + RESULTS, Message("tool", results, timestamp))
 
@@ -265,8 +276,3 @@ def _info_parts(blocks: list[Any]) -> list[Part]:
         elif isinstance(block.get("text"), str) and block["text"]:
             parts.append(Text(block["text"]))
     return parts
-
-
-def _usage(usage: dict[str, Any]) -> dict[str, Any] | None:
-    out = {ours: usage[theirs] for theirs, ours in USAGE_NAMES if type(usage.get(theirs)) is int}
-    return out or None

@@ -27,7 +27,7 @@ from tether.model import (
     ToolResult,
 )
 from tether.tools.base import Capability, Feed, Meta, Op, Put, Source
-from tether.tools.common import as_text, iso, str_or_none
+from tether.tools.common import as_text, iso, str_or_none, token_counts
 from tether.tools.listing import entries, is_dir
 
 name = "claude"
@@ -86,6 +86,8 @@ USAGE_KEYS = (
     "cache_creation_input_tokens",
     "cache_read_input_tokens",
 )
+USAGE_NAMES = tuple(zip(USAGE_KEYS, USAGE_KEYS, strict=True))
+"""Claude Code's usage names are tether's own."""
 SILENT_SUBTYPES = frozenset({"turn_duration", "session_start"})
 IGNORED_BLOCKS = frozenset({"fallback"})
 CALL_BLOCKS = frozenset({"tool_use", "server_tool_use", "mcp_tool_use"})
@@ -418,7 +420,7 @@ class _Reader:
             parts,
             stamp,
             model=model if isinstance(model, str) else None,
-            usage=_usage(msg.get("usage")),
+            usage=token_counts(msg.get("usage"), USAGE_NAMES) or None,
             native_id=str_or_none(rec.get("uuid")),
             native=native,
         )
@@ -725,13 +727,6 @@ def _compact_metadata(value: Any) -> dict[str, Any] | None:
         return None
     keep = ("trigger", "preTokens", "postTokens", "preservedSegment")
     return {k: value[k] for k in keep if k in value}
-
-
-def _usage(value: Any) -> dict[str, Any] | None:
-    if not isinstance(value, dict):
-        return None
-    usage = {k: value[k] for k in USAGE_KEYS if isinstance(value.get(k), int)}
-    return usage or None
 
 
 def _sidecar(path: Path) -> dict[str, Any]:

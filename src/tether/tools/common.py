@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
@@ -62,6 +63,15 @@ def read_small(path: Path, limit: int) -> bytes | None:
     except OSError:
         return None
     return data if len(data) <= limit else None
+
+
+def token_counts(value: Any, names: Iterable[tuple[str, str]]) -> dict[str, int]:
+    """The token counts in `value` (a JSON object), each under our name (`names`: pairs of
+    theirs and ours): whole numbers only (true and false are no counts); none when `value`
+    is no object."""
+    if not isinstance(value, dict):
+        return {}
+    return {ours: value[theirs] for theirs, ours in names if type(value.get(theirs)) is int}
 
 
 def file_path(uri: str) -> str:

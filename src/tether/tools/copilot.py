@@ -16,7 +16,7 @@ import orjson
 
 from tether.model import Attachment, Message, Part, Reasoning, Role, Text, ToolCall, ToolResult
 from tether.tools.base import Capability, Feed, FormatError, Meta, Op, Put, Reset, Source
-from tether.tools.common import as_text, iso, nonempty_str
+from tether.tools.common import as_text, dict_or_empty, iso, nonempty_str, token_counts
 from tether.tools.listing import entries, is_dir, is_file
 
 name = "copilot"
@@ -295,7 +295,7 @@ def _shutdown(feed: Feed, st: Rec, rec: Rec, data: Rec, n: int) -> list[Op]:
     metrics = data.get("modelMetrics")
     if isinstance(metrics, dict):
         for model_id, metric in metrics.items():
-            usage = _usage(metric.get("usage")) if isinstance(metric, dict) else None
+            usage = token_counts(dict_or_empty(metric).get("usage"), USAGE_FIELDS)
             if usage:
                 per_model[model_id] = usage
     totals: dict[str, int] = {}
@@ -326,17 +326,6 @@ USAGE_FIELDS = (
 )
 
 
-def _usage(data: Any) -> dict[str, int] | None:
-    if not isinstance(data, dict):
-        return None
-    usage = {
-        ours: value
-        for theirs, ours in USAGE_FIELDS
-        if isinstance(value := data.get(theirs), int) and not isinstance(value, bool)
-    }
-    return usage or None
-
-
 def _token_details(details: Any) -> dict[str, int]:
     """1.0.77 shutdown `tokenDetails: {input: {tokenCount}, output: …, cache_read: …}`."""
     out: dict[str, int] = {}
@@ -350,7 +339,7 @@ def _token_details(details: Any) -> dict[str, int]:
 
 def _usage_record(feed: Feed, st: Rec, rec: Rec, data: Rec, n: int) -> list[Op]:
     """Token counts of one model call: onto the assistant message of that call."""
-    usage = _usage(data)
+    usage = token_counts(data, USAGE_FIELDS)
     apis: dict[str, str] = st.get("apis") or {}
     api = nonempty_str(data.get("apiCallId"))
     key = apis.get(api) if api else None

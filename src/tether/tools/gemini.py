@@ -16,7 +16,7 @@ import orjson
 
 from tether.model import Attachment, Message, Part, Reasoning, Role, Text, ToolCall, ToolResult
 from tether.tools.base import Capability, Feed, FormatError, Meta, Op, Put, Reset, Rewind, Source
-from tether.tools.common import as_text, iso, read_small
+from tether.tools.common import as_text, iso, read_small, token_counts
 from tether.tools.listing import entries, is_dir, is_file
 
 name = "gemini"
@@ -337,7 +337,7 @@ class _Reader:
             parts=parts,
             timestamp=timestamp,
             model=model if isinstance(model, str) else None,
-            usage=_usage(rec.get("tokens")),
+            usage=token_counts(rec.get("tokens"), TOKEN_NAMES) or None,
             native_id=rid,
             native={"type": rec.get("type")},
         )
@@ -640,14 +640,3 @@ def _response_text(response: Any) -> tuple[str, bool]:
     if error not in (None, ""):
         pieces.append(as_text(error))
     return "\n".join(pieces), error not in (None, "")
-
-
-def _usage(tokens: Any) -> dict[str, Any] | None:
-    if not isinstance(tokens, dict):
-        return None
-    usage: dict[str, Any] = {}
-    for theirs, ours in TOKEN_NAMES:
-        value = tokens.get(theirs)
-        if type(value) is int:
-            usage[ours] = value
-    return usage or None

@@ -20,7 +20,7 @@ import orjson
 
 from tether.model import Attachment, Message, Part, Reasoning, Text, ToolCall, ToolResult
 from tether.tools.base import Capability, Feed, Member, Meta, Op, Put, Source
-from tether.tools.common import as_text, dict_or_empty, iso, nonempty_str
+from tether.tools.common import as_text, dict_or_empty, iso, nonempty_str, token_counts
 from tether.tools.database import Unreadable, is_sqlite, open_readonly, tables
 from tether.tools.listing import entries, is_dir, is_file
 
@@ -35,6 +35,12 @@ LEGACY = "storage"
 QUIET_PARTS = frozenset({"step-start", "snapshot", "agent", "retry"})
 """Parts that record how a turn ran, not what was said."""
 SESSION_NATIVE = ("slug", "version", "projectID", "workspaceID", "share", "agent", "model")
+TOKEN_NAMES = (
+    ("input", "input_tokens"),
+    ("output", "output_tokens"),
+    ("reasoning", "reasoning_tokens"),
+)
+CACHE_NAMES = (("read", "cache_read_input_tokens"), ("write", "cache_write_tokens"))
 
 
 # ---------------------------------------------------------------------------------------
@@ -496,18 +502,5 @@ def _error(error: dict[str, Any], stamp: str | None) -> Message:
 def _usage(tokens: Any) -> dict[str, Any] | None:
     if not isinstance(tokens, dict):
         return None
-    usage = {
-        ours: tokens[theirs]
-        for theirs, ours in (
-            ("input", "input_tokens"),
-            ("output", "output_tokens"),
-            ("reasoning", "reasoning_tokens"),
-        )
-        if type(tokens.get(theirs)) is int
-    }
-    cache = tokens.get("cache")
-    if isinstance(cache, dict):
-        for theirs, ours in (("read", "cache_read_input_tokens"), ("write", "cache_write_tokens")):
-            if type(cache.get(theirs)) is int:
-                usage[ours] = cache[theirs]
+    usage = token_counts(tokens, TOKEN_NAMES) | token_counts(tokens.get("cache"), CACHE_NAMES)
     return usage or None

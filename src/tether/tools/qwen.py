@@ -17,7 +17,7 @@ import orjson
 
 from tether.model import Attachment, Message, Part, Reasoning, Role, Text, ToolCall, ToolResult
 from tether.tools.base import Capability, Feed, Meta, Op, Put, Reset, Rewind, Source
-from tether.tools.common import as_text, iso, title_from
+from tether.tools.common import as_text, iso, title_from, token_counts
 from tether.tools.listing import entries, is_dir, is_file
 
 name = "qwen"
@@ -355,7 +355,7 @@ class _Reader:
             parts,
             iso(rec.get("timestamp")),
             model if isinstance(model, str) and model else None,
-            _usage(rec.get("usageMetadata")),
+            token_counts(rec.get("usageMetadata"), TOKEN_NAMES) or None,
             uuid,
             self._native(rec),
         )
@@ -467,13 +467,6 @@ def _args(args: Any) -> Any:
         with contextlib.suppress(orjson.JSONDecodeError):
             return orjson.loads(args)
     return args
-
-
-def _usage(metadata: Any) -> dict[str, Any] | None:
-    if not isinstance(metadata, dict):
-        return None
-    usage = {ours: metadata[k] for k, ours in TOKEN_NAMES if type(metadata.get(k)) is int}
-    return usage or None
 
 
 def _uuid(rec: dict[str, Any]) -> str | None:

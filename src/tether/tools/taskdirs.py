@@ -23,7 +23,7 @@ import orjson
 
 from tether.model import Attachment, Message, Part, Reasoning, Role, Text, ToolCall, ToolResult
 from tether.tools.base import Feed, FormatError, Member, Meta, Op, Put, Source
-from tether.tools.common import as_text, iso, nonempty_str, read_small, title_from
+from tether.tools.common import as_text, iso, nonempty_str, read_small, title_from, token_counts
 from tether.tools.listing import entries, is_dir
 
 HISTORY = "api_conversation_history.json"
@@ -73,6 +73,11 @@ MESSAGE_NATIVE = (
     "truncationId",
     "truncationParent",
     "reasoning_content",
+)
+TOKEN_NAMES = (
+    ("prompt", "input_tokens"),
+    ("completion", "output_tokens"),
+    ("cached", "cached_tokens"),
 )
 RESULT_HEADER = re.compile(r"^\[(?P<name>[\w-]+)(?: for [^\n]*?)?\] Result:")
 """How Cline hands a tool's output back as text: `[read_file for 'a.cs'] Result:`."""
@@ -572,18 +577,7 @@ BLOCKS: dict[str, Callable[[dict[str, Any]], Part | None]] = {
 def _usage(raw: dict[str, Any]) -> dict[str, Any] | None:
     metrics = raw.get("metrics")
     tokens = metrics.get("tokens") if isinstance(metrics, dict) else None
-    if not isinstance(tokens, dict):
-        return None
-    usage = {
-        ours: tokens[theirs]
-        for theirs, ours in (
-            ("prompt", "input_tokens"),
-            ("completion", "output_tokens"),
-            ("cached", "cached_tokens"),
-        )
-        if type(tokens.get(theirs)) is int
-    }
-    return usage or None
+    return token_counts(tokens, TOKEN_NAMES) or None
 
 
 def _task(ui: list[dict[str, Any]]) -> str | None:
