@@ -15,6 +15,7 @@ from tether.files import replace, write_new
 from tether.redact import MARK, redact, redact_text
 from tether.tools.common import (
     dict_or_empty,
+    head_records,
     nonempty_str,
     read_small,
     str_or_none,
@@ -146,3 +147,10 @@ def test_token_counts_are_whole_numbers_under_our_names() -> None:
     assert token_counts({"promptTokenCount": 1.5, "candidatesTokenCount": "2"}, names) == {}
     assert token_counts([12], names) == {}
     assert token_counts(None, names) == {}
+
+
+def test_a_head_gives_the_json_of_its_first_lines_only() -> None:
+    head = b'\n{"a": 1}\nnot json\n[2]\n{"b": 3}\n{"cut": '
+    assert list(head_records(head, 4)) == [{"a": 1}, [2]]
+    assert list(head_records(head, 10)) == [{"a": 1}, [2], {"b": 3}]
+    assert list(head_records(b"", 5)) == []

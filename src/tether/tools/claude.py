@@ -27,7 +27,7 @@ from tether.model import (
     ToolResult,
 )
 from tether.tools.base import Capability, Feed, Meta, Op, Put, Source
-from tether.tools.common import as_text, iso, str_or_none, token_counts
+from tether.tools.common import as_text, head_records, iso, str_or_none, token_counts
 from tether.tools.listing import entries, is_dir
 
 name = "claude"
@@ -221,15 +221,9 @@ def sniff(path: Path, head: bytes) -> Source | None:
 
 
 def _looks_like_claude(head: bytes) -> bool:
-    for line in head.split(b"\n", SNIFF_LINES)[:SNIFF_LINES]:
-        if not line.strip():
-            continue
-        try:
-            record = orjson.loads(line)
-        except orjson.JSONDecodeError:
-            continue
-        if isinstance(record, dict) and _is_claude_record(record):
-            return True
+    records = head_records(head, SNIFF_LINES)
+    if any(isinstance(record, dict) and _is_claude_record(record) for record in records):
+        return True
     # A first line longer than the head: Claude writes these two fields first.
     return head.startswith(b'{"parentUuid":') and b'"isSidechain":' in head[:300]
 

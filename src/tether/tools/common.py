@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Iterable, Iterator
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
@@ -52,6 +52,18 @@ def str_or_none(value: Any) -> str | None:
 def nonempty_str(value: Any) -> str | None:
     """`value` when it is a string with something in it; else None (an empty string too)."""
     return value if isinstance(value, str) and value else None
+
+
+def head_records(head: bytes, lines: int) -> Iterator[Any]:
+    """The JSON values of the first `lines` lines of a file's head, in order; blank lines,
+    broken ones and a last line cut by the head's end are passed over (for sniffing)."""
+    import orjson
+
+    for line in head.split(b"\n", lines)[:lines]:
+        try:
+            yield orjson.loads(line)
+        except orjson.JSONDecodeError:
+            continue
 
 
 def read_small(path: Path, limit: int) -> bytes | None:

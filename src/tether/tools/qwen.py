@@ -17,7 +17,7 @@ import orjson
 
 from tether.model import Attachment, Message, Part, Reasoning, Role, Text, ToolCall, ToolResult
 from tether.tools.base import Capability, Feed, Meta, Op, Put, Reset, Rewind, Source
-from tether.tools.common import as_text, iso, title_from, token_counts
+from tether.tools.common import as_text, head_records, iso, title_from, token_counts
 from tether.tools.listing import entries, is_dir, is_file
 
 name = "qwen"
@@ -109,13 +109,7 @@ def discover(root: Path) -> Iterator[Source]:
 
 def sniff(path: Path, head: bytes) -> Source | None:
     """A line with uuid, sessionId and a ChatRecord type whose message has Gemini parts."""
-    for line in head.split(b"\n", SNIFF_LINES)[:SNIFF_LINES]:
-        if not line.strip():
-            continue
-        try:
-            rec = orjson.loads(line)
-        except orjson.JSONDecodeError:
-            continue
+    for rec in head_records(head, SNIFF_LINES):
         if isinstance(rec, dict) and _is_qwen_record(rec):
             stem = path.name[: -len(".jsonl")] if path.name.endswith(".jsonl") else ""
             return Source(path, "jsonl", stem if SESSION_ID_RE.match(stem) else None)
