@@ -169,6 +169,26 @@ def build_export(job: WriteJob, model: tuple[str, str]) -> tuple[dict[str, Any],
     return {"info": info, "messages": messages}, native_id
 
 
+def _user_message(
+    mid: str,
+    session_id: str,
+    stamp: int,
+    model: tuple[str, str],
+    parts: list[dict[str, Any]],
+    ids: Ids,
+) -> dict[str, Any]:
+    provider, model_id = model
+    info = {
+        "id": mid,
+        "sessionID": session_id,
+        "role": "user",
+        "time": {"created": stamp},
+        "agent": AGENT,
+        "model": {"providerID": provider, "modelID": model_id},
+    }
+    return _with_ids(info, parts, ids)
+
+
 def _messages(
     job: WriteJob, ids: Ids, session_id: str, model: tuple[str, str]
 ) -> list[dict[str, Any]]:
@@ -186,15 +206,7 @@ def _messages(
             parts = [p for part in message.parts for p in _user_part(part, job.report)]
             if not parts:
                 continue
-            info: dict[str, Any] = {
-                "id": mid,
-                "sessionID": session_id,
-                "role": "user",
-                "time": {"created": stamp},
-                "agent": AGENT,
-                "model": {"providerID": provider, "modelID": model_id},
-            }
-            out.append(_with_ids(info, parts, ids))
+            out.append(_user_message(mid, session_id, stamp, model, parts, ids))
             last_user = mid
             continue
         if message.role != "assistant":
@@ -214,18 +226,10 @@ def _messages(
         if last_user is None:
             job.report.note("opencode answers a user message: the session starts with one")
             first = {"type": "text", "text": "(conversation converted by tether)"}
-            user = {
-                "id": mid,
-                "sessionID": session_id,
-                "role": "user",
-                "time": {"created": stamp},
-                "agent": AGENT,
-                "model": {"providerID": provider, "modelID": model_id},
-            }
-            out.append(_with_ids(user, [first], ids))
+            out.append(_user_message(mid, session_id, stamp, model, [first], ids))
             last_user, mid = mid, ids.next("msg")
         calls = any(p["type"] == "tool" for p in parts)
-        info = {
+        info: dict[str, Any] = {
             "id": mid,
             "sessionID": session_id,
             "role": "assistant",
