@@ -51,7 +51,7 @@ _PLAIN_YAML = re.compile(r"[A-Za-z_./-][A-Za-z0-9_./-]*")
 _YAML_WORDS = frozenset({"true", "false", "null", "yes", "no", "on", "off", "y", "n"})
 
 
-# --- vocabulary: the tools 1.0.102 declares (/tmp/real/copilot-final-request.json) ------
+# --- vocabulary: the tools 1.0.102 declares (tests/fixtures/copilot/declared_tools.json) --
 
 
 def _int(value: Any) -> int | None:
