@@ -1,4 +1,5 @@
-"""Small helpers every reader needs: timestamps, text of content blocks, titles."""
+"""Small helpers every reader needs: timestamps, text of content blocks, titles, fields of
+the wrong type, token counts, sniffing a head and reading the small files beside sessions."""
 
 from __future__ import annotations
 
