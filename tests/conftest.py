@@ -4,8 +4,10 @@ from __future__ import annotations
 
 import hashlib
 import os
-from collections.abc import Iterator
+import time
+from collections.abc import Callable, Iterator
 from pathlib import Path
+from typing import TypeVar
 
 import pytest
 from click.testing import CliRunner, Result
@@ -50,6 +52,24 @@ def isolated_home(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[P
     before = _home_fingerprint()
     yield home
     assert _home_fingerprint() == before, "the test touched the real home's tool stores"
+
+
+T = TypeVar("T")
+DEADLINE = 20.0
+"""Seconds a poll waits before it fails: generous, for a shared machine under load."""
+
+
+def eventually(check: Callable[[], T], what: str, timeout: float = DEADLINE) -> T:
+    """Poll `check` until it returns something truthy, and return that; fail with `what` at
+    the deadline. Every test that waits for something polls through this."""
+    end = time.monotonic() + timeout
+    while True:
+        value = check()
+        if value:
+            return value
+        if time.monotonic() > end:
+            raise AssertionError(f"not within {timeout:.0f} s: {what} (last: {value!r})")
+        time.sleep(0.02)
 
 
 def run(*args: str, ok: bool = True) -> Result:

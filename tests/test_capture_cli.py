@@ -375,8 +375,10 @@ def test_export_formats_redact_and_import_round_trip(home: Path, tmp_path: Path)
     original = as_json("show", codex_id, "--json")
     md = run("export", codex_id).stdout
     assert md.startswith("# ") and "```" in md
+    assert f"- **Tool:** `codex`\n- **Session:** `{codex_id}`\n" in md
     html = run("export", codex_id, "--format", "html").stdout
     assert html.startswith("<!doctype html>") and "<script" not in html
+    assert f"<dt>Tool</dt><dd>codex</dd><dt>Session</dt><dd>{codex_id}</dd>" in html
     out = tmp_path / "s.json"
     run("export", codex_id, "-f", "json", "-o", str(out))
     again = run("export", codex_id, "-f", "json", "-o", str(out), ok=False)

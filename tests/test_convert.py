@@ -20,9 +20,12 @@ import pytest
 from tests.conftest import FIXTURES, checksums, run
 from tether.convert.context import ContextPolicy, estimate_tokens, fit
 from tether.convert.session import NO_RESULT, prepare
-from tether.convert.vocabulary import Canonical, Vocabulary
+from tether.convert.vocabulary import Canonical, Vocabulary, decode_gemini_edit, first_given, given
 from tether.convert.writers import claude as claude_writer
-from tether.convert.writers.base import Report
+from tether.convert.writers import gemini as gemini_writer
+from tether.convert.writers import qwen as qwen_writer
+from tether.convert.writers.base import Report, one_line, shorten
+from tether.convert.writers.gemini_content import function_call, function_response, thought
 from tether.model import Message, Reasoning, Session, Text, ToolCall, ToolResult
 
 CLAUDE_REAL = FIXTURES / "claude" / "real_entire_dc_49cb8a2a42_0.jsonl"
@@ -192,6 +195,66 @@ def test_vocabulary_round_trips_and_refuses_calls_missing_what_they_need() -> No
         "TodoWrite",
         {"todos": [{"content": "a", "status": "completed", "activeForm": "a"}]},
     )
+
+
+def test_decoders_take_the_first_given_name_and_drop_what_is_not_given() -> None:
+    native = {"file_path": "", "absolute_path": None, "path": "/a", "dir_path": "/b"}
+    assert first_given(native, "file_path", "absolute_path", "path", "dir_path") == "/a"
+    assert first_given(native, "missing") is None
+    assert given(path="/a", old="", new=None, limit=0, flag=False) == {
+        "path": "/a",
+        "limit": 0,
+        "flag": False,
+    }
+
+
+@pytest.mark.parametrize(
+    ("native", "replace_all"),
+    [
+        ({}, False),
+        ({"expected_replacements": 1}, False),
+        ({"expected_replacements": 2}, True),
+        ({"expected_replacements": True}, False),  # a flag where a count belongs: no count
+        ({"allow_multiple": True}, True),  # the Gemini CLI's flag
+        ({"replace_all": True}, True),  # Qwen Code's
+        ({"replace_all": "yes"}, False),
+    ],
+)
+def test_one_edit_decoder_for_gemini_and_its_fork_qwen(
+    native: dict[str, Any], replace_all: bool
+) -> None:
+    base = {"absolute_path": "/a", "old_string": "x", "new_string": ""}
+    expected = {"path": "/a", "old": "x"} | ({"replace_all": True} if replace_all else {})
+    assert decode_gemini_edit({**base, **native}) == expected
+    for vocab, tool in ((gemini_writer.vocabulary, "replace"), (qwen_writer.vocabulary, "edit")):
+        assert vocab.decode(tool, {**base, **native}) == Canonical("edit_file", expected)
+
+
+def test_text_is_shortened_with_an_ellipsis_and_put_on_one_line() -> None:
+    assert shorten("abcdef", 6) == "abcdef"
+    assert shorten("abcdefg", 6) == "abcde…"
+    assert one_line("  a\n\tb  c ", 10) == "a b c"
+    assert one_line("word " * 10, 8) == "word wo…"
+    assert one_line(" \n ", 5) == ""
+
+
+def test_gemini_content_parts_for_calls_results_and_thoughts() -> None:
+    call = ToolCall("c1", "shell", "ls", native={"thoughtSignature": "sig"})
+    assert function_call(call, "run_shell_command") == {
+        "functionCall": {"id": "c1", "name": "run_shell_command", "args": {"input": "ls"}},
+        "thoughtSignature": "sig",
+    }
+    assert function_call(ToolCall("c2", "x", {"a": 1}), "x") == {
+        "functionCall": {"id": "c2", "name": "x", "args": {"a": 1}}
+    }
+    assert function_response(ToolResult("c1", "boom", is_error=True), "n") == {
+        "functionResponse": {"id": "c1", "name": "n", "response": {"error": "boom"}}
+    }
+    assert function_response(ToolResult("c1", "ok"), "n")["functionResponse"]["response"] == {
+        "output": "ok"
+    }
+    assert thought("hm") == {"text": "hm", "thought": True}
+    assert thought("hm", "sig") == {"text": "hm", "thought": True, "thoughtSignature": "sig"}
 
 
 # ---------------------------------------------------------------------------------------

@@ -18,9 +18,9 @@ from typing import Any
 import orjson
 import pytest
 
-from tests.conftest import run
+from tests.conftest import eventually, run
 from tests.stores import append, claude_prompt, place_claude
-from tests.test_watch import eventually, hits, quiet_log, spawn_watcher
+from tests.test_watch import hits, quiet_log, spawn_watcher
 from tether.capture import daemon, watch
 from tether.capture.watch import running_pid
 from tether.paths import tether_home

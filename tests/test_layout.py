@@ -100,10 +100,10 @@ def _strongly_connected(edges: dict[str, set[str]]) -> list[set[str]]:
     on_stack: set[str] = set()
     stack: list[str] = []
     groups: list[set[str]] = []
-    for start, children in edges.items():
+    for start, targets in edges.items():
         if start in index:
             continue
-        work = [(start, iter(sorted(children)))]
+        work = [(start, iter(sorted(targets)))]
         index[start] = low[start] = len(index)
         stack.append(start)
         on_stack.add(start)

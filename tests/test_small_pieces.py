@@ -1,7 +1,8 @@
-"""Dates, safe writes, redaction, migrations."""
+"""Dates, safe writes, redaction, migrations, the readers' field guards."""
 
 from __future__ import annotations
 
+import os
 import stat
 from datetime import UTC, datetime
 from pathlib import Path
@@ -11,8 +12,16 @@ import pytest
 
 from tether.archive.db import MIGRATIONS, connect, migrate
 from tether.dates import parse_since
-from tether.files import write_new
+from tether.files import replace, write_new
 from tether.redact import redact_text, redact_value
+from tether.tools.common import (
+    dict_or_empty,
+    head_records,
+    nonempty_str,
+    read_small,
+    str_or_none,
+    token_counts,
+)
 
 
 def test_since_accepts_dates_and_relative_spans() -> None:
@@ -34,6 +43,34 @@ def test_write_new_never_overwrites_and_is_private(tmp_path: Path) -> None:
         write_new(target, b"two")
     assert target.read_bytes() == b"one"
     assert [p.name for p in target.parent.iterdir()] == ["a.md"]
+
+
+def test_replace_swaps_the_whole_file_and_leaves_no_temporary(tmp_path: Path) -> None:
+    target = tmp_path / "deep" / "unit.service"
+    replace(target, b"one", mode=0o755)
+    assert target.read_bytes() == b"one"
+    assert stat.S_IMODE(target.stat().st_mode) == 0o755 & ~_umask()
+    replace(str(target), b"two" * 100_000, sync=False)
+    assert target.read_bytes() == b"two" * 100_000
+    assert [p.name for p in target.parent.iterdir()] == ["unit.service"]
+
+
+def test_a_failed_replace_keeps_the_old_file_and_no_temporary(tmp_path: Path) -> None:
+    target = tmp_path / "state" / "x.json"
+    (tmp_path / "state" / "folder").mkdir(parents=True)
+    target.write_bytes(b"old")
+    with pytest.raises(IsADirectoryError):
+        replace(target.parent / "folder", b"new")  # a rename cannot put a file over a folder
+    with pytest.raises(TypeError):
+        replace(target, "not bytes")  # type: ignore[arg-type]  # fails while writing
+    assert target.read_bytes() == b"old"
+    assert sorted(p.name for p in target.parent.iterdir()) == ["folder", "x.json"]
+
+
+def _umask() -> int:
+    mask = os.umask(0)
+    os.umask(mask)
+    return mask
 
 
 @pytest.mark.parametrize(
@@ -106,3 +143,48 @@ def test_list_and_search_take_the_same_session_options() -> None:
         k: v for k, v in options(search).items() if k in shared
     }
     assert shared <= set(options(list_)) and shared <= set(options(search))
+
+
+@pytest.mark.parametrize(
+    ("value", "as_dict", "as_str", "as_nonempty"),
+    [
+        ({"a": 1}, {"a": 1}, None, None),
+        ("text", {}, "text", "text"),
+        ("", {}, "", None),  # the one value on which the two string rules differ
+        (None, {}, None, None),
+        ([], {}, None, None),
+        (0, {}, None, None),
+    ],
+)
+def test_the_readers_field_guards_say_their_rule(
+    value: object, as_dict: object, as_str: object, as_nonempty: object
+) -> None:
+    assert dict_or_empty(value) == as_dict
+    assert str_or_none(value) == as_str
+    assert nonempty_str(value) == as_nonempty
+
+
+def test_a_small_file_is_read_whole_or_not_at_all(tmp_path: Path) -> None:
+    small = tmp_path / "small" / ".project_root"
+    small.parent.mkdir()
+    small.write_bytes(b"/work/shop")
+    assert read_small(small, 10) == b"/work/shop"
+    assert read_small(small, 9) is None  # bigger than such a file is: not the one we want
+    assert read_small(small.parent / "missing", 10) is None
+    assert read_small(small.parent, 10) is None  # a folder
+
+
+def test_token_counts_are_whole_numbers_under_our_names() -> None:
+    names = (("promptTokenCount", "input_tokens"), ("candidatesTokenCount", "output_tokens"))
+    native = {"promptTokenCount": 12, "candidatesTokenCount": True, "other": 3}
+    assert token_counts(native, names) == {"input_tokens": 12}
+    assert token_counts({"promptTokenCount": 1.5, "candidatesTokenCount": "2"}, names) == {}
+    assert token_counts([12], names) == {}
+    assert token_counts(None, names) == {}
+
+
+def test_a_head_gives_the_json_of_its_first_lines_only() -> None:
+    head = b'\n{"a": 1}\nnot json\n[2]\n{"b": 3}\n{"cut": '
+    assert list(head_records(head, 4)) == [{"a": 1}, [2]]
+    assert list(head_records(head, 10)) == [{"a": 1}, [2], {"b": 3}]
+    assert list(head_records(b"", 5)) == []

@@ -15,13 +15,13 @@ import sys
 import tempfile
 import time
 import uuid
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
 import pytest
 
-from tests.conftest import FIXTURES, run
+from tests.conftest import FIXTURES, eventually, run
 from tests.test_json_output import SHAPES, assert_shape
 from tether.teams.runner import (
     AgentRecord,
@@ -249,15 +249,6 @@ def tmux_env(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> Iterator[dict[s
     shutil.rmtree(sockets, ignore_errors=True)
 
 
-def wait_for(what: Callable[[], Any], timeout: float = 20.0) -> Any:
-    deadline = time.monotonic() + timeout
-    while True:
-        value = what()
-        if value or time.monotonic() > deadline:
-            return value
-        time.sleep(0.05)
-
-
 def team_json(*args: str) -> Any:
     """What `tether team ARGS --json` prints, held to its documented keys."""
     out = json.loads(run("team", *args, "--json").stdout)
@@ -276,16 +267,47 @@ def test_tmux_window_keeps_the_output_and_exit_status_of_a_program(
     tmux = Tmux.find(tmux_env)
     pane = tmux.open("s1", "gone", str(tmp_path), ["sh", "-c", "echo bye; exit 3"])
     assert pane.startswith("%")
-    panes = wait_for(lambda: {k: p for k, p in tmux.panes("s1").items() if p.exit_status})
+    panes = eventually(
+        lambda: {k: p for k, p in tmux.panes("s1").items() if p.exit_status}, "its exit status"
+    )
     assert panes["gone"].exit_status == 3 and not panes["gone"].running
     out = tmp_path / "argv.json"
-    script = "import json, sys; open(sys.argv[1], 'w').write(json.dumps(sys.argv[2:]))"
+    script = (  # written whole (a rename): the test may read it any time
+        "import json, os, sys; open(sys.argv[1] + '.tmp', 'w').write(json.dumps(sys.argv[2:]));"
+        " os.replace(sys.argv[1] + '.tmp', sys.argv[1])"
+    )
     tmux.open("s1", "echo", str(tmp_path), [sys.executable, "-c", script, str(out), "a;", "b c"])
-    assert wait_for(lambda: out.exists() and json.loads(out.read_text())) == ["a;", "b c"]
+    argv = eventually(lambda: out.exists() and json.loads(out.read_text()), "its argv")
+    assert argv == ["a;", "b c"]
     tmux.respawn(panes["gone"].pane_id, str(tmp_path), ["sleep", "30"])
-    assert wait_for(lambda: tmux.panes("s1")["gone"].running)
+    assert eventually(lambda: tmux.panes("s1")["gone"].running, "the respawned program")
     assert tmux.kill_session("s1") and not tmux.has_session("s1")
     assert tmux.panes("s1") == {} and not tmux.kill_session("s1")
+
+
+def test_every_program_that_exits_at_once_shows_its_exit_status(
+    tmux_env: dict[str, str], tmp_path: Path
+) -> None:
+    """Debian's tmux (built with libutempter) can drop the SIGCHLD of a program that exits at
+    once, and then keeps it a zombie with no exit status until its next SIGCHLD: `panes`
+    sends it one. Without that, 62 of 200 such runs lost their status here. A tmux server
+    each: the exit of another program would reap the lost one."""
+    runs = 20
+    statuses = []
+    for run_number in range(runs):
+        sockets = Path(tmux_env["TMUX_TMPDIR"]) / str(run_number)  # short: a socket's path
+        sockets.mkdir()
+        tmux = Tmux.find({**tmux_env, "TMUX_TMPDIR": str(sockets)})
+        tmux.open("s3", "quick", str(tmp_path), [sys.executable, "-c", "raise SystemExit(3)"])
+        try:
+            pane = eventually(
+                lambda t=tmux: (p := t.panes("s3").get("quick")) and not p.running and p,
+                "the program ended",
+            )
+        finally:
+            tmux.run("kill-server")
+        statuses.append(pane.exit_status)
+    assert statuses == [3] * runs
 
 
 def running(pid: int) -> bool:
@@ -316,13 +338,13 @@ def test_stop_ends_programs_that_outlive_a_hang_up(
         argv = [sys.executable, "-c", STUBBORN, str(tmp_path / name), *signals]
         tmux.open("s2", name, str(tmp_path), argv)
     pids = [
-        int(wait_for(lambda n=name: (tmp_path / n).exists() and (tmp_path / n).read_text()))
+        int(eventually(lambda n=name: (tmp_path / n).exists() and (tmp_path / n).read_text(), name))
         for name in ignoring
     ]
     assert all(running(pid) for pid in pids)
     assert tmux.stop_session("s2", grace=0.5)
     assert not tmux.has_session("s2")
-    assert wait_for(lambda: not any(running(pid) for pid in pids))
+    assert eventually(lambda: not any(running(pid) for pid in pids), "every program ended")
     assert not tmux.stop_session("s2")
 
 
@@ -349,7 +371,8 @@ def test_start_status_stop_resume(project: Path, tmux_env: dict[str, str], tmp_p
     ]
     planner_id, checker_id = started[0]["native_id"], started[2]["native_id"]
     assert uuid.UUID(planner_id) and uuid.UUID(checker_id) and started[1]["native_id"] is None
-    first = {c["tool"]: c for c in wait_for(lambda: len(calls(tmp_path)) == 3 and calls(tmp_path))}
+    started_three = eventually(lambda: len(calls(tmp_path)) == 3 and calls(tmp_path), "3 launches")
+    first = {c["tool"]: c for c in started_three}
     assert first["claude"]["argv"] == [
         *("--session-id", planner_id, "--model", "sonnet", "Plan the change;")
     ]
@@ -369,7 +392,9 @@ def test_start_status_stop_resume(project: Path, tmux_env: dict[str, str], tmp_p
     status = team_json("status", "review")["agents"]
     assert [a["state"] for a in status] == ["running"] * 3
     codex_id = status[1]["native_id"]  # found among the rollouts begun since its launch
-    rollout = wait_for(lambda: list((Path(os.environ["HOME"]) / ".codex").rglob("rollout-*")))
+    rollout = eventually(
+        lambda: list((Path(os.environ["HOME"]) / ".codex").rglob("rollout-*")), "codex's rollout"
+    )
     assert [p.name.endswith(f"{codex_id}.jsonl") for p in rollout] == [True]
     assert status[1]["session_file"] == str(rollout[0]) and status[1]["last_activity"]
     assert status[0]["session_file"] is None  # the stand-in claude writes no session
@@ -403,7 +428,10 @@ def test_start_status_stop_resume(project: Path, tmux_env: dict[str, str], tmp_p
         ("checker", "started", checker_id),
     ]
     later = {
-        c["tool"]: c for c in wait_for(lambda: len(calls(tmp_path)) == 6 and calls(tmp_path)[3:])
+        c["tool"]: c
+        for c in eventually(
+            lambda: len(calls(tmp_path)) == 6 and calls(tmp_path)[3:], "3 more launches"
+        )
     }
     assert later["claude"]["argv"] == ["--resume", planner_id, "--model", "sonnet", "go on"]
     assert later["codex"]["argv"] == ["resume", codex_id, "-c", 'model="o3"', "go on"]
@@ -433,7 +461,8 @@ def test_folder_names_never_reach_tmux_as_formats(
     out = run("team", "start", "t").stdout
     assert "a: cd " in out and "&& claude --session-id" in out  # what a team file runs, shown
     seen = {
-        c["tool"]: c["cwd"] for c in wait_for(lambda: len(calls(tmp_path)) == 2 and calls(tmp_path))
+        c["tool"]: c["cwd"]
+        for c in eventually(lambda: len(calls(tmp_path)) == 2 and calls(tmp_path), "two launches")
     }
     assert seen == {"claude": str(root / "wt-#(touch PWNED-CWD)"), "gemini": str(root)}
     pane = next(iter(Tmux.find(tmux_env).panes("t").values()))
@@ -449,12 +478,13 @@ def test_an_agent_that_exits_is_shown_and_respawned_in_its_window(
     write_team(project, "solo", '[[agents]]\nname = "only"\ntool = "copilot"\nprompt = "hi"\n')
     (tmp_path / "exit-with").write_text("2")
     run("team", "start", "solo")
-    status = wait_for(
+    status = eventually(
         lambda: [
             a
             for a in json.loads(run("team", "status", "solo", "--json").stdout)["agents"]
-            if a["state"] == "exited" and a["exit_status"] is not None  # tmux reaps it a bit later
-        ]
+            if a["state"] == "exited" and a["exit_status"] is not None
+        ],
+        "the agent shown exited, with its exit status",
     )
     assert status[0]["exit_status"] == 2
     assert "exited (2)" in run("team", "status", "solo").stdout
@@ -465,12 +495,11 @@ def test_an_agent_that_exits_is_shown_and_respawned_in_its_window(
     session.write_text("{}\n")
     resumed = json.loads(run("team", "resume", "solo", "--json").stdout)["agents"]
     assert resumed[0]["action"] == "resumed"
-    assert wait_for(lambda: len(calls(tmp_path)) == 2 and calls(tmp_path))[1]["argv"] == [
-        f"--resume={native_id}"
-    ]
+    relaunched = eventually(lambda: len(calls(tmp_path)) == 2 and calls(tmp_path), "a relaunch")
+    assert relaunched[1]["argv"] == [f"--resume={native_id}"]
     panes = Tmux.find(os.environ).panes("solo")
-    assert list(panes) == ["only"] and wait_for(
-        lambda: Tmux.find(os.environ).panes("solo")["only"].running
+    assert list(panes) == ["only"] and eventually(
+        lambda: Tmux.find(os.environ).panes("solo")["only"].running, "the window running again"
     )
 
 
@@ -588,8 +617,11 @@ def test_move_converts_a_stopped_agent_and_resume_continues_it_there(
         "resumed",
         new_id,
     )
-    ran = wait_for(
-        lambda: [c for c in calls(tmp_path) if c["tool"] == "codex" and c["argv"][:1] == ["resume"]]
+    ran = eventually(
+        lambda: [
+            c for c in calls(tmp_path) if c["tool"] == "codex" and c["argv"][:1] == ["resume"]
+        ],
+        "codex resumed",
     )
     assert ran[0]["argv"] == ["resume", new_id]  # without the claude flags of the team file
     assert ran[0]["cwd"] == folder

@@ -18,13 +18,13 @@ import threading
 import time
 from collections.abc import Callable, Iterator
 from pathlib import Path
-from typing import Any, TypeVar
+from typing import Any
 
 import orjson
 import pytest
 import zstandard
 
-from tests.conftest import FIXTURES, checksums, run
+from tests.conftest import DEADLINE, FIXTURES, checksums, eventually, run
 from tests.stores import (
     CLAUDE_ID,
     CODEX_ID,
@@ -39,21 +39,6 @@ from tests.stores import (
 )
 from tether.capture.watch import AlreadyWatching, Watcher, running_pid, watch_lock
 from tether.paths import tether_home
-
-T = TypeVar("T")
-DEADLINE = 20.0
-
-
-def eventually(check: Callable[[], T], what: str, timeout: float = DEADLINE) -> T:
-    """Poll `check` until it returns something truthy; fail with `what` at the deadline."""
-    end = time.monotonic() + timeout
-    while True:
-        value = check()
-        if value:
-            return value
-        if time.monotonic() > end:
-            raise AssertionError(f"not within {timeout:.0f} s: {what} (last: {value!r})")
-        time.sleep(0.02)
 
 
 def as_json(*args: str) -> Any:

@@ -183,31 +183,12 @@ def write_json(path: str, value: Mapping[str, Any]) -> None:
 
 
 def write_atomic(path: str, text: str, mode: int = 0o644, sync: bool = True) -> None:
-    """Replace `path` with `text`: a temporary file in the same folder, then a rename, so a
-    reader sees the old file or the new one, never half of one. `sync=False` skips the
-    fsync, for a file that a crash may leave empty or torn (a cache its reader checks)."""
-    folder = os.path.dirname(path)
-    os.makedirs(folder, exist_ok=True)
-    tmp = f"{folder}/.{os.path.basename(path)}.{os.getpid()}.tmp"
-    fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, mode)
-    try:
-        try:
-            os.write(fd, text.encode())
-            if sync:
-                os.fsync(fd)
-        finally:
-            os.close(fd)
-        os.replace(tmp, path)
-    except BaseException:
-        _remove(tmp)
-        raise
+    """Replace `path` with `text` whole (tether.files.replace: temporary file, then rename).
+    `sync=False` skips the fsync, for a file that a crash may leave empty or torn (a cache
+    its reader checks)."""
+    from tether.files import replace  # on the first write: a launch that writes none skips it
 
-
-def _remove(path: str) -> None:
-    try:
-        os.unlink(path)
-    except FileNotFoundError:
-        return
+    replace(path, text.encode(), mode, sync)
 
 
 class Lock:

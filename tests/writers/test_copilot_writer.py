@@ -19,6 +19,8 @@ import orjson
 import pytest
 
 from tests.conftest import FIXTURES, checksums, run
+from tests.e2e.clis import PINS
+from tests.writers.declared import declared_tools, encode_as_declared, recorded
 from tether.archive.assemble import Assembly
 from tether.capture.feed import FileFeed
 from tether.convert.session import Converted, convert
@@ -477,6 +479,45 @@ def test_vocabulary_encodes_canonical_calls_as_copilot_declares_them(
     kind: str, canonical: dict[str, Any], encoded: tuple[str, dict[str, Any]] | None
 ) -> None:
     assert writer.vocabulary.encode(Canonical(kind, canonical)) == encoded  # type: ignore[arg-type]
+
+
+CANONICAL = [
+    Canonical("shell", {"command": "ls -la", "description": "list", "workdir": "/w"}),
+    Canonical("read_file", {"path": "/w/a.py", "offset": 10, "limit": 5}),
+    Canonical("write_file", {"path": "/w/a.py", "content": "x = 1\n"}),
+    Canonical("edit_file", {"path": "/w/a.py", "old": "x = 1", "new": "x = 2"}),
+    Canonical("list_dir", {"path": "/w"}),
+    Canonical("glob", {"pattern": "**/*.py", "path": "/w"}),
+    Canonical("grep", {"pattern": "def main", "path": "/w", "glob": "*.py"}),
+    Canonical("web_fetch", {"url": "https://example.com/a"}),
+    Canonical("task", {"prompt": "Investigate the bug", "agent": "Explore"}),
+]
+
+
+def test_the_recorded_declarations_are_of_the_pinned_cli() -> None:
+    assert recorded("copilot")["version"] == writer.CLI_VERSION == PINS["copilot"][1]
+
+
+@pytest.mark.parametrize("call", CANONICAL, ids=[c.kind for c in CANONICAL])
+def test_every_action_encodes_to_a_tool_the_pinned_cli_declares(call: Canonical) -> None:
+    encode_as_declared("copilot", writer.vocabulary, call)
+
+
+def test_web_search_is_the_one_action_the_recording_cannot_show() -> None:
+    """1.0.102 has no web_search of its own: its changelog names GitHub's MCP server's
+    (`github-mcp-server/web_search`), there for a signed-in user only, and the recording
+    runs with a bring-your-own-key provider. The call is kept by name; the CLI replays it."""
+    assert "web_search" not in declared_tools("copilot")
+    assert writer.vocabulary.encode(Canonical("web_search", {"query": "q"})) == (
+        "web_search",
+        {"query": "q"},
+    )
+    assert writer.accepts_generic_calls
+
+
+def test_the_agent_types_are_the_ones_task_declares() -> None:
+    declared = declared_tools("copilot")["task"]["properties"]["agent_type"]["enum"]
+    assert set(declared) == writer.AGENT_TYPES
 
 
 def test_a_long_shell_description_is_cut_to_what_bash_allows() -> None:

@@ -18,6 +18,8 @@ import orjson
 import pytest
 
 from tests.conftest import FIXTURES, checksums
+from tests.e2e.clis import PINS
+from tests.writers.declared import encode_as_declared, recorded
 from tether.archive.assemble import Assembly
 from tether.capture.feed import feed_from_bytes
 from tether.convert.session import convert
@@ -371,18 +373,8 @@ def test_user_text_the_cli_would_skip_is_kept(store: Path, cwd: Path) -> None:
 # -- vocabulary ------------------------------------------------------------------------------
 
 
-REQUEST = Path("/tmp/real/gemini-final-request.json")
-
-
-def declared() -> dict[str, dict[str, Any]]:
-    """The tools the pinned CLI declares (its real request body), else the names we encode."""
-    if not REQUEST.exists():
-        pytest.skip("no recorded request of the pinned Gemini CLI here")
-    body = orjson.loads(REQUEST.read_bytes())
-    return {
-        t["name"]: t.get("parametersJsonSchema") or t.get("parameters") or {}
-        for t in body["tools"][0]["functionDeclarations"]
-    }
+def test_the_recorded_declarations_are_of_the_pinned_cli() -> None:
+    assert recorded("gemini")["version"] == writer.CLI_VERSION == PINS["gemini"][1]
 
 
 CANONICAL = [
@@ -404,13 +396,7 @@ CANONICAL = [
 
 @pytest.mark.parametrize("call", CANONICAL, ids=[c.kind for c in CANONICAL])
 def test_every_action_encodes_to_a_declared_tool_and_decodes_back(call: Canonical) -> None:
-    encoded = writer.vocabulary.encode(call)
-    assert encoded is not None
-    tool, args = encoded
-    schema = declared().get(tool)
-    assert schema is not None, f"{tool} is not a tool of the pinned CLI"
-    assert set(args) <= set(schema["properties"]), (tool, args)
-    assert set(schema.get("required", [])) <= set(args), (tool, args)
+    tool, args = encode_as_declared("gemini", writer.vocabulary, call)
     assert writer.vocabulary.decode(tool, args) == call
 
 

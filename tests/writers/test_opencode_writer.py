@@ -341,3 +341,8 @@ def test_vocabulary_encodes_as_opencode_declares_its_tools() -> None:
         "task",
         {"prompt": "p", "description": "d", "subagent_type": "general"},
     )
+    todo = Canonical("todo", {"items": [{"text": "a", "status": "completed"}, "not an item"]})
+    assert writer.vocabulary.encode(todo) == (
+        "todowrite",
+        {"todos": [{"content": "a", "status": "completed", "priority": "medium"}]},
+    )

@@ -17,6 +17,7 @@ from pathlib import Path
 
 import tether
 from tether.autoresume import fastfile
+from tether.files import replace
 from tether.tools import facts, launch
 from tether.tools.launch import SHIM_MARK, SHIM_VERSION, find_real, is_shim, is_stale
 
@@ -25,6 +26,7 @@ HOT_MODULES = (
     "__init__",
     "shim",
     "statefile",
+    "files",
     "autoresume/__init__",
     "autoresume/launcher",
     "autoresume/plan",
@@ -196,10 +198,7 @@ def install(tools: list[str], folder: Path, python: str | None = None) -> list[P
         path = folder / tool
         if path.exists() and not is_shim(str(path)):
             raise FileExistsError(f"{path} exists and is not a tether shim: left as it is")
-        tmp = folder / f".{tool}.{os.getpid()}.tmp"
-        tmp.write_text(script(tool, folder, python, parent))
-        tmp.chmod(0o755)
-        tmp.replace(path)
+        replace(path, script(tool, folder, python, parent).encode(), mode=0o755)
         written.append(path)
     return written
 

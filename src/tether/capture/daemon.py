@@ -17,6 +17,7 @@ from typing import Any, BinaryIO, Literal
 
 from tether.capture.watch import LOG_FILE, PID_FILE, AlreadyWatching, running_pid
 from tether.errors import TetherError
+from tether.files import replace
 
 ERR_FILE = "watch.err"
 START_TIMEOUT = 10.0
@@ -288,7 +289,7 @@ def install(env: Mapping[str, str], home: Path, data: Path) -> ServiceReport:
     (a watcher started by `daemon start` hands over to it)."""
     unit = service(env, home, data)
     old = unit.path.read_bytes() if unit.path.exists() else None
-    _write(unit.path, unit.text)
+    replace(unit.path, unit.text)
     report = ServiceReport(unit.kind, str(unit.path), changed=old != unit.text)
     if not manager_available(unit.kind, env):
         report.to_run = [" ".join(argv) for argv in unit.enable]
@@ -322,11 +323,3 @@ def _run_all(commands: list[list[str]], report: ServiceReport) -> None:
             report.to_run = [" ".join(a) for a in commands[i:]]
             return
         report.ran.append(" ".join(argv))
-
-
-def _write(path: Path, data: bytes) -> None:
-    path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_name(f".{path.name}.tmp")
-    tmp.write_bytes(data)
-    tmp.chmod(0o644)
-    tmp.replace(path)

@@ -280,21 +280,6 @@ class Outcome:
             report.sessions_updated += 1
 
 
-def read_source(
-    db: sqlite3.Connection,
-    tool: Tool,
-    source: Source,
-    st: os.stat_result,
-    row: Known | None,
-    report: ScanReport,
-    origin: str = "scan",
-) -> int | None:
-    """Read one file into the archive in a transaction of its own; returns its session pk
-    (for a container, the last of its sessions' pks: see `read_sessions`)."""
-    pks = read_sessions(db, tool, source, st, row, report, origin)
-    return pks[-1] if pks else None
-
-
 def read_sessions(
     db: sqlite3.Connection,
     tool: Tool,
@@ -557,7 +542,7 @@ def read_batch(
         db.execute("ROLLBACK")
         db.execute("PRAGMA foreign_keys = ON")
         for tool, source, st, row in batch:
-            read_source(db, tool, source, st, row, report)
+            read_sessions(db, tool, source, st, row, report)
         return
     finally:
         if not db.in_transaction:

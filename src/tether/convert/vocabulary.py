@@ -60,6 +60,32 @@ Args = dict[str, Any]
 Converter = Callable[[Any], Args | None]
 
 
+def first_given(native: Args, *keys: str) -> Any:
+    """The value of the first of `keys` that `native` gives (not missing, None or "")."""
+    return next((native[key] for key in keys if native.get(key) not in (None, "")), None)
+
+
+def given(**values: Any) -> Args:
+    """The canonical arguments among `values` that are given (not None or "")."""
+    return {key: value for key, value in values.items() if value not in (None, "")}
+
+
+def decode_gemini_edit(native: Args) -> Args | None:
+    """An edit in the Gemini CLI's `replace` and Qwen Code's `edit` (its fork's): the path
+    under any of its names, the strings, and several replacements allowed by a flag (Gemini
+    `allow_multiple`, Qwen `replace_all`) or an `expected_replacements` above one."""
+    args = given(
+        path=first_given(native, "file_path", "absolute_path", "path"),
+        old=native.get("old_string"),
+        new=native.get("new_string"),
+    )
+    expected = native.get("expected_replacements")
+    flagged = native.get("allow_multiple") is True or native.get("replace_all") is True
+    if flagged or (type(expected) is int and expected > 1):
+        args["replace_all"] = True
+    return args
+
+
 def decode_todos(native: Args) -> Args | None:
     """A todo call's `todos: [{content, status}]` (Claude Code's TodoWrite, opencode's
     todowrite) as the canonical `items: [{text, status}]`."""
@@ -72,6 +98,25 @@ def decode_todos(native: Args) -> Args | None:
         if isinstance(t, dict)
     ]
     return {"items": items}
+
+
+def encode_todos(args: Args, extra: Callable[[str], Args]) -> Args | None:
+    """The canonical `items` as `todos: [{content, status, …}]` (decode_todos' inverse), each
+    with the fields its tool also wants, from `extra(text)` (Claude Code's `activeForm`,
+    opencode's `priority`)."""
+    items = args.get("items")
+    if not isinstance(items, list):
+        return None
+    todos = [
+        {
+            "content": str(item.get("text", "")),
+            "status": item.get("status", "pending"),
+            **extra(str(item.get("text", ""))),
+        }
+        for item in items
+        if isinstance(item, dict)
+    ]
+    return {"todos": todos}
 
 
 @dataclass(frozen=True, slots=True)

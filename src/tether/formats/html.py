@@ -5,7 +5,7 @@ from __future__ import annotations
 from html import escape
 from typing import Any
 
-from tether.formats.render import part_blocks
+from tether.formats.render import header, part_blocks
 
 STYLE = """
 body{font:15px/1.5 system-ui,sans-serif;max-width:60rem;margin:2rem auto;padding:0 1rem;color:#222}
@@ -22,18 +22,7 @@ dl{display:grid;grid-template-columns:max-content 1fr;gap:.2rem 1rem}dt{font-wei
 def to_html(doc: dict[str, Any]) -> str:
     info = doc["session"]
     title = escape(info.get("title") or "Untitled session")
-    rows = "".join(
-        f"<dt>{label}</dt><dd>{escape(str(info[key]))}</dd>"
-        for label, key in (
-            ("Tool", "tool"),
-            ("Session", "native_id"),
-            ("Project", "project"),
-            ("Branch", "git_branch"),
-            ("Started", "created_at"),
-            ("Updated", "updated_at"),
-        )
-        if info.get(key)
-    )
+    rows = "".join(f"<dt>{label}</dt><dd>{escape(value)}</dd>" for label, value in header(info))
     body = [f"<h1>{title}</h1><dl>{rows}</dl>"]
     for message in doc["messages"]:
         role = escape(message["role"])

@@ -4,23 +4,14 @@ from __future__ import annotations
 
 from typing import Any
 
-from tether.formats.render import fence, part_blocks
+from tether.formats.render import fence, header, part_blocks
 
 
 def to_markdown(doc: dict[str, Any]) -> str:
     """`doc` is a session JSON (formats.tether_json.session_json), possibly redacted."""
     info = doc["session"]
     out = [f"# {info.get('title') or 'Untitled session'}", ""]
-    for label, key in (
-        ("Tool", "tool"),
-        ("Session", "native_id"),
-        ("Project", "project"),
-        ("Branch", "git_branch"),
-        ("Started", "created_at"),
-        ("Updated", "updated_at"),
-    ):
-        if info.get(key):
-            out.append(f"- **{label}:** `{info[key]}`")
+    out += [f"- **{label}:** `{value}`" for label, value in header(info)]
     if info.get("models"):
         out.append(f"- **Models:** {', '.join(info['models'])}")
     out.append("")

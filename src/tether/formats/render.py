@@ -1,4 +1,5 @@
-"""What Markdown and HTML exports share: how each part is titled and shown."""
+"""What Markdown and HTML exports share: the session's header, how each part is titled and
+shown."""
 
 from __future__ import annotations
 
@@ -6,6 +7,23 @@ from collections.abc import Iterator
 from typing import Any
 
 import orjson
+
+HEADER = (
+    ("Tool", "tool"),
+    ("Session", "native_id"),
+    ("Project", "project"),
+    ("Branch", "git_branch"),
+    ("Started", "created_at"),
+    ("Updated", "updated_at"),
+)
+"""The session's fields an export shows above its messages, with their labels."""
+
+
+def header(info: dict[str, Any]) -> Iterator[tuple[str, str]]:
+    """(label, value) of each HEADER field the session (session JSON) has."""
+    for label, key in HEADER:
+        if info.get(key):
+            yield label, str(info[key])
 
 
 def fence(body: str, lang: str = "") -> str:

@@ -21,8 +21,13 @@ from tether.errors import TetherError
 INSTALL_HINT = "install it with `apt install tmux` (Debian, Ubuntu) or `brew install tmux` (macOS)"
 STOP_GRACE = 10.0
 """Seconds the agents get to exit on SIGTERM before they are killed."""
-PANE_FIELDS = ("window_name", "pane_id", "pane_dead", "pane_dead_status", "window_activity")
-PANE_FORMAT = "\t".join("#{" + name + "}" for name in (*PANE_FIELDS, "pane_pid"))
+PANE_FIELDS = (
+    *("window_name", "pane_id", "pane_dead", "pane_dead_status", "window_activity", "pane_pid"),
+    *("pane_dead_signal", "pid"),
+)
+PANE_FORMAT = "\t".join("#{" + name + "}" for name in PANE_FIELDS)
+REAP_WAIT = 1.0
+"""Seconds `panes` waits for the exit status of a program that has just exited."""
 
 
 class TmuxError(TetherError):
@@ -132,16 +137,32 @@ class Tmux:
         self.check(*(escape(word) for word in command))
 
     def panes(self, session: str) -> dict[str, Pane]:
-        """The first pane of every window of `session`, by window name ({} if none)."""
+        """The first pane of every window of `session`, by window name ({} if none).
+
+        tmux built with libutempter (Debian's) can miss the SIGCHLD of a program that exits
+        at once: the pane's terminal closes first, and utempter's helper runs with SIGCHLD at
+        its default, which drops it. The window is dead, but tmux learns the exit status (and
+        reaps the program) only at the next SIGCHLD it gets: `panes` sends it one.
+        """
+        panes, server, waiting = self._list_panes(session)
+        deadline = time.monotonic() + REAP_WAIT
+        while waiting and server and time.monotonic() < deadline:
+            with contextlib.suppress(ProcessLookupError, PermissionError):
+                os.kill(server, signal.SIGCHLD)
+            time.sleep(0.02)
+            panes, server, waiting = self._list_panes(session)
+        return panes
+
+    def _list_panes(self, session: str) -> tuple[dict[str, Pane], int | None, bool]:
+        """The panes, the tmux server's pid, and whether a dead one has no exit yet."""
         done = self.run("list-panes", "-s", "-t", f"={session}", "-F", PANE_FORMAT)
-        if done.returncode != 0:
-            return {}
         panes: dict[str, Pane] = {}
-        for line in done.stdout.splitlines():
+        server, waiting = None, False
+        for line in done.stdout.splitlines() if done.returncode == 0 else []:
             fields = line.split("\t")
-            if len(fields) != 6 or fields[0] in panes:
+            if len(fields) != len(PANE_FIELDS) or fields[0] in panes:
                 continue
-            window, pane_id, dead, status, activity, pid = fields
+            window, pane_id, dead, status, activity, pid, killed_by, server_pid = fields
             panes[window] = Pane(
                 window=window,
                 pane_id=pane_id,
@@ -150,7 +171,9 @@ class Tmux:
                 activity=float(activity) if activity.isdigit() else None,
                 pid=int(pid) if pid.isdigit() else None,
             )
-        return panes
+            waiting = waiting or (dead == "1" and not status and not killed_by)
+            server = int(server_pid) if server_pid.isdigit() else server
+        return panes, server, waiting
 
     def kill_session(self, session: str) -> bool:
         """Close the session: tmux hangs up every program in it. False if there was none."""

@@ -15,7 +15,7 @@ from typing import Any
 from tether.model import Attachment, Message, Part, Role, Text, ToolResult
 from tether.tools.base import Feed, FormatError, Meta, Op, Put, Source
 from tether.tools.claude import ASSISTANT_BLOCKS
-from tether.tools.common import as_text, file_path, iso
+from tether.tools.common import as_text, dict_or_empty, file_path, iso, token_counts
 from tether.tools.facts import amp as facts
 from tether.tools.listing import entries, is_file
 
@@ -183,10 +183,21 @@ def _assistant(
                 parts.append(part)
         else:
             feed.skip(f"unknown assistant block {kind!r}")
-    usage = _dict(message.get("usage"))
+    usage = dict_or_empty(message.get("usage"))
     model = usage.get("model") if isinstance(usage.get("model"), str) else None
     if parts:
-        yield Put(key, Message("assistant", parts, timestamp, model, _usage(usage), None, native))
+        yield Put(
+            key,
+            Message(
+                "assistant",
+                parts,
+                timestamp,
+                model,
+                token_counts(usage, USAGE_NAMES) or None,
+                None,
+                native,
+            ),
+        )
     if results:
         yield Put(key + RESULTS, Message("tool", results, timestamp))
 
@@ -220,7 +231,7 @@ def _user(
 
 def _tool_result(block: dict[str, Any]) -> ToolResult:
     call_id = block.get("toolUseID") or block.get("tool_use_id") or ""
-    run = _dict(block.get("run"))
+    run = dict_or_empty(block.get("run"))
     status = run.get("status") if isinstance(run.get("status"), str) else None
     if "content" in block and not run:
         output = as_text(block.get("content"))
@@ -259,12 +270,3 @@ def _info_parts(blocks: list[Any]) -> list[Part]:
         elif isinstance(block.get("text"), str) and block["text"]:
             parts.append(Text(block["text"]))
     return parts
-
-
-def _dict(value: Any) -> dict[str, Any]:
-    return value if isinstance(value, dict) else {}
-
-
-def _usage(usage: dict[str, Any]) -> dict[str, Any] | None:
-    out = {ours: usage[theirs] for theirs, ours in USAGE_NAMES if type(usage.get(theirs)) is int}
-    return out or None

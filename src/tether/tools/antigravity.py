@@ -16,7 +16,7 @@ import orjson
 
 from tether.model import Message, Part, Reasoning, Text, ToolCall, ToolResult
 from tether.tools.base import Feed, FormatError, Meta, Op, Put, Source
-from tether.tools.common import iso
+from tether.tools.common import head_records, iso
 from tether.tools.facts import antigravity as facts
 from tether.tools.listing import entries, is_dir, is_file
 
@@ -59,14 +59,9 @@ def discover(root: Path) -> Iterator[Source]:
 
 def sniff(path: Path, head: bytes) -> Source | None:
     """A step log: JSON lines with step_index, source and type."""
-    for line in head.split(b"\n", SNIFF_LINES)[:SNIFF_LINES]:
-        try:
-            rec = orjson.loads(line)
-        except orjson.JSONDecodeError:
-            continue
-        if isinstance(rec, dict) and {"step_index", "source", "type"} <= rec.keys():
-            return Source(path, "jsonl", native_id(path))
-        return None
+    rec = next(head_records(head, SNIFF_LINES), None)  # the first record decides
+    if isinstance(rec, dict) and {"step_index", "source", "type"} <= rec.keys():
+        return Source(path, "jsonl", native_id(path))
     return None
 
 

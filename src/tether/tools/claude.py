@@ -26,7 +26,7 @@ from tether.model import (
     ToolResult,
 )
 from tether.tools.base import Feed, Meta, Op, Put, Source
-from tether.tools.common import as_text, iso
+from tether.tools.common import as_text, head_records, iso, str_or_none, token_counts
 from tether.tools.facts import claude as facts
 from tether.tools.listing import entries, is_dir
 
@@ -35,7 +35,6 @@ display_name = facts.DISPLAY_NAME
 aliases = facts.ALIASES
 capabilities = facts.CAPABILITIES
 
-"""Longest encoded project directory name before the CLI shortens it and adds a hash."""
 MAX_SUBAGENT_DEPTH = 4
 SNIFF_LINES = 20
 MAX_PENDING_SUMMARIES = 100
@@ -85,6 +84,8 @@ USAGE_KEYS = (
     "cache_creation_input_tokens",
     "cache_read_input_tokens",
 )
+USAGE_NAMES = tuple(zip(USAGE_KEYS, USAGE_KEYS, strict=True))
+"""Claude Code's usage names are tether's own."""
 SILENT_SUBTYPES = frozenset({"turn_duration", "session_start"})
 IGNORED_BLOCKS = frozenset({"fallback"})
 CALL_BLOCKS = frozenset({"tool_use", "server_tool_use", "mcp_tool_use"})
@@ -179,15 +180,9 @@ def sniff(path: Path, head: bytes) -> Source | None:
 
 
 def _looks_like_claude(head: bytes) -> bool:
-    for line in head.split(b"\n", SNIFF_LINES)[:SNIFF_LINES]:
-        if not line.strip():
-            continue
-        try:
-            record = orjson.loads(line)
-        except orjson.JSONDecodeError:
-            continue
-        if isinstance(record, dict) and _is_claude_record(record):
-            return True
+    records = head_records(head, SNIFF_LINES)
+    if any(isinstance(record, dict) and _is_claude_record(record) for record in records):
+        return True
     # A first line longer than the head: Claude writes these two fields first.
     return head.startswith(b'{"parentUuid":') and b'"isSidechain":' in head[:300]
 
@@ -378,8 +373,8 @@ class _Reader:
             parts,
             stamp,
             model=model if isinstance(model, str) else None,
-            usage=_usage(msg.get("usage")),
-            native_id=_str(rec.get("uuid")),
+            usage=token_counts(msg.get("usage"), USAGE_NAMES) or None,
+            native_id=str_or_none(rec.get("uuid")),
             native=native,
         )
         if parts:
@@ -425,9 +420,9 @@ class _Reader:
         if not isinstance(content, list):
             self.feed.skip("user record without message content")
             return
-        results, parts, texts = self._user_blocks(content, _str(rec.get("sourceToolUseID")))
+        results, parts, texts = self._user_blocks(content, str_or_none(rec.get("sourceToolUseID")))
         stamp = iso(rec.get("timestamp"))
-        uuid = _str(rec.get("uuid"))
+        uuid = str_or_none(rec.get("uuid"))
         key = self._key()
         if results:
             native = self._native(rec)
@@ -485,7 +480,7 @@ class _Reader:
             "system",
             [Text(text)],
             iso(rec.get("timestamp")),
-            native_id=_str(rec.get("uuid")),
+            native_id=str_or_none(rec.get("uuid")),
             native=native,
         )
         yield Put(self._key(), message)
@@ -515,7 +510,11 @@ class _Reader:
         native = self._native(rec)
         native["kind"] = kind
         message = Message(
-            role, parts, iso(rec.get("timestamp")), native_id=_str(rec.get("uuid")), native=native
+            role,
+            parts,
+            iso(rec.get("timestamp")),
+            native_id=str_or_none(rec.get("uuid")),
+            native=native,
         )
         yield Put(self._key(), message)
 
@@ -532,7 +531,7 @@ def _text_block(block: dict[str, Any]) -> Part | None:
 def _thinking_block(block: dict[str, Any]) -> Part | None:
     signature = block.get("signature")
     return Reasoning(
-        _str(block.get("thinking")) or "",
+        str_or_none(block.get("thinking")) or "",
         signature if isinstance(signature, str) and signature else None,
     )
 
@@ -548,8 +547,8 @@ def _tool_call(block: dict[str, Any]) -> Part | None:
             args = orjson.loads(args)
     kind = block.get("type")
     return ToolCall(
-        _str(block.get("id")) or "",
-        _str(block.get("name")) or "",
+        str_or_none(block.get("id")) or "",
+        str_or_none(block.get("name")) or "",
         args,
         native={} if kind == "tool_use" else {"type": kind},
     )
@@ -560,16 +559,16 @@ def _attachment(block: dict[str, Any]) -> Part:
     source = block.get("source")
     source = source if isinstance(source, dict) else {}
     default = "application/pdf" if kind == "document" else "application/octet-stream"
-    media_type = _str(source.get("media_type")) or default
-    title = _str(block.get("title"))
+    media_type = str_or_none(source.get("media_type")) or default
+    title = str_or_none(block.get("title"))
     source_type = source.get("type")
     if source_type == "base64":
-        return Attachment(media_type, title, data=_str(source.get("data")))
+        return Attachment(media_type, title, data=str_or_none(source.get("data")))
     if source_type == "url":
-        return Attachment(media_type, title, uri=_str(source.get("url")))
+        return Attachment(media_type, title, uri=str_or_none(source.get("url")))
     if source_type == "text" and isinstance(source.get("data"), str):
         data = base64.b64encode(source["data"].encode()).decode()
-        return Attachment(_str(source.get("media_type")) or "text/plain", title, data=data)
+        return Attachment(str_or_none(source.get("media_type")) or "text/plain", title, data=data)
     native = {"type": kind, "source_type": source_type}
     if "file_id" in source:
         native["file_id"] = source["file_id"]
@@ -591,7 +590,7 @@ ASSISTANT_BLOCKS: dict[str, Callable[[dict[str, Any]], Part | None]] = {
 def _tool_result(block: dict[str, Any], fallback_id: str | None) -> Part:
     kind = block.get("type")
     return ToolResult(
-        _str(block.get("tool_use_id")) or fallback_id or "",
+        str_or_none(block.get("tool_use_id")) or fallback_id or "",
         as_text(block.get("content")),
         bool(block.get("is_error")),
         native={} if kind == "tool_result" else {"type": kind},
@@ -683,13 +682,6 @@ def _compact_metadata(value: Any) -> dict[str, Any] | None:
     return {k: value[k] for k in keep if k in value}
 
 
-def _usage(value: Any) -> dict[str, Any] | None:
-    if not isinstance(value, dict):
-        return None
-    usage = {k: value[k] for k in USAGE_KEYS if isinstance(value.get(k), int)}
-    return usage or None
-
-
 def _sidecar(path: Path) -> dict[str, Any]:
     """Agent type and the spawning tool call, from `agent-<id>.meta.json` beside the file."""
     try:
@@ -705,7 +697,3 @@ def _sidecar(path: Path) -> dict[str, Any]:
         ("description", "description"),
     )
     return {ours: meta[theirs] for theirs, ours in fields if isinstance(meta.get(theirs), str)}
-
-
-def _str(value: Any) -> str | None:
-    return value if isinstance(value, str) else None

@@ -17,7 +17,7 @@ import orjson
 
 from tether.model import Attachment, Message, Part, Reasoning, Text, ToolCall, ToolResult
 from tether.tools.base import Feed, Meta, Op, Put, Rewind, Source
-from tether.tools.common import as_text, iso
+from tether.tools.common import as_text, dict_or_empty, iso
 from tether.tools.facts import codex as facts
 from tether.tools.listing import entries
 
@@ -214,7 +214,7 @@ def started_since(root: Path, since: float, cwd: str) -> list[tuple[str, str, Pa
             except OSError:
                 continue
             meta = _first_meta(Path(entry.path))
-            if meta is None or _dict(meta.get("source")).get("subagent"):
+            if meta is None or dict_or_empty(meta.get("source")).get("subagent"):
                 continue
             if meta.get("forked_from_id") or meta.get("parent_thread_id"):
                 continue
@@ -364,11 +364,12 @@ def _session_meta(
     cwd = payload.get("cwd") if isinstance(payload.get("cwd"), str) else None
     if cwd:
         state["cwd"] = cwd
-    git = _dict(payload.get("git"))
+    git = dict_or_empty(payload.get("git"))
     native = _pick(payload, META_NATIVE_KEYS)
     if isinstance(git.get("repository_url"), str):
         native["repository_url"] = git["repository_url"]
-    spawn = _dict(_dict(_dict(payload.get("source")).get("subagent")).get("thread_spawn"))
+    subagent = dict_or_empty(dict_or_empty(payload.get("source")).get("subagent"))
+    spawn = dict_or_empty(subagent.get("thread_spawn"))
     parent = (
         payload.get("forked_from_id")
         or payload.get("parent_thread_id")
@@ -399,10 +400,6 @@ def _at_least(version: str, floor: tuple[int, int]) -> bool:
         return (int(parts[0]), int(parts[1])) >= floor
     except (ValueError, IndexError):
         return False
-
-
-def _dict(value: Any) -> dict[str, Any]:
-    return value if isinstance(value, dict) else {}
 
 
 def _pick(payload: dict[str, Any], keys: tuple[str, ...]) -> dict[str, Any]:

@@ -1,10 +1,15 @@
-"""Small helpers every reader needs: timestamps, text of content blocks, titles."""
+"""Small helpers every reader needs: timestamps, text of content blocks, titles, fields of
+the wrong type, token counts, sniffing a head and reading the small files beside sessions."""
 
 from __future__ import annotations
 
+from collections.abc import Iterable, Iterator
 from datetime import UTC, datetime
+from pathlib import Path
 from typing import Any
 from urllib.parse import unquote, urlparse
+
+from tether.statefile import read_regular
 
 TITLE_MAX = 120
 
@@ -35,6 +40,52 @@ def iso(value: Any) -> str | None:
         dt = dt.astimezone(UTC)
         return dt.strftime("%Y-%m-%dT%H:%M:%S.") + f"{dt.microsecond // 1000:03d}Z"
     return None
+
+
+def dict_or_empty(value: Any) -> dict[str, Any]:
+    """`value` when it is a JSON object, else an empty one (a field of the wrong type)."""
+    return value if isinstance(value, dict) else {}
+
+
+def str_or_none(value: Any) -> str | None:
+    """`value` when it is a string, the empty one included; else None."""
+    return value if isinstance(value, str) else None
+
+
+def nonempty_str(value: Any) -> str | None:
+    """`value` when it is a string with something in it; else None (an empty string too)."""
+    return value if isinstance(value, str) and value else None
+
+
+def head_records(head: bytes, lines: int) -> Iterator[Any]:
+    """The JSON values of the first `lines` lines of a file's head, in order; blank lines,
+    broken ones and a last line cut by the head's end are passed over (for sniffing)."""
+    import orjson
+
+    for line in head.split(b"\n", lines)[:lines]:
+        try:
+            yield orjson.loads(line)
+        except orjson.JSONDecodeError:
+            continue
+
+
+def read_small(path: Path, limit: int) -> bytes | None:
+    """The bytes of a file that should be small (a marker, an index beside the sessions);
+    None when it is missing, unreadable, no regular file (a FIFO is never waited on) or
+    bigger than `limit` (then it is not what we want)."""
+    try:
+        return read_regular(str(path), limit)
+    except OSError:
+        return None
+
+
+def token_counts(value: Any, names: Iterable[tuple[str, str]]) -> dict[str, int]:
+    """The token counts in `value` (a JSON object), each under our name (`names`: pairs of
+    theirs and ours): whole numbers only (true and false are no counts); none when `value`
+    is no object."""
+    if not isinstance(value, dict):
+        return {}
+    return {ours: value[theirs] for theirs, ours in names if type(value.get(theirs)) is int}
 
 
 def file_path(uri: str) -> str:

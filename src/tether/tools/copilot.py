@@ -16,7 +16,7 @@ import orjson
 
 from tether.model import Attachment, Message, Part, Reasoning, Role, Text, ToolCall, ToolResult
 from tether.tools.base import Feed, FormatError, Meta, Op, Put, Reset, Source
-from tether.tools.common import as_text, iso
+from tether.tools.common import as_text, dict_or_empty, iso, nonempty_str, token_counts
 from tether.tools.facts import copilot as facts
 from tether.tools.listing import entries, is_dir, is_file
 
@@ -187,10 +187,6 @@ def _read_events(feed: Feed, st: dict[str, Any]) -> Iterator[Op]:
         yield Meta(native_id=path.stem)
 
 
-def _str(value: Any) -> str | None:
-    return value if isinstance(value, str) and value else None
-
-
 def _digest(text: str) -> str:
     return hashlib.blake2b(text.encode("utf-8", "replace"), digest_size=8).hexdigest()
 
@@ -222,8 +218,8 @@ def _put(st: dict[str, Any], key: str, message: Message, merge: bool = False) ->
 def _session_start(feed: Feed, st: Rec, rec: Rec, data: Rec, n: int) -> list[Op]:
     ctx = data.get("context")
     ctx = ctx if isinstance(ctx, dict) else {}
-    cwd = _str(ctx.get("cwd"))
-    model = _str(data.get("selectedModel"))
+    cwd = nonempty_str(ctx.get("cwd"))
+    model = nonempty_str(data.get("selectedModel"))
     if model:
         st["model"] = model
     if cwd:
@@ -233,18 +229,18 @@ def _session_start(feed: Feed, st: Rec, rec: Rec, data: Rec, n: int) -> list[Op]
         for key in ("copilotVersion", "producer", "version", "selectedModel")
         if data.get(key) is not None
     }
-    if _str(ctx.get("repository")):
+    if nonempty_str(ctx.get("repository")):
         native["repository"] = ctx["repository"]
-    session_id = _str(data.get("sessionId"))
+    session_id = nonempty_str(data.get("sessionId"))
     if session_id:
         st["sid"] = session_id
     return [
         Meta(
             native_id=session_id if feed.source.native_id is None else None,
             cwd=cwd,
-            project=_str(ctx.get("gitRoot")) or cwd,
-            git_branch=_str(ctx.get("branch")),
-            git_commit=_str(ctx.get("headCommit")),
+            project=nonempty_str(ctx.get("gitRoot")) or cwd,
+            git_branch=nonempty_str(ctx.get("branch")),
+            git_commit=nonempty_str(ctx.get("headCommit")),
             created_at=iso(data.get("startTime")) or iso(rec.get("timestamp")),
             native=native,
         )
@@ -253,7 +249,7 @@ def _session_start(feed: Feed, st: Rec, rec: Rec, data: Rec, n: int) -> list[Op]
 
 def _session_resume(feed: Feed, st: Rec, rec: Rec, data: Rec, n: int) -> list[Op]:
     """The session keeps the cwd and git state it started with; only the model carries on."""
-    model = _str(data.get("selectedModel"))
+    model = nonempty_str(data.get("selectedModel"))
     if model:
         st["model"] = model
     return []
@@ -267,22 +263,22 @@ def _context_changed(feed: Feed, st: Rec, rec: Rec, data: Rec, n: int) -> list[O
 
 def _context_meta(ctx: dict[str, Any]) -> list[Op]:
     meta = Meta(
-        cwd=_str(ctx.get("cwd")),
-        git_branch=_str(ctx.get("branch")),
-        git_commit=_str(ctx.get("headCommit")),
+        cwd=nonempty_str(ctx.get("cwd")),
+        git_branch=nonempty_str(ctx.get("branch")),
+        git_commit=nonempty_str(ctx.get("headCommit")),
     )
     return [meta] if meta.cwd or meta.git_branch or meta.git_commit else []
 
 
 def _model_change(feed: Feed, st: Rec, rec: Rec, data: Rec, n: int) -> list[Op]:
-    model = _str(data.get("newModel"))
+    model = nonempty_str(data.get("newModel"))
     if model:
         st["model"] = model
     return []
 
 
 def _title_changed(feed: Feed, st: Rec, rec: Rec, data: Rec, n: int) -> list[Op]:
-    title = _str(data.get("title"))
+    title = nonempty_str(data.get("title"))
     if not title or title == st.get("title"):
         return []
     st["title"] = title
@@ -290,14 +286,14 @@ def _title_changed(feed: Feed, st: Rec, rec: Rec, data: Rec, n: int) -> list[Op]
 
 
 def _shutdown(feed: Feed, st: Rec, rec: Rec, data: Rec, n: int) -> list[Op]:
-    model = _str(data.get("currentModel"))
+    model = nonempty_str(data.get("currentModel"))
     if model:
         st["model"] = model
     per_model: dict[str, Any] = {}
     metrics = data.get("modelMetrics")
     if isinstance(metrics, dict):
         for model_id, metric in metrics.items():
-            usage = _usage(metric.get("usage")) if isinstance(metric, dict) else None
+            usage = token_counts(dict_or_empty(metric).get("usage"), USAGE_FIELDS)
             if usage:
                 per_model[model_id] = usage
     totals: dict[str, int] = {}
@@ -328,17 +324,6 @@ USAGE_FIELDS = (
 )
 
 
-def _usage(data: Any) -> dict[str, int] | None:
-    if not isinstance(data, dict):
-        return None
-    usage = {
-        ours: value
-        for theirs, ours in USAGE_FIELDS
-        if isinstance(value := data.get(theirs), int) and not isinstance(value, bool)
-    }
-    return usage or None
-
-
 def _token_details(details: Any) -> dict[str, int]:
     """1.0.77 shutdown `tokenDetails: {input: {tokenCount}, output: …, cache_read: …}`."""
     out: dict[str, int] = {}
@@ -352,14 +337,14 @@ def _token_details(details: Any) -> dict[str, int]:
 
 def _usage_record(feed: Feed, st: Rec, rec: Rec, data: Rec, n: int) -> list[Op]:
     """Token counts of one model call: onto the assistant message of that call."""
-    usage = _usage(data)
+    usage = token_counts(data, USAGE_FIELDS)
     apis: dict[str, str] = st.get("apis") or {}
-    api = _str(data.get("apiCallId"))
+    api = nonempty_str(data.get("apiCallId"))
     key = apis.get(api) if api else None
     key = key or st.get("asst")
     if not usage or not key:
         return []
-    message = Message(role="assistant", usage=usage, model=_str(data.get("model")))
+    message = Message(role="assistant", usage=usage, model=nonempty_str(data.get("model")))
     return [Put(key, message, merge=True)]
 
 
@@ -415,7 +400,7 @@ def _notice_event(feed: Feed, st: Rec, rec: Rec, data: Rec, n: int) -> list[Op]:
 
 
 def _abort(feed: Feed, st: Rec, rec: Rec, data: Rec, n: int) -> list[Op]:
-    reason = _str(data.get("reason"))
+    reason = nonempty_str(data.get("reason"))
     return _notice(rec, st, n, f"Aborted ({reason})" if reason else "Aborted", reason=reason)
 
 
@@ -425,7 +410,7 @@ def _abort(feed: Feed, st: Rec, rec: Rec, data: Rec, n: int) -> list[Op]:
 def _user_message(feed: Feed, st: Rec, rec: Rec, data: Rec, n: int) -> list[Op]:
     content = data.get("content")
     text = content if isinstance(content, str) else as_text(content)
-    source = _str(data.get("source"))
+    source = nonempty_str(data.get("source"))
     native = _native(rec, interactionId=data.get("interactionId"), source=source)
     role: Role = "user"
     if source and source != "user":
@@ -458,30 +443,34 @@ GITHUB_MEDIA_TYPE = "application/vnd.github+json"
 
 def _attachment(item: dict[str, Any]) -> Attachment:
     kind = item.get("type")
-    display = _str(item.get("displayName"))
+    display = nonempty_str(item.get("displayName"))
     native: dict[str, Any] = {"type": kind}
     if kind == "file":
-        path = _str(item.get("path"))
+        path = nonempty_str(item.get("path"))
         if isinstance(item.get("lineRange"), dict):
             native["lineRange"] = item["lineRange"]
-        media = _str(item.get("mimeType")) or _guess_type(path)
+        media = nonempty_str(item.get("mimeType")) or _guess_type(path)
         return Attachment(media, name=display, uri=path, native=native)
     if kind == "directory":
         return Attachment(
-            "inode/directory", name=display, uri=_str(item.get("path")), native=native
+            "inode/directory", name=display, uri=nonempty_str(item.get("path")), native=native
         )
     if kind == "selection":
         native["text"] = item.get("text")
         native["selection"] = item.get("selection")
-        return Attachment("text/plain", name=display, uri=_str(item.get("filePath")), native=native)
+        return Attachment(
+            "text/plain", name=display, uri=nonempty_str(item.get("filePath")), native=native
+        )
     if kind == "blob":
-        media = _str(item.get("mimeType")) or "application/octet-stream"
-        return Attachment(media, name=display, data=_str(item.get("data")), native=native)
+        media = nonempty_str(item.get("mimeType")) or "application/octet-stream"
+        return Attachment(media, name=display, data=nonempty_str(item.get("data")), native=native)
     if isinstance(kind, str) and kind.startswith("github_"):
-        label = _str(item.get("title")) or _str(item.get("path")) or display
-        return Attachment(GITHUB_MEDIA_TYPE, name=label, uri=_str(item.get("url")), native=native)
+        label = nonempty_str(item.get("title")) or nonempty_str(item.get("path")) or display
+        return Attachment(
+            GITHUB_MEDIA_TYPE, name=label, uri=nonempty_str(item.get("url")), native=native
+        )
     return Attachment(
-        "application/octet-stream", name=display, uri=_str(item.get("url")), native=native
+        "application/octet-stream", name=display, uri=nonempty_str(item.get("url")), native=native
     )
 
 
@@ -545,7 +534,7 @@ def _small(**values: Any) -> dict[str, Any]:
 
 
 def _assistant_message(feed: Feed, st: Rec, rec: Rec, data: Rec, n: int) -> list[Op]:
-    api = _str(data.get("apiCallId"))
+    api = nonempty_str(data.get("apiCallId"))
     key, merge = _assistant_key(st, n, "message", api, data.get("chunkIndex"))
     parts: list[Part] = []
     thought = data.get("reasoningText")
@@ -584,9 +573,9 @@ def _assistant_message(feed: Feed, st: Rec, rec: Rec, data: Rec, n: int) -> list
         role="assistant",
         parts=parts,
         timestamp=iso(rec.get("timestamp")),
-        model=_str(data.get("model")) or st.get("model"),
+        model=nonempty_str(data.get("model")) or st.get("model"),
         usage={"output_tokens": tokens} if isinstance(tokens, int) and tokens > 0 else None,
-        native_id=_str(data.get("messageId")),
+        native_id=nonempty_str(data.get("messageId")),
         native=native,
     )
     _remember_assistant(st, key, "message", api)
@@ -594,13 +583,13 @@ def _assistant_message(feed: Feed, st: Rec, rec: Rec, data: Rec, n: int) -> list
 
 
 def _tool_request(st: dict[str, Any], request: dict[str, Any]) -> ToolCall | None:
-    call_id = _str(request.get("toolCallId"))
+    call_id = nonempty_str(request.get("toolCallId"))
     if call_id is None:
         return None
     early: dict[str, bool] = st.get("early") or {}
     if early.pop(call_id, None):
         return None  # already emitted from its tool.execution_start
-    tool = _str(request.get("name")) or "unknown"
+    tool = nonempty_str(request.get("name")) or "unknown"
     _open_call(st, call_id, tool)
     native = _small(
         type=request.get("type") if request.get("type") != "function" else None,
@@ -631,13 +620,13 @@ def _open_call(st: dict[str, Any], call_id: str, tool: str) -> None:
 def _tool_start(feed: Feed, st: Rec, rec: Rec, data: Rec, n: int) -> list[Op]:
     """Normally the call is already in an assistant.message; add it only when it is not
     (a start logged before its request, or a tool the user ran himself)."""
-    call_id = _str(data.get("toolCallId"))
+    call_id = nonempty_str(data.get("toolCallId"))
     if call_id is None:
         feed.skip(f"{rec.get('type')} without toolCallId")
         return []
     if call_id in (st.get("calls") or {}):
         return []
-    tool = _str(data.get("toolName")) or "unknown"
+    tool = nonempty_str(data.get("toolName")) or "unknown"
     _open_call(st, call_id, tool)
     early: dict[str, bool] = st.setdefault("early", {})
     early[call_id] = True
@@ -649,7 +638,7 @@ def _tool_start(feed: Feed, st: Rec, rec: Rec, data: Rec, n: int) -> list[Op]:
         role="assistant",
         parts=[call],
         timestamp=iso(rec.get("timestamp")),
-        model=_str(data.get("model")) or st.get("model"),
+        model=nonempty_str(data.get("model")) or st.get("model"),
         native=_native(rec, parentToolCallId=data.get("parentToolCallId"), origin=kind),
     )
     st["open"] = None
@@ -657,7 +646,7 @@ def _tool_start(feed: Feed, st: Rec, rec: Rec, data: Rec, n: int) -> list[Op]:
 
 
 def _tool_complete(feed: Feed, st: Rec, rec: Rec, data: Rec, n: int) -> list[Op]:
-    call_id = _str(data.get("toolCallId"))
+    call_id = nonempty_str(data.get("toolCallId"))
     if call_id is None:
         feed.skip("tool.execution_complete without toolCallId")
         return []
@@ -816,7 +805,7 @@ def _read_legacy(feed: Feed, state: dict[str, Any]) -> Iterator[Op]:
     if not isinstance(doc, dict) or not isinstance(doc.get("chatMessages"), list):
         raise FormatError("not a Copilot CLI history-session-state file (no chatMessages list)")
     yield Reset()
-    session_id = _str(doc.get("sessionId"))
+    session_id = nonempty_str(doc.get("sessionId"))
     yield Meta(
         native_id=session_id if feed.source.native_id is None else None,
         created_at=iso(doc.get("startTime")),
@@ -846,7 +835,7 @@ def _legacy_message(item: dict[str, Any], index: int, pending: list[str]) -> Mes
     text = as_text(item.get("content")) if item.get("content") is not None else ""
     native: dict[str, Any] = {"index": index}
     if role == "tool":
-        call_id = _str(item.get("tool_call_id"))
+        call_id = nonempty_str(item.get("tool_call_id"))
         if call_id is None:
             # old files may omit ids: results answer the calls in order
             call_id = pending.pop(0) if pending else f"call_{index}"
@@ -872,7 +861,7 @@ def _legacy_message(item: dict[str, Any], index: int, pending: list[str]) -> Mes
 def _legacy_call(call: dict[str, Any], index: int, j: int, pending: list[str]) -> ToolCall:
     function = call.get("function")
     function = function if isinstance(function, dict) else {}
-    call_id = _str(call.get("id")) or f"call_{index}_{j}"
+    call_id = nonempty_str(call.get("id")) or f"call_{index}_{j}"
     pending.append(call_id)
-    tool = _str(function.get("name")) or "unknown"
+    tool = nonempty_str(function.get("name")) or "unknown"
     return ToolCall(call_id, tool, _arguments(function.get("arguments")))

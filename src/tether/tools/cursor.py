@@ -11,10 +11,9 @@ from collections.abc import Iterator, Mapping
 from pathlib import Path
 from typing import Any
 
-import orjson
-
 from tether.tools import cursor_agent, cursor_ide
 from tether.tools.base import Feed, Op, Source
+from tether.tools.common import head_records
 from tether.tools.database import is_sqlite
 from tether.tools.facts import cursor as facts
 from tether.tools.listing import entries, is_dir, is_file
@@ -74,14 +73,8 @@ def sniff(path: Path, head: bytes) -> Source | None:
         if path.name == STORE_DB:
             return cursor_agent.store_container(path)
         return None
-    for line in head.split(b"\n", SNIFF_LINES)[:SNIFF_LINES]:
-        try:
-            rec = orjson.loads(line)
-        except orjson.JSONDecodeError:
-            continue
-        if _transcript_line(rec):
-            return Source(path, "jsonl", cursor_agent.transcript_id(path)[0])
-        return None
+    if _transcript_line(next(head_records(head, SNIFF_LINES), None)):  # the first decides
+        return Source(path, "jsonl", cursor_agent.transcript_id(path)[0])
     return None
 
 

@@ -19,7 +19,7 @@ import orjson
 
 from tether.model import Message, Part, Reasoning, Text, ToolCall, ToolResult
 from tether.tools.base import Feed, Member, Meta, Op, Put, Source
-from tether.tools.common import file_path, iso
+from tether.tools.common import file_path, iso, token_counts
 from tether.tools.database import Unreadable, open_readonly, tables
 
 COMPOSER = "composerData:"
@@ -325,13 +325,10 @@ def _result_text(raw: Any) -> str:
 
 
 def _usage(count: Any) -> dict[str, Any] | None:
-    if not isinstance(count, dict):
-        return None
-    usage = {
-        ours: count[theirs]
-        for theirs, ours in (("inputTokens", "input_tokens"), ("outputTokens", "output_tokens"))
-        if type(count.get(theirs)) is int and count[theirs]
-    }
+    counts = token_counts(
+        count, (("inputTokens", "input_tokens"), ("outputTokens", "output_tokens"))
+    )
+    usage = {name: value for name, value in counts.items() if value}  # 0: not counted yet
     return usage or None
 
 

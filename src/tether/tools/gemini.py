@@ -16,7 +16,7 @@ import orjson
 
 from tether.model import Attachment, Message, Part, Reasoning, Role, Text, ToolCall, ToolResult
 from tether.tools.base import Feed, FormatError, Meta, Op, Put, Reset, Rewind, Source
-from tether.tools.common import as_text, iso
+from tether.tools.common import as_text, iso, read_small, token_counts
 from tether.tools.facts import gemini as facts
 from tether.tools.listing import entries, is_dir, is_file
 
@@ -336,7 +336,7 @@ class _Reader:
             parts=parts,
             timestamp=timestamp,
             model=model if isinstance(model, str) else None,
-            usage=_usage(rec.get("tokens")),
+            usage=token_counts(rec.get("tokens"), TOKEN_NAMES) or None,
             native_id=rid,
             native={"type": rec.get("type")},
         )
@@ -416,8 +416,8 @@ def find_project(path: Path, project_hash: Any, directories: Any = None) -> str 
     chats = path.parent if path.parent.name == "chats" else path.parent.parent
     if chats.name != "chats":
         return None
-    marker = _read_small(chats.parent / ".project_root", MARKER_MAX)
-    marker = marker.strip() if marker else None
+    data = read_small(chats.parent / ".project_root", MARKER_MAX)
+    marker = data.decode("utf-8", errors="replace").strip() if data else None
     if marker and (wanted is None or _hash(marker) == wanted):
         return marker
     if wanted:
@@ -431,24 +431,13 @@ def _hash(path: str) -> str:
     return hashlib.sha256(path.encode()).hexdigest()
 
 
-def _read_small(path: Path, limit: int) -> str | None:
-    try:
-        with path.open("rb") as fh:
-            data = fh.read(limit + 1)
-    except OSError:
-        return None
-    if len(data) > limit:
-        return None
-    return data.decode("utf-8", errors="replace")
-
-
 def _registered(path: Path) -> list[str]:
     """Project roots in ~/.gemini/projects.json: {"projects": {"/abs/path": "slug"}}."""
-    text = _read_small(path, REGISTRY_MAX)
-    if not text:
+    data = read_small(path, REGISTRY_MAX)
+    if not data:
         return []
     try:
-        projects = orjson.loads(text).get("projects")
+        projects = orjson.loads(data.decode("utf-8", errors="replace")).get("projects")
     except (orjson.JSONDecodeError, AttributeError):
         return []
     return [p for p in projects if isinstance(p, str)] if isinstance(projects, dict) else []
@@ -650,14 +639,3 @@ def _response_text(response: Any) -> tuple[str, bool]:
     if error not in (None, ""):
         pieces.append(as_text(error))
     return "\n".join(pieces), error not in (None, "")
-
-
-def _usage(tokens: Any) -> dict[str, Any] | None:
-    if not isinstance(tokens, dict):
-        return None
-    usage: dict[str, Any] = {}
-    for theirs, ours in TOKEN_NAMES:
-        value = tokens.get(theirs)
-        if type(value) is int:
-            usage[ours] = value
-    return usage or None

@@ -20,7 +20,7 @@ import orjson
 
 from tether.model import Attachment, Message, Part, Reasoning, Text, ToolCall, ToolResult
 from tether.tools.base import Feed, Member, Meta, Op, Put, Source
-from tether.tools.common import as_text, iso
+from tether.tools.common import as_text, dict_or_empty, iso, nonempty_str, token_counts
 from tether.tools.database import Unreadable, is_sqlite, open_readonly, tables
 from tether.tools.facts import opencode as facts
 from tether.tools.listing import entries, is_dir, is_file
@@ -36,6 +36,12 @@ LEGACY = "storage"
 QUIET_PARTS = frozenset({"step-start", "snapshot", "agent", "retry"})
 """Parts that record how a turn ran, not what was said."""
 SESSION_NATIVE = ("slug", "version", "projectID", "workspaceID", "share", "agent", "model")
+TOKEN_NAMES = (
+    ("input", "input_tokens"),
+    ("output", "output_tokens"),
+    ("reasoning", "reasoning_tokens"),
+)
+CACHE_NAMES = (("read", "cache_read_input_tokens"), ("write", "cache_write_tokens"))
 
 
 # ---------------------------------------------------------------------------------------
@@ -241,7 +247,7 @@ def legacy(path: Path) -> Source:
 
     def members(skip: Callable[[str], None]) -> Iterator[Member]:
         info = _json_file(path)
-        sid = _str(info.get("id")) if isinstance(info, dict) else None
+        sid = nonempty_str(info.get("id")) if isinstance(info, dict) else None
         if sid is None or "/" in sid:
             skip(f"{path.name} is not a session with a usable id")
             return
@@ -318,15 +324,15 @@ def read(feed: Feed, state: dict[str, Any]) -> Iterator[Op]:
 
 
 def _session(info: dict[str, Any]) -> Meta:
-    time = _dict(info.get("time"))
-    directory = _str(info.get("directory"))
+    time = dict_or_empty(info.get("time"))
+    directory = nonempty_str(info.get("directory"))
     native = {k: info[k] for k in SESSION_NATIVE if info.get(k) not in (None, "", {})}
     return Meta(
-        native_id=_str(info.get("id")),
-        title=_str(info.get("title")),
+        native_id=nonempty_str(info.get("id")),
+        title=nonempty_str(info.get("title")),
         cwd=directory,
         project=directory,
-        parent_native_id=_str(info.get("parentID")),
+        parent_native_id=nonempty_str(info.get("parentID")),
         created_at=iso(time.get("created")),
         updated_at=iso(time.get("updated")),
         native=native,
@@ -334,13 +340,13 @@ def _session(info: dict[str, Any]) -> Meta:
 
 
 def _message(feed: Feed, info: dict[str, Any], raw_parts: Any) -> Iterator[Op]:
-    mid = _str(info.get("id")) or ""
+    mid = nonempty_str(info.get("id")) or ""
     role = info.get("role")
     listed = raw_parts if isinstance(raw_parts, list) else []
     parts = [p for p in listed if isinstance(p, dict)]
     if len(parts) != len(listed):
         feed.skip(f"message {mid}: a part that is not an object")
-    time = _dict(info.get("time"))
+    time = dict_or_empty(info.get("time"))
     stamp = iso(time.get("created"))
     if role == "user":
         yield from _user(feed, mid, info, parts, stamp)
@@ -364,7 +370,7 @@ def _user(
         elif kind == "compaction":
             compaction = part
         elif kind == "subtask":
-            prompt = _str(part.get("prompt")) or _str(part.get("description")) or ""
+            prompt = nonempty_str(part.get("prompt")) or nonempty_str(part.get("description")) or ""
             content.append(Text(prompt, native={"type": "subtask", "agent": part.get("agent")}))
         elif kind not in QUIET_PARTS:
             feed.skip(f"message {mid}: unknown part {kind!r}")
@@ -382,9 +388,9 @@ def _assistant(
 ) -> Iterator[Op]:
     """One opencode message holds every step of a turn (text, calls, their results): each
     step becomes an assistant message and, when it called tools, a tool message."""
-    model = _str(info.get("modelID"))
+    model = nonempty_str(info.get("modelID"))
     if model is None and isinstance(info.get("model"), dict):
-        model = _str(info["model"].get("modelID"))
+        model = nonempty_str(info["model"].get("modelID"))
     native = {k: info[k] for k in ("providerID", "mode", "agent", "finish", "cost") if info.get(k)}
     if info.get("summary") is True:
         native["kind"] = "summary"
@@ -438,19 +444,19 @@ def _reasoning(part: dict[str, Any]) -> Part:
     signature = None
     if isinstance(metadata, dict):
         for provider in metadata.values():
-            if isinstance(provider, dict) and _str(provider.get("signature")):
+            if isinstance(provider, dict) and nonempty_str(provider.get("signature")):
                 signature = str(provider["signature"])
-    return Reasoning(_str(part.get("text")) or "", signature)
+    return Reasoning(nonempty_str(part.get("text")) or "", signature)
 
 
 def _tool(part: dict[str, Any]) -> tuple[ToolCall, ToolResult | None]:
-    state = _dict(part.get("state"))
-    call_id = _str(part.get("callID")) or _str(part.get("id")) or ""
-    status = _str(state.get("status"))
+    state = dict_or_empty(part.get("state"))
+    call_id = nonempty_str(part.get("callID")) or nonempty_str(part.get("id")) or ""
+    status = nonempty_str(state.get("status"))
     native: dict[str, Any] = {"status": status} if status else {}
-    if _str(state.get("title")):
+    if nonempty_str(state.get("title")):
         native["title"] = state["title"]
-    call = ToolCall(call_id, _str(part.get("tool")) or "", state.get("input", {}), native)
+    call = ToolCall(call_id, nonempty_str(part.get("tool")) or "", state.get("input", {}), native)
     if status == "completed":
         output = state.get("output")
         result = ToolResult(call_id, as_text(output), False, _result_native(state))
@@ -478,9 +484,9 @@ def _ended(results: list[Part]) -> str | None:
 
 
 def _file(part: dict[str, Any]) -> Part:
-    url = _str(part.get("url"))
-    media = _str(part.get("mime")) or "application/octet-stream"
-    filename = _str(part.get("filename"))
+    url = nonempty_str(part.get("url"))
+    media = nonempty_str(part.get("mime")) or "application/octet-stream"
+    filename = nonempty_str(part.get("filename"))
     if url and url.startswith("data:") and "," in url:
         return Attachment(media, filename, data=url.split(",", 1)[1])
     return Attachment(media, filename, uri=url)
@@ -489,7 +495,7 @@ def _file(part: dict[str, Any]) -> Part:
 def _error(error: dict[str, Any], stamp: str | None) -> Message:
     data = error.get("data")
     detail = data.get("message") if isinstance(data, dict) else None
-    kind = _str(error.get("name")) or "error"
+    kind = nonempty_str(error.get("name")) or "error"
     text = f"{kind}: {detail}" if isinstance(detail, str) and detail else kind
     return Message("system", [Text(text)], stamp, native={"kind": "error", "name": kind})
 
@@ -497,26 +503,5 @@ def _error(error: dict[str, Any], stamp: str | None) -> Message:
 def _usage(tokens: Any) -> dict[str, Any] | None:
     if not isinstance(tokens, dict):
         return None
-    usage = {
-        ours: tokens[theirs]
-        for theirs, ours in (
-            ("input", "input_tokens"),
-            ("output", "output_tokens"),
-            ("reasoning", "reasoning_tokens"),
-        )
-        if type(tokens.get(theirs)) is int
-    }
-    cache = tokens.get("cache")
-    if isinstance(cache, dict):
-        for theirs, ours in (("read", "cache_read_input_tokens"), ("write", "cache_write_tokens")):
-            if type(cache.get(theirs)) is int:
-                usage[ours] = cache[theirs]
+    usage = token_counts(tokens, TOKEN_NAMES) | token_counts(tokens.get("cache"), CACHE_NAMES)
     return usage or None
-
-
-def _dict(value: Any) -> dict[str, Any]:
-    return value if isinstance(value, dict) else {}
-
-
-def _str(value: Any) -> str | None:
-    return value if isinstance(value, str) and value else None

@@ -17,7 +17,7 @@ import orjson
 
 from tether.model import Attachment, Message, Part, Reasoning, Role, Text, ToolCall, ToolResult
 from tether.tools.base import Feed, Meta, Op, Put, Reset, Rewind, Source
-from tether.tools.common import as_text, iso, title_from
+from tether.tools.common import as_text, head_records, iso, title_from, token_counts
 from tether.tools.facts import qwen as facts
 from tether.tools.listing import entries, is_dir, is_file
 
@@ -104,13 +104,7 @@ def discover(root: Path) -> Iterator[Source]:
 
 def sniff(path: Path, head: bytes) -> Source | None:
     """A line with uuid, sessionId and a ChatRecord type whose message has Gemini parts."""
-    for line in head.split(b"\n", SNIFF_LINES)[:SNIFF_LINES]:
-        if not line.strip():
-            continue
-        try:
-            rec = orjson.loads(line)
-        except orjson.JSONDecodeError:
-            continue
+    for rec in head_records(head, SNIFF_LINES):
         if isinstance(rec, dict) and _is_qwen_record(rec):
             stem = path.name[: -len(".jsonl")] if path.name.endswith(".jsonl") else ""
             return Source(path, "jsonl", stem if SESSION_ID_RE.match(stem) else None)
@@ -350,7 +344,7 @@ class _Reader:
             parts,
             iso(rec.get("timestamp")),
             model if isinstance(model, str) and model else None,
-            _usage(rec.get("usageMetadata")),
+            token_counts(rec.get("usageMetadata"), TOKEN_NAMES) or None,
             uuid,
             self._native(rec),
         )
@@ -462,13 +456,6 @@ def _args(args: Any) -> Any:
         with contextlib.suppress(orjson.JSONDecodeError):
             return orjson.loads(args)
     return args
-
-
-def _usage(metadata: Any) -> dict[str, Any] | None:
-    if not isinstance(metadata, dict):
-        return None
-    usage = {ours: metadata[k] for k, ours in TOKEN_NAMES if type(metadata.get(k)) is int}
-    return usage or None
 
 
 def _uuid(rec: dict[str, Any]) -> str | None:

@@ -22,7 +22,7 @@ import orjson
 
 from tether.model import Attachment, Message, Part, Reasoning, Role, Text, ToolCall, ToolResult
 from tether.tools.base import Feed, FormatError, Member, Meta, Op, Put, Source
-from tether.tools.common import as_text, iso, title_from
+from tether.tools.common import as_text, iso, nonempty_str, read_small, title_from, token_counts
 from tether.tools.listing import entries, is_dir
 
 HISTORY = "api_conversation_history.json"
@@ -57,6 +57,11 @@ MESSAGE_NATIVE = (
     "truncationId",
     "truncationParent",
     "reasoning_content",
+)
+TOKEN_NAMES = (
+    ("prompt", "input_tokens"),
+    ("completion", "output_tokens"),
+    ("cached", "cached_tokens"),
 )
 RESULT_HEADER = re.compile(r"^\[(?P<name>[\w-]+)(?: for [^\n]*?)?\] Result:")
 """How Cline hands a tool's output back as text: `[read_file for 'a.cs'] Result:`."""
@@ -208,18 +213,14 @@ def _facts(folder: Path, task_id: str) -> dict[str, Any]:
             for u in (usage if isinstance(usage, list) else [])
             if isinstance(u, dict)
         ],
-        "version": _text(host.get("cline_version")),
+        "version": nonempty_str(host.get("cline_version")),
     }
 
 
 def _load(path: Path) -> Any:
     """A small JSON file beside the task, or None when it is missing, too big or broken."""
-    try:
-        with path.open("rb") as fh:
-            data = fh.read(SIDECAR_MAX + 1)
-    except OSError:
-        return None
-    if len(data) > SIDECAR_MAX:
+    data = read_small(path, SIDECAR_MAX)
+    if data is None:
         return None
     try:
         return orjson.loads(data)
@@ -275,17 +276,22 @@ class _Reader:
         if created is None and DIGITS.match(task_id):
             created = iso(int(task_id))
         updated = max((s for s in (*known, iso(item.get("ts"))) if s), default=None)
-        cwd = _text(item.get("workspace")) or _text(item.get("cwdOnTaskInitialization"))
-        cwd = cwd or _cwd_from(messages)
+        cwd = (
+            nonempty_str(item.get("workspace"))
+            or nonempty_str(item.get("cwdOnTaskInitialization"))
+            or _cwd_from(messages)
+        )
         native = {k: item[k] for k in HISTORY_NATIVE if item.get(k) not in (None, "", [])}
-        version = _text(self.facts.get("version"))
+        version = nonempty_str(self.facts.get("version"))
         if version:
             native["version"] = version
-        parent = _text(item.get("parentTaskId"))
+        parent = nonempty_str(item.get("parentTaskId"))
         yield Meta(
             native_id=task_id,
             title=title_from(
-                _text(item.get("title")) or _text(item.get("task")) or _text(self.facts.get("task"))
+                nonempty_str(item.get("title"))
+                or nonempty_str(item.get("task"))
+                or nonempty_str(self.facts.get("task"))
             ),
             cwd=cwd,
             project=cwd,
@@ -366,7 +372,7 @@ class _Reader:
 
     def _model(self, raw: dict[str, Any]) -> str | None:
         info = raw.get("modelInfo")
-        if isinstance(info, dict) and _text(info.get("modelId")):
+        if isinstance(info, dict) and nonempty_str(info.get("modelId")):
             return str(info["modelId"])
         stamp = raw.get("ts")
         chosen = None
@@ -374,7 +380,7 @@ class _Reader:
             when = use.get("ts")
             if isinstance(stamp, int | float) and isinstance(when, int | float) and when > stamp:
                 break
-            chosen = _text(use.get("model_id")) or chosen
+            chosen = nonempty_str(use.get("model_id")) or chosen
         return chosen
 
     def _reasoning_item(self, raw: dict[str, Any]) -> Message:
@@ -425,13 +431,13 @@ def _text_block(block: dict[str, Any]) -> Part | None:
 
 
 def _thinking(block: dict[str, Any]) -> Part | None:
-    text = _text(block.get("thinking")) or _text(block.get("text")) or ""
-    signature = _text(block.get("signature"))
+    text = nonempty_str(block.get("thinking")) or nonempty_str(block.get("text")) or ""
+    signature = nonempty_str(block.get("signature"))
     options = block.get("providerOptions")
     if signature is None and isinstance(options, dict):
         anthropic = options.get("anthropic")
         if isinstance(anthropic, dict):
-            signature = _text(anthropic.get("signature"))
+            signature = nonempty_str(anthropic.get("signature"))
     return Reasoning(text, signature)
 
 
@@ -440,8 +446,8 @@ def _redacted(block: dict[str, Any]) -> Part | None:
 
 
 def _tool_use(block: dict[str, Any]) -> Part | None:
-    call_id = _text(block.get("id")) or _text(block.get("toolCallId")) or ""
-    name = _text(block.get("name")) or _text(block.get("toolName")) or ""
+    call_id = nonempty_str(block.get("id")) or nonempty_str(block.get("toolCallId")) or ""
+    name = nonempty_str(block.get("name")) or nonempty_str(block.get("toolName")) or ""
     args = block["input"] if "input" in block else block.get("args")
     if isinstance(args, str):
         with contextlib.suppress(orjson.JSONDecodeError):
@@ -453,10 +459,10 @@ def _tool_use(block: dict[str, Any]) -> Part | None:
 def _tool_result(block: dict[str, Any]) -> Part | None:
     if block.get("type") == "tool-result":
         output, failed = _sdk_output(block.get("output", block.get("result")))
-        native = {"name": block["toolName"]} if _text(block.get("toolName")) else {}
-        return ToolResult(_text(block.get("toolCallId")) or "", output, failed, native)
+        native = {"name": block["toolName"]} if nonempty_str(block.get("toolName")) else {}
+        return ToolResult(nonempty_str(block.get("toolCallId")) or "", output, failed, native)
     return ToolResult(
-        _text(block.get("tool_use_id")) or "",
+        nonempty_str(block.get("tool_use_id")) or "",
         as_text(block.get("content")),
         bool(block.get("is_error")),
     )
@@ -485,8 +491,8 @@ def _image(block: dict[str, Any]) -> Part | None:
     if isinstance(source, dict):
         return _anthropic_media(source)
     data = block.get("image", block.get("data"))
-    media = _text(block.get("mediaType")) or _text(block.get("mimeType"))
-    name = _text(block.get("filename"))
+    media = nonempty_str(block.get("mediaType")) or nonempty_str(block.get("mimeType"))
+    name = nonempty_str(block.get("filename"))
     if isinstance(data, str) and data.startswith(("http://", "https://", "file:")):
         return Attachment(media or "application/octet-stream", name, uri=data)
     if isinstance(data, str) and data.startswith("data:"):
@@ -500,13 +506,13 @@ def _image(block: dict[str, Any]) -> Part | None:
 
 
 def _anthropic_media(source: dict[str, Any]) -> Part:
-    media = _text(source.get("media_type")) or "application/octet-stream"
+    media = nonempty_str(source.get("media_type")) or "application/octet-stream"
     if source.get("type") == "url":
-        return Attachment(media, uri=_text(source.get("url")))
+        return Attachment(media, uri=nonempty_str(source.get("url")))
     if source.get("type") == "text" and isinstance(source.get("data"), str):
         data = base64.b64encode(source["data"].encode()).decode()
-        return Attachment(_text(source.get("media_type")) or "text/plain", data=data)
-    return Attachment(media, data=_text(source.get("data")))
+        return Attachment(nonempty_str(source.get("media_type")) or "text/plain", data=data)
+    return Attachment(media, data=nonempty_str(source.get("data")))
 
 
 BLOCKS: dict[str, Callable[[dict[str, Any]], Part | None]] = {
@@ -531,18 +537,7 @@ BLOCKS: dict[str, Callable[[dict[str, Any]], Part | None]] = {
 def _usage(raw: dict[str, Any]) -> dict[str, Any] | None:
     metrics = raw.get("metrics")
     tokens = metrics.get("tokens") if isinstance(metrics, dict) else None
-    if not isinstance(tokens, dict):
-        return None
-    usage = {
-        ours: tokens[theirs]
-        for theirs, ours in (
-            ("prompt", "input_tokens"),
-            ("completion", "output_tokens"),
-            ("cached", "cached_tokens"),
-        )
-        if type(tokens.get(theirs)) is int
-    }
-    return usage or None
+    return token_counts(tokens, TOKEN_NAMES) or None
 
 
 def _task(ui: list[dict[str, Any]]) -> str | None:
@@ -550,9 +545,9 @@ def _task(ui: list[dict[str, Any]]) -> str | None:
     3.x) the first message when it is the user's `say: text`."""
     for message in ui[:5]:
         if message.get("say") == "task":
-            return _text(message.get("text"))
+            return nonempty_str(message.get("text"))
     if ui and ui[0].get("say") == "text":
-        return _text(ui[0].get("text"))
+        return nonempty_str(ui[0].get("text"))
     return None
 
 
@@ -567,7 +562,3 @@ def _cwd_from(messages: list[Any]) -> str | None:
                 if found:
                     return found.group(1)
     return None
-
-
-def _text(value: Any) -> str | None:
-    return value if isinstance(value, str) and value else None

@@ -16,8 +16,7 @@ import uuid
 from pathlib import Path
 
 from tether.convert.vocabulary import Vocabulary
-from tether.convert.writers.base import Report, WriteError, WriteJob, Written
-from tether.files import write_new
+from tether.convert.writers.base import Report, WriteError, WriteJob, Written, write_session_file
 from tether.model import Attachment, Message, Reasoning, Text, ToolCall, ToolResult
 from tether.statefile import project_root
 from tether.tools.aider import HISTORY, owner
@@ -63,10 +62,7 @@ def write(job: WriteJob) -> Written:
             " a space was put in front"
         )
     path, resume = _target(job.cwd)
-    try:
-        write_new(path, "".join(blocks).encode())
-    except FileExistsError as exc:
-        raise WriteError(f"{path} exists already: not overwritten") from exc
+    write_session_file(path, "".join(blocks).encode())
     native_id = f"{started.replace(' ', 'T')}@{owner(path)}"
     return Written(name, native_id, path, [path], resume_args=resume)
 

@@ -18,6 +18,7 @@ import orjson
 
 from tether.convert.vocabulary import Vocabulary
 from tether.errors import TetherError
+from tether.files import write_new
 from tether.model import Attachment, Part, PartKind, Reasoning, Session, Text, ToolCall, ToolResult
 from tether.tools.facts.common import as_node_sees
 
@@ -126,6 +127,15 @@ class WriteError(TetherError):
     """The session could not be written; the message says why and what to do."""
 
 
+def write_session_file(path: Path, data: bytes) -> None:
+    """Create the session's file (tether.files.write_new: never over an existing file,
+    mode 0600); WriteError when it exists already."""
+    try:
+        write_new(path, data)
+    except FileExistsError as exc:
+        raise WriteError(f"{path} exists already: not overwritten") from exc
+
+
 # ---------------------------------------------------------------------------------------
 # Parts a target has no form for, as text: one spelling for every writer
 
@@ -141,6 +151,16 @@ def call_text(part: ToolCall) -> str:
 
 def result_text(output: str) -> str:
     return f"[tool output]\n{output}"
+
+
+def shorten(text: str, limit: int) -> str:
+    """`text` cut to `limit` characters, an ellipsis last where it was cut."""
+    return text if len(text) <= limit else text[: limit - 1] + "…"
+
+
+def one_line(text: str, limit: int) -> str:
+    """`text` on one line (every run of white space one space), cut to `limit`."""
+    return shorten(" ".join(text.split()), limit)
 
 
 def part_text(part: Part) -> str:

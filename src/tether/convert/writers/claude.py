@@ -15,9 +15,15 @@ from typing import Any
 
 import orjson
 
-from tether.convert.vocabulary import Args, Shape, Vocabulary, decode_todos
-from tether.convert.writers.base import Report, WriteError, WriteJob, Written, attachment_text
-from tether.files import write_new
+from tether.convert.vocabulary import Args, Shape, Vocabulary, decode_todos, encode_todos
+from tether.convert.writers.base import (
+    Report,
+    WriteError,
+    WriteJob,
+    Written,
+    attachment_text,
+    write_session_file,
+)
 from tether.model import Attachment, Message, Part, Reasoning, Text, ToolCall, ToolResult
 from tether.tools.facts import claude as facts
 
@@ -30,19 +36,7 @@ DEFAULT_MODEL = "claude-opus-4-8"
 
 
 def _todo_encode(args: Args) -> Args | None:
-    items = args.get("items")
-    if not isinstance(items, list):
-        return None
-    todos = [
-        {
-            "content": str(item.get("text", "")),
-            "status": item.get("status", "pending"),
-            "activeForm": str(item.get("text", "")),
-        }
-        for item in items
-        if isinstance(item, dict)
-    ]
-    return {"todos": todos}
+    return encode_todos(args, lambda text: {"activeForm": text})
 
 
 def _timeout_decode(native: Args) -> Args | None:
@@ -128,10 +122,7 @@ def write(job: WriteJob) -> Written:
     lines.append(
         orjson.dumps({"type": "custom-title", "customTitle": title, "sessionId": native_id})
     )
-    try:
-        write_new(path, b"\n".join(lines) + b"\n")
-    except FileExistsError as exc:
-        raise WriteError(f"{path} exists already: not overwritten") from exc
+    write_session_file(path, b"\n".join(lines) + b"\n")
     return Written(name, native_id, path, [path])
 
 

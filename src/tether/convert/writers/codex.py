@@ -35,8 +35,14 @@ import orjson
 
 from tether.convert.vocabulary import Args, Shape, Vocabulary
 from tether.convert.writers import codex_patch
-from tether.convert.writers.base import Report, WriteError, WriteJob, Written, attachment_text
-from tether.files import write_new
+from tether.convert.writers.base import (
+    Report,
+    WriteError,
+    WriteJob,
+    Written,
+    attachment_text,
+    write_session_file,
+)
 from tether.model import Attachment, Message, Reasoning, Text, ToolCall, ToolResult
 from tether.tools.common import iso
 
@@ -212,10 +218,7 @@ def write(job: WriteJob) -> Written:
     rollout.title()
     if any(job.store.glob(INDEX_GLOB)):
         job.report.note(UNLISTED)
-    try:
-        write_new(path, b"\n".join(rollout.lines) + b"\n")
-    except FileExistsError as exc:
-        raise WriteError(f"{path} exists already: not overwritten") from exc
+    write_session_file(path, b"\n".join(rollout.lines) + b"\n")
     return Written(name, native_id, path, [path])
 
 

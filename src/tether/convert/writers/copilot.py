@@ -20,7 +20,14 @@ from typing import Any
 import orjson
 
 from tether.convert.vocabulary import Args, Shape, Vocabulary
-from tether.convert.writers.base import Report, WriteError, WriteJob, Written, attachment_text
+from tether.convert.writers.base import (
+    Report,
+    WriteError,
+    WriteJob,
+    Written,
+    attachment_text,
+    one_line,
+)
 from tether.files import write_new
 from tether.model import Attachment, Message, Reasoning, Session, Text, ToolCall, ToolResult
 
@@ -44,12 +51,7 @@ _PLAIN_YAML = re.compile(r"[A-Za-z_./-][A-Za-z0-9_./-]*")
 _YAML_WORDS = frozenset({"true", "false", "null", "yes", "no", "on", "off", "y", "n"})
 
 
-# --- vocabulary: the tools 1.0.102 declares (/tmp/real/copilot-final-request.json) ------
-
-
-def _one_line(text: str, limit: int) -> str:
-    line = " ".join(text.split())
-    return line if len(line) <= limit else line[: limit - 1] + "…"
+# --- vocabulary: the tools 1.0.102 declares (tests/fixtures/copilot/declared_tools.json) --
 
 
 def _int(value: Any) -> int | None:
@@ -72,7 +74,7 @@ def _shell_encode(args: Args) -> Args | None:
         command = f"cd {shlex.quote(workdir)} && {command}"  # bash has no working-dir argument
     description = args.get("description")
     text = description if isinstance(description, str) and description.strip() else command
-    return {"command": command, "description": _one_line(text, DESCRIPTION_MAX)}
+    return {"command": command, "description": one_line(text, DESCRIPTION_MAX)}
 
 
 def _view_decode(native: Args) -> Args | None:
@@ -123,7 +125,7 @@ def _task_encode(args: Args) -> Args | None:
     if not isinstance(prompt, str):
         return None
     description = args.get("description")
-    label = description if isinstance(description, str) and description else _one_line(prompt, 40)
+    label = description if isinstance(description, str) and description else one_line(prompt, 40)
     agent = str(args.get("agent") or "").lower()
     slug = "-".join(re.findall(r"[a-z0-9]+", label.lower())[:4]) or "agent"
     return {
@@ -455,12 +457,12 @@ def _workspace(job: WriteJob, native_id: str) -> bytes:
 
 def _title(session: Session) -> str:
     if session.title and session.title.strip():
-        return _one_line(session.title, NAME_MAX)
+        return one_line(session.title, NAME_MAX)
     for message in session.messages:
         if message.role == "user":
             for part in message.parts:
                 if isinstance(part, Text) and part.text.strip():
-                    return _one_line(part.text, NAME_MAX)
+                    return one_line(part.text, NAME_MAX)
     return f"{session.tool} session {session.native_id[:8]}"
 
 

@@ -32,10 +32,26 @@ from typing import Any
 
 import orjson
 
-from tether.convert.vocabulary import Args, Shape, Vocabulary
-from tether.convert.writers.base import WriteError, WriteJob, Written, attachment_text, part_text
+from tether.convert.vocabulary import (
+    Args,
+    Shape,
+    Vocabulary,
+    decode_gemini_edit,
+    first_given,
+    given,
+)
+from tether.convert.writers.base import (
+    WriteError,
+    WriteJob,
+    Written,
+    attachment_text,
+    one_line,
+    part_text,
+    shorten,
+    write_session_file,
+)
+from tether.convert.writers.gemini_content import function_call, function_response, thought
 from tether.convert.writers.gemini_project import project_folder, project_hash
-from tether.files import write_new
 from tether.model import Attachment, Message, Part, Reasoning, Text, ToolCall, ToolResult
 
 name = "gemini"
@@ -80,25 +96,17 @@ URL = re.compile(r"https?://[^\s\"'<>)\]]+")
 # -- vocabulary ----------------------------------------------------------------------------
 
 
-def _first(native: Args, *keys: str) -> Any:
-    return next((native[key] for key in keys if native.get(key) not in (None, "")), None)
-
-
-def _pick(**values: Any) -> Args:
-    return {key: value for key, value in values.items() if value not in (None, "")}
-
-
 def _shell_decode(native: Args) -> Args | None:
-    return _pick(
+    return given(
         command=native.get("command"),
         description=native.get("description"),
-        workdir=_first(native, "dir_path", "directory"),
+        workdir=first_given(native, "dir_path", "directory"),
     )
 
 
 def _read_decode(native: Args) -> Args | None:
     """0.61: 1-based `start_line`/`end_line`; older: 0-based `offset` and `limit`."""
-    args = _pick(path=_first(native, "file_path", "absolute_path", "path"))
+    args = given(path=first_given(native, "file_path", "absolute_path", "path"))
     start, end = native.get("start_line"), native.get("end_line")
     if isinstance(start, int) or isinstance(end, int):
         first = start if isinstance(start, int) else 1
@@ -124,18 +132,6 @@ def _read_encode(args: Args) -> Args | None:
     return native
 
 
-def _edit_decode(native: Args) -> Args | None:
-    args = _pick(
-        path=_first(native, "file_path", "absolute_path", "path"),
-        old=native.get("old_string"),
-        new=native.get("new_string"),
-    )
-    expected = native.get("expected_replacements")
-    if native.get("allow_multiple") is True or (isinstance(expected, int) and expected > 1):
-        args["replace_all"] = True
-    return args
-
-
 def _edit_encode(args: Args) -> Args | None:
     native: Args = {
         "file_path": args["path"],
@@ -149,24 +145,24 @@ def _edit_encode(args: Args) -> Args | None:
 
 
 def _path_decode(native: Args) -> Args | None:
-    return _pick(
+    return given(
         pattern=native.get("pattern"),
-        path=_first(native, "dir_path", "path", "directory"),
-        glob=_first(native, "include_pattern", "include"),
+        path=first_given(native, "dir_path", "path", "directory"),
+        glob=first_given(native, "include_pattern", "include"),
     )
 
 
 def _fetch_decode(native: Args) -> Args | None:
     prompt = native.get("prompt")
     if not isinstance(prompt, str):
-        return _pick(url=native.get("url"))
+        return given(url=native.get("url"))
     found = URL.search(prompt)
     if found is None:
-        return _pick(prompt=prompt)
+        return given(prompt=prompt)
     url = found.group(0)
     if prompt == f"Fetch {url}":  # as _fetch_encode spells a bare URL
         return {"url": url}
-    return _pick(url=url, prompt=prompt.removesuffix(f"\n{url}"))
+    return given(url=url, prompt=prompt.removesuffix(f"\n{url}"))
 
 
 def _fetch_encode(args: Args) -> Args | None:
@@ -211,7 +207,7 @@ def _todo_encode(args: Args) -> Args | None:
 
 
 def _task_decode(native: Args) -> Args | None:
-    return _pick(prompt=native.get("prompt"), agent=native.get("agent_name"))
+    return given(prompt=native.get("prompt"), agent=native.get("agent_name"))
 
 
 def _task_encode(args: Args) -> Args | None:
@@ -234,7 +230,7 @@ vocabulary = Vocabulary(
             encode=_read_encode,
         ),
         Shape("write_file", "write_file", {"path": "file_path", "content": "content"}),
-        Shape("edit_file", "replace", {}, decode=_edit_decode, encode=_edit_encode),
+        Shape("edit_file", "replace", {}, decode=decode_gemini_edit, encode=_edit_encode),
         Shape("list_dir", "list_directory", {"path": "dir_path"}, decode=_path_decode),
         Shape("glob", "glob", {"pattern": "pattern", "path": "dir_path"}, decode=_path_decode),
         Shape(
@@ -285,14 +281,11 @@ def write(job: WriteJob) -> Written:
         "lastUpdated": now,
         "kind": "main",
     }
-    summary = _summary(job.session.title)
+    summary = one_line(job.session.title or "", TITLE_MAX)
     if summary:
         metadata["summary"] = summary
     lines = [orjson.dumps(metadata), *(orjson.dumps(record) for record in records)]
-    try:
-        write_new(path, b"\n".join(lines) + b"\n")
-    except FileExistsError as exc:
-        raise WriteError(f"{path} exists already: not overwritten") from exc
+    write_session_file(path, b"\n".join(lines) + b"\n")
     marker = folder.claim_marker()
     return Written(name, native_id, path, [path, *([marker] if marker else [])])
 
@@ -392,7 +385,7 @@ class _Records:
             record["content"] = [
                 *signed,
                 *texts,
-                *(_function_call(c, r["name"]) for c, r in zip(calls, records, strict=True)),
+                *(function_call(c, r["name"]) for c, r in zip(calls, records, strict=True)),
             ]
         else:
             record["content"] = texts or ""
@@ -414,7 +407,7 @@ class _Records:
         signed: list[dict[str, Any]],
     ) -> None:
         if self.same_tool and part.signature:
-            signed.append({"text": part.text, "thought": True, "thoughtSignature": part.signature})
+            signed.append(thought(part.text, part.signature))
             return
         if not part.text.strip():
             return
@@ -440,17 +433,14 @@ class _Records:
         args = part.input if isinstance(part.input, dict) else {"input": part.input}
         if result is None:  # prepare answers every call: never leave one unanswered here
             result = ToolResult(part.id, "(no result was recorded for this tool call)", True)
-        response = {"error": result.output} if result.is_error else {"output": result.output}
         call: dict[str, Any] = {
             "id": part.id,
             "name": call_name,
             "args": args,
-            "result": [
-                {"functionResponse": {"id": part.id, "name": call_name, "response": response}}
-            ],
+            "result": [function_response(result, call_name)],
             "status": "error" if result.is_error else "success",
             "timestamp": message.timestamp,
-            "resultDisplay": _shorten(result.output),
+            "resultDisplay": shorten(result.output, DISPLAY_MAX),
             "description": _describe(args),
             "displayName": DISPLAY_NAMES.get(call_name, call_name),
             "renderOutputAsMarkdown": False,
@@ -474,14 +464,6 @@ def _base(message: Message, kind: str) -> dict[str, Any]:
     return {"id": str(uuid.uuid4()), "timestamp": message.timestamp, "type": kind}
 
 
-def _function_call(call: ToolCall, call_name: str) -> dict[str, Any]:
-    args = call.input if isinstance(call.input, dict) else {"input": call.input}
-    part: dict[str, Any] = {"functionCall": {"id": call.id, "name": call_name, "args": args}}
-    if call.native.get("thoughtSignature"):
-        part["thoughtSignature"] = call.native["thoughtSignature"]
-    return part
-
-
 def _ignored(content: list[dict[str, Any]]) -> bool:
     first = content[0].get("text")
     return isinstance(first, str) and first.strip().startswith(IGNORED_PREFIXES)
@@ -489,11 +471,6 @@ def _ignored(content: list[dict[str, Any]]) -> bool:
 
 def _timestamp(when: datetime) -> str:
     return when.astimezone(UTC).isoformat(timespec="milliseconds").replace("+00:00", "Z")
-
-
-def _summary(title: str | None) -> str | None:
-    line = " ".join((title or "").split())
-    return line[: TITLE_MAX - 1] + "…" if len(line) > TITLE_MAX else line or None
 
 
 def _tokens(usage: dict[str, Any] | None) -> dict[str, int] | None:
@@ -518,14 +495,10 @@ def _tokens(usage: dict[str, Any] | None) -> dict[str, int] | None:
     return tokens
 
 
-def _shorten(text: str) -> str:
-    return text if len(text) <= DISPLAY_MAX else text[: DISPLAY_MAX - 1] + "…"
-
-
 def _describe(args: dict[str, Any]) -> str:
     """What the CLI shows beside the tool's name: its command, path or pattern."""
     for key in ("description", "command", "file_path", "dir_path", "pattern", "query", "prompt"):
         value = args.get(key)
         if isinstance(value, str) and value:
-            return _shorten(" ".join(value.split()))
+            return one_line(value, DISPLAY_MAX)
     return ""

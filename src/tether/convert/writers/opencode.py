@@ -30,9 +30,15 @@ from typing import Any
 
 import orjson
 
-from tether.convert.vocabulary import Args, Shape, Vocabulary, decode_todos
-from tether.convert.writers.base import Report, WriteError, WriteJob, Written, attachment_text
-from tether.files import write_new
+from tether.convert.vocabulary import Args, Shape, Vocabulary, decode_todos, encode_todos
+from tether.convert.writers.base import (
+    Report,
+    WriteError,
+    WriteJob,
+    Written,
+    attachment_text,
+    write_session_file,
+)
 from tether.model import Attachment, Message, Part, Reasoning, Text, ToolCall, ToolResult
 
 name = "opencode"
@@ -52,19 +58,7 @@ ZERO_TOKENS = {"input": 0, "output": 0, "reasoning": 0, "cache": {"read": 0, "wr
 
 
 def _todo_encode(args: Args) -> Args | None:
-    items = args.get("items")
-    if not isinstance(items, list):
-        return None
-    todos = [
-        {
-            "content": str(item.get("text", "")),
-            "status": item.get("status", "pending"),
-            "priority": "medium",
-        }
-        for item in items
-        if isinstance(item, dict)
-    ]
-    return {"todos": todos}
+    return encode_todos(args, lambda _text: {"priority": "medium"})
 
 
 # The tools opencode 1.18.33 declares (bash, read, write, edit, glob, grep, webfetch,
@@ -143,10 +137,7 @@ def write(job: WriteJob) -> Written:
     model = default_model(binary, cwd, env, job.report)
     export, native_id = build_export(job, model)
     path = export_dir() / f"{native_id}.json"
-    try:
-        write_new(path, orjson.dumps(export, option=orjson.OPT_INDENT_2))
-    except FileExistsError as exc:
-        raise WriteError(f"{path} exists already: not overwritten") from exc
+    write_session_file(path, orjson.dumps(export, option=orjson.OPT_INDENT_2))
     try:
         run_import(binary, path, cwd, env, native_id)
     except WriteError:
@@ -178,6 +169,26 @@ def build_export(job: WriteJob, model: tuple[str, str]) -> tuple[dict[str, Any],
     return {"info": info, "messages": messages}, native_id
 
 
+def _user_message(
+    mid: str,
+    session_id: str,
+    stamp: int,
+    model: tuple[str, str],
+    parts: list[dict[str, Any]],
+    ids: Ids,
+) -> dict[str, Any]:
+    provider, model_id = model
+    info = {
+        "id": mid,
+        "sessionID": session_id,
+        "role": "user",
+        "time": {"created": stamp},
+        "agent": AGENT,
+        "model": {"providerID": provider, "modelID": model_id},
+    }
+    return _with_ids(info, parts, ids)
+
+
 def _messages(
     job: WriteJob, ids: Ids, session_id: str, model: tuple[str, str]
 ) -> list[dict[str, Any]]:
@@ -195,15 +206,7 @@ def _messages(
             parts = [p for part in message.parts for p in _user_part(part, job.report)]
             if not parts:
                 continue
-            info: dict[str, Any] = {
-                "id": mid,
-                "sessionID": session_id,
-                "role": "user",
-                "time": {"created": stamp},
-                "agent": AGENT,
-                "model": {"providerID": provider, "modelID": model_id},
-            }
-            out.append(_with_ids(info, parts, ids))
+            out.append(_user_message(mid, session_id, stamp, model, parts, ids))
             last_user = mid
             continue
         if message.role != "assistant":
@@ -223,18 +226,10 @@ def _messages(
         if last_user is None:
             job.report.note("opencode answers a user message: the session starts with one")
             first = {"type": "text", "text": "(conversation converted by tether)"}
-            user = {
-                "id": mid,
-                "sessionID": session_id,
-                "role": "user",
-                "time": {"created": stamp},
-                "agent": AGENT,
-                "model": {"providerID": provider, "modelID": model_id},
-            }
-            out.append(_with_ids(user, [first], ids))
+            out.append(_user_message(mid, session_id, stamp, model, [first], ids))
             last_user, mid = mid, ids.next("msg")
         calls = any(p["type"] == "tool" for p in parts)
-        info = {
+        info: dict[str, Any] = {
             "id": mid,
             "sessionID": session_id,
             "role": "assistant",

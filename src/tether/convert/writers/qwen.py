@@ -23,16 +23,26 @@ from typing import Any
 
 import orjson
 
-from tether.convert.vocabulary import Args, Shape, Vocabulary
+from tether.convert.vocabulary import (
+    Args,
+    Shape,
+    Vocabulary,
+    decode_gemini_edit,
+    first_given,
+    given,
+)
 from tether.convert.writers.base import (
     Report,
     WriteError,
     WriteJob,
     Written,
     attachment_text,
+    one_line,
     part_text,
+    shorten,
+    write_session_file,
 )
-from tether.files import write_new
+from tether.convert.writers.gemini_content import function_call, function_response, thought
 from tether.model import Attachment, Message, Part, Reasoning, Text, ToolCall, ToolResult
 from tether.tools.facts import qwen as facts
 
@@ -53,19 +63,11 @@ TITLE_MAX = 100
 # -- vocabulary ----------------------------------------------------------------------------
 
 
-def _first(native: Args, *keys: str) -> Any:
-    return next((native[key] for key in keys if native.get(key) not in (None, "")), None)
-
-
-def _pick(**values: Any) -> Args:
-    return {key: value for key, value in values.items() if value not in (None, "")}
-
-
 def _shell_decode(native: Args) -> Args | None:
-    args = _pick(
+    args = given(
         command=native.get("command"),
         description=native.get("description"),
-        workdir=_first(native, "directory", "dir_path"),
+        workdir=first_given(native, "directory", "dir_path"),
     )
     if type(native.get("timeout")) is int:
         args["timeout_ms"] = native["timeout"]
@@ -74,7 +76,7 @@ def _shell_decode(native: Args) -> Args | None:
 
 def _read_decode(native: Args) -> Args | None:
     """`offset` is a 0-based line number (the canonical one counts from 1)."""
-    args = _pick(path=_first(native, "file_path", "absolute_path", "path"))
+    args = given(path=first_given(native, "file_path", "absolute_path", "path"))
     offset, limit = native.get("offset"), native.get("limit")
     if type(offset) is int:
         args["offset"] = offset + 1
@@ -93,23 +95,11 @@ def _read_encode(args: Args) -> Args | None:
     return native
 
 
-def _edit_decode(native: Args) -> Args | None:
-    args = _pick(
-        path=_first(native, "file_path", "absolute_path", "path"),
-        old=native.get("old_string"),
-        new=native.get("new_string"),
-    )
-    expected = native.get("expected_replacements")
-    if native.get("replace_all") is True or (type(expected) is int and expected > 1):
-        args["replace_all"] = True
-    return args
-
-
 def _grep_decode(native: Args) -> Args | None:
-    return _pick(
+    return given(
         pattern=native.get("pattern"),
-        path=_first(native, "path", "dir_path"),
-        glob=_first(native, "glob", "include"),
+        path=first_given(native, "path", "dir_path"),
+        glob=first_given(native, "glob", "include"),
     )
 
 
@@ -141,7 +131,7 @@ def _todo_encode(args: Args) -> Args | None:
 
 
 def _task_decode(native: Args) -> Args | None:
-    return _pick(
+    return given(
         prompt=native.get("prompt"),
         description=native.get("description"),
         agent=native.get("subagent_type"),
@@ -188,7 +178,7 @@ vocabulary = Vocabulary(
                 "replace_all": "replace_all",
             },
             aliases=("replace",),
-            decode=_edit_decode,
+            decode=decode_gemini_edit,
         ),
         Shape("list_dir", "list_directory", {"path": "path"}),
         Shape("glob", "glob", {"pattern": "pattern", "path": "path"}),
@@ -248,7 +238,7 @@ def write(job: WriteJob) -> Written:
         parent = line_id
     if not lines:
         raise WriteError("nothing to write: the session has no messages Qwen Code can replay")
-    title = _title(job.session.title)
+    title = one_line(job.session.title or "", TITLE_MAX)
     if title:
         lines.append(
             orjson.dumps(
@@ -263,17 +253,8 @@ def write(job: WriteJob) -> Written:
                 }
             )
         )
-    try:
-        write_new(path, b"\n".join(lines) + b"\n")
-    except FileExistsError as exc:
-        raise WriteError(f"{path} exists already: not overwritten") from exc
+    write_session_file(path, b"\n".join(lines) + b"\n")
     return Written(name, native_id, path, [path])
-
-
-def _title(title: str | None) -> str | None:
-    """One line, as the CLI's picker shows it."""
-    line = " ".join((title or "").split())
-    return line[: TITLE_MAX - 1] + "…" if len(line) > TITLE_MAX else line or None
 
 
 def _last_timestamp(job: WriteJob) -> str:
@@ -338,7 +319,7 @@ class _Records:
                 parts.extend(self._thought(part))
             elif isinstance(part, ToolCall):
                 names[part.id] = part.name
-                parts.append(_function_call(part))
+                parts.append(function_call(part, part.name))
             elif isinstance(part, Attachment):
                 parts.append(self._attachment(part, "model"))
         if not parts:
@@ -360,10 +341,7 @@ class _Records:
             return []
         if not self.same_tool:
             self.report.map("reasoning", "as Qwen Code thought parts")
-        thought: dict[str, Any] = {"text": part.text, "thought": True}
-        if self.same_tool and part.signature:
-            thought["thoughtSignature"] = part.signature
-        return [thought]
+        return [thought(part.text, part.signature if self.same_tool else None)]
 
     def _tool_results(self, message: Message, names: dict[str, str]) -> Iterator[dict[str, Any]]:
         for part in message.parts:
@@ -379,17 +357,15 @@ class _Records:
                     "message": {"role": "user", "parts": [{"text": part_text(part)}]},
                 }
                 continue
-            body = {"error": part.output} if part.is_error else {"output": part.output}
             status = "error" if part.is_error else "success"
-            response = {"id": part.call_id, "name": call_name, "response": body}
             yield {
                 "timestamp": message.timestamp,
                 "type": "tool_result",
-                "message": {"role": "user", "parts": [{"functionResponse": response}]},
+                "message": {"role": "user", "parts": [function_response(part, call_name)]},
                 "toolCallResult": {
                     "callId": part.call_id,
                     "status": status,
-                    "resultDisplay": _shorten(part.output),
+                    "resultDisplay": shorten(part.output, DISPLAY_MAX),
                     "executionStatus": status,
                 },
             }
@@ -402,14 +378,6 @@ def _note_stray(part: Part, message: Message, report: Report) -> Iterator[dict[s
         "type": "user",
         "message": {"role": "user", "parts": [{"text": part_text(part)}]},
     }
-
-
-def _function_call(call: ToolCall) -> dict[str, Any]:
-    args = call.input if isinstance(call.input, dict) else {"input": call.input}
-    part: dict[str, Any] = {"functionCall": {"id": call.id, "name": call.name, "args": args}}
-    if call.native.get("thoughtSignature"):
-        part["thoughtSignature"] = call.native["thoughtSignature"]
-    return part
 
 
 def _usage_metadata(usage: dict[str, Any] | None) -> dict[str, int] | None:
@@ -429,7 +397,3 @@ def _usage_metadata(usage: dict[str, Any] | None) -> dict[str, int] | None:
         if (value := next((v for k in keys if type(v := usage.get(k)) is int), None)) is not None
     }
     return counts or None
-
-
-def _shorten(text: str) -> str:
-    return text if len(text) <= DISPLAY_MAX else text[: DISPLAY_MAX - 1] + "…"
