@@ -2,7 +2,7 @@
 
 One bad line never costs a session: it is skipped and counted with its reason. A last line
 with no newline that does not parse yet is a file still being written: it is left for the
-next read, not counted.
+next read, not counted. Only regular files are opened (a FIFO would block the read forever).
 """
 
 from __future__ import annotations
@@ -14,6 +14,7 @@ from typing import IO, Any
 
 import orjson
 
+from tether.files import MAX_DOCUMENT, FileTooLarge, open_regular
 from tether.tools.base import FormatError, Source
 
 BLOCK = 1 << 20
@@ -21,8 +22,9 @@ MAX_REASONS = 20
 
 
 def open_native(path: Path) -> IO[bytes]:
-    """Open a native file for reading, decompressing `.zst` transparently."""
-    raw = path.open("rb")
+    """Open a native file for reading, decompressing `.zst` transparently; NotRegularFile
+    (an OSError) at once for a FIFO, a device, a socket or a folder."""
+    raw = open_regular(path)
     if path.suffix != ".zst":
         return raw
     import zstandard
@@ -131,10 +133,12 @@ class FileFeed:
     def _read_all(self) -> bytes:
         fh = self._open()
         try:
-            data = fh.read()
+            data = fh.read(MAX_DOCUMENT + 1)
         finally:
             if fh is not self._stream:
                 fh.close()
+        if len(data) > MAX_DOCUMENT:
+            raise FileTooLarge(self.source.path, MAX_DOCUMENT)
         self._consume(data)
         return data
 

@@ -12,6 +12,7 @@ from __future__ import annotations
 import io
 import os
 import sqlite3
+import stat
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
@@ -21,6 +22,7 @@ import orjson
 
 from tether.archive.store import Applier, dumps
 from tether.capture.feed import MAX_REASONS, FileFeed
+from tether.files import NotRegularFile, open_regular
 from tether.formats import tether_json
 from tether.tools.base import (
     Member,
@@ -241,7 +243,7 @@ def _is_append(source: Source, st: os.stat_result, row: Known) -> bool:
     if not row.tail:
         return True
     try:
-        with source.path.open("rb") as fh:
+        with open_regular(source.path) as fh:
             fh.seek(row.offset - len(row.tail))
             return fh.read(len(row.tail)) == row.tail
     except OSError:
@@ -361,6 +363,11 @@ def _read(
     careful: a member of a container that cannot be read is left out alone (at the cost of
     a savepoint per member); else it raises, and the caller reads the files again carefully.
     """
+    if not stat.S_ISREG(st.st_mode):
+        # A FIFO would block the read, a link to /dev/zero never end it: left out, reported.
+        error = NotRegularFile(source.path, st.st_mode)
+        _record_failure(db, tool, source, st, row, origin, error)
+        return [Outcome(str(source.path), None, False, 0, 0, 0, [], describe(error))]
     if source.members is not None:
         return _read_container(db, tool, source, st, row, origin, careful)
     append = row is not None and _is_append(source, st, row)

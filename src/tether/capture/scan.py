@@ -29,6 +29,7 @@ from tether.capture.ingest import (
     readers,
     up_to_date,
 )
+from tether.files import read_head
 from tether.tools.base import (
     Source,
     Tool,
@@ -157,10 +158,9 @@ def _reopen(tool: Tool, path: Path, mode: str) -> Source | None:
     if mode != "container":
         return Source(path, "jsonl" if mode == "jsonl" else "document")
     try:
-        with path.open("rb") as fh:
-            head = fh.read(HEAD)
+        head = read_head(path, HEAD)
     except OSError:
-        return None
+        return None  # a file replaced by a FIFO, say: marked missing, kept in the archive
     source = tool.sniff(path, head)
     return source if source is not None and source.members is not None else None
 

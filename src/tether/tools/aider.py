@@ -17,6 +17,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
+from tether.files import open_regular
 from tether.model import Message, Role, Text
 from tether.tools.base import Capability, Feed, Member, Meta, Op, Put, Source
 from tether.tools.listing import entries, is_file
@@ -62,7 +63,7 @@ def sniff(path: Path, head: bytes) -> Source | None:
 
 def container(path: Path) -> Source:
     def members(skip: Callable[[str], None]) -> Iterator[Member]:
-        with path.open("rb") as fh:
+        with open_regular(path) as fh:
             data = fh.read(MAX_BYTES + 1)
         if len(data) > MAX_BYTES:
             skip(f"only the first {MAX_BYTES >> 20} MB of the history are read")

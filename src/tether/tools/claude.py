@@ -16,6 +16,7 @@ from typing import Any
 
 import orjson
 
+from tether.files import read_regular
 from tether.model import (
     Attachment,
     Message,
@@ -39,6 +40,7 @@ MAX_DIR_NAME = 200
 """Longest encoded project directory name before the CLI shortens it and adds a hash."""
 MAX_SUBAGENT_DEPTH = 4
 SNIFF_LINES = 20
+SIDECAR_MAX = 1 << 20
 MAX_PENDING_SUMMARIES = 100
 SYNTHETIC_MODEL = "<synthetic>"
 UUID_RE = re.compile(r"^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$", re.I)
@@ -733,7 +735,7 @@ def _usage(value: Any) -> dict[str, Any] | None:
 def _sidecar(path: Path) -> dict[str, Any]:
     """Agent type and the spawning tool call, from `agent-<id>.meta.json` beside the file."""
     try:
-        meta = orjson.loads(path.with_name(_stem(path) + ".meta.json").read_bytes())
+        meta = orjson.loads(read_regular(path.with_name(_stem(path) + ".meta.json"), SIDECAR_MAX))
     except (OSError, orjson.JSONDecodeError):
         return {}
     if not isinstance(meta, dict):

@@ -15,6 +15,7 @@ from typing import Any
 
 import orjson
 
+from tether.files import open_regular
 from tether.model import Attachment, Message, Part, Reasoning, Text, ToolCall, ToolResult
 from tether.tools.base import Capability, Feed, Meta, Op, Put, Rewind, Source
 from tether.tools.common import as_text, iso
@@ -246,7 +247,7 @@ def _int(text: str) -> int:
 def _first_meta(path: Path) -> dict[str, Any] | None:
     """The payload of a rollout's first line when it is the session_meta, else None."""
     try:
-        with path.open("rb") as fh:
+        with open_regular(path) as fh:
             line = fh.readline(MAX_META_LINE)
         record = orjson.loads(line)
     except (OSError, orjson.JSONDecodeError):

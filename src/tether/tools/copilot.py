@@ -14,6 +14,7 @@ from typing import Any
 
 import orjson
 
+from tether.files import read_head
 from tether.model import Attachment, Message, Part, Reasoning, Role, Text, ToolCall, ToolResult
 from tether.tools.base import Capability, Feed, FormatError, Meta, Op, Put, Reset, Source
 from tether.tools.common import as_text, iso
@@ -760,8 +761,7 @@ def workspace_fields(path: Path) -> dict[str, str]:
     """The top-level `key: value` scalars of Copilot's small workspace.yaml, by hand:
     plain, quoted and block scalars; nested maps and lists are left out."""
     try:
-        with path.open("rb") as fh:
-            raw = fh.read(WORKSPACE_MAX)
+        raw = read_head(path, WORKSPACE_MAX)
     except OSError:
         return {}
     lines = raw.decode("utf-8", "replace").splitlines()

@@ -7,6 +7,8 @@ import sqlite3
 from pathlib import Path
 from urllib.parse import quote
 
+from tether.files import check_regular, is_regular
+
 
 class Unreadable(Exception):
     """The file is not a SQLite database this reader can open."""
@@ -23,7 +25,11 @@ def open_readonly(path: Path) -> sqlite3.Connection:
     wrote last is seen: a reader only takes a read mark in the -shm, as every reader does.
     Otherwise immutable, which creates no file and takes no lock.
     """
-    live = sibling(path, "-wal").exists() and sibling(path, "-shm").exists()
+    try:
+        check_regular(path)  # SQLite would block on a FIFO
+    except OSError as exc:
+        raise Unreadable(exc.strerror or str(exc)) from None
+    live = is_regular(sibling(path, "-wal")) and is_regular(sibling(path, "-shm"))
     if live:
         try:
             return _open(path, immutable=False)

@@ -14,6 +14,7 @@ from typing import Any
 
 import orjson
 
+from tether.files import read_regular
 from tether.model import Attachment, Message, Part, Reasoning, Role, Text, ToolCall, ToolResult
 from tether.tools.base import Capability, Feed, FormatError, Meta, Op, Put, Reset, Rewind, Source
 from tether.tools.common import as_text, iso
@@ -434,11 +435,8 @@ def _hash(path: str) -> str:
 
 def _read_small(path: Path, limit: int) -> str | None:
     try:
-        with path.open("rb") as fh:
-            data = fh.read(limit + 1)
-    except OSError:
-        return None
-    if len(data) > limit:
+        data = read_regular(path, limit)
+    except OSError:  # missing, too large, or a FIFO or a device: never block on it
         return None
     return data.decode("utf-8", errors="replace")
 

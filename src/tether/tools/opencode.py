@@ -18,6 +18,7 @@ from typing import Any
 
 import orjson
 
+from tether.files import MAX_DOCUMENT, read_regular
 from tether.model import Attachment, Message, Part, Reasoning, Text, ToolCall, ToolResult
 from tether.tools.base import Capability, Feed, Member, Meta, Op, Put, Source
 from tether.tools.common import as_text, iso
@@ -291,7 +292,7 @@ def load_legacy(storage: Path, path: Path, sid: str) -> bytes:
 
 def _json_file(path: Path) -> Any:
     try:
-        return orjson.loads(path.read_bytes())
+        return orjson.loads(read_regular(path, MAX_DOCUMENT))
     except (OSError, orjson.JSONDecodeError):
         return None
 

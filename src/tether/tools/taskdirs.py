@@ -21,6 +21,7 @@ from typing import Any
 
 import orjson
 
+from tether.files import MAX_DOCUMENT, read_regular
 from tether.model import Attachment, Message, Part, Reasoning, Role, Text, ToolCall, ToolResult
 from tether.tools.base import Feed, FormatError, Member, Meta, Op, Put, Source
 from tether.tools.common import as_text, iso, title_from
@@ -147,7 +148,7 @@ def _version(folder: Path) -> str:
 
 def bundle(path: Path, task_id: str) -> bytes:
     """The task's conversation and the facts the files beside it hold, as one document."""
-    data = path.read_bytes()
+    data = read_regular(path, MAX_DOCUMENT)
     if not data.strip():
         raise FormatError("the file is empty")
     try:
@@ -255,11 +256,8 @@ def _facts(folder: Path, task_id: str) -> dict[str, Any]:
 def _load(path: Path) -> Any:
     """A small JSON file beside the task, or None when it is missing, too big or broken."""
     try:
-        with path.open("rb") as fh:
-            data = fh.read(SIDECAR_MAX + 1)
+        data = read_regular(path, SIDECAR_MAX)
     except OSError:
-        return None
-    if len(data) > SIDECAR_MAX:
         return None
     try:
         return orjson.loads(data)
