@@ -21,7 +21,7 @@ from typing import Any
 import orjson
 
 from tether.archive.store import Applier, dumps
-from tether.capture.feed import MAX_REASONS, FileFeed
+from tether.capture.feed import MAX_REASONS, FileFeed, read_guarded
 from tether.files import NotRegularFile, open_regular
 from tether.formats import tether_json
 from tether.tools.base import (
@@ -394,7 +394,10 @@ def _read_file(
     feed = FileFeed(source, start=start, stream=stream, sink=archiver)
     session_pk = row.session_pk if row is not None else None
     applier = Applier(db, tool, source, session_pk, fresh=not append)
-    applier.run(tool.read(feed, state))
+    try:
+        applier.run(read_guarded(tool, feed, state))
+    finally:
+        feed.close()
     archiver.flush()
     tail = archiver.tail if archiver.tail or not append or row is None else row.tail
     db.execute(

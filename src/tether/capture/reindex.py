@@ -8,7 +8,7 @@ from pathlib import Path
 from typing import Any
 
 from tether.archive.store import Applier, dumps
-from tether.capture.feed import feed_from_bytes
+from tether.capture.feed import feed_from_bytes, read_guarded
 from tether.capture.ingest import Problem, describe, readers
 from tether.tools.base import Source
 
@@ -52,7 +52,7 @@ def reindex(db: sqlite3.Connection) -> ReindexReport:
         db.execute("BEGIN IMMEDIATE")
         try:
             applier = Applier(db, tool, source, session_pk, fresh=True)
-            applier.run(tool.read(feed, state))
+            applier.run(read_guarded(tool, feed, state))
             db.execute(
                 "UPDATE sources SET state = ?, skipped = ?, repaired = ?, reasons = ? WHERE id = ?",
                 (

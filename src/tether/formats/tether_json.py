@@ -23,6 +23,7 @@ from tether.model import (
     ToolResult,
 )
 from tether.tools.base import Capability, Feed, FormatError, Meta, Op, Put, Source
+from tether.tools.common import each, shown
 
 FORMAT = "tether.session"
 
@@ -121,13 +122,13 @@ def part_from_json(data: dict[str, Any]) -> Part:
             data.get("uri"),
             native=native,
         )
-    raise FormatError(f"unknown part type {kind!r}")
+    raise FormatError(f"unknown part type {shown(kind)}")
 
 
 def message_from_json(data: dict[str, Any]) -> Message:
     role = data.get("role")
     if role not in ROLES:
-        raise FormatError(f"unknown role {role!r}")
+        raise FormatError(f"unknown role {shown(role)}")
     return Message(
         role,
         [part_from_json(p) for p in data.get("parts") or []],
@@ -177,13 +178,12 @@ def read(feed: Feed, state: dict[str, Any]) -> Iterator[Op]:
         updated_at=info.get("updated_at"),
         native={**(info.get("native") or {}), "imported_from": str(feed.source.path)},
     )
-    for index, item in enumerate(doc.get("messages") or []):
+
+    def one(index: int, item: Any) -> Iterator[Op]:
         if not isinstance(item, dict):
             feed.skip(f"message {index} is not an object")
-            continue
-        try:
-            message = message_from_json(item)
-        except (FormatError, KeyError) as exc:
-            feed.skip(f"message {index}: {exc}")
-            continue
-        yield Put(f"m{index}", message)
+            return
+        yield Put(f"m{index}", message_from_json(item))
+
+    messages = doc.get("messages")
+    yield from each(feed, "message", messages if isinstance(messages, list) else [], one)

@@ -15,7 +15,7 @@ from typing import Any
 from tether.model import Attachment, Message, Part, Role, Text, ToolResult
 from tether.tools.base import Capability, Feed, FormatError, Meta, Op, Put, Source
 from tether.tools.claude import ASSISTANT_BLOCKS
-from tether.tools.common import as_text, file_path, iso
+from tether.tools.common import as_text, each, file_path, iso, shown
 from tether.tools.listing import entries, is_file
 from tether.tools.taskdirs import editor_storage
 
@@ -72,11 +72,14 @@ def read(feed: Feed, state: dict[str, Any]) -> Iterator[Op]:
     if not isinstance(doc, dict) or not isinstance(doc.get("messages", []), list):
         raise FormatError("not an Amp thread: expected an object with a messages list")
     yield _meta(doc, feed.source)
-    for index, message in enumerate(doc.get("messages") or []):
+
+    def one(index: int, message: Any) -> Iterator[Op]:
         if not isinstance(message, dict):
             feed.skip(f"message {index} is not an object")
-            continue
+            return
         yield from _message(feed, message, index)
+
+    yield from each(feed, "message", doc.get("messages") or [], one)
 
 
 def _meta(doc: dict[str, Any], source: Source) -> Meta:
@@ -144,7 +147,7 @@ def _message(feed: Feed, message: dict[str, Any], index: int) -> Iterator[Op]:
         if parts:
             yield Put(key, Message("system", parts, timestamp, native={**native, "role": "info"}))
     else:
-        feed.skip(f"message with unknown role {role!r}")
+        feed.skip(f"message with unknown role {shown(role)}")
 
 
 def _key(message: dict[str, Any], index: int) -> str:
@@ -188,7 +191,7 @@ def _assistant(
             if part is not None:
                 parts.append(part)
         else:
-            feed.skip(f"unknown assistant block {kind!r}")
+            feed.skip(f"unknown assistant block {shown(kind)}")
     usage = _dict(message.get("usage"))
     model = usage.get("model") if isinstance(usage.get("model"), str) else None
     if parts:
@@ -213,7 +216,7 @@ def _user(
         elif kind == "image":
             prompt.append(ASSISTANT_BLOCKS["image"](block) or Attachment("image/*"))
         else:
-            feed.skip(f"unknown user block {kind!r}")
+            feed.skip(f"unknown user block {shown(kind)}")
     # Tool results come back in a user-role message; the prompt, if any, follows them.
     role: Role = "user"
     if results:

@@ -28,7 +28,7 @@ from tether.model import (
     ToolResult,
 )
 from tether.tools.base import Capability, Feed, Meta, Op, Put, Source
-from tether.tools.common import as_text, iso
+from tether.tools.common import as_text, iso, shown
 from tether.tools.listing import entries, is_dir
 
 name = "claude"
@@ -236,7 +236,7 @@ def _looks_like_claude(head: bytes) -> bool:
 
 def _is_claude_record(record: dict[str, Any]) -> bool:
     kind = record.get("type")
-    if kind in CONVERSATION_TYPES:
+    if isinstance(kind, str) and kind in CONVERSATION_TYPES:
         return "isSidechain" in record and "sessionId" in record
     marker = CLAUDE_ONLY_TYPES.get(kind) if isinstance(kind, str) else None
     return marker is not None and marker in record
@@ -288,8 +288,8 @@ class _Reader:
         handler = self.handlers.get(kind) if isinstance(kind, str) else None
         if handler is not None:
             yield from handler(rec)
-        elif kind not in QUIET_TYPES:
-            self.feed.skip(f"unknown record type {kind!r}")
+        elif not isinstance(kind, str) or kind not in QUIET_TYPES:
+            self.feed.skip(f"unknown record type {shown(kind)}")
 
     def _key(self) -> str:
         n = self.state.get("n", 0) + 1
@@ -455,8 +455,8 @@ class _Reader:
                     parts.append(part)
             elif isinstance(kind, str) and kind.endswith("_tool_result"):
                 results.append(_tool_result(block, None))
-            elif kind not in IGNORED_BLOCKS:
-                self.feed.skip(f"unknown assistant content block {kind!r}")
+            elif not (isinstance(kind, str) and kind in IGNORED_BLOCKS):
+                self.feed.skip(f"unknown assistant content block {shown(kind)}")
         return parts, results
 
     def _user(self, rec: dict[str, Any]) -> Iterator[Op]:
@@ -507,7 +507,7 @@ class _Reader:
             elif kind in ("image", "document"):
                 parts.append(_attachment(block))
             else:
-                self.feed.skip(f"unknown user content block {kind!r}")
+                self.feed.skip(f"unknown user content block {shown(kind)}")
         return results, parts, texts
 
     def _system(self, rec: dict[str, Any]) -> Iterator[Op]:
@@ -699,7 +699,7 @@ def _system_text(rec: dict[str, Any], subtype: Any) -> str | None:
     content = rec.get("content")
     if subtype == "compact_boundary":
         return content if isinstance(content, str) and content else "Conversation compacted"
-    if subtype in SILENT_SUBTYPES:
+    if isinstance(subtype, str) and subtype in SILENT_SUBTYPES:
         return None
     if subtype == "api_refusal" and isinstance(rec.get("apiRefusalExplanation"), str):
         return str(rec["apiRefusalExplanation"])

@@ -18,7 +18,7 @@ import orjson
 from tether.files import open_regular
 from tether.model import Attachment, Message, Part, Reasoning, Text, ToolCall, ToolResult
 from tether.tools.base import Capability, Feed, Meta, Op, Put, Rewind, Source
-from tether.tools.common import as_text, iso
+from tether.tools.common import as_text, iso, shown
 from tether.tools.listing import entries
 
 name = "codex"
@@ -302,7 +302,7 @@ def read(feed: Feed, state: dict[str, Any]) -> Iterator[Op]:
         elif kind is None and isinstance(record.get("id"), str):
             yield from _session_meta(state, record, feed.source.native_id)
         else:
-            feed.skip(f"unknown record type {kind!r}")
+            feed.skip(f"unknown record type {shown(kind)}")
     if state.get("total") and state.get("total") != total_before:
         yield Meta(native={"total_token_usage": state["total"]})
 
@@ -344,7 +344,7 @@ def _line(
             native["type"] = kind
             yield _put(state, Message("system", [Text(text)], ts, native=native))
     elif kind not in QUIET_LINES:
-        feed.skip(f"unknown record type {kind!r}")
+        feed.skip(f"unknown record type {shown(kind)}")
 
 
 def _session_meta(
@@ -428,7 +428,9 @@ def _response_item(
     feed: Feed, state: dict[str, Any], item: dict[str, Any], ts: str | None
 ) -> Iterator[Op]:
     kind = item.get("type")
-    if kind == "message":
+    if not isinstance(kind, str):
+        feed.skip(f"response item of type {shown(kind)}")
+    elif kind == "message":
         yield from _message(state, item, ts)
     elif kind in ASSISTANT_ITEMS:
         parts = _assistant_parts(kind, item)
@@ -445,7 +447,7 @@ def _response_item(
             native["type"] = kind
             yield _put(state, Message("system", texts, ts, native_id=_id(item), native=native))
     elif kind not in OPAQUE_ITEMS:
-        feed.skip(f"unknown response item {kind!r}")
+        feed.skip(f"unknown response item {shown(kind)}")
 
 
 def _message(state: dict[str, Any], item: dict[str, Any], ts: str | None) -> Iterator[Op]:

@@ -1,12 +1,56 @@
-"""Small helpers every reader needs: timestamps, text of content blocks, titles."""
+"""Small helpers every reader needs: timestamps, text of content blocks, titles, and reading
+the items of a document one at a time."""
 
 from __future__ import annotations
 
+import traceback
+from collections.abc import Callable, Iterable, Iterator
 from datetime import UTC, datetime
-from typing import Any
+from pathlib import Path
+from typing import Any, TypeVar
 from urllib.parse import unquote, urlparse
 
+from tether.tools.base import Feed, Op
+
 TITLE_MAX = 120
+SHOWN_MAX = 60
+Item = TypeVar("Item")
+
+
+def each(
+    feed: Feed,
+    what: str,
+    items: Iterable[Item],
+    read_one: Callable[[int, Item], Iterable[Op]],
+) -> Iterator[Op]:
+    """The ops of every item of a document (its messages), read one item at a time: an item
+    the reader fails on (a field of a type it did not expect) is skipped and counted, as a
+    bad line of a JSONL file is, and costs the document nothing else."""
+    for index, item in enumerate(items):
+        try:
+            ops = list(read_one(index, item))
+        except (OSError, MemoryError):
+            raise
+        except Exception as exc:
+            feed.skip(f"{what} {index}: {failure(exc)}")
+            continue
+        yield from ops
+
+
+def failure(exc: BaseException) -> str:
+    """What a reader failed on, and where in tether (for a bug report from `tether doctor`)."""
+    frames = traceback.extract_tb(exc.__traceback__)
+    where = f" at {Path(frames[-1].filename).name}:{frames[-1].lineno}" if frames else ""
+    return f"the reader failed{where}: {type(exc).__name__}: {exc}"
+
+
+def shown(value: Any) -> str:
+    """A value from a native file in a message: short text as it is, anything else by its
+    type (a list there may be huge, or nested too deep to print)."""
+    if isinstance(value, str | int | float | bool) or value is None:
+        text = repr(value)
+        return text if len(text) <= SHOWN_MAX else text[: SHOWN_MAX - 1] + "…"
+    return f"a JSON {'object' if isinstance(value, dict) else type(value).__name__}"
 
 
 def iso(value: Any) -> str | None:

@@ -17,7 +17,7 @@ import orjson
 from tether.files import read_head
 from tether.model import Attachment, Message, Part, Reasoning, Role, Text, ToolCall, ToolResult
 from tether.tools.base import Capability, Feed, FormatError, Meta, Op, Put, Reset, Source
-from tether.tools.common import as_text, iso
+from tether.tools.common import as_text, each, iso
 from tether.tools.listing import entries, is_dir, is_file
 
 name = "copilot"
@@ -826,15 +826,18 @@ def _read_legacy(feed: Feed, state: dict[str, Any]) -> Iterator[Op]:
         native={"format": "history-session-state"},
     )
     pending: list[str] = []
-    for index, item in enumerate(doc["chatMessages"]):
+
+    def one(index: int, item: Any) -> Iterator[Op]:
         if not isinstance(item, dict):
             feed.skip(f"chatMessages[{index}] is not an object")
-            continue
+            return
         message = _legacy_message(item, index, pending)
         if message is None:
             feed.skip(f"chatMessages[{index}] has an unknown role or no content")
-            continue
+            return
         yield Put(f"m{index}", message)
+
+    yield from each(feed, "chatMessages", doc["chatMessages"], one)
 
 
 def _last_timeline_stamp(timeline: Any) -> str | None:

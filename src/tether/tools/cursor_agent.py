@@ -21,7 +21,7 @@ import orjson
 from tether.model import Message, Part, Reasoning, Role, Text, ToolCall, ToolResult
 from tether.tools.base import Feed, Member, Meta, Op, Put, Source
 from tether.tools.claude import ASSISTANT_BLOCKS
-from tether.tools.common import as_text, iso
+from tether.tools.common import as_text, iso, shown
 from tether.tools.database import Unreadable, open_readonly, tables
 
 QUERY = re.compile(r"<user_query>\s*(.*?)\s*</user_query>", re.S)
@@ -126,7 +126,7 @@ def _assistant_line(feed: Feed, key: str, blocks: list[Any], pending: list[str])
     for index, block in enumerate(blocks):
         kind = block.get("type") if isinstance(block, dict) else None
         if not isinstance(kind, str) or kind not in ASSISTANT_BLOCKS:
-            feed.skip(f"line {key}: unknown block {kind!r}")
+            feed.skip(f"line {key}: unknown block {shown(kind)}")
             continue
         part = ASSISTANT_BLOCKS[kind](block)
         if isinstance(part, ToolCall):
@@ -153,7 +153,7 @@ def _user_line(feed: Feed, key: str, blocks: list[Any], pending: list[str]) -> I
             if text:
                 texts.append(Text(text))
         else:
-            feed.skip(f"line {key}: unknown block {kind!r}")
+            feed.skip(f"line {key}: unknown block {shown(kind)}")
     if results:
         yield Put(key + "#results", Message("tool", results))
     if texts:

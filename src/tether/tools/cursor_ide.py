@@ -19,7 +19,7 @@ import orjson
 
 from tether.model import Message, Part, Reasoning, Text, ToolCall, ToolResult
 from tether.tools.base import Feed, Member, Meta, Op, Put, Source
-from tether.tools.common import file_path, iso
+from tether.tools.common import file_path, iso, shown
 from tether.tools.database import Unreadable, open_readonly, tables
 
 COMPOSER = "composerData:"
@@ -207,7 +207,7 @@ class _Reader:
         elif kind == ASSISTANT:
             yield from self._assistant(key, bubble, timestamp, native)
         else:
-            self.feed.skip(f"bubble {key} of unknown type {kind!r}")
+            self.feed.skip(f"bubble {key} of unknown type {shown(kind)}")
 
     def _user(
         self, key: str, bubble: dict[str, Any], timestamp: str | None, native: dict[str, Any]

@@ -17,7 +17,7 @@ import orjson
 from tether.files import read_regular
 from tether.model import Attachment, Message, Part, Reasoning, Role, Text, ToolCall, ToolResult
 from tether.tools.base import Capability, Feed, FormatError, Meta, Op, Put, Reset, Rewind, Source
-from tether.tools.common import as_text, iso
+from tether.tools.common import as_text, each, iso, shown
 from tether.tools.listing import entries, is_dir, is_file
 
 name = "gemini"
@@ -195,7 +195,7 @@ class _Reader:
             if rid is not None:
                 seen[rid] = count = seen.get(rid, 0) + 1
                 key = rid if count == 1 else f"{rid}#{count}"
-            if key not in self.order:
+            if key is None or not self.order.get(key):  # new, or read with nothing to show
                 yield from self._record(rec, key)
 
     def _rewind(self, target: Any) -> Iterator[Op]:
@@ -244,11 +244,13 @@ class _Reader:
         if any(put and mid not in ids for mid, put in self.order.items()):
             yield Reset()  # the file was rewritten without some messages read before
             self._clear()
-        for rec in messages:
-            if isinstance(rec, dict):
-                yield from self._record(rec)
-            else:
-                self.feed.skip("message that is not an object")
+        yield from each(self.feed, "message", messages, self._document_record)
+
+    def _document_record(self, index: int, rec: Any) -> Iterator[Op]:
+        if isinstance(rec, dict):
+            yield from self._record(rec)
+        else:
+            self.feed.skip(f"message {index} is not an object")
 
     # -- message records -------------------------------------------------------------------
 
@@ -260,11 +262,11 @@ class _Reader:
             return
         key = key or rid
         kind = rec.get("type")
-        if kind in ASSISTANT_TYPES:
+        if isinstance(kind, str) and kind in ASSISTANT_TYPES:
             yield from self._assistant(key, rid, rec)
         elif kind == "user":
             yield from self._user(key, rid, rec)
-        elif kind in SYSTEM_TYPES:
+        elif isinstance(kind, str) and kind in SYSTEM_TYPES:
             texts, _, attachments = _split(_content_parts(rec.get("content")), key)
             message = Message(
                 role="system",
@@ -275,7 +277,7 @@ class _Reader:
             )
             yield self._put(key, message)
         else:
-            self.feed.skip(f"unknown message type {kind!r}")
+            self.feed.skip(f"unknown message type {shown(kind)}")
             self.order.setdefault(key, 0)
 
     def _put(self, key: str, message: Message) -> Put:

@@ -21,7 +21,7 @@ import orjson
 from tether.files import MAX_DOCUMENT, read_regular
 from tether.model import Attachment, Message, Part, Reasoning, Text, ToolCall, ToolResult
 from tether.tools.base import Capability, Feed, Member, Meta, Op, Put, Source
-from tether.tools.common import as_text, iso
+from tether.tools.common import as_text, iso, shown
 from tether.tools.database import Unreadable, is_sqlite, open_readonly, tables
 from tether.tools.listing import entries, is_dir, is_file
 
@@ -148,7 +148,7 @@ def _listed(
     ).fetchall()
     for sid, updated, messages, parts in rows:
         if not isinstance(sid, str) or not sid or "/" in sid:
-            skip(f"a session with an unusable id {sid!r}")
+            skip(f"a session with an unusable id {shown(sid)}")
             continue
         yield Member(sid, f"{updated}/{messages}/{parts}", _loader(path, sid, open_db))
 
@@ -347,7 +347,7 @@ def _message(feed: Feed, info: dict[str, Any], raw_parts: Any) -> Iterator[Op]:
     elif role == "assistant":
         yield from _assistant(feed, mid, info, parts, stamp)
     else:
-        feed.skip(f"message {mid}: unknown role {role!r}")
+        feed.skip(f"message {mid}: unknown role {shown(role)}")
 
 
 def _user(
@@ -366,8 +366,8 @@ def _user(
         elif kind == "subtask":
             prompt = _str(part.get("prompt")) or _str(part.get("description")) or ""
             content.append(Text(prompt, native={"type": "subtask", "agent": part.get("agent")}))
-        elif kind not in QUIET_PARTS:
-            feed.skip(f"message {mid}: unknown part {kind!r}")
+        elif not isinstance(kind, str) or kind not in QUIET_PARTS:
+            feed.skip(f"message {mid}: unknown part {shown(kind)}")
     native = {k: info[k] for k in ("agent", "model") if info.get(k)}
     if content:
         yield Put(mid, Message("user", content, stamp, native_id=mid, native=native))
@@ -409,8 +409,8 @@ def _assistant(
         elif kind == "patch":
             files = part.get("files")
             native.setdefault("patches", []).append(files if isinstance(files, list) else [])
-        elif kind not in QUIET_PARTS and kind not in ("step-finish", "compaction"):
-            feed.skip(f"message {mid}: unknown part {kind!r}")
+        elif not isinstance(kind, str) or kind not in {*QUIET_PARTS, "step-finish", "compaction"}:
+            feed.skip(f"message {mid}: unknown part {shown(kind)}")
     usage = _usage(info.get("tokens"))
     for index, (said, results) in enumerate(steps):
         key = mid if index == 0 else f"{mid}#{index}"

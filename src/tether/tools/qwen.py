@@ -17,7 +17,7 @@ import orjson
 
 from tether.model import Attachment, Message, Part, Reasoning, Role, Text, ToolCall, ToolResult
 from tether.tools.base import Capability, Feed, Meta, Op, Put, Reset, Rewind, Source
-from tether.tools.common import as_text, iso, title_from
+from tether.tools.common import as_text, iso, shown, title_from
 from tether.tools.listing import entries, is_dir, is_file
 
 name = "qwen"
@@ -123,7 +123,10 @@ def sniff(path: Path, head: bytes) -> Source | None:
 
 
 def _is_qwen_record(rec: dict[str, Any]) -> bool:
-    if rec.get("type") not in RECORD_TYPES or "uuid" not in rec or "sessionId" not in rec:
+    kind = rec.get("type")
+    if not isinstance(kind, str) or kind not in RECORD_TYPES:
+        return False
+    if "uuid" not in rec or "sessionId" not in rec:
         return False
     message = rec.get("message")
     if isinstance(message, dict):
@@ -171,8 +174,8 @@ class _Reader:
                 if not self.feed.source.native_id:
                     yield Meta(native_id=sid)
         kind = rec.get("type")
-        if kind not in RECORD_TYPES:
-            self.feed.skip(f"unknown record type {kind!r}")
+        if not isinstance(kind, str) or kind not in RECORD_TYPES:
+            self.feed.skip(f"unknown record type {shown(kind)}")
             return
         yield from self._envelope(rec)
         self.updated = iso(rec.get("timestamp")) or self.updated
@@ -244,10 +247,10 @@ class _Reader:
             yield from self._compression(rec, payload)
         elif subtype in ("slash_command", "at_command"):
             yield from self._command(rec, str(subtype), payload)
-        elif subtype in QUIET_SUBTYPES:
+        elif isinstance(subtype, str) and subtype in QUIET_SUBTYPES:
             return  # never a rewind's parent but as a user turn's parent, noted there
         else:
-            self.feed.skip(f"unknown system record {subtype!r}")
+            self.feed.skip(f"unknown system record {shown(subtype)}")
         self._seen(rec)
 
     def _title(self, payload: dict[str, Any]) -> Iterator[Op]:
@@ -304,7 +307,7 @@ class _Reader:
     def _user(self, rec: dict[str, Any]) -> Iterator[Op]:
         subtype = rec.get("subtype")
         if subtype not in (None, *USER_SUBTYPES):
-            self.feed.skip(f"unknown user record {subtype!r}")
+            self.feed.skip(f"unknown user record {shown(subtype)}")
         parent = rec.get("parentUuid")
         if isinstance(parent, str):
             self.cut.setdefault(parent, self.state.get("n", 0))

@@ -24,7 +24,7 @@ import orjson
 from tether.files import MAX_DOCUMENT, read_regular
 from tether.model import Attachment, Message, Part, Reasoning, Role, Text, ToolCall, ToolResult
 from tether.tools.base import Feed, FormatError, Member, Meta, Op, Put, Source
-from tether.tools.common import as_text, iso, title_from
+from tether.tools.common import as_text, each, iso, shown, title_from
 from tether.tools.listing import entries, is_dir
 
 HISTORY = "api_conversation_history.json"
@@ -209,11 +209,7 @@ def read(feed: Feed, state: dict[str, Any]) -> Iterator[Op]:
         facts = _facts(feed.source.path.parent, task_id)
     reader = _Reader(feed, facts)
     yield from reader.session(task_id, messages)
-    for index, raw in enumerate(messages):
-        if isinstance(raw, dict):
-            yield from reader.message(index, raw)
-        else:
-            feed.skip(f"message {index} is not an object")
+    yield from each(feed, "message", messages, reader.message)
 
 
 def _messages(doc: Any) -> list[Any]:
@@ -221,7 +217,7 @@ def _messages(doc: Any) -> list[Any]:
         return doc
     if isinstance(doc, dict) and isinstance(doc.get("messages"), list):
         if doc.get("version") != ROO_VERSION:
-            raise FormatError(f"unknown task history version {doc.get('version')!r}")
+            raise FormatError(f"unknown task history version {shown(doc.get('version'))}")
         return list(doc["messages"])
     raise FormatError("not a task history: expected a list of messages or {version, messages}")
 
@@ -335,14 +331,17 @@ class _Reader:
 
     # -- messages ----------------------------------------------------------------------
 
-    def message(self, index: int, raw: dict[str, Any]) -> Iterator[Op]:
+    def message(self, index: int, raw: Any) -> Iterator[Op]:
+        if not isinstance(raw, dict):
+            self.feed.skip(f"message {index} is not an object")
+            return
         key = str(index)
         role = raw.get("role")
         if raw.get("type") == "reasoning" and role is None:
             yield Put(key, self._reasoning_item(raw))
             return
         if role not in ("user", "assistant", "tool", "system"):
-            self.feed.skip(f"message {index} has unknown role {role!r}")
+            self.feed.skip(f"message {index} has unknown role {shown(role)}")
             return
         native = {k: raw[k] for k in MESSAGE_NATIVE if raw.get(k) not in (None, "")}
         stamp = iso(raw.get("ts")) or self._turn_time(str(role))
@@ -439,7 +438,7 @@ class _Reader:
             kind = block.get("type")
             convert = BLOCKS.get(kind) if isinstance(kind, str) else None
             if convert is None:
-                self.feed.skip(f"unknown content block {kind!r}")
+                self.feed.skip(f"unknown content block {shown(kind)}")
                 continue
             part = convert(block)
             if part is None:
