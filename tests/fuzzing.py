@@ -13,7 +13,7 @@ import hashlib
 import random
 import shutil
 from collections.abc import Iterator
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -60,6 +60,8 @@ class Mutation:
     label: str
     structural: bool
     """The result is still valid JSON where the seed was (a document must not fail)."""
+    touched: list[bytes] = field(default_factory=list)
+    """The seed's lines (or elements) the mutation changed, as they were."""
 
 
 # ----------------------------------------------------------------------- the real files
@@ -224,6 +226,7 @@ def mutate_lines(data: bytes, rng: random.Random) -> Mutation:
         lines.pop()
     rows: list[tuple[bytes, bool]] = [(line, False) for line in lines]
     labels = []
+    touched: list[bytes] = []
     for _ in range(rng.randint(1, 3)):
         op = rng.choice(["flip", "cut", "swap", "swap", "swap", "junk", "huge", "blank"])
         labels.append(op)
@@ -233,6 +236,8 @@ def mutate_lines(data: bytes, rng: random.Random) -> Mutation:
             continue
         at = rng.randrange(len(rows))
         line = rows[at][0]
+        if not rows[at][1]:
+            touched.append(line)
         if op == "flip":
             new = flip(line, rng)
         elif op == "cut":
@@ -258,7 +263,7 @@ def mutate_lines(data: bytes, rng: random.Random) -> Mutation:
         mutated = mutated[:cut]
         baseline = b"".join(line + b"\n" for line in kept)
         labels.append("truncate")
-    return Mutation(mutated, baseline, "+".join(labels), structural=False)
+    return Mutation(mutated, baseline, "+".join(labels), structural=False, touched=touched)
 
 
 def _longest_list(value: Any) -> tuple[Any, ...] | None:
@@ -286,12 +291,13 @@ def mutate_document(data: bytes, rng: random.Random) -> Mutation:
         return Mutation(cut, None, "bytes", structural=False)
     items = list(_get(doc, where))
     touched = sorted(rng.sample(range(len(items)), min(len(items), rng.randint(1, 2))))
+    originals = [orjson.dumps(items[index]) for index in touched]
     for index in touched:
         items[index] = odd_values(rng) if rng.random() < 0.2 else swap_field(items[index], rng)
     mutated = _encode(_replace(doc, where, items), rng)
     kept = [item for i, item in enumerate(_get(doc, where)) if i not in touched]
     baseline = orjson.dumps(_replace(doc, where, kept))
-    return Mutation(mutated, baseline, f"elements {touched}", structural=True)
+    return Mutation(mutated, baseline, f"elements {touched}", True, originals)
 
 
 def mutate(seed: Seed, rng: random.Random) -> Mutation:

@@ -84,7 +84,8 @@ def capture(seed: Seed, data: bytes | None, folder: Path) -> Read:
         for text, kept in db.execute("SELECT text, data FROM parts"):
             texts.add(text)  # and the native text it keeps (a tool result's header, say)
             native = orjson.loads(kept).get("native") if kept else None
-            texts.update(_strings(native))
+            if isinstance(native, dict):  # but not the ids (of a line, its parent) it keeps
+                texts.update(_strings([v for k, v in native.items() if not _id_key(k)]))
         reasons = [
             reason
             for (stored,) in db.execute("SELECT reasons FROM sources WHERE reasons IS NOT NULL")
@@ -95,11 +96,19 @@ def capture(seed: Seed, data: bytes | None, folder: Path) -> Read:
     return Read([f"{p.path}: {p.message}" for p in report.failed], texts, reasons)
 
 
+def _id_key(key: str) -> bool:
+    return key.lower().endswith(("id", "uuid"))
+
+
 def _strings(value: Any) -> Iterator[str]:
+    """Every string in a JSON value."""
     if isinstance(value, str):
         yield value
-    elif isinstance(value, dict | list):
-        for item in value.values() if isinstance(value, dict) else value:
+    elif isinstance(value, dict):
+        for item in value.values():
+            yield from _strings(item)
+    elif isinstance(value, list):
+        for item in value:
             yield from _strings(item)
 
 
@@ -126,15 +135,26 @@ def check(
     else:
         assert all("FormatError: " in f for f in got.failed), f"{where}: {got.failed}"
     if want is not None and not want.failed:
-        missing = kept_by_both(original, want) - _lines(got.texts)
+        missing = kept_by_both(original, want, mutation.touched) - _lines(got.texts)
         assert not missing, f"{where}: lost {len(missing)} line(s) of text: {sorted(missing)[:3]}"
 
 
-def kept_by_both(original: Read, baseline: Read) -> set[str]:
+def kept_by_both(original: Read, baseline: Read, touched: list[bytes]) -> set[str]:
     """What the unmutated file shows that came from lines the mutation did not touch: what
-    the file without those lines shows too. (Without a line, another may mean something
-    else: a rewind to a message no longer there keeps what it would have dropped.)"""
-    return _lines(original.texts) & _lines(baseline.texts)
+    the file without those lines shows too, but for what the touched lines said themselves.
+    (Without a line, another may mean something else: a rewind to a message no longer
+    there keeps what it would have dropped; a tool's start event names the command its
+    request, now gone, named.)"""
+    said = {line for raw in touched for text in _said(raw) for line in text.split("\n")}
+    return (_lines(original.texts) & _lines(baseline.texts)) - said
+
+
+def _said(raw: bytes) -> Iterator[str]:
+    """The strings a native line holds (its text, when it is not JSON)."""
+    try:
+        yield from _strings(orjson.loads(raw))
+    except orjson.JSONDecodeError:
+        yield raw.decode("utf-8", "replace")
 
 
 def _lines(texts: set[str]) -> set[str]:

@@ -98,7 +98,9 @@ def session_json(session: Session) -> dict[str, Any]:
     }
 
 
-def part_from_json(data: dict[str, Any]) -> Part:
+def part_from_json(data: Any) -> Part:
+    if not isinstance(data, dict):
+        raise FormatError(f"a part that is {shown(data)}, not an object")
     kind = data.get("type")
     native = data.get("native") or {}
     if kind == "text":
@@ -129,9 +131,12 @@ def message_from_json(data: dict[str, Any]) -> Message:
     role = data.get("role")
     if role not in ROLES:
         raise FormatError(f"unknown role {shown(role)}")
+    parts = data.get("parts") or []
+    if not isinstance(parts, list):
+        raise FormatError(f"parts that are {shown(parts)}, not a list")
     return Message(
         role,
-        [part_from_json(p) for p in data.get("parts") or []],
+        [part_from_json(p) for p in parts],
         timestamp=data.get("timestamp"),
         model=data.get("model"),
         usage=data.get("usage"),

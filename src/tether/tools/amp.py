@@ -73,11 +73,16 @@ def read(feed: Feed, state: dict[str, Any]) -> Iterator[Op]:
         raise FormatError("not an Amp thread: expected an object with a messages list")
     yield _meta(doc, feed.source)
 
+    roles: dict[str, Any] = {}
+
     def one(index: int, message: Any) -> Iterator[Op]:
         if not isinstance(message, dict):
             feed.skip(f"message {index} is not an object")
             return
-        yield from _message(feed, message, index)
+        key = _key(message, index)
+        if roles.setdefault(key, message.get("role")) != message.get("role"):
+            key = f"#{index}"  # one id on messages of two roles: a clash, not a repeat
+        yield from _message(feed, message, key)
 
     yield from each(feed, "message", doc.get("messages") or [], one)
 
@@ -128,8 +133,7 @@ def _workspace(initial: dict[str, Any]) -> str | None:
     return None
 
 
-def _message(feed: Feed, message: dict[str, Any], index: int) -> Iterator[Op]:
-    key = _key(message, index)
+def _message(feed: Feed, message: dict[str, Any], key: str) -> Iterator[Op]:
     role = message.get("role")
     blocks = message.get("content")
     if isinstance(blocks, str):

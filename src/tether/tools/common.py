@@ -10,7 +10,7 @@ from pathlib import Path
 from typing import Any, TypeVar
 from urllib.parse import unquote, urlparse
 
-from tether.tools.base import Feed, Op
+from tether.tools.base import Feed, FormatError, Op
 
 TITLE_MAX = 120
 SHOWN_MAX = 60
@@ -31,6 +31,9 @@ def each(
             ops = list(read_one(index, item))
         except (OSError, MemoryError):
             raise
+        except FormatError as exc:  # the reader's own word on what it cannot use
+            feed.skip(f"{what} {index}: {exc}")
+            continue
         except Exception as exc:
             feed.skip(f"{what} {index}: {failure(exc)}")
             continue

@@ -158,7 +158,9 @@ def read(feed: Feed, state: dict[str, Any]) -> Iterator[Op]:
         elif isinstance(rec.get("bubble"), dict):
             yield from reader.bubble(rec["bubble"])
         elif "missing" in rec:
-            feed.skip(f"bubble {rec['missing']} listed by the composer is not stored")
+            missing = rec["missing"]
+            missing = missing if isinstance(missing, str) else shown(missing)
+            feed.skip(f"bubble {missing} listed by the composer is not stored")
         else:
             feed.skip("unknown record")
     if reader.cwd is None and reader.workspace:
