@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import io
 import re
+import zlib
 from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import IO, Any
@@ -121,6 +122,7 @@ class FileFeed:
         """How far into the buffer no newline was found: a long line is searched once."""
         self._eof = False
         self._overlong: int | None = None
+        self._line: bytes | bytearray = b""
         """Offset of a line longer than MAX_LINE whose rest is being passed over."""
 
     def _file(self) -> IO[bytes]:
@@ -147,6 +149,9 @@ class FileFeed:
         self.end += len(data)
         if self._sink is not None:
             self._sink(data)
+
+    def checksum(self) -> int:
+        return zlib.crc32(self._line)
 
     @property
     def position(self) -> int:
@@ -177,6 +182,7 @@ class FileFeed:
             if obj is not None:
                 self.taken += 1
                 self.taken_at = offset
+                self._line = line
                 yield obj
         obj = self._last_line()
         if obj is not None:
@@ -213,6 +219,7 @@ class FileFeed:
         if obj is not None:
             self.taken += 1
             self.taken_at = offset
+            self._line = rest
         return obj
 
     def _decode(

@@ -134,6 +134,11 @@ class Feed(Protocol):
         """Count a record the reader could not use; `reason` is shown by `tether doctor`."""
         ...
 
+    def checksum(self) -> int:
+        """A checksum of the bytes of the record `records` handed out last: to tell a
+        record written twice from two that share an id."""
+        ...
+
 
 class Tool(Protocol):
     """One external AI coding tool. Modules under tools/ satisfy this as modules."""
