@@ -22,6 +22,7 @@ import orjson
 
 from tether.archive.store import Applier, dumps
 from tether.capture.feed import MAX_REASONS, FileFeed, read_guarded
+from tether.capture.history import keep_dropped
 from tether.files import NotRegularFile, open_regular
 from tether.formats import tether_json
 from tether.tools.base import (
@@ -399,6 +400,8 @@ def _read_file(
     finally:
         feed.close()
     archiver.flush()
+    if row is not None and not append and applier.session_pk is not None:
+        keep_dropped(db, tool, source, source_id, applier.session_pk)
     tail = archiver.tail if archiver.tail or not append or row is None else row.tail
     db.execute(
         "UPDATE sources SET session_pk = ?, size = ?, mtime_ns = ?, inode = ?, offset = ?,"
@@ -638,13 +641,17 @@ def _source_row(
         return row.id, row.generation
     generation = row.generation + 1
     # A re-read replaces the archived bytes, unless the file shrank: then the old
-    # generation may hold history the tool dropped, and it is kept.
+    # generation may hold history the tool dropped, and it is kept (history.keep_dropped
+    # shows that history). Generations kept before it stay.
     old_bytes = db.execute(
         "SELECT COALESCE(SUM(length), 0) FROM raw_chunks WHERE source_id = ? AND generation = ?",
         (row.id, row.generation),
     ).fetchone()[0]
     if size >= old_bytes:
-        db.execute("DELETE FROM raw_chunks WHERE source_id = ?", (row.id,))
+        db.execute(
+            "DELETE FROM raw_chunks WHERE source_id = ? AND generation = ?",
+            (row.id, row.generation),
+        )
     db.execute("UPDATE sources SET generation = ? WHERE id = ?", (generation, row.id))
     return row.id, generation
 

@@ -9,21 +9,9 @@ from typing import Any
 
 from tether.archive.store import Applier, dumps
 from tether.capture.feed import feed_from_bytes, read_guarded
+from tether.capture.history import archived_bytes, keep_dropped
 from tether.capture.ingest import Problem, describe, readers
 from tether.tools.base import Source
-
-
-def archived_bytes(db: sqlite3.Connection, source_id: int) -> bytes:
-    """The newest archived generation of one source, decompressed."""
-    import zstandard
-
-    dctx = zstandard.ZstdDecompressor()
-    rows = db.execute(
-        "SELECT data FROM raw_chunks WHERE source_id = ? AND generation ="
-        " (SELECT MAX(generation) FROM raw_chunks WHERE source_id = ?) ORDER BY seq",
-        (source_id, source_id),
-    )
-    return b"".join(dctx.decompress(data) for (data,) in rows)
 
 
 @dataclass
@@ -53,6 +41,7 @@ def reindex(db: sqlite3.Connection) -> ReindexReport:
         try:
             applier = Applier(db, tool, source, session_pk, fresh=True)
             applier.run(read_guarded(tool, feed, state))
+            keep_dropped(db, tool, source, source_id, session_pk)
             db.execute(
                 "UPDATE sources SET state = ?, skipped = ?, repaired = ?, reasons = ? WHERE id = ?",
                 (
