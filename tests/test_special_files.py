@@ -172,3 +172,26 @@ def test_a_special_database_is_not_opened(tmp_path: Path) -> None:
         assert db.execute("SELECT COUNT(*) FROM sqlite_master").fetchone()[0] > 0
     finally:
         db.close()
+
+
+def test_a_fifo_where_any_tool_keeps_a_session_is_reported(isolated_home: Path) -> None:
+    """Every tool: one file its discovery finds (a session file, a database, a task's
+    conversation) made a FIFO. Each is reported by the scan and by doctor, and the other
+    tools' sessions are captured."""
+    lay_out_every_tool(isolated_home)
+    assert tether("scan").returncode in (0, 1)  # aider's project becomes known
+    env = dict(os.environ)
+    fifos = {}
+    for name, tool in TOOLS.items():
+        paths = sorted(
+            {s.path for r in tool.store_roots(env, isolated_home) for s in tool.discover(r)}
+        )
+        fifos[name] = paths[0]
+        paths[0].unlink()
+        os.mkfifo(paths[0])
+    scanned = tether("scan")
+    assert scanned.returncode == 1 and f"{len(TOOLS)} file(s) unreadable" in scanned.stderr
+    doctor = orjson.loads(tether("doctor", "--json").stdout)
+    errors = {p["path"]: p.get("error") for p in doctor["problems"]}
+    for name, path in fifos.items():
+        assert errors.get(str(path)) == "not a regular file but a FIFO", name

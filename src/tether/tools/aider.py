@@ -20,7 +20,7 @@ from typing import Any
 from tether.files import open_regular
 from tether.model import Message, Role, Text
 from tether.tools.base import Capability, Feed, Member, Meta, Op, Put, Source
-from tether.tools.listing import entries, is_file
+from tether.tools.listing import entries, is_file, is_file_at
 from tether.tools.projects import known_folders
 
 name = "aider"
@@ -48,7 +48,7 @@ def discover(root: Path) -> Iterator[Source]:
     """The project's history, and the ones `tether convert --to aider` wrote beside it
     (`.aider.chat.history.tether-<hex>.md`, resumed with --chat-history-file)."""
     path = root / HISTORY
-    if path.is_file():
+    if is_file_at(path):
         yield container(path)
     for entry in sorted(entries(root), key=lambda e: e.name):
         if CONVERTED.fullmatch(entry.name) and is_file(entry):

@@ -17,7 +17,7 @@ import orjson
 from tether.model import Message, Part, Reasoning, Text, ToolCall, ToolResult
 from tether.tools.base import Capability, Feed, FormatError, Meta, Op, Put, Source
 from tether.tools.common import Repeats, iso
-from tether.tools.listing import entries, is_dir, is_file
+from tether.tools.listing import entries, is_dir, is_file, is_file_at
 
 name = "antigravity"
 display_name = "Antigravity"
@@ -49,7 +49,7 @@ def discover(root: Path) -> Iterator[Source]:
     for entry in entries(root / "brain"):
         if is_dir(entry):
             path = Path(entry.path).joinpath(*TRANSCRIPT)
-            if path.is_file():
+            if is_file_at(path):
                 read.add(entry.name)
                 yield Source(path, "jsonl", entry.name)
     for entry in entries(root / "conversations"):

@@ -19,7 +19,7 @@ from tether.files import open_regular
 from tether.model import Attachment, Message, Part, Reasoning, Text, ToolCall, ToolResult
 from tether.tools.base import Capability, Feed, Meta, Op, Put, Rewind, Source
 from tether.tools.common import as_text, iso, shown
-from tether.tools.listing import entries
+from tether.tools.listing import entries, is_file
 
 name = "codex"
 display_name = "Codex CLI"
@@ -137,10 +137,7 @@ def _rollouts(directory: Path, depth: int) -> Iterator[Source]:
         if entry_name.startswith(PREFIX) and (entry_name.endswith((PLAIN, ZST))):
             if entry_name.endswith(ZST) and entry_name[:-4] in names:
                 continue  # the plain file is the one Codex still appends to
-            try:
-                if not entry.is_file():
-                    continue
-            except OSError:
+            if not is_file(entry):
                 continue
             yield Source(Path(entry.path), "jsonl", native_id_from_name(entry_name))
         elif depth > 0:

@@ -18,7 +18,7 @@ from tether.files import read_head
 from tether.model import Attachment, Message, Part, Reasoning, Role, Text, ToolCall, ToolResult
 from tether.tools.base import Capability, Feed, FormatError, Meta, Op, Put, Reset, Source
 from tether.tools.common import Repeats, as_text, each, iso
-from tether.tools.listing import entries, is_dir, is_file
+from tether.tools.listing import entries, is_dir, is_file, is_file_at
 
 name = "copilot"
 display_name = "Copilot CLI"
@@ -79,7 +79,7 @@ def discover(root: Path) -> Iterator[Source]:
     for entry in entries(root / "session-state"):
         if is_dir(entry):
             events = Path(entry.path) / "events.jsonl"
-            if events.is_file():
+            if is_file_at(events):
                 seen.add(entry.name)
                 yield Source(events, "jsonl", entry.name)
         elif entry.name.endswith(".jsonl"):

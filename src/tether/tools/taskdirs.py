@@ -25,7 +25,7 @@ from tether.files import MAX_DOCUMENT, read_regular
 from tether.model import Attachment, Message, Part, Reasoning, Role, Text, ToolCall, ToolResult
 from tether.tools.base import Feed, FormatError, Member, Meta, Op, Put, Source
 from tether.tools.common import as_text, each, iso, shown, title_from
-from tether.tools.listing import entries, is_dir
+from tether.tools.listing import entries, is_dir, is_file_at
 
 HISTORY = "api_conversation_history.json"
 UI_MESSAGES = "ui_messages.json"
@@ -115,7 +115,7 @@ def discover(root: Path) -> Iterator[Source]:
         if not is_dir(entry):
             continue
         path = Path(entry.path) / HISTORY
-        if path.is_file():
+        if is_file_at(path):
             yield task(path)
 
 
