@@ -10,6 +10,7 @@ mutation.
 from __future__ import annotations
 
 import hashlib
+import itertools
 import random
 import shutil
 from collections.abc import Iterator
@@ -34,6 +35,7 @@ DEPTHS = (60, 130, 260, 1000, 1030, 100_000)
 """Nesting depths around the limits: the archive's (128), orjson's writer (254) and
 reader (1024), Python's recursion (1000)."""
 NEST = "\x00nest\x00"
+NODES_DEPTH = 40
 
 
 @dataclass(frozen=True)
@@ -170,8 +172,11 @@ def odd_values(rng: random.Random) -> Any:
 
 
 def _nodes(value: Any, path: tuple[Any, ...] = ()) -> Iterator[tuple[Any, ...]]:
-    """Every path into a JSON value (without recursion limits of concern: seeds are sane)."""
+    """Every path into a JSON value, but not below NODES_DEPTH (a line an earlier mutation
+    nested deep)."""
     yield path
+    if len(path) >= NODES_DEPTH:
+        return
     if isinstance(value, dict):
         for key, item in value.items():
             yield from _nodes(item, (*path, key))
@@ -257,9 +262,9 @@ def mutate_lines(data: bytes, rng: random.Random) -> Mutation:
     baseline = b"".join(line + b"\n" for line, touched in rows if not touched)
     if rng.random() < 0.15 and rows:
         cut = rng.randrange(len(mutated))
-        start = mutated.rfind(b"\n", 0, cut) + 1
-        whole = mutated[:start].count(b"\n")
-        kept = [line for line, touched in rows[:whole] if not touched]
+        ends = list(itertools.accumulate(len(line) + 1 for line, _ in rows))
+        whole = [row for row, end in zip(rows, ends, strict=True) if end <= cut]
+        kept = [line for line, touched in whole if not touched]
         mutated = mutated[:cut]
         baseline = b"".join(line + b"\n" for line in kept)
         labels.append("truncate")

@@ -185,6 +185,7 @@ def test_mutated_files_lose_no_good_line(
 ) -> None:
     found = by_reader[reader]
     originals: dict[str, Read] = {}
+    failures: list[str] = []
     for case in range(max(CASES // len(READERS), 1)):
         seed = found[case % len(found)]
         if seed.name not in originals:
@@ -197,10 +198,14 @@ def test_mutated_files_lose_no_good_line(
             want = None
             if mutation.baseline is not None:
                 want = capture(seed, mutation.baseline, folder / "baseline")
-        check(seed, mutation, got, want, originals[seed.name], where)
+        try:
+            check(seed, mutation, got, want, originals[seed.name], where)
+        except AssertionError as exc:
+            failures.append(str(exc).split("\n")[0])
         if LOG:
             with Path(LOG).open("a") as log:
                 log.writelines(f"{where}\t{r}\n" for r in got.reasons if "Error: " in r)
+    assert not failures, f"{len(failures)} case(s) failed:\n" + "\n".join(failures[:20])
 
 
 SPECIALS = ("fifo", "zero", "folder", "socket")

@@ -73,15 +73,16 @@ def read(feed: Feed, state: dict[str, Any]) -> Iterator[Op]:
         raise FormatError("not an Amp thread: expected an object with a messages list")
     yield _meta(doc, feed.source)
 
-    roles: dict[str, Any] = {}
+    keys: set[str] = set()
 
     def one(index: int, message: Any) -> Iterator[Op]:
         if not isinstance(message, dict):
             feed.skip(f"message {index} is not an object")
             return
         key = _key(message, index)
-        if roles.setdefault(key, message.get("role")) != message.get("role"):
-            key = f"#{index}"  # one id on messages of two roles: a clash, not a repeat
+        if key in keys:
+            key = f"#{index}"  # each message of the thread is one: an id twice is a clash
+        keys.add(key)
         yield from _message(feed, message, key)
 
     yield from each(feed, "message", doc.get("messages") or [], one)

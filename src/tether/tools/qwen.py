@@ -238,8 +238,10 @@ class _Reader:
         subtype = rec.get("subtype")
         payload = rec.get("systemPayload")
         payload = payload if isinstance(payload, dict) else {}
-        if subtype == "rewind":
-            yield from self._rewind(rec.get("parentUuid"))
+        if subtype == "rewind" and "parentUuid" not in rec:
+            self.feed.skip("rewind without a parentUuid")  # never read as: drop everything
+        elif subtype == "rewind":
+            yield from self._rewind(rec["parentUuid"])
         elif subtype == "custom_title":
             yield from self._title(payload)
         elif subtype == "parent_session":
