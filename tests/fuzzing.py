@@ -239,10 +239,13 @@ def mutate_lines(data: bytes, rng: random.Random) -> Mutation:
             junk = rng.choice([b"\x00\xff\xfe", b"[1,2]", b'"text"', b"null", b"{", b"}"])
             rows.insert(rng.randrange(len(rows) + 1), (junk, True))
             continue
-        at = rng.randrange(len(rows))
+        fresh = [i for i, (_, done) in enumerate(rows) if not done]
+        at = rng.choice(fresh) if fresh else rng.randrange(len(rows))
         line = rows[at][0]
         if not rows[at][1]:
             touched.append(line)
+        elif op == "swap":
+            op = "flip"  # a line changed already may be nested too deep to write again
         if op == "flip":
             new = flip(line, rng)
         elif op == "cut":

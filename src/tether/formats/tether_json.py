@@ -23,7 +23,7 @@ from tether.model import (
     ToolResult,
 )
 from tether.tools.base import Capability, Feed, FormatError, Meta, Op, Put, Source
-from tether.tools.common import each, shown
+from tether.tools.common import as_text, each, shown
 
 FORMAT = "tether.session"
 
@@ -104,21 +104,23 @@ def part_from_json(data: Any) -> Part:
     kind = data.get("type")
     native = data.get("native") or {}
     if kind == "text":
-        return Text(str(data.get("text") or ""), native=native)
+        return Text(as_text(data.get("text")), native=native)
     if kind == "reasoning":
-        return Reasoning(str(data.get("text") or ""), data.get("signature"), native=native)
+        return Reasoning(as_text(data.get("text")), data.get("signature"), native=native)
     if kind == "tool_call":
-        return ToolCall(str(data["id"]), str(data["name"]), data.get("input"), native=native)
+        return ToolCall(
+            as_text(data["id"]), as_text(data["name"]), data.get("input"), native=native
+        )
     if kind == "tool_result":
         return ToolResult(
-            str(data["call_id"]),
-            str(data.get("output") or ""),
+            as_text(data["call_id"]),
+            as_text(data.get("output")),
             bool(data.get("is_error")),
             native=native,
         )
     if kind == "attachment":
         return Attachment(
-            str(data.get("media_type") or "application/octet-stream"),
+            as_text(data.get("media_type")) or "application/octet-stream",
             data.get("name"),
             data.get("data"),
             data.get("uri"),

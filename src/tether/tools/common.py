@@ -13,6 +13,8 @@ from urllib.parse import unquote, urlparse
 from tether.tools.base import Feed, FormatError, Op
 
 TITLE_MAX = 120
+MAX_NESTING = 32
+"""Lists in lists as_text flattens; deeper ones are shown as JSON."""
 SHOWN_MAX = 60
 Item = TypeVar("Item")
 
@@ -129,13 +131,13 @@ def title_from(text: str | None) -> str | None:
     return None
 
 
-def as_text(content: Any) -> str:
+def as_text(content: Any, depth: int = 0) -> str:
     """Plain text of a tool output or content value: a string, a list of blocks, or JSON."""
     if content is None:
         return ""
     if isinstance(content, str):
         return content
-    if isinstance(content, list):
+    if isinstance(content, list) and depth < MAX_NESTING:
         pieces = []
         for item in content:
             if isinstance(item, dict):
@@ -146,7 +148,7 @@ def as_text(content: Any) -> str:
                 else:
                     pieces.append(_dumps(item))
             else:
-                pieces.append(as_text(item))
+                pieces.append(as_text(item, depth + 1))
         return "\n".join(pieces)
     if isinstance(content, dict) and isinstance(content.get("text"), str):
         return str(content["text"])
@@ -156,4 +158,7 @@ def as_text(content: Any) -> str:
 def _dumps(value: Any) -> str:
     import orjson
 
-    return orjson.dumps(value).decode()
+    try:
+        return orjson.dumps(value, option=orjson.OPT_NON_STR_KEYS).decode()
+    except orjson.JSONEncodeError:  # nested deeper than orjson writes (254 levels)
+        return f"[{shown(value)} nested too deep to show]"

@@ -574,7 +574,7 @@ def _model_parts(parts: list[dict[str, Any]], known_calls: set[Any], rid: str) -
                 out.append(Text(text))
         elif isinstance(part.get("functionCall"), dict):
             call = part["functionCall"]
-            if call.get("id") in known_calls:
+            if isinstance(call.get("id"), str) and call["id"] in known_calls:
                 continue
             cid = call["id"] if isinstance(call.get("id"), str) else f"{rid}#functionCall{index}"
             native = {"thoughtSignature": signature} if signature else {}
