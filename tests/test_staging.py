@@ -36,6 +36,7 @@ TABLES = {
     "messages": "pk",
     "parts": "pk",
     "raw_chunks": "source_id, generation, seq",
+    "record_marks": "source_id, mark",
 }
 WORDS = ["the", "error", "pytest", "refactor", "main", "file", "caf*", "json"]
 

@@ -19,6 +19,7 @@ from typing import IO, Any
 import orjson
 
 from tether.archive.store import MAX_DEPTH
+from tether.capture.marks import Marks
 from tether.files import MAX_DOCUMENT, FileTooLarge, open_regular
 from tether.tools.base import FormatError, Op, Source, Tool
 from tether.tools.common import failure
@@ -100,8 +101,11 @@ class FileFeed:
         start: int = 0,
         stream: IO[bytes] | None = None,
         sink: Callable[[bytes], None] | None = None,
+        marks: Marks | None = None,
     ) -> None:
         self.source = source
+        self.marks = marks if marks is not None else Marks()
+        """The records read so far, to tell a record written twice (see `first`)."""
         self.start = start
         self.end = start
         """Offset just past the last byte consumed: where the next incremental read starts."""
@@ -150,8 +154,12 @@ class FileFeed:
         if self._sink is not None:
             self._sink(data)
 
-    def checksum(self) -> int:
-        return zlib.crc32(self._line)
+    def first(self, record_id: Any) -> bool:
+        if isinstance(record_id, int) and not isinstance(record_id, bool):
+            record_id = str(record_id)
+        if not isinstance(record_id, str) or not record_id:
+            return True
+        return self.marks.first(f"{record_id}:{zlib.crc32(self._line):08x}")
 
     @property
     def position(self) -> int:

@@ -23,6 +23,7 @@ import orjson
 from tether.archive.store import Applier, dumps
 from tether.capture.feed import MAX_REASONS, FileFeed, read_guarded
 from tether.capture.history import keep_dropped
+from tether.capture.marks import ArchivedMarks, forget
 from tether.files import NotRegularFile, open_regular
 from tether.formats import tether_json
 from tether.tools.base import (
@@ -392,7 +393,10 @@ def _read_file(
     state: dict[str, Any] = orjson.loads(row.state) if (append and row and row.state) else {}
     archiver = Archiver(db, source_id, generation, start)
     stream = io.BytesIO(data) if data is not None else None
-    feed = FileFeed(source, start=start, stream=stream, sink=archiver)
+    if not append and row is not None:
+        forget(db, source_id)
+    marks = ArchivedMarks(db, source_id, earlier=append)
+    feed = FileFeed(source, start=start, stream=stream, sink=archiver, marks=marks)
     session_pk = row.session_pk if row is not None else None
     applier = Applier(db, tool, source, session_pk, fresh=not append)
     try:
@@ -400,6 +404,7 @@ def _read_file(
     finally:
         feed.close()
     archiver.flush()
+    marks.save()
     if row is not None and not append and applier.session_pk is not None:
         keep_dropped(db, tool, source, source_id, applier.session_pk)
     tail = archiver.tail if archiver.tail or not append or row is None else row.tail

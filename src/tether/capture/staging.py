@@ -248,6 +248,7 @@ SHIFTS: dict[str, dict[str, str]] = {
     "messages": {"pk": "m", "session_pk": "s"},
     "parts": {"pk": "p", "message_pk": "m"},
     "raw_chunks": {"source_id": "r"},
+    "record_marks": {"source_id": "r"},
 }
 """Per table, the key columns a take-over shifts, by the table whose keys they are."""
 OFFSETS = {"s": "sessions", "r": "sources", "m": "messages", "p": "parts"}

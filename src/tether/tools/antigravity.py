@@ -16,7 +16,7 @@ import orjson
 
 from tether.model import Message, Part, Reasoning, Text, ToolCall, ToolResult
 from tether.tools.base import Capability, Feed, FormatError, Meta, Op, Put, Source
-from tether.tools.common import Repeats, iso
+from tether.tools.common import iso
 from tether.tools.listing import entries, is_dir, is_file, is_file_at
 
 name = "antigravity"
@@ -99,10 +99,9 @@ class _Reader:
         self.feed = feed
         self.state = state
         self.pending: list[str] = state.setdefault("pending", [])
-        self.repeats = Repeats(state)
 
     def step(self, rec: dict[str, Any]) -> Iterator[Op]:
-        if not self.repeats.first(rec.get("step_index"), self.feed):
+        if not self.feed.first(rec.get("step_index")):
             return  # a step logged twice: read once
         n = self.state["n"] = self.state.get("n", 0) + 1
         key = str(n)

@@ -28,7 +28,7 @@ from tether.model import (
     ToolResult,
 )
 from tether.tools.base import Capability, Feed, Meta, Op, Put, Source
-from tether.tools.common import Repeats, as_text, iso, shown
+from tether.tools.common import as_text, iso, shown
 from tether.tools.listing import entries, is_dir
 
 name = "claude"
@@ -264,7 +264,6 @@ class _Reader:
         self.state = state
         self.path = feed.source.path
         self.agent = _stem(self.path).startswith("agent-")
-        self.repeats = Repeats(state)
         self.handlers: dict[str, Callable[[dict[str, Any]], Iterator[Op]]] = {
             "assistant": self._assistant,
             "user": self._user,
@@ -278,7 +277,7 @@ class _Reader:
         }
 
     def record(self, rec: dict[str, Any]) -> Iterator[Op]:
-        if rec.get("type") in MESSAGE_TYPES and not self.repeats.first(rec.get("uuid"), self.feed):
+        if rec.get("type") in MESSAGE_TYPES and not self.feed.first(rec.get("uuid")):
             return  # a line written twice, or history replayed: its messages are here
         if "nid" not in self.state:
             yield from self._identify(rec)

@@ -49,33 +49,6 @@ def failure(exc: BaseException) -> str:
     return f"the reader failed{where}: {type(exc).__name__}: {exc}"
 
 
-class Repeats:
-    """The records of one file read so far, by id and checksum, kept in the reader's state:
-    a record repeated whole under an id already read (a line a tool wrote twice, history it
-    replayed into the file) is read once. Two records that only share an id (a response
-    written in two parts, ids a redacted file replaced) are both read. State is cleared on
-    a full re-read, and this with it."""
-
-    def __init__(self, state: dict[str, Any], key: str = "read") -> None:
-        read = state.get(key)
-        self.read: list[str] = read if isinstance(read, list) else []
-        state[key] = self.read
-        self.known = set(self.read)
-
-    def first(self, record_id: Any, feed: Feed) -> bool:
-        """True the first time a record is met (and for one without an id: who can say)."""
-        if isinstance(record_id, int) and not isinstance(record_id, bool):
-            record_id = str(record_id)
-        if not isinstance(record_id, str) or not record_id:
-            return True
-        mark = f"{record_id}:{feed.checksum()}"
-        if mark in self.known:
-            return False
-        self.known.add(mark)
-        self.read.append(mark)
-        return True
-
-
 def shown(value: Any) -> str:
     """A value from a native file in a message: short text as it is, anything else by its
     type (a list there may be huge, or nested too deep to print)."""

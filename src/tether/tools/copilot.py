@@ -17,7 +17,7 @@ import orjson
 from tether.files import read_head
 from tether.model import Attachment, Message, Part, Reasoning, Role, Text, ToolCall, ToolResult
 from tether.tools.base import Capability, Feed, FormatError, Meta, Op, Put, Reset, Source
-from tether.tools.common import Repeats, as_text, each, iso
+from tether.tools.common import as_text, each, iso
 from tether.tools.listing import entries, is_dir, is_file, is_file_at
 
 name = "copilot"
@@ -171,9 +171,8 @@ def _read_events(feed: Feed, st: dict[str, Any]) -> Iterator[Op]:
         yield from _workspace_meta(path.parent / "workspace.yaml", st)
     n = st.get("n", 0)
     handlers = HANDLERS
-    repeats = Repeats(st)
     for rec in feed.records():
-        if not repeats.first(rec.get("id"), feed):
+        if not feed.first(rec.get("id")):
             continue  # an event written twice: read once
         n += 1
         st["n"] = n

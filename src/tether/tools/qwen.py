@@ -17,7 +17,7 @@ import orjson
 
 from tether.model import Attachment, Message, Part, Reasoning, Role, Text, ToolCall, ToolResult
 from tether.tools.base import Capability, Feed, Meta, Op, Put, Reset, Rewind, Source
-from tether.tools.common import Repeats, as_text, iso, shown, title_from
+from tether.tools.common import as_text, iso, shown, title_from
 from tether.tools.listing import entries, is_dir, is_file
 
 name = "qwen"
@@ -164,7 +164,6 @@ class _Reader:
         self.state = state
         self.live: list[int] = state.setdefault("live", [])
         self.cut: dict[str, int] = state.setdefault("cut", {})
-        self.repeats = Repeats(state)
         self.updated: str | None = None
 
     def record(self, rec: dict[str, Any]) -> Iterator[Op]:
@@ -178,7 +177,7 @@ class _Reader:
         if not isinstance(kind, str) or kind not in RECORD_TYPES:
             self.feed.skip(f"unknown record type {shown(kind)}")
             return
-        if not self.repeats.first(rec.get("uuid"), self.feed):
+        if not self.feed.first(rec.get("uuid")):
             return  # a record written twice (not the second part of a response): read once
         yield from self._envelope(rec)
         self.updated = iso(rec.get("timestamp")) or self.updated
