@@ -58,7 +58,8 @@ def loads_tolerant(line: bytes | bytearray) -> tuple[Any, bool]:
         return orjson.loads(text), True
 
 
-JSON_TOKENS = re.compile(rb'"(?:[^"\\]|\\.)*"|[\[\]{}]', re.DOTALL)
+JSON_TOKENS = re.compile(rb'"(?:[^"\\]|\\.)*+"|[\[\]{}]|"', re.DOTALL)
+"""A string, a bracket, or a quote that opens a string never closed (which ends the cut)."""
 TOO_DEEP = b'"[nested deeper than %d levels]"' % MAX_DEPTH
 
 
@@ -72,6 +73,8 @@ def cut_deep(data: bytes) -> bytes:
     cut_from = -1
     for token in JSON_TOKENS.finditer(data):
         first = data[token.start()]
+        if token.end() - token.start() == 1 and first == 0x22:
+            return data  # not JSON after all: left for orjson to refuse
         if first == 0x22:  # a string
             continue
         if first in (0x5B, 0x7B):  # [ {
@@ -126,8 +129,9 @@ class FileFeed:
         """How far into the buffer no newline was found: a long line is searched once."""
         self._eof = False
         self._overlong: int | None = None
-        self._line: bytes | bytearray = b""
         """Offset of a line longer than MAX_LINE whose rest is being passed over."""
+        self._line: bytes | bytearray = b""
+        """The line of the record handed out last."""
 
     def _file(self) -> IO[bytes]:
         if self._fh is None:
