@@ -83,3 +83,15 @@ def test_a_thread_rewritten_without_a_message_keeps_it_where_it_stood(
     assert after[1]["role"] == gone["role"] == "assistant"
     run("reindex")
     assert shown(AMP_ID) == after
+
+
+def test_a_file_cut_to_nothing_keeps_every_message(isolated_home: Path) -> None:
+    path = place_claude(isolated_home)
+    run("scan")
+    whole = shown(CLAUDE_ID)
+    path.write_bytes(b"")
+    run("scan")
+    after = shown(CLAUDE_ID)
+    assert said(after) == said(whole) and all(dropped(after))
+    run("reindex")
+    assert shown(CLAUDE_ID) == after

@@ -26,13 +26,11 @@ DROPPED = "dropped_by_tool"
 
 
 def archived_bytes(db: sqlite3.Connection, source_id: int, generation: int | None = None) -> bytes:
-    """One archived generation of a source (the newest by default), decompressed."""
+    """One archived generation of a source (its current one by default), decompressed."""
     import zstandard
 
     if generation is None:
-        row = db.execute(
-            "SELECT MAX(generation) FROM raw_chunks WHERE source_id = ?", (source_id,)
-        ).fetchone()
+        row = db.execute("SELECT generation FROM sources WHERE id = ?", (source_id,)).fetchone()
         generation = row[0]
     dctx = zstandard.ZstdDecompressor()
     rows = db.execute(
@@ -43,10 +41,11 @@ def archived_bytes(db: sqlite3.Connection, source_id: int, generation: int | Non
 
 
 def older_generations(db: sqlite3.Connection, source_id: int) -> list[int]:
-    """The generations kept before the newest one, oldest first (usually none)."""
+    """The generations kept before the current one, oldest first (usually none). The
+    current one may have no bytes: a file cut to nothing."""
     rows = db.execute(
         "SELECT DISTINCT generation FROM raw_chunks WHERE source_id = ? AND generation <"
-        " (SELECT MAX(generation) FROM raw_chunks WHERE source_id = ?) ORDER BY generation",
+        " (SELECT generation FROM sources WHERE id = ?) ORDER BY generation",
         (source_id, source_id),
     )
     return [r[0] for r in rows]
