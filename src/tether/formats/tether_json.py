@@ -165,17 +165,20 @@ def read(feed: Feed, state: dict[str, Any]) -> Iterator[Op]:
     doc = feed.document()
     if not isinstance(doc, dict) or doc.get("format") != FORMAT:
         raise FormatError("not a tether session export")
-    if int(doc.get("version") or 0) > FORMAT_VERSION:
+    version = doc.get("version") or 0
+    if not isinstance(version, int):
+        raise FormatError(f"the export's format version is {shown(version)}, not a number")
+    if version > FORMAT_VERSION:
         raise FormatError(
-            f"this export is format version {doc['version']}; this tether reads up to"
+            f"this export is format version {version}; this tether reads up to"
             f" {FORMAT_VERSION}: upgrade tether"
         )
-    info = doc.get("session") or {}
-    if not info.get("tool") or not info.get("native_id"):
+    info = doc.get("session")
+    if not isinstance(info, dict) or not info.get("tool") or not info.get("native_id"):
         raise FormatError("the export names no tool or native_id")
     yield Meta(
-        native_id=str(info["native_id"]),
-        tool=str(info["tool"]),
+        native_id=as_text(info["native_id"]),
+        tool=as_text(info["tool"]),
         title=info.get("title"),
         cwd=info.get("cwd"),
         project=info.get("project"),

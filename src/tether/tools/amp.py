@@ -15,7 +15,7 @@ from typing import Any
 from tether.model import Attachment, Message, Part, Role, Text, ToolResult
 from tether.tools.base import Capability, Feed, FormatError, Meta, Op, Put, Source
 from tether.tools.claude import ASSISTANT_BLOCKS
-from tether.tools.common import as_text, each, file_path, iso, shown
+from tether.tools.common import as_text, each, file_path, iso, shown, text_of
 from tether.tools.listing import entries, is_file
 from tether.tools.taskdirs import editor_storage
 
@@ -241,7 +241,7 @@ def _tool_result(block: dict[str, Any]) -> ToolResult:
     else:
         output = _run_output(run, status)
     failed = status in FAILED or bool(block.get("is_error"))
-    return ToolResult(str(call_id), output, failed, {"status": status} if status else {})
+    return ToolResult(text_of(call_id), output, failed, {"status": status} if status else {})
 
 
 def _run_output(run: dict[str, Any], status: str | None) -> str:

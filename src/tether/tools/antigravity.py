@@ -16,7 +16,7 @@ import orjson
 
 from tether.model import Message, Part, Reasoning, Text, ToolCall, ToolResult
 from tether.tools.base import Capability, Feed, FormatError, Meta, Op, Put, Source
-from tether.tools.common import iso
+from tether.tools.common import iso, text_of
 from tether.tools.listing import entries, is_dir, is_file, is_file_at
 
 name = "antigravity"
@@ -166,7 +166,7 @@ class _Reader:
                 self.feed.skip(f"tool call {index} of step {key} is not an object")
                 continue
             cid = f"{key}#call{index}"
-            parts.append(ToolCall(cid, str(call.get("name") or ""), _args(call.get("args"))))
+            parts.append(ToolCall(cid, text_of(call.get("name")), _args(call.get("args"))))
             self.pending.append(cid)
         if parts:
             yield Put(key, Message("assistant", parts, timestamp, self._model(), native=native))
@@ -205,12 +205,7 @@ def _native(rec: dict[str, Any]) -> dict[str, Any]:
 
 
 def _content(rec: dict[str, Any]) -> str:
-    content = rec.get("content")
-    if isinstance(content, str):
-        return content
-    if content is None:
-        return ""
-    return orjson.dumps(content).decode()
+    return text_of(rec.get("content"))
 
 
 def _args(args: Any) -> Any:

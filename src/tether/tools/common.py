@@ -119,19 +119,28 @@ def as_text(content: Any, depth: int = 0) -> str:
                 elif item.get("type") in ("image", "input_image"):
                     pieces.append("[image]")
                 else:
-                    pieces.append(_dumps(item))
+                    pieces.append(json_text(item))
             else:
                 pieces.append(as_text(item, depth + 1))
         return "\n".join(pieces)
     if isinstance(content, dict) and isinstance(content.get("text"), str):
         return str(content["text"])
-    return _dumps(content)
+    return json_text(content)
 
 
-def _dumps(value: Any) -> str:
+def text_of(value: Any) -> str:
+    """A value that should be text (an id, a name, a media type), as text whatever it is:
+    never str() of a list from a native file (it may be huge, or too deep to print)."""
+    if isinstance(value, str):
+        return value
+    return "" if value is None else json_text(value)
+
+
+def json_text(value: Any) -> str:
+    """A value as JSON text; one nested deeper than orjson writes (254 levels) as a note."""
     import orjson
 
     try:
         return orjson.dumps(value, option=orjson.OPT_NON_STR_KEYS).decode()
-    except orjson.JSONEncodeError:  # nested deeper than orjson writes (254 levels)
+    except orjson.JSONEncodeError:
         return f"[{shown(value)} nested too deep to show]"

@@ -19,7 +19,7 @@ import orjson
 
 from tether.model import Message, Part, Reasoning, Text, ToolCall, ToolResult
 from tether.tools.base import Feed, Member, Meta, Op, Put, Source
-from tether.tools.common import file_path, iso, shown
+from tether.tools.common import file_path, iso, shown, text_of
 from tether.tools.database import Unreadable, open_readonly, tables
 
 COMPOSER = "composerData:"
@@ -298,7 +298,7 @@ def _thinking(bubble: dict[str, Any]) -> list[Part]:
 def _tool(tool: dict[str, Any], key: str) -> tuple[ToolCall, ToolResult | None]:
     call_id = tool.get("toolCallId")
     call_id = call_id if isinstance(call_id, str) and call_id else key
-    name = str(tool["name"]) if isinstance(tool.get("name"), str) else str(tool.get("tool"))
+    name = tool["name"] if isinstance(tool.get("name"), str) else text_of(tool.get("tool"))
     args = _json(tool.get("rawArgs"))
     if args is None:
         params = tool.get("params")

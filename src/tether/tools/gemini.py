@@ -17,7 +17,7 @@ import orjson
 from tether.files import read_regular
 from tether.model import Attachment, Message, Part, Reasoning, Role, Text, ToolCall, ToolResult
 from tether.tools.base import Capability, Feed, FormatError, Meta, Op, Put, Reset, Rewind, Source
-from tether.tools.common import as_text, each, iso, shown
+from tether.tools.common import as_text, each, iso, shown, text_of
 from tether.tools.listing import entries, is_dir, is_file
 
 name = "gemini"
@@ -519,7 +519,7 @@ def _attachment(part: dict[str, Any]) -> Attachment | None:
     if isinstance(inline, dict):
         data = inline.get("data")
         return Attachment(
-            media_type=str(inline.get("mimeType") or "application/octet-stream"),
+            media_type=text_of(inline.get("mimeType")) or "application/octet-stream",
             name=inline.get("displayName") if isinstance(inline.get("displayName"), str) else None,
             data=data if isinstance(data, str) else None,
         )
@@ -527,7 +527,7 @@ def _attachment(part: dict[str, Any]) -> Attachment | None:
     if isinstance(file, dict):
         uri = file.get("fileUri")
         return Attachment(
-            media_type=str(file.get("mimeType") or "application/octet-stream"),
+            media_type=text_of(file.get("mimeType")) or "application/octet-stream",
             uri=uri if isinstance(uri, str) else None,
         )
     return None
@@ -578,7 +578,7 @@ def _model_parts(parts: list[dict[str, Any]], known_calls: set[Any], rid: str) -
                 continue
             cid = call["id"] if isinstance(call.get("id"), str) else f"{rid}#functionCall{index}"
             native = {"thoughtSignature": signature} if signature else {}
-            out.append(ToolCall(cid, str(call.get("name") or ""), _args(call.get("args")), native))
+            out.append(ToolCall(cid, text_of(call.get("name")), _args(call.get("args")), native))
         else:
             attachment = _attachment(part)
             if attachment is not None:
@@ -588,7 +588,7 @@ def _model_parts(parts: list[dict[str, Any]], known_calls: set[Any], rid: str) -
 
 def _tool_call(call: dict[str, Any], cid: str) -> ToolCall:
     native = {k: call[k] for k in CALL_NATIVE if call.get(k) is not None}
-    return ToolCall(cid, str(call.get("name") or ""), _args(call.get("args")), native)
+    return ToolCall(cid, text_of(call.get("name")), _args(call.get("args")), native)
 
 
 def _args(args: Any) -> Any:

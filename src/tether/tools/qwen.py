@@ -17,7 +17,7 @@ import orjson
 
 from tether.model import Attachment, Message, Part, Reasoning, Role, Text, ToolCall, ToolResult
 from tether.tools.base import Capability, Feed, Meta, Op, Put, Reset, Rewind, Source
-from tether.tools.common import as_text, iso, shown, title_from
+from tether.tools.common import as_text, iso, shown, text_of, title_from
 from tether.tools.listing import entries, is_dir, is_file
 
 name = "qwen"
@@ -417,18 +417,18 @@ def _parts(raw: list[Any], feed: Feed) -> list[Part]:
             call = part["functionCall"]
             cid = call.get("id") if isinstance(call.get("id"), str) else f"call#{index}"
             native = {"thoughtSignature": signature} if signature else {}
-            out.append(ToolCall(cid, str(call.get("name") or ""), _args(call.get("args")), native))
+            out.append(ToolCall(cid, text_of(call.get("name")), _args(call.get("args")), native))
         elif isinstance(part.get("functionResponse"), dict):
             out.append(_response(part["functionResponse"], {}))
         elif isinstance(part.get("inlineData"), dict):
             data = part["inlineData"]
-            media = str(data.get("mimeType") or "application/octet-stream")
+            media = text_of(data.get("mimeType")) or "application/octet-stream"
             blob = data.get("data")
             out.append(Attachment(media, data=blob if isinstance(blob, str) else None))
         elif isinstance(part.get("fileData"), dict):
             data = part["fileData"]
             uri = data.get("fileUri")
-            media = str(data.get("mimeType") or "application/octet-stream")
+            media = text_of(data.get("mimeType")) or "application/octet-stream"
             out.append(Attachment(media, uri=uri if isinstance(uri, str) else None))
         else:
             feed.skip(f"unknown content part with keys {sorted(part)[:4]}")

@@ -24,7 +24,7 @@ import orjson
 from tether.files import MAX_DOCUMENT, read_regular
 from tether.model import Attachment, Message, Part, Reasoning, Role, Text, ToolCall, ToolResult
 from tether.tools.base import Feed, FormatError, Member, Meta, Op, Put, Source
-from tether.tools.common import as_text, each, iso, shown, title_from
+from tether.tools.common import as_text, each, iso, shown, text_of, title_from
 from tether.tools.listing import entries, is_dir, is_file_at
 
 HISTORY = "api_conversation_history.json"
@@ -200,7 +200,7 @@ def read(feed: Feed, state: dict[str, Any]) -> Iterator[Op]:
     archives), or a bare conversation file with the files beside it."""
     doc = feed.document()
     if isinstance(doc, dict) and "history" in doc and isinstance(doc.get("facts"), dict):
-        task_id = str(doc.get("task") or feed.source.native_id or "")
+        task_id = text_of(doc.get("task")) or feed.source.native_id or ""
         facts: dict[str, Any] = doc["facts"]
         messages = _messages(doc["history"])
     else:
@@ -504,11 +504,13 @@ def _sdk_output(output: Any) -> tuple[str, bool]:
     if not isinstance(output, dict) or "type" not in output:
         text = as_text(output)
         return text, text.lstrip().startswith("[ERROR]")
-    kind = str(output.get("type"))
+    kind = text_of(output.get("type"))
     value = output.get("value")
     if kind == "content" and isinstance(value, list):
         pieces = [
-            str(v.get("text")) if v.get("type") == "text" else f"[{v.get('mediaType', 'media')}]"
+            text_of(v.get("text"))
+            if v.get("type") == "text"
+            else f"[{text_of(v.get('mediaType')) or 'media'}]"
             for v in value
             if isinstance(v, dict)
         ]
@@ -530,7 +532,7 @@ def _image(block: dict[str, Any]) -> Part | None:
         header, _, data = data.partition(",")
         media = media or header[5:].split(";", 1)[0] or None
     default = {"document": "application/pdf", "file": "application/octet-stream"}
-    kind = str(block.get("type"))
+    kind = text_of(block.get("type"))
     return Attachment(
         media or default.get(kind, "image/png"), name, data=data if isinstance(data, str) else None
     )
