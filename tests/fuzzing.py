@@ -291,12 +291,18 @@ def _get(value: Any, path: tuple[Any, ...]) -> Any:
 
 def mutate_document(data: bytes, rng: random.Random) -> Mutation:
     """Elements of the document's longest list (its messages) with fields of odd types or
-    replaced whole; or, less often, the bytes themselves flipped or cut."""
+    replaced whole; or, less often, a field outside that list (the document's header)
+    swapped, or the bytes themselves flipped or cut."""
     doc = orjson.loads(data)
     where = _longest_list(doc)
-    if where is None or rng.random() < 0.2:
+    chance = rng.random()
+    if where is None or chance < 0.15:
         cut = data[: rng.randrange(len(data))] if rng.random() < 0.5 else flip(data, rng)
         return Mutation(cut, None, "bytes", structural=False)
+    if chance < 0.3:
+        outside = [p for p in _nodes(doc) if p and p[: len(where)] != where]
+        header = _replace(doc, rng.choice(outside), odd_values(rng)) if outside else doc
+        return Mutation(_encode(header, rng), None, "header", structural=False)
     items = list(_get(doc, where))
     touched = sorted(rng.sample(range(len(items)), min(len(items), rng.randint(1, 2))))
     originals = [orjson.dumps(items[index]) for index in touched]

@@ -98,11 +98,15 @@ def session_json(session: Session) -> dict[str, Any]:
     }
 
 
+def _object(value: Any) -> dict[str, Any]:
+    return value if isinstance(value, dict) else {}
+
+
 def part_from_json(data: Any) -> Part:
     if not isinstance(data, dict):
         raise FormatError(f"a part that is {shown(data)}, not an object")
     kind = data.get("type")
-    native = data.get("native") or {}
+    native = _object(data.get("native"))
     if kind == "text":
         return Text(as_text(data.get("text")), native=native)
     if kind == "reasoning":
@@ -143,7 +147,7 @@ def message_from_json(data: dict[str, Any]) -> Message:
         model=data.get("model"),
         usage=data.get("usage"),
         native_id=data.get("native_id"),
-        native=data.get("native") or {},
+        native=_object(data.get("native")),
     )
 
 
@@ -186,7 +190,7 @@ def read(feed: Feed, state: dict[str, Any]) -> Iterator[Op]:
         git_commit=info.get("git_commit"),
         created_at=info.get("created_at"),
         updated_at=info.get("updated_at"),
-        native={**(info.get("native") or {}), "imported_from": str(feed.source.path)},
+        native={**_object(info.get("native")), "imported_from": str(feed.source.path)},
     )
 
     def one(index: int, item: Any) -> Iterator[Op]:
