@@ -70,10 +70,11 @@ class KeyValueTool:
             db.close()
 
     def read(self, feed: Feed, state: dict[str, Any]) -> Iterator[Op]:
-        for index, rec in enumerate(feed.records()):
+        for rec in feed.records():
             if rec["text"] == "explode":
                 raise RuntimeError("a reader bug")
-            yield Put(str(index), Message("user", [Text(rec["text"])]))
+            state["n"] = state.get("n", 0) + 1
+            yield Put(str(state["n"]), Message("user", [Text(rec["text"])]))
 
 
 TOOL = KeyValueTool()
@@ -227,12 +228,13 @@ def test_reindex_and_import_give_every_session(isolated_home: Path, tmp_path: Pa
     assert again.sessions == imported.sessions and again.scan.read == 0
 
 
-def test_a_reader_that_raises_on_one_session_costs_only_that_session(
+def test_a_reader_that_raises_on_one_record_costs_only_that_record(
     isolated_home: Path,
 ) -> None:
     store = isolated_home / ".kv" / "kv.db"
-    make_store(store, {"a": ["hello"], "b": ["first", "explode"], "c": ["other"]})
+    make_store(store, {"a": ["hello"], "b": ["first", "explode", "after"], "c": ["other"]})
     db, report = capture(isolated_home)
-    assert texts(db) == {"a": ["hello"], "c": ["other"]}
-    assert [p.path for p in report.failed] == [f"{store}#b"]
-    assert "a reader bug" in report.failed[0].message
+    assert texts(db) == {"a": ["hello"], "b": ["first", "after"], "c": ["other"]}
+    assert not report.failed
+    assert [p.path for p in report.skipped_in] == [f"{store}#b"]
+    assert "RuntimeError: a reader bug" in report.skipped_in[0].message

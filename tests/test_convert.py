@@ -18,6 +18,7 @@ from typing import Any
 import pytest
 
 from tests.conftest import FIXTURES, checksums, run
+from tests.stores import CODEX_ID, place_codex
 from tether.convert.context import ContextPolicy, estimate_tokens, fit
 from tether.convert.session import NO_RESULT, prepare
 from tether.convert.vocabulary import Canonical, Vocabulary, decode_gemini_edit, first_given, given
@@ -27,6 +28,7 @@ from tether.convert.writers import qwen as qwen_writer
 from tether.convert.writers.base import Report, one_line, shorten
 from tether.convert.writers.gemini_content import function_call, function_response, thought
 from tether.model import Message, Reasoning, Session, Text, ToolCall, ToolResult
+from tether.tools.registry import TOOLS
 
 CLAUDE_REAL = FIXTURES / "claude" / "real_entire_dc_49cb8a2a42_0.jsonl"
 
@@ -399,13 +401,16 @@ def test_read_only_tools_are_refused_as_targets(isolated_home: Path) -> None:
 def test_one_native_name_may_stand_for_several_actions() -> None:
     from tether.convert.vocabulary import Shape
 
-    def new_file(patch: Any) -> dict[str, Any] | None:
+    # free text reaches a decoder as {input: text}, as Codex spells a patch
+    def new_file(native: dict[str, Any]) -> dict[str, Any] | None:
+        patch = native.get("input")
         if isinstance(patch, str) and patch.startswith("*** Add File: "):
             path, _, body = patch.removeprefix("*** Add File: ").partition("\n")
             return {"path": path, "content": body}
         return None
 
-    def edit(patch: Any) -> dict[str, Any] | None:
+    def edit(native: dict[str, Any]) -> dict[str, Any] | None:
+        patch = native.get("input")
         if isinstance(patch, str) and patch.startswith("*** Update File: "):
             return {"path": patch.removeprefix("*** Update File: ").partition("\n")[0]}
         return None
@@ -433,3 +438,49 @@ def test_a_generic_call_always_gets_an_object_input() -> None:
     )
     out, _ = prep(s)
     assert out.messages[1].parts == [ToolCall("c1", "custom_tool", {"input": "freeform text"}, {})]
+
+
+def test_a_codex_call_whose_arguments_are_not_json_converts_to_every_tool(
+    isolated_home: Path, tmp_path: Path
+) -> None:
+    """Codex records a function call's arguments as text; text that is not JSON (and a
+    custom call's free-text input) reached the vocabulary's decoders, which crashed every
+    convert and resume --in of the session."""
+    path = place_codex(isolated_home)
+    lines = []
+    for line in path.read_bytes().splitlines():
+        record = json.loads(line)
+        payload = record.get("payload") or {}
+        if payload.get("type") == "function_call":
+            payload["arguments"] = "ls -la | not json"
+        lines.append(json.dumps(record))
+    path.write_text("\n".join(lines) + "\n")
+    run("scan")
+    writable = [name for name, tool in TOOLS.items() if "write" in tool.capabilities]
+    for name in writable:
+        if name == "opencode":
+            continue  # opencode imports a session itself: it must be installed
+        out = tmp_path / name
+        out.mkdir()
+        args = ("convert", CODEX_ID, "--to", name, "--anyway", "--cwd", str(out), "--json")
+        written = json.loads(run(*args).output)
+        said = b"".join(Path(p).read_bytes() for p in written["paths"])
+        assert b"ls -la | not json" in said, name  # as a generic call, or as text
+    resumed = run(
+        "resume", CODEX_ID, "--in", "claude", "--anyway", "--cwd", str(tmp_path), "--print"
+    )
+    assert "claude --resume" in resumed.output
+
+
+def test_codex_free_text_inputs_decode_or_stay_generic() -> None:
+    """A Codex patch (a custom call's free text) decodes to an edit; a shell call whose
+    arguments are not JSON has no canonical meaning, and no decoder sees a bare string."""
+    from tether.convert.writers import codex as codex_writer
+    from tether.convert.writers.codex_patch import update_file
+
+    patch = update_file("a.py", "old line", "new line")
+    assert codex_writer.vocabulary.decode("apply_patch", patch) == Canonical(
+        "edit_file", {"path": "a.py", "old": "old line", "new": "new line"}
+    )
+    for name in ("exec_command", "shell", "shell_command", "update_plan", "spawn_agent"):
+        assert codex_writer.vocabulary.decode(name, "ls -la | not json") is None

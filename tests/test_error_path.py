@@ -333,7 +333,9 @@ def test_every_tether_exception_is_a_tether_error() -> None:
         and value.__module__ == module.name
     }
     assert len(found) > 16
-    assert [name for name, cls in found.items() if not issubclass(cls, TetherError)] == []
+    # an OSError of tether's own (a FIFO where a file should be) is reported as OSErrors are
+    wrong = [n for n, cls in found.items() if not issubclass(cls, TetherError | OSError)]
+    assert wrong == []
 
 
 def test_the_tree_has_every_command() -> None:

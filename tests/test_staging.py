@@ -7,7 +7,11 @@ from __future__ import annotations
 import multiprocessing
 import os
 import shutil
+import signal
 import sqlite3
+import subprocess
+import sys
+import time
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -32,6 +36,7 @@ TABLES = {
     "messages": "pk",
     "parts": "pk",
     "raw_chunks": "source_id, generation, seq",
+    "record_marks": "source_id, mark",
 }
 WORDS = ["the", "error", "pytest", "refactor", "main", "file", "caf*", "json"]
 
@@ -289,3 +294,47 @@ def test_small_scans_and_one_core_stay_serial(
     db = archive(tmp_path / "one-core")
     assert run_scan(db, isolated_home).read > 20
     db.close()
+
+
+KILLED_SCAN = """
+import os, sys, time
+from pathlib import Path
+from tether.archive.db import connect
+from tether.capture import scan, staging
+
+staging.MIN_BYTES = 0
+staging.CHUNK_FILES = 1
+staging.take_over = lambda db, path: time.sleep(600)  # the workers stage; the scan waits
+db = connect(Path(sys.argv[1]))
+scan.scan(db, os.environ, Path(os.environ["HOME"]))
+"""
+
+
+def test_a_killed_scan_s_staging_databases_go_at_the_next_scan(
+    isolated_home: Path, tmp_path: Path
+) -> None:
+    """kill -9 leaves staging databases; the next scan, however small, removes them."""
+    place_claude(isolated_home)
+    fill(isolated_home)
+    data = tmp_path / "archive"
+    env = {**os.environ, "TETHER_SCAN_WORKERS": "2"}
+    scanning = subprocess.Popen(
+        [sys.executable, "-c", KILLED_SCAN, str(data / "tether.db")],
+        env=env,
+        start_new_session=True,  # its workers too get the kill
+    )
+    try:
+        deadline = time.monotonic() + 60
+        while not list((data / "staging").glob("*.db")):
+            assert scanning.poll() is None and time.monotonic() < deadline, "no staging database"
+            time.sleep(0.05)
+    finally:
+        os.killpg(scanning.pid, signal.SIGKILL)
+        scanning.wait()
+    assert list((data / "staging").glob("*.db"))
+    db = connect(data / "tether.db")
+    try:
+        scan(db, {}, tmp_path / "an-empty-home")  # nothing to read: no parallel scan
+    finally:
+        db.close()
+    assert not (data / "staging").exists()

@@ -8,11 +8,10 @@ starts. JSON is read by the C scanner that the json package itself uses, and wri
 
 from __future__ import annotations
 
-import errno
 import os
-import stat
 
 from tether.errors import TetherError
+from tether.files import FileTooLarge, NotRegularFile, read_regular, replace
 
 TYPE_CHECKING = False
 if TYPE_CHECKING:
@@ -109,40 +108,6 @@ def exclude_from_git(root: str) -> bool:
     return True
 
 
-def open_regular(path: str) -> int:
-    """A file descriptor open for reading on `path`, which must be a regular file (a
-    symlink to one counts): a FIFO, a device or a folder is OSError, and never waited on."""
-    fd = os.open(path, os.O_RDONLY | os.O_NONBLOCK | os.O_NOCTTY)
-    try:
-        if not stat.S_ISREG(os.fstat(fd).st_mode):
-            raise OSError(errno.EINVAL, "not a regular file", path)
-        os.set_blocking(fd, True)
-    except BaseException:
-        os.close(fd)
-        raise
-    return fd
-
-
-def read_regular(path: str, limit: int) -> bytes:
-    """The bytes of a regular file of at most `limit` bytes. OSError for anything else: a
-    FIFO, a device or a folder (never waited on), a file over the limit (EFBIG)."""
-    fd = open_regular(path)
-    try:
-        chunks = []
-        size = 0
-        while size <= limit:
-            chunk = os.read(fd, limit + 1 - size)
-            if not chunk:
-                break
-            chunks.append(chunk)
-            size += len(chunk)
-    finally:
-        os.close(fd)
-    if size > limit:
-        raise OSError(errno.EFBIG, f"over {limit} bytes", path)
-    return b"".join(chunks)
-
-
 def read_text(path: str, limit: int = READ_LIMIT, errors: str = "strict") -> str | None:
     """The text of a regular file, or None when there is nothing (or nothing readable) at
     `path`. StateError when it is something else (a FIFO, a device, a folder: never waited
@@ -150,11 +115,9 @@ def read_text(path: str, limit: int = READ_LIMIT, errors: str = "strict") -> str
     """
     try:
         data = read_regular(path, limit)
-    except OSError as exc:
-        if exc.errno in (errno.EINVAL, errno.EISDIR):
-            raise StateError(f"{path} is not a regular file") from exc
-        if exc.errno == errno.EFBIG:
-            raise StateError(f"{path} is over {limit} bytes: not a file tether wrote") from exc
+    except (NotRegularFile, FileTooLarge) as exc:
+        raise StateError(f"{path}: {exc.strerror}") from exc
+    except OSError:
         return None
     try:
         return data.decode("utf-8", errors)
@@ -186,8 +149,6 @@ def write_atomic(path: str, text: str, mode: int = 0o644, sync: bool = True) -> 
     """Replace `path` with `text` whole (tether.files.replace: temporary file, then rename).
     `sync=False` skips the fsync, for a file that a crash may leave empty or torn (a cache
     its reader checks)."""
-    from tether.files import replace  # on the first write: a launch that writes none skips it
-
     replace(path, text.encode(), mode, sync)
 
 

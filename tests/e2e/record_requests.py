@@ -23,8 +23,8 @@ from . import clis
 
 FIXTURES = clis.REPO / "tests" / "fixtures"
 RECORDED = {
-    "gemini": FIXTURES / "gemini" / "declared_tools.json",
-    "copilot": FIXTURES / "copilot" / "declared_tools.json",
+    "gemini": FIXTURES / "declared" / "gemini.json",
+    "copilot": FIXTURES / "declared" / "copilot.json",
 }
 PROMPT = "hello"
 

@@ -1,5 +1,5 @@
 """The tools a pinned CLI declares to the model, as recorded in tests/fixtures/<cli>/
-declared_tools.json by tests/e2e/record_requests.py (which says how to record them again)."""
+tests/fixtures/declared/<cli>.json by tests/e2e/record_requests.py (which says how to record them again)."""
 
 from __future__ import annotations
 
@@ -12,7 +12,7 @@ from tether.convert.vocabulary import Canonical, Vocabulary
 
 
 def recorded(cli: str) -> dict[str, Any]:
-    return dict(json.loads((FIXTURES / cli / "declared_tools.json").read_text()))
+    return dict(json.loads((FIXTURES / "declared" / f"{cli}.json").read_text()))
 
 
 def declared_tools(cli: str) -> dict[str, dict[str, Any]]:

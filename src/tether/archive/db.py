@@ -151,12 +151,23 @@ def m005_fts_bulk_settings(db: sqlite3.Connection) -> None:
     db.execute("INSERT INTO parts_fts(parts_fts, rank) VALUES ('automerge', 16)")
 
 
+def m006_record_marks(db: sqlite3.Connection) -> None:
+    # Which records of a file were read (an id and a checksum of the line): a record a tool
+    # wrote twice is read once (tether.capture.marks).
+    db.execute(
+        "CREATE TABLE record_marks ("
+        " source_id INTEGER NOT NULL REFERENCES sources(id) ON DELETE CASCADE,"
+        " mark TEXT NOT NULL, PRIMARY KEY (source_id, mark)) WITHOUT ROWID"
+    )
+
+
 MIGRATIONS: list[Migration] = [
     m001_sessions_messages_parts,
     m002_fts_for_parts,
     m003_sources_and_raw_archive,
     m004_sources_inside_a_container,
     m005_fts_bulk_settings,
+    m006_record_marks,
 ]
 
 

@@ -15,6 +15,7 @@ import orjson
 from tether.archive.assemble import merge_fields
 from tether.archive.db import Staging
 from tether.model import (
+    ROLES,
     Attachment,
     Message,
     Part,
@@ -34,45 +35,103 @@ MAX_BUFFERED_OPS = 1000
 PartRow = tuple[int, int, int, str, str, str | None]
 
 
+MAX_DEPTH = 128
+"""Nesting kept of a value from a native file: deeper levels become a note. orjson writes
+at most 254 levels, and `show --json` wraps a value in a few more."""
+TOO_DEEP = f"[nested deeper than {MAX_DEPTH} levels]"
+
+
 def dumps(value: Any) -> str:
-    return orjson.dumps(value, option=orjson.OPT_NON_STR_KEYS).decode()
+    """JSON of a value a reader took from a native file, whatever its shape: nesting beyond
+    MAX_DEPTH is cut (the raw bytes keep it all)."""
+    try:
+        text = orjson.dumps(value, option=orjson.OPT_NON_STR_KEYS).decode()
+    except (orjson.JSONEncodeError, TypeError):
+        text = None
+    # Brackets in the text bound its depth: most values are measured by this count alone.
+    if text is not None and (
+        text.count("[") + text.count("{") <= MAX_DEPTH or _depth(value) <= MAX_DEPTH
+    ):
+        return text
+    return orjson.dumps(_bounded(value, MAX_DEPTH), option=orjson.OPT_NON_STR_KEYS).decode()
 
 
-def _flatten(value: Any, out: list[str]) -> None:
-    if isinstance(value, str):
-        out.append(value)
-    elif isinstance(value, dict):
-        for item in value.values():
-            _flatten(item, out)
-    elif isinstance(value, list):
-        for item in value:
-            _flatten(item, out)
-    elif value is not None:
-        out.append(str(value))
+def _depth(value: Any) -> int:
+    deepest = 0
+    stack = [(value, 1)]
+    while stack:
+        item, depth = stack.pop()
+        if isinstance(item, dict):
+            item = list(item.values())
+        if isinstance(item, list):
+            if depth > MAX_DEPTH:
+                return depth
+            deepest = max(deepest, depth)
+            stack.extend((child, depth + 1) for child in item)
+    return deepest
+
+
+def _bounded(value: Any, room: int) -> Any:
+    """A copy of value with containers below `room` levels replaced by a note, and what
+    JSON cannot hold as text."""
+    if isinstance(value, dict | list) and room <= 0:
+        return TOO_DEEP
+    if isinstance(value, dict):
+        return {str(k): _bounded(v, room - 1) for k, v in value.items()}
+    if isinstance(value, list | tuple):
+        return [_bounded(v, room - 1) for v in value]
+    if value is None or isinstance(value, str | bool | float):
+        return value
+    if isinstance(value, int) and -(2**63) <= value < 2**64:
+        return value
+    return str(value)
 
 
 def searchable_input(value: Any) -> str:
     """A tool call's input as words: its string values one per line (JSON escapes would
-    glue `\\n` to the next word for the tokenizer)."""
+    glue `\\n` to the next word for the tokenizer). Walked without recursion: a native
+    file may nest a value a thousand levels deep."""
     out: list[str] = []
-    _flatten(value, out)
+    stack = [value]
+    while stack:
+        item = stack.pop()
+        if isinstance(item, str):
+            out.append(item)
+        elif isinstance(item, dict):
+            stack.extend(reversed(list(item.values())))
+        elif isinstance(item, list):
+            stack.extend(reversed(item))
+        elif item is not None:
+            out.append(str(item))
     return "\n".join(out)
+
+
+def _text(value: Any) -> str:
+    """A part's searchable text: a reader may hand over a value of another type."""
+    if isinstance(value, str):
+        return value
+    return "" if value is None else searchable_input(value)
 
 
 def part_row(part: Part) -> tuple[str, str, str | None]:
     """(kind, searchable text, JSON of the rest) for one part."""
     native = part.native or None
     if isinstance(part, Text):
-        return "text", part.text, dumps({"native": native}) if native else None
+        return "text", _text(part.text), dumps({"native": native}) if native else None
     if isinstance(part, Reasoning):
         data = {"signature": part.signature, "native": native}
-        return "reasoning", part.text, dumps(data) if part.signature or native else None
+        return "reasoning", _text(part.text), dumps(data) if part.signature or native else None
     if isinstance(part, ToolCall):
-        data = {"id": part.id, "name": part.name, "input": part.input, "native": native}
+        data = {
+            "id": _text(part.id),
+            "name": _text(part.name),
+            "input": part.input,
+            "native": native,
+        }
         return "tool_call", searchable_input(part.input), dumps(data)
     if isinstance(part, ToolResult):
-        result = {"call_id": part.call_id, "is_error": part.is_error, "native": native}
-        return "tool_result", part.output, dumps(result)
+        result = {"call_id": _text(part.call_id), "is_error": part.is_error, "native": native}
+        return "tool_result", _text(part.output), dumps(result)
     data = {
         "media_type": part.media_type,
         "name": part.name,
@@ -80,7 +139,7 @@ def part_row(part: Part) -> tuple[str, str, str | None]:
         "uri": part.uri,
         "native": native,
     }
-    return "attachment", part.name or "", dumps(data)
+    return "attachment", _text(part.name), dumps(data)
 
 
 def part_from_row(kind: str, text: str, data_json: str | None) -> Part:
@@ -105,6 +164,24 @@ def part_from_row(kind: str, text: str, data_json: str | None) -> Part:
 
 def _nonempty_json(value: Any) -> str | None:
     return dumps(value) if value else None
+
+
+def _sane(m: Message) -> Message:
+    """A message's fields (not its parts) as the archive stores them: a reader may hand
+    over a field of another type than the model says, from a native file that had one."""
+    return Message(
+        m.role if m.role in ROLES else "system",
+        [],
+        _str_or_none(m.timestamp),
+        _str_or_none(m.model),
+        m.usage if isinstance(m.usage, dict) else None,
+        _str_or_none(m.native_id),
+        dict(m.native) if isinstance(m.native, dict) else {},
+    )
+
+
+def _str_or_none(value: Any) -> str | None:
+    return value if isinstance(value, str) else None
 
 
 class SessionWriter:
@@ -146,26 +223,19 @@ class SessionWriter:
     # ops -----------------------------------------------------------------------------
     def put(self, op: Put) -> None:
         self.touched = True
-        entry = self.keys.get(op.key)
+        key = op.key if isinstance(op.key, str) else dumps(op.key)
+        sane = _sane(op.message)
+        entry = self.keys.get(key)
         if entry is None:
             pk = self.next_message_pk
             self.next_message_pk += 1
-            self.keys[op.key] = entry = [pk, 0]
-            message = Message(
-                op.message.role,
-                [],
-                op.message.timestamp,
-                op.message.model,
-                op.message.usage,
-                op.message.native_id,
-                dict(op.message.native),
-            )
-            self.pending[pk] = (self.next_seq, op.key, message)
+            self.keys[key] = entry = [pk, 0]
+            self.pending[pk] = (self.next_seq, key, sane)
             self.next_seq += 1
         elif op.merge:
-            self._merge_message(entry[0], op.message)
+            self._merge_message(entry[0], sane)
         else:
-            self._replace_message(entry, op.message)
+            self._replace_message(entry, sane)
         self._add_parts(entry, op.message.parts)
         if len(self.part_rows) + len(self.pending) >= FLUSH_ROWS:
             self.flush()
@@ -234,10 +304,9 @@ class SessionWriter:
             (*self._message_fields(stored), pk),
         )
 
-    def _replace_message(self, entry: list[int], m: Message) -> None:
+    def _replace_message(self, entry: list[int], fresh: Message) -> None:
         pk = entry[0]
         entry[1] = 0
-        fresh = Message(m.role, [], m.timestamp, m.model, m.usage, m.native_id, dict(m.native))
         pending = self.pending.get(pk)
         if pending is not None:
             self.pending[pk] = (pending[0], pending[1], fresh)
@@ -335,24 +404,24 @@ class SessionWriter:
 def apply_meta(db: sqlite3.Connection, session_pk: int, tool: str, op: Meta) -> None:
     """Set the session fields a Meta op carries (None leaves a field as it was)."""
     fields = {
-        "title": op.title,
-        "cwd": op.cwd,
-        "project": op.project,
-        "git_branch": op.git_branch,
-        "git_commit": op.git_commit,
+        "title": _str_or_none(op.title),
+        "cwd": _str_or_none(op.cwd),
+        "project": _str_or_none(op.project),
+        "git_branch": _str_or_none(op.git_branch),
+        "git_commit": _str_or_none(op.git_commit),
     }
-    if op.parent_native_id:
+    if isinstance(op.parent_native_id, str) and op.parent_native_id:
         fields["parent_native_id"] = op.parent_native_id
         fields["parent_id"] = session_id(tool, op.parent_native_id)
     sets = {k: v for k, v in fields.items() if v is not None}
     # A session was created at the earliest time anyone says, updated at the latest.
-    if op.created_at:
+    if isinstance(op.created_at, str) and op.created_at:
         db.execute(
             "UPDATE sessions SET created_at = ? WHERE pk = ? AND"
             " (created_at IS NULL OR created_at > ?)",
             (op.created_at, session_pk, op.created_at),
         )
-    if op.updated_at:
+    if isinstance(op.updated_at, str) and op.updated_at:
         db.execute(
             "UPDATE sessions SET updated_at = ? WHERE pk = ? AND"
             " (updated_at IS NULL OR updated_at < ?)",
@@ -361,7 +430,7 @@ def apply_meta(db: sqlite3.Connection, session_pk: int, tool: str, op: Meta) -> 
     if sets:
         assignments = ", ".join(f"{k} = ?" for k in sets)
         db.execute(f"UPDATE sessions SET {assignments} WHERE pk = ?", (*sets.values(), session_pk))
-    if op.native:
+    if op.native and isinstance(op.native, dict):
         (native_json,) = db.execute(
             "SELECT native FROM sessions WHERE pk = ?", (session_pk,)
         ).fetchone()
@@ -397,6 +466,9 @@ class Applier:
             self._open_writer()
         for op in ops:
             if self.writer is None:
+                if isinstance(op, Meta):
+                    op.tool = _str_or_none(op.tool)
+                    op.native_id = _str_or_none(op.native_id)
                 if isinstance(op, Meta) and op.tool:
                     self.session_tool = op.tool
                 if isinstance(op, Meta) and op.native_id and not self.source.native_id:
@@ -465,7 +537,7 @@ class Applier:
             writer.flush()
             apply_meta(self.db, self.session_pk, self.session_tool or self.tool_name, op)
             writer.touched = True
-        elif isinstance(op, Rewind):
+        elif isinstance(op, Rewind) and isinstance(op.key, str):
             writer.rewind(op.key)
         elif isinstance(op, Reset):
             writer.reset()

@@ -11,12 +11,14 @@ from pathlib import Path
 from tether.capture.ingest import (
     Problem,
     ScanReport,
+    describe,
     load_known,
     read_sessions,
     readers,
     sessions_in,
     up_to_date,
 )
+from tether.files import read_head
 from tether.tools.base import Source, Tool
 
 HEAD = 16384
@@ -30,12 +32,9 @@ class ImportReport:
 
 
 def recognise(path: Path) -> tuple[Tool, Source] | None:
-    """Which reader's format this file is in, from its name and first bytes."""
-    try:
-        with path.open("rb") as fh:
-            head = fh.read(HEAD)
-    except OSError:
-        return None
+    """Which reader's format this file is in, from its name and first bytes; OSError when
+    it cannot be read (NotRegularFile for a FIFO, a device, a socket or a folder)."""
+    head = read_head(path, HEAD)
     for tool in readers().values():
         source = tool.sniff(path, head)
         if source is not None:
@@ -62,7 +61,11 @@ def import_paths(db: sqlite3.Connection, paths: list[Path]) -> ImportReport:
             report.scan.failed.append(Problem(str(root), "no such file or folder"))
             continue
         for path in _files(root):
-            found = recognise(path)
+            try:
+                found = recognise(path)
+            except OSError as exc:
+                report.scan.failed.append(Problem(str(path), describe(exc)))
+                continue
             if found is None:
                 if not root.is_dir():
                     report.unrecognised.append(str(path))
@@ -71,7 +74,7 @@ def import_paths(db: sqlite3.Connection, paths: list[Path]) -> ImportReport:
             try:
                 st = path.stat()
             except OSError as exc:
-                report.scan.failed.append(Problem(str(path), exc.strerror or str(exc)))
+                report.scan.failed.append(Problem(str(path), describe(exc)))
                 continue
             row = known.get(str(path))
             pks = sessions_in(db, str(path)) if up_to_date(row, source, st) else []

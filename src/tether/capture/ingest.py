@@ -12,6 +12,7 @@ from __future__ import annotations
 import io
 import os
 import sqlite3
+import stat
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
@@ -20,7 +21,10 @@ from typing import Any
 import orjson
 
 from tether.archive.store import Applier, dumps
-from tether.capture.feed import MAX_REASONS, FileFeed
+from tether.capture.feed import MAX_REASONS, FileFeed, read_guarded
+from tether.capture.history import keep_dropped
+from tether.capture.marks import ArchivedMarks, forget
+from tether.files import NotRegularFile, open_regular
 from tether.formats import tether_json
 from tether.tools.base import (
     Member,
@@ -241,7 +245,7 @@ def _is_append(source: Source, st: os.stat_result, row: Known) -> bool:
     if not row.tail:
         return True
     try:
-        with source.path.open("rb") as fh:
+        with open_regular(source.path) as fh:
             fh.seek(row.offset - len(row.tail))
             return fh.read(len(row.tail)) == row.tail
     except OSError:
@@ -346,6 +350,11 @@ def _read(
     careful: a member of a container that cannot be read is left out alone (at the cost of
     a savepoint per member); else it raises, and the caller reads the files again carefully.
     """
+    if not stat.S_ISREG(st.st_mode):
+        # A FIFO would block the read, a link to /dev/zero never end it: left out, reported.
+        error = NotRegularFile(source.path, st.st_mode)
+        _record_failure(db, tool, source, st, row, origin, error)
+        return [Outcome(str(source.path), None, False, 0, 0, 0, [], describe(error))]
     if source.members is not None:
         return _read_container(db, tool, source, st, row, origin, careful)
     append = row is not None and _is_append(source, st, row)
@@ -369,11 +378,20 @@ def _read_file(
     state: dict[str, Any] = orjson.loads(row.state) if (append and row and row.state) else {}
     archiver = Archiver(db, source_id, generation, start)
     stream = io.BytesIO(data) if data is not None else None
-    feed = FileFeed(source, start=start, stream=stream, sink=archiver)
+    if not append and row is not None:
+        forget(db, source_id)
+    marks = ArchivedMarks(db, source_id, earlier=append)
+    feed = FileFeed(source, start=start, stream=stream, sink=archiver, marks=marks)
     session_pk = row.session_pk if row is not None else None
     applier = Applier(db, tool, source, session_pk, fresh=not append)
-    applier.run(tool.read(feed, state))
+    try:
+        applier.run(read_guarded(tool, feed, state))
+    finally:
+        feed.close()
     archiver.flush()
+    marks.save()
+    if row is not None and not append and applier.session_pk is not None:
+        keep_dropped(db, tool, source, source_id, applier.session_pk)
     tail = archiver.tail if archiver.tail or not append or row is None else row.tail
     db.execute(
         "UPDATE sources SET session_pk = ?, size = ?, mtime_ns = ?, inode = ?, offset = ?,"
@@ -613,13 +631,17 @@ def _source_row(
         return row.id, row.generation
     generation = row.generation + 1
     # A re-read replaces the archived bytes, unless the file shrank: then the old
-    # generation may hold history the tool dropped, and it is kept.
+    # generation may hold history the tool dropped, and it is kept (history.keep_dropped
+    # shows that history). Generations kept before it stay.
     old_bytes = db.execute(
         "SELECT COALESCE(SUM(length), 0) FROM raw_chunks WHERE source_id = ? AND generation = ?",
         (row.id, row.generation),
     ).fetchone()[0]
     if size >= old_bytes:
-        db.execute("DELETE FROM raw_chunks WHERE source_id = ?", (row.id,))
+        db.execute(
+            "DELETE FROM raw_chunks WHERE source_id = ? AND generation = ?",
+            (row.id, row.generation),
+        )
     db.execute("UPDATE sources SET generation = ? WHERE id = ?", (generation, row.id))
     return row.id, generation
 

@@ -2,28 +2,18 @@
 
 from __future__ import annotations
 
+import io
 import sqlite3
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 from tether.archive.store import Applier, dumps
-from tether.capture.feed import feed_from_bytes
+from tether.capture.feed import FileFeed, read_guarded
+from tether.capture.history import archived_bytes, keep_dropped
 from tether.capture.ingest import Problem, describe, readers
+from tether.capture.marks import ArchivedMarks, forget
 from tether.tools.base import Source
-
-
-def archived_bytes(db: sqlite3.Connection, source_id: int) -> bytes:
-    """The newest archived generation of one source, decompressed."""
-    import zstandard
-
-    dctx = zstandard.ZstdDecompressor()
-    rows = db.execute(
-        "SELECT data FROM raw_chunks WHERE source_id = ? AND generation ="
-        " (SELECT MAX(generation) FROM raw_chunks WHERE source_id = ?) ORDER BY seq",
-        (source_id, source_id),
-    )
-    return b"".join(dctx.decompress(data) for (data,) in rows)
 
 
 @dataclass
@@ -48,11 +38,15 @@ def reindex(db: sqlite3.Connection) -> ReindexReport:
         data = archived_bytes(db, source_id)
         source = Source(Path(path), "jsonl" if mode == "jsonl" else "document")
         state: dict[str, Any] = {}
-        feed = feed_from_bytes(source, data)
         db.execute("BEGIN IMMEDIATE")
         try:
+            forget(db, source_id)
+            marks = ArchivedMarks(db, source_id, earlier=False)
+            feed = FileFeed(source, stream=io.BytesIO(data), marks=marks)
             applier = Applier(db, tool, source, session_pk, fresh=True)
-            applier.run(tool.read(feed, state))
+            applier.run(read_guarded(tool, feed, state))
+            marks.save()
+            keep_dropped(db, tool, source, source_id, session_pk)
             db.execute(
                 "UPDATE sources SET state = ?, skipped = ?, repaired = ?, reasons = ? WHERE id = ?",
                 (

@@ -29,6 +29,8 @@ from tether.capture.ingest import (
     readers,
     up_to_date,
 )
+from tether.capture.staging import clear_leftovers, read_all
+from tether.files import read_head
 from tether.tools.base import (
     Source,
     Tool,
@@ -78,9 +80,12 @@ def scan(
     With `only` (what the watcher saw change), just the store roots it touches are
     listed and just the files it covers are looked at; imported files are left alone.
     `found` gets every file listed, for read_files to read again without a listing.
+    The caller holds the scan lock (scan_lock): a killed scan's staging databases are
+    removed first.
     """
     started = time.perf_counter()
     report = ScanReport()
+    clear_leftovers(db)
     tools = list(TOOLS.values()) if tools is None else tools
     known = load_known(db)
     seen: set[str] = set()
@@ -128,8 +133,6 @@ def scan(
     # comes after the file that holds the session, so the session keeps its own id.
     todo.sort(key=lambda item: str(item[1].path))
     if todo:
-        from tether.capture.staging import read_all  # worker pools: only when there is work
-
         read_all(db, todo, report, Tally(sum(item[2].st_size for item in todo), progress))
     report.seconds = time.perf_counter() - started
     return report
@@ -157,10 +160,9 @@ def _reopen(tool: Tool, path: Path, mode: str) -> Source | None:
     if mode != "container":
         return Source(path, "jsonl" if mode == "jsonl" else "document")
     try:
-        with path.open("rb") as fh:
-            head = fh.read(HEAD)
+        head = read_head(path, HEAD)
     except OSError:
-        return None
+        return None  # a file replaced by a FIFO, say: marked missing, kept in the archive
     source = tool.sniff(path, head)
     return source if source is not None and source.members is not None else None
 

@@ -94,9 +94,9 @@ def read_all(db: sqlite3.Connection, todo: list[Item], report: ScanReport, tally
         return
     from concurrent.futures import ProcessPoolExecutor  # here: serial scans never load it
 
-    folder = _archive_file(db).parent / "staging"
-    shutil.rmtree(folder, ignore_errors=True)  # a crashed scan's leftovers (we hold the lock)
-    folder.mkdir(mode=0o700, parents=True)
+    folder = staging_folder(db)
+    assert folder is not None
+    folder.mkdir(mode=0o700, parents=True, exist_ok=True)
     try:
         with ProcessPoolExecutor(count, mp_context=_context()) as pool:
             pool.submit(os.getpid).result()  # forked now, before the checkpointer's thread
@@ -195,6 +195,24 @@ def _run(
             read_serially(db, files, report, tally)
 
 
+def staging_folder(db: sqlite3.Connection) -> Path | None:
+    """Where a parallel scan keeps its staging databases: beside the archive (None for an
+    archive in memory)."""
+    try:
+        return _archive_file(db).parent / "staging"
+    except RuntimeError:
+        return None
+
+
+def clear_leftovers(db: sqlite3.Connection) -> None:
+    """Remove the staging databases of a scan that was killed (kill -9 leaves them): at the
+    start of every scan, under the scan lock, so no other scan can be using them. One
+    lstat when there are none."""
+    folder = staging_folder(db)
+    if folder is not None and os.path.lexists(folder):
+        shutil.rmtree(folder, ignore_errors=True)
+
+
 def _archive_file(db: sqlite3.Connection) -> Path:
     for _, name, file in db.execute("PRAGMA database_list"):
         if name == "main" and file:
@@ -230,6 +248,7 @@ SHIFTS: dict[str, dict[str, str]] = {
     "messages": {"pk": "m", "session_pk": "s"},
     "parts": {"pk": "p", "message_pk": "m"},
     "raw_chunks": {"source_id": "r"},
+    "record_marks": {"source_id": "r"},
 }
 """Per table, the key columns a take-over shifts, by the table whose keys they are."""
 OFFSETS = {"s": "sessions", "r": "sources", "m": "messages", "p": "parts"}

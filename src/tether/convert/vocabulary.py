@@ -57,7 +57,7 @@ REQUIRED: dict[Kind, tuple[str, ...]] = {
 }
 
 Args = dict[str, Any]
-Converter = Callable[[Any], Args | None]
+Converter = Callable[[Args], Args | None]
 
 
 def first_given(native: Args, *keys: str) -> Any:
@@ -165,7 +165,8 @@ class Vocabulary:
 
         One native name may stand for several actions (Codex `apply_patch` adds or edits a
         file): its shapes are tried in table order, the first that fits wins. Input that is
-        not an object (a freeform patch) only fits a shape with its own `decode`.
+        not an object (a freeform patch, arguments that were not JSON) reaches a shape's
+        `decode` as `{input: text}`, and fits no shape without one.
         """
         for shape in self._by_name.get(name, ()):
             call = _decode(shape, native_input)
@@ -190,7 +191,10 @@ class Vocabulary:
 
 def _decode(shape: Shape, native_input: Any) -> Canonical | None:
     if shape.decode is not None:
-        args = shape.decode(dict(native_input) if isinstance(native_input, dict) else native_input)
+        # Input that is not an object (free text: a Codex patch, or arguments that were
+        # not JSON) reaches a decoder as `{input: text}`, the way Codex spells a patch.
+        wrapped = native_input if isinstance(native_input, dict) else {"input": native_input}
+        args = shape.decode(dict(wrapped))
         if args is None:
             return None
     elif isinstance(native_input, dict):

@@ -24,6 +24,7 @@ from tether.model import (
 )
 from tether.tools import facts
 from tether.tools.base import Capability, Feed, FormatError, Meta, Op, Put, Source
+from tether.tools.common import as_text, each, shown
 
 FORMAT = "tether.session"
 MAX_NATIVE_ID = 1024
@@ -99,45 +100,56 @@ def session_json(session: Session) -> dict[str, Any]:
     }
 
 
-def part_from_json(data: dict[str, Any]) -> Part:
+def _object(value: Any) -> dict[str, Any]:
+    return value if isinstance(value, dict) else {}
+
+
+def part_from_json(data: Any) -> Part:
+    if not isinstance(data, dict):
+        raise FormatError(f"a part that is {shown(data)}, not an object")
     kind = data.get("type")
-    native = data.get("native") or {}
+    native = _object(data.get("native"))
     if kind == "text":
-        return Text(str(data.get("text") or ""), native=native)
+        return Text(as_text(data.get("text")), native=native)
     if kind == "reasoning":
-        return Reasoning(str(data.get("text") or ""), data.get("signature"), native=native)
+        return Reasoning(as_text(data.get("text")), data.get("signature"), native=native)
     if kind == "tool_call":
-        return ToolCall(str(data["id"]), str(data["name"]), data.get("input"), native=native)
+        return ToolCall(
+            as_text(data["id"]), as_text(data["name"]), data.get("input"), native=native
+        )
     if kind == "tool_result":
         return ToolResult(
-            str(data["call_id"]),
-            str(data.get("output") or ""),
+            as_text(data["call_id"]),
+            as_text(data.get("output")),
             bool(data.get("is_error")),
             native=native,
         )
     if kind == "attachment":
         return Attachment(
-            str(data.get("media_type") or "application/octet-stream"),
+            as_text(data.get("media_type")) or "application/octet-stream",
             data.get("name"),
             data.get("data"),
             data.get("uri"),
             native=native,
         )
-    raise FormatError(f"unknown part type {kind!r}")
+    raise FormatError(f"unknown part type {shown(kind)}")
 
 
 def message_from_json(data: dict[str, Any]) -> Message:
     role = data.get("role")
     if role not in ROLES:
-        raise FormatError(f"unknown role {role!r}")
+        raise FormatError(f"unknown role {shown(role)}")
+    parts = data.get("parts") or []
+    if not isinstance(parts, list):
+        raise FormatError(f"parts that are {shown(parts)}, not a list")
     return Message(
         role,
-        [part_from_json(p) for p in data.get("parts") or []],
+        [part_from_json(p) for p in parts],
         timestamp=data.get("timestamp"),
         model=data.get("model"),
         usage=data.get("usage"),
         native_id=data.get("native_id"),
-        native=data.get("native") or {},
+        native=_object(data.get("native")),
     )
 
 
@@ -159,9 +171,12 @@ def read(feed: Feed, state: dict[str, Any]) -> Iterator[Op]:
     doc = feed.document()
     if not isinstance(doc, dict) or doc.get("format") != FORMAT:
         raise FormatError("not a tether session export")
-    if int(doc.get("version") or 0) > FORMAT_VERSION:
+    version = doc.get("version") or 0
+    if not isinstance(version, int):
+        raise FormatError(f"the export's format version is {shown(version)}, not a number")
+    if version > FORMAT_VERSION:
         raise FormatError(
-            f"this export is format version {doc['version']}; this tether reads up to"
+            f"this export is format version {version}; this tether reads up to"
             f" {FORMAT_VERSION}: upgrade tether"
         )
     info = doc.get("session")
@@ -188,15 +203,14 @@ def read(feed: Feed, state: dict[str, Any]) -> Iterator[Op]:
         git_commit=info.get("git_commit"),
         created_at=info.get("created_at"),
         updated_at=info.get("updated_at"),
-        native={**(info.get("native") or {}), "imported_from": str(feed.source.path)},
+        native={**_object(info.get("native")), "imported_from": str(feed.source.path)},
     )
-    for index, item in enumerate(doc.get("messages") or []):
+
+    def one(index: int, item: Any) -> Iterator[Op]:
         if not isinstance(item, dict):
             feed.skip(f"message {index} is not an object")
-            continue
-        try:
-            message = message_from_json(item)
-        except (FormatError, KeyError) as exc:
-            feed.skip(f"message {index}: {exc}")
-            continue
-        yield Put(f"m{index}", message)
+            return
+        yield Put(f"m{index}", message_from_json(item))
+
+    messages = doc.get("messages")
+    yield from each(feed, "message", messages if isinstance(messages, list) else [], one)

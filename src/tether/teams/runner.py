@@ -20,8 +20,9 @@ from typing import TYPE_CHECKING, Any
 import orjson
 
 from tether.errors import NotFoundError, TetherError
+from tether.files import read_regular
 from tether.paths import user_home
-from tether.statefile import Lock, read_regular, state_dir, write_atomic
+from tether.statefile import Lock, state_dir, write_atomic
 from tether.teams.teamfile import (
     NAME_RE,
     Agent,

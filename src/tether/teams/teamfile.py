@@ -14,7 +14,8 @@ from pathlib import Path
 from typing import Any
 
 from tether.errors import NotFoundError, TetherError
-from tether.statefile import STATE_DIR, read_regular
+from tether.files import read_regular
+from tether.statefile import STATE_DIR
 from tether.tools import facts
 
 NAME_RE = re.compile(r"[A-Za-z0-9][A-Za-z0-9_-]{0,63}")

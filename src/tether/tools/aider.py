@@ -17,10 +17,11 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
+from tether.files import open_regular
 from tether.model import Message, Role, Text
 from tether.tools.base import Feed, Member, Meta, Op, Put, Source
 from tether.tools.facts import aider as facts
-from tether.tools.listing import entries, is_file
+from tether.tools.listing import entries, is_file, is_file_at
 
 name = facts.NAME
 display_name = facts.DISPLAY_NAME
@@ -46,7 +47,7 @@ def discover(root: Path) -> Iterator[Source]:
     """The project's history, and the ones `tether convert --to aider` wrote beside it
     (`.aider.chat.history.tether-<hex>.md`, resumed with --chat-history-file)."""
     path = root / HISTORY
-    if path.is_file():
+    if is_file_at(path):
         yield container(path)
     for entry in sorted(entries(root), key=lambda e: e.name):
         if CONVERTED.fullmatch(entry.name) and is_file(entry):
@@ -61,7 +62,7 @@ def sniff(path: Path, head: bytes) -> Source | None:
 
 def container(path: Path) -> Source:
     def members(skip: Callable[[str], None]) -> Iterator[Member]:
-        with path.open("rb") as fh:
+        with open_regular(path) as fh:
             data = fh.read(MAX_BYTES + 1)
         if len(data) > MAX_BYTES:
             skip(f"only the first {MAX_BYTES >> 20} MB of the history are read")

@@ -15,7 +15,16 @@ from typing import Any
 from tether.model import Attachment, Message, Part, Role, Text, ToolResult
 from tether.tools.base import Feed, FormatError, Meta, Op, Put, Source
 from tether.tools.claude import ASSISTANT_BLOCKS
-from tether.tools.common import as_text, dict_or_empty, file_path, iso, token_counts
+from tether.tools.common import (
+    as_text,
+    dict_or_empty,
+    each,
+    file_path,
+    iso,
+    shown,
+    text_of,
+    token_counts,
+)
 from tether.tools.facts import amp as facts
 from tether.tools.listing import entries, is_file
 
@@ -66,11 +75,20 @@ def read(feed: Feed, state: dict[str, Any]) -> Iterator[Op]:
     if not isinstance(doc, dict) or not isinstance(doc.get("messages", []), list):
         raise FormatError("not an Amp thread: expected an object with a messages list")
     yield _meta(doc, feed.source)
-    for index, message in enumerate(doc.get("messages") or []):
+
+    keys: set[str] = set()
+
+    def one(index: int, message: Any) -> Iterator[Op]:
         if not isinstance(message, dict):
             feed.skip(f"message {index} is not an object")
-            continue
-        yield from _message(feed, message, index)
+            return
+        key = _key(message, index)
+        if key in keys:
+            key = f"#{index}"  # each message of the thread is one: an id twice is a clash
+        keys.add(key)
+        yield from _message(feed, message, key)
+
+    yield from each(feed, "message", doc.get("messages") or [], one)
 
 
 def _meta(doc: dict[str, Any], source: Source) -> Meta:
@@ -119,8 +137,7 @@ def _workspace(initial: dict[str, Any]) -> str | None:
     return None
 
 
-def _message(feed: Feed, message: dict[str, Any], index: int) -> Iterator[Op]:
-    key = _key(message, index)
+def _message(feed: Feed, message: dict[str, Any], key: str) -> Iterator[Op]:
     role = message.get("role")
     blocks = message.get("content")
     if isinstance(blocks, str):
@@ -138,7 +155,7 @@ def _message(feed: Feed, message: dict[str, Any], index: int) -> Iterator[Op]:
         if parts:
             yield Put(key, Message("system", parts, timestamp, native={**native, "role": "info"}))
     else:
-        feed.skip(f"message with unknown role {role!r}")
+        feed.skip(f"message with unknown role {shown(role)}")
 
 
 def _key(message: dict[str, Any], index: int) -> str:
@@ -182,7 +199,7 @@ def _assistant(
             if part is not None:
                 parts.append(part)
         else:
-            feed.skip(f"unknown assistant block {kind!r}")
+            feed.skip(f"unknown assistant block {shown(kind)}")
     usage = dict_or_empty(message.get("usage"))
     model = usage.get("model") if isinstance(usage.get("model"), str) else None
     if parts:
@@ -218,7 +235,7 @@ def _user(
         elif kind == "image":
             prompt.append(ASSISTANT_BLOCKS["image"](block) or Attachment("image/*"))
         else:
-            feed.skip(f"unknown user block {kind!r}")
+            feed.skip(f"unknown user block {shown(kind)}")
     # Tool results come back in a user-role message; the prompt, if any, follows them.
     role: Role = "user"
     if results:
@@ -238,7 +255,7 @@ def _tool_result(block: dict[str, Any]) -> ToolResult:
     else:
         output = _run_output(run, status)
     failed = status in FAILED or bool(block.get("is_error"))
-    return ToolResult(str(call_id), output, failed, {"status": status} if status else {})
+    return ToolResult(text_of(call_id), output, failed, {"status": status} if status else {})
 
 
 def _run_output(run: dict[str, Any], status: str | None) -> str:

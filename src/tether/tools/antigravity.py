@@ -16,9 +16,9 @@ import orjson
 
 from tether.model import Message, Part, Reasoning, Text, ToolCall, ToolResult
 from tether.tools.base import Feed, FormatError, Meta, Op, Put, Source
-from tether.tools.common import head_records, iso
+from tether.tools.common import head_records, iso, text_of
 from tether.tools.facts import antigravity as facts
-from tether.tools.listing import entries, is_dir, is_file
+from tether.tools.listing import entries, is_dir, is_file, is_file_at
 
 name = facts.NAME
 display_name = facts.DISPLAY_NAME
@@ -48,7 +48,7 @@ def discover(root: Path) -> Iterator[Source]:
     for entry in entries(root / "brain"):
         if is_dir(entry):
             path = Path(entry.path).joinpath(*TRANSCRIPT)
-            if path.is_file():
+            if is_file_at(path):
                 read.add(entry.name)
                 yield Source(path, "jsonl", entry.name)
     for entry in entries(root / "conversations"):
@@ -95,6 +95,8 @@ class _Reader:
         self.pending: list[str] = state.setdefault("pending", [])
 
     def step(self, rec: dict[str, Any]) -> Iterator[Op]:
+        if not self.feed.first(rec.get("step_index")):
+            return  # a step logged twice: read once
         n = self.state["n"] = self.state.get("n", 0) + 1
         key = str(n)
         kind = rec.get("type")
@@ -158,7 +160,7 @@ class _Reader:
                 self.feed.skip(f"tool call {index} of step {key} is not an object")
                 continue
             cid = f"{key}#call{index}"
-            parts.append(ToolCall(cid, str(call.get("name") or ""), _args(call.get("args"))))
+            parts.append(ToolCall(cid, text_of(call.get("name")), _args(call.get("args"))))
             self.pending.append(cid)
         if parts:
             yield Put(key, Message("assistant", parts, timestamp, self._model(), native=native))
@@ -197,12 +199,7 @@ def _native(rec: dict[str, Any]) -> dict[str, Any]:
 
 
 def _content(rec: dict[str, Any]) -> str:
-    content = rec.get("content")
-    if isinstance(content, str):
-        return content
-    if content is None:
-        return ""
-    return orjson.dumps(content).decode()
+    return text_of(rec.get("content"))
 
 
 def _args(args: Any) -> Any:

@@ -135,6 +135,13 @@ class Feed(Protocol):
         """Count a record the reader could not use; `reason` is shown by `tether doctor`."""
         ...
 
+    def first(self, record_id: Any) -> bool:
+        """Whether the record `records` handed out last, named `record_id` (a uuid, an
+        event id), is read for the first time: False for a record written twice (the same
+        id and the same bytes), in this read or an earlier one of the file. Two records that
+        only share an id are both first. True when the record has no id to tell by."""
+        ...
+
 
 class Tool(Protocol):
     """One external AI coding tool. Modules under tools/ satisfy this as modules."""

@@ -15,6 +15,7 @@ from typing import Any
 
 import orjson
 
+from tether.files import read_regular
 from tether.model import (
     Attachment,
     Message,
@@ -26,7 +27,7 @@ from tether.model import (
     ToolResult,
 )
 from tether.tools.base import Feed, Meta, Op, Put, Source
-from tether.tools.common import as_text, head_records, iso, str_or_none, token_counts
+from tether.tools.common import as_text, head_records, iso, shown, str_or_none, token_counts
 from tether.tools.facts import claude as facts
 from tether.tools.listing import entries, is_dir
 
@@ -37,6 +38,7 @@ capabilities = facts.CAPABILITIES
 
 MAX_SUBAGENT_DEPTH = 4
 SNIFF_LINES = 20
+SIDECAR_MAX = 1 << 20
 MAX_PENDING_SUMMARIES = 100
 SYNTHETIC_MODEL = "<synthetic>"
 UUID_RE = re.compile(r"^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$", re.I)
@@ -67,6 +69,8 @@ QUIET_TYPES = frozenset(
 """Records that are state of the CLI, not conversation."""
 
 CONVERSATION_TYPES = frozenset({"user", "assistant", "system", "attachment", "progress"})
+MESSAGE_TYPES = ("user", "assistant", "system", "attachment")
+"""Records that become messages: one repeated with a uuid already read is read once."""
 CLAUDE_ONLY_TYPES = {
     "summary": "leafUuid",
     "file-history-snapshot": "snapshot",
@@ -189,7 +193,7 @@ def _looks_like_claude(head: bytes) -> bool:
 
 def _is_claude_record(record: dict[str, Any]) -> bool:
     kind = record.get("type")
-    if kind in CONVERSATION_TYPES:
+    if isinstance(kind, str) and kind in CONVERSATION_TYPES:
         return "isSidechain" in record and "sessionId" in record
     marker = CLAUDE_ONLY_TYPES.get(kind) if isinstance(kind, str) else None
     return marker is not None and marker in record
@@ -228,6 +232,8 @@ class _Reader:
         }
 
     def record(self, rec: dict[str, Any]) -> Iterator[Op]:
+        if rec.get("type") in MESSAGE_TYPES and not self.feed.first(rec.get("uuid")):
+            return  # a line written twice, or history replayed: its messages are here
         if "nid" not in self.state:
             yield from self._identify(rec)
         if "cwd" in rec or "gitBranch" in rec:
@@ -241,8 +247,8 @@ class _Reader:
         handler = self.handlers.get(kind) if isinstance(kind, str) else None
         if handler is not None:
             yield from handler(rec)
-        elif kind not in QUIET_TYPES:
-            self.feed.skip(f"unknown record type {kind!r}")
+        elif not isinstance(kind, str) or kind not in QUIET_TYPES:
+            self.feed.skip(f"unknown record type {shown(kind)}")
 
     def _key(self) -> str:
         n = self.state.get("n", 0) + 1
@@ -408,8 +414,8 @@ class _Reader:
                     parts.append(part)
             elif isinstance(kind, str) and kind.endswith("_tool_result"):
                 results.append(_tool_result(block, None))
-            elif kind not in IGNORED_BLOCKS:
-                self.feed.skip(f"unknown assistant content block {kind!r}")
+            elif not (isinstance(kind, str) and kind in IGNORED_BLOCKS):
+                self.feed.skip(f"unknown assistant content block {shown(kind)}")
         return parts, results
 
     def _user(self, rec: dict[str, Any]) -> Iterator[Op]:
@@ -460,7 +466,7 @@ class _Reader:
             elif kind in ("image", "document"):
                 parts.append(_attachment(block))
             else:
-                self.feed.skip(f"unknown user content block {kind!r}")
+                self.feed.skip(f"unknown user content block {shown(kind)}")
         return results, parts, texts
 
     def _system(self, rec: dict[str, Any]) -> Iterator[Op]:
@@ -656,7 +662,7 @@ def _system_text(rec: dict[str, Any], subtype: Any) -> str | None:
     content = rec.get("content")
     if subtype == "compact_boundary":
         return content if isinstance(content, str) and content else "Conversation compacted"
-    if subtype in SILENT_SUBTYPES:
+    if isinstance(subtype, str) and subtype in SILENT_SUBTYPES:
         return None
     if subtype == "api_refusal" and isinstance(rec.get("apiRefusalExplanation"), str):
         return str(rec["apiRefusalExplanation"])
@@ -685,7 +691,7 @@ def _compact_metadata(value: Any) -> dict[str, Any] | None:
 def _sidecar(path: Path) -> dict[str, Any]:
     """Agent type and the spawning tool call, from `agent-<id>.meta.json` beside the file."""
     try:
-        meta = orjson.loads(path.with_name(_stem(path) + ".meta.json").read_bytes())
+        meta = orjson.loads(read_regular(path.with_name(_stem(path) + ".meta.json"), SIDECAR_MAX))
     except (OSError, orjson.JSONDecodeError):
         return {}
     if not isinstance(meta, dict):

@@ -15,11 +15,12 @@ from typing import Any
 
 import orjson
 
+from tether.files import open_regular
 from tether.model import Attachment, Message, Part, Reasoning, Text, ToolCall, ToolResult
 from tether.tools.base import Feed, Meta, Op, Put, Rewind, Source
-from tether.tools.common import as_text, dict_or_empty, iso
+from tether.tools.common import as_text, dict_or_empty, iso, shown
 from tether.tools.facts import codex as facts
-from tether.tools.listing import entries
+from tether.tools.listing import entries, is_file
 
 name = facts.NAME
 display_name = facts.DISPLAY_NAME
@@ -136,10 +137,7 @@ def _rollouts(directory: Path, depth: int) -> Iterator[Source]:
         if entry_name.startswith(PREFIX) and (entry_name.endswith((PLAIN, ZST))):
             if entry_name.endswith(ZST) and entry_name[:-4] in names:
                 continue  # the plain file is the one Codex still appends to
-            try:
-                if not entry.is_file():
-                    continue
-            except OSError:
+            if not is_file(entry):
                 continue
             yield Source(Path(entry.path), "jsonl", native_id_from_name(entry_name))
         elif depth > 0:
@@ -246,7 +244,7 @@ def _int(text: str) -> int:
 def _first_meta(path: Path) -> dict[str, Any] | None:
     """The payload of a rollout's first line when it is the session_meta, else None."""
     try:
-        with path.open("rb") as fh:
+        with open_regular(path) as fh:
             line = fh.readline(MAX_META_LINE)
         record = orjson.loads(line)
     except (OSError, orjson.JSONDecodeError):
@@ -301,7 +299,7 @@ def read(feed: Feed, state: dict[str, Any]) -> Iterator[Op]:
         elif kind is None and isinstance(record.get("id"), str):
             yield from _session_meta(state, record, feed.source.native_id)
         else:
-            feed.skip(f"unknown record type {kind!r}")
+            feed.skip(f"unknown record type {shown(kind)}")
     if state.get("total") and state.get("total") != total_before:
         yield Meta(native={"total_token_usage": state["total"]})
 
@@ -343,7 +341,7 @@ def _line(
             native["type"] = kind
             yield _put(state, Message("system", [Text(text)], ts, native=native))
     elif kind not in QUIET_LINES:
-        feed.skip(f"unknown record type {kind!r}")
+        feed.skip(f"unknown record type {shown(kind)}")
 
 
 def _session_meta(
@@ -424,7 +422,9 @@ def _response_item(
     feed: Feed, state: dict[str, Any], item: dict[str, Any], ts: str | None
 ) -> Iterator[Op]:
     kind = item.get("type")
-    if kind == "message":
+    if not isinstance(kind, str):
+        feed.skip(f"response item of type {shown(kind)}")
+    elif kind == "message":
         yield from _message(state, item, ts)
     elif kind in ASSISTANT_ITEMS:
         parts = _assistant_parts(kind, item)
@@ -441,7 +441,7 @@ def _response_item(
             native["type"] = kind
             yield _put(state, Message("system", texts, ts, native_id=_id(item), native=native))
     elif kind not in OPAQUE_ITEMS:
-        feed.skip(f"unknown response item {kind!r}")
+        feed.skip(f"unknown response item {shown(kind)}")
 
 
 def _message(state: dict[str, Any], item: dict[str, Any], ts: str | None) -> Iterator[Op]:

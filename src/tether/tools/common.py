@@ -1,17 +1,63 @@
 """Small helpers every reader needs: timestamps, text of content blocks, titles, fields of
-the wrong type, token counts, sniffing a head and reading the small files beside sessions."""
+the wrong type, token counts, sniffing a head, reading the small files beside sessions, and
+reading the items of a document one at a time."""
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Iterator
+import traceback
+from collections.abc import Callable, Iterable, Iterator
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 from urllib.parse import unquote, urlparse
 
-from tether.statefile import read_regular
+from tether.files import read_regular
+from tether.tools.base import Feed, FormatError, Op
 
 TITLE_MAX = 120
+MAX_NESTING = 32
+"""Lists in lists as_text flattens; deeper ones are shown as JSON."""
+SHOWN_MAX = 60
+Item = TypeVar("Item")
+
+
+def each(
+    feed: Feed,
+    what: str,
+    items: Iterable[Item],
+    read_one: Callable[[int, Item], Iterable[Op]],
+) -> Iterator[Op]:
+    """The ops of every item of a document (its messages), read one item at a time: an item
+    the reader fails on (a field of a type it did not expect) is skipped and counted, as a
+    bad line of a JSONL file is, and costs the document nothing else."""
+    for index, item in enumerate(items):
+        try:
+            ops = list(read_one(index, item))
+        except (OSError, MemoryError):
+            raise
+        except FormatError as exc:  # the reader's own word on what it cannot use
+            feed.skip(f"{what} {index}: {exc}")
+            continue
+        except Exception as exc:
+            feed.skip(f"{what} {index}: {failure(exc)}")
+            continue
+        yield from ops
+
+
+def failure(exc: BaseException) -> str:
+    """What a reader failed on, and where in tether (for a bug report from `tether doctor`)."""
+    frames = traceback.extract_tb(exc.__traceback__)
+    where = f" at {Path(frames[-1].filename).name}:{frames[-1].lineno}" if frames else ""
+    return f"the reader failed{where}: {type(exc).__name__}: {exc}"
+
+
+def shown(value: Any) -> str:
+    """A value from a native file in a message: short text as it is, anything else by its
+    type (a list there may be huge, or nested too deep to print)."""
+    if isinstance(value, str | int | float | bool) or value is None:
+        text = repr(value)
+        return text if len(text) <= SHOWN_MAX else text[: SHOWN_MAX - 1] + "…"
+    return f"a JSON {'object' if isinstance(value, dict) else type(value).__name__}"
 
 
 def iso(value: Any) -> str | None:
@@ -106,13 +152,13 @@ def title_from(text: str | None) -> str | None:
     return None
 
 
-def as_text(content: Any) -> str:
+def as_text(content: Any, depth: int = 0) -> str:
     """Plain text of a tool output or content value: a string, a list of blocks, or JSON."""
     if content is None:
         return ""
     if isinstance(content, str):
         return content
-    if isinstance(content, list):
+    if isinstance(content, list) and depth < MAX_NESTING:
         pieces = []
         for item in content:
             if isinstance(item, dict):
@@ -121,16 +167,28 @@ def as_text(content: Any) -> str:
                 elif item.get("type") in ("image", "input_image"):
                     pieces.append("[image]")
                 else:
-                    pieces.append(_dumps(item))
+                    pieces.append(json_text(item))
             else:
-                pieces.append(as_text(item))
+                pieces.append(as_text(item, depth + 1))
         return "\n".join(pieces)
     if isinstance(content, dict) and isinstance(content.get("text"), str):
         return str(content["text"])
-    return _dumps(content)
+    return json_text(content)
 
 
-def _dumps(value: Any) -> str:
+def text_of(value: Any) -> str:
+    """A value that should be text (an id, a name, a media type), as text whatever it is:
+    never str() of a list from a native file (it may be huge, or too deep to print)."""
+    if isinstance(value, str):
+        return value
+    return "" if value is None else json_text(value)
+
+
+def json_text(value: Any) -> str:
+    """A value as JSON text; one nested deeper than orjson writes (254 levels) as a note."""
     import orjson
 
-    return orjson.dumps(value).decode()
+    try:
+        return orjson.dumps(value, option=orjson.OPT_NON_STR_KEYS).decode()
+    except orjson.JSONEncodeError:
+        return f"[{shown(value)} nested too deep to show]"

@@ -14,11 +14,12 @@ from typing import Any
 
 import orjson
 
+from tether.files import read_head
 from tether.model import Attachment, Message, Part, Reasoning, Role, Text, ToolCall, ToolResult
 from tether.tools.base import Feed, FormatError, Meta, Op, Put, Reset, Source
-from tether.tools.common import as_text, dict_or_empty, iso, nonempty_str, token_counts
+from tether.tools.common import as_text, dict_or_empty, each, iso, nonempty_str, token_counts
 from tether.tools.facts import copilot as facts
-from tether.tools.listing import entries, is_dir, is_file
+from tether.tools.listing import entries, is_dir, is_file, is_file_at
 
 name = facts.NAME
 display_name = facts.DISPLAY_NAME
@@ -76,7 +77,7 @@ def discover(root: Path) -> Iterator[Source]:
     for entry in entries(root / "session-state"):
         if is_dir(entry):
             events = Path(entry.path) / "events.jsonl"
-            if events.is_file():
+            if is_file_at(events):
                 seen.add(entry.name)
                 yield Source(events, "jsonl", entry.name)
         elif entry.name.endswith(".jsonl"):
@@ -169,6 +170,8 @@ def _read_events(feed: Feed, st: dict[str, Any]) -> Iterator[Op]:
     n = st.get("n", 0)
     handlers = HANDLERS
     for rec in feed.records():
+        if not feed.first(rec.get("id")):
+            continue  # an event written twice: read once
         n += 1
         st["n"] = n
         kind = rec.get("type")
@@ -747,8 +750,7 @@ def workspace_fields(path: Path) -> dict[str, str]:
     """The top-level `key: value` scalars of Copilot's small workspace.yaml, by hand:
     plain, quoted and block scalars; nested maps and lists are left out."""
     try:
-        with path.open("rb") as fh:
-            raw = fh.read(WORKSPACE_MAX)
+        raw = read_head(path, WORKSPACE_MAX)
     except OSError:
         return {}
     lines = raw.decode("utf-8", "replace").splitlines()
@@ -813,15 +815,18 @@ def _read_legacy(feed: Feed, state: dict[str, Any]) -> Iterator[Op]:
         native={"format": "history-session-state"},
     )
     pending: list[str] = []
-    for index, item in enumerate(doc["chatMessages"]):
+
+    def one(index: int, item: Any) -> Iterator[Op]:
         if not isinstance(item, dict):
             feed.skip(f"chatMessages[{index}] is not an object")
-            continue
+            return
         message = _legacy_message(item, index, pending)
         if message is None:
             feed.skip(f"chatMessages[{index}] has an unknown role or no content")
-            continue
+            return
         yield Put(f"m{index}", message)
+
+    yield from each(feed, "chatMessages", doc["chatMessages"], one)
 
 
 def _last_timeline_stamp(timeline: Any) -> str | None:

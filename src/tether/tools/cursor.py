@@ -16,7 +16,7 @@ from tether.tools.base import Feed, Op, Source
 from tether.tools.common import head_records
 from tether.tools.database import is_sqlite
 from tether.tools.facts import cursor as facts
-from tether.tools.listing import entries, is_dir, is_file
+from tether.tools.listing import entries, is_dir, is_file, is_file_at
 
 name = facts.NAME
 display_name = facts.DISPLAY_NAME
@@ -35,7 +35,7 @@ def store_roots(env: Mapping[str, str], home: Path) -> list[Path]:
 
 def discover(root: Path) -> Iterator[Source]:
     state = root / STATE_DB
-    if state.is_file():
+    if is_file_at(state):
         yield cursor_ide.container(state)
     transcribed: set[str] = set()
     for project in entries(root / "projects"):
@@ -48,7 +48,7 @@ def discover(root: Path) -> Iterator[Source]:
             continue
         for chat in entries(Path(workspace.path)):
             store = Path(chat.path) / STORE_DB
-            if chat.name not in transcribed and is_dir(chat) and store.is_file():
+            if chat.name not in transcribed and is_dir(chat) and is_file_at(store):
                 yield cursor_agent.store_container(store)
 
 
@@ -59,7 +59,7 @@ def _transcripts(folder: Path) -> Iterator[Source]:
             yield Source(Path(entry.path), "jsonl", entry.name[:-6])
         elif is_dir(entry):
             main = Path(entry.path) / f"{entry.name}.jsonl"
-            if main.is_file():
+            if is_file_at(main):
                 yield Source(main, "jsonl", entry.name)
             for sub in entries(Path(entry.path) / "subagents"):
                 if sub.name.endswith(".jsonl") and is_file(sub):

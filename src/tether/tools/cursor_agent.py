@@ -21,7 +21,7 @@ import orjson
 from tether.model import Message, Part, Reasoning, Role, Text, ToolCall, ToolResult
 from tether.tools.base import Feed, Member, Meta, Op, Put, Source
 from tether.tools.claude import ASSISTANT_BLOCKS
-from tether.tools.common import as_text, iso
+from tether.tools.common import as_text, iso, shown, text_of
 from tether.tools.database import Unreadable, open_readonly, tables
 
 QUERY = re.compile(r"<user_query>\s*(.*?)\s*</user_query>", re.S)
@@ -126,7 +126,7 @@ def _assistant_line(feed: Feed, key: str, blocks: list[Any], pending: list[str])
     for index, block in enumerate(blocks):
         kind = block.get("type") if isinstance(block, dict) else None
         if not isinstance(kind, str) or kind not in ASSISTANT_BLOCKS:
-            feed.skip(f"line {key}: unknown block {kind!r}")
+            feed.skip(f"line {key}: unknown block {shown(kind)}")
             continue
         part = ASSISTANT_BLOCKS[kind](block)
         if isinstance(part, ToolCall):
@@ -153,7 +153,7 @@ def _user_line(feed: Feed, key: str, blocks: list[Any], pending: list[str]) -> I
             if text:
                 texts.append(Text(text))
         else:
-            feed.skip(f"line {key}: unknown block {kind!r}")
+            feed.skip(f"line {key}: unknown block {shown(kind)}")
     if results:
         yield Put(key + "#results", Message("tool", results))
     if texts:
@@ -371,11 +371,11 @@ def _store_part(block: dict[str, Any], native: dict[str, Any]) -> list[Part]:
         signature = block.get("signature")
         return [Reasoning(block["text"], signature if isinstance(signature, str) else None)]
     if kind == "tool-call":
-        call_id = str(block.get("toolCallId") or "")
-        return [ToolCall(call_id, str(block.get("toolName") or ""), block.get("args"))]
+        call_id = text_of(block.get("toolCallId"))
+        return [ToolCall(call_id, text_of(block.get("toolName")), block.get("args"))]
     if kind == "tool-result":
         name = {"name": block["toolName"]} if block.get("toolName") else {}
-        call_id = str(block.get("toolCallId") or "")
+        call_id = text_of(block.get("toolCallId"))
         output = as_text(block.get("result"))
         return [ToolResult(call_id, output, bool(block.get("isError")), name)]
     return []

@@ -19,7 +19,7 @@ import orjson
 
 from tether.model import Message, Part, Reasoning, Text, ToolCall, ToolResult
 from tether.tools.base import Feed, Member, Meta, Op, Put, Source
-from tether.tools.common import file_path, iso, token_counts
+from tether.tools.common import file_path, iso, shown, text_of, token_counts
 from tether.tools.database import Unreadable, open_readonly, tables
 
 COMPOSER = "composerData:"
@@ -158,7 +158,9 @@ def read(feed: Feed, state: dict[str, Any]) -> Iterator[Op]:
         elif isinstance(rec.get("bubble"), dict):
             yield from reader.bubble(rec["bubble"])
         elif "missing" in rec:
-            feed.skip(f"bubble {rec['missing']} listed by the composer is not stored")
+            missing = rec["missing"]
+            missing = missing if isinstance(missing, str) else shown(missing)
+            feed.skip(f"bubble {missing} listed by the composer is not stored")
         else:
             feed.skip("unknown record")
     if reader.cwd is None and reader.workspace:
@@ -207,7 +209,7 @@ class _Reader:
         elif kind == ASSISTANT:
             yield from self._assistant(key, bubble, timestamp, native)
         else:
-            self.feed.skip(f"bubble {key} of unknown type {kind!r}")
+            self.feed.skip(f"bubble {key} of unknown type {shown(kind)}")
 
     def _user(
         self, key: str, bubble: dict[str, Any], timestamp: str | None, native: dict[str, Any]
@@ -296,7 +298,7 @@ def _thinking(bubble: dict[str, Any]) -> list[Part]:
 def _tool(tool: dict[str, Any], key: str) -> tuple[ToolCall, ToolResult | None]:
     call_id = tool.get("toolCallId")
     call_id = call_id if isinstance(call_id, str) and call_id else key
-    name = str(tool["name"]) if isinstance(tool.get("name"), str) else str(tool.get("tool"))
+    name = tool["name"] if isinstance(tool.get("name"), str) else text_of(tool.get("tool"))
     args = _json(tool.get("rawArgs"))
     if args is None:
         params = tool.get("params")

@@ -8,6 +8,7 @@ from pathlib import Path
 from urllib.parse import quote
 
 from tether.errors import TetherError
+from tether.files import check_regular, is_regular
 
 
 class Unreadable(TetherError):
@@ -25,7 +26,11 @@ def open_readonly(path: Path) -> sqlite3.Connection:
     wrote last is seen: a reader only takes a read mark in the -shm, as every reader does.
     Otherwise immutable, which creates no file and takes no lock.
     """
-    live = sibling(path, "-wal").exists() and sibling(path, "-shm").exists()
+    try:
+        check_regular(path)  # SQLite would block on a FIFO
+    except OSError as exc:
+        raise Unreadable(exc.strerror or str(exc)) from None
+    live = is_regular(sibling(path, "-wal")) and is_regular(sibling(path, "-shm"))
     if live:
         try:
             return _open(path, immutable=False)

@@ -16,7 +16,7 @@ import orjson
 
 from tether.model import Attachment, Message, Part, Reasoning, Role, Text, ToolCall, ToolResult
 from tether.tools.base import Feed, FormatError, Meta, Op, Put, Reset, Rewind, Source
-from tether.tools.common import as_text, iso, read_small, token_counts
+from tether.tools.common import as_text, each, iso, read_small, shown, text_of, token_counts
 from tether.tools.facts import gemini as facts
 from tether.tools.listing import entries, is_dir, is_file
 
@@ -193,7 +193,7 @@ class _Reader:
             if rid is not None:
                 seen[rid] = count = seen.get(rid, 0) + 1
                 key = rid if count == 1 else f"{rid}#{count}"
-            if key not in self.order:
+            if key is None or not self.order.get(key):  # new, or read with nothing to show
                 yield from self._record(rec, key)
 
     def _rewind(self, target: Any) -> Iterator[Op]:
@@ -242,11 +242,13 @@ class _Reader:
         if any(put and mid not in ids for mid, put in self.order.items()):
             yield Reset()  # the file was rewritten without some messages read before
             self._clear()
-        for rec in messages:
-            if isinstance(rec, dict):
-                yield from self._record(rec)
-            else:
-                self.feed.skip("message that is not an object")
+        yield from each(self.feed, "message", messages, self._document_record)
+
+    def _document_record(self, index: int, rec: Any) -> Iterator[Op]:
+        if isinstance(rec, dict):
+            yield from self._record(rec)
+        else:
+            self.feed.skip(f"message {index} is not an object")
 
     # -- message records -------------------------------------------------------------------
 
@@ -258,11 +260,11 @@ class _Reader:
             return
         key = key or rid
         kind = rec.get("type")
-        if kind in ASSISTANT_TYPES:
+        if isinstance(kind, str) and kind in ASSISTANT_TYPES:
             yield from self._assistant(key, rid, rec)
         elif kind == "user":
             yield from self._user(key, rid, rec)
-        elif kind in SYSTEM_TYPES:
+        elif isinstance(kind, str) and kind in SYSTEM_TYPES:
             texts, _, attachments = _split(_content_parts(rec.get("content")), key)
             message = Message(
                 role="system",
@@ -273,7 +275,7 @@ class _Reader:
             )
             yield self._put(key, message)
         else:
-            self.feed.skip(f"unknown message type {kind!r}")
+            self.feed.skip(f"unknown message type {shown(kind)}")
             self.order.setdefault(key, 0)
 
     def _put(self, key: str, message: Message) -> Put:
@@ -507,7 +509,7 @@ def _attachment(part: dict[str, Any]) -> Attachment | None:
     if isinstance(inline, dict):
         data = inline.get("data")
         return Attachment(
-            media_type=str(inline.get("mimeType") or "application/octet-stream"),
+            media_type=text_of(inline.get("mimeType")) or "application/octet-stream",
             name=inline.get("displayName") if isinstance(inline.get("displayName"), str) else None,
             data=data if isinstance(data, str) else None,
         )
@@ -515,7 +517,7 @@ def _attachment(part: dict[str, Any]) -> Attachment | None:
     if isinstance(file, dict):
         uri = file.get("fileUri")
         return Attachment(
-            media_type=str(file.get("mimeType") or "application/octet-stream"),
+            media_type=text_of(file.get("mimeType")) or "application/octet-stream",
             uri=uri if isinstance(uri, str) else None,
         )
     return None
@@ -562,11 +564,11 @@ def _model_parts(parts: list[dict[str, Any]], known_calls: set[Any], rid: str) -
                 out.append(Text(text))
         elif isinstance(part.get("functionCall"), dict):
             call = part["functionCall"]
-            if call.get("id") in known_calls:
+            if isinstance(call.get("id"), str) and call["id"] in known_calls:
                 continue
             cid = call["id"] if isinstance(call.get("id"), str) else f"{rid}#functionCall{index}"
             native = {"thoughtSignature": signature} if signature else {}
-            out.append(ToolCall(cid, str(call.get("name") or ""), _args(call.get("args")), native))
+            out.append(ToolCall(cid, text_of(call.get("name")), _args(call.get("args")), native))
         else:
             attachment = _attachment(part)
             if attachment is not None:
@@ -576,7 +578,7 @@ def _model_parts(parts: list[dict[str, Any]], known_calls: set[Any], rid: str) -
 
 def _tool_call(call: dict[str, Any], cid: str) -> ToolCall:
     native = {k: call[k] for k in CALL_NATIVE if call.get(k) is not None}
-    return ToolCall(cid, str(call.get("name") or ""), _args(call.get("args")), native)
+    return ToolCall(cid, text_of(call.get("name")), _args(call.get("args")), native)
 
 
 def _args(args: Any) -> Any:

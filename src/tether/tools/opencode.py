@@ -18,9 +18,10 @@ from typing import Any
 
 import orjson
 
+from tether.files import MAX_DOCUMENT, read_regular
 from tether.model import Attachment, Message, Part, Reasoning, Text, ToolCall, ToolResult
 from tether.tools.base import Feed, Member, Meta, Op, Put, Source
-from tether.tools.common import as_text, dict_or_empty, iso, nonempty_str, token_counts
+from tether.tools.common import as_text, dict_or_empty, iso, nonempty_str, shown, token_counts
 from tether.tools.database import Unreadable, is_sqlite, open_readonly, tables
 from tether.tools.facts import opencode as facts
 from tether.tools.listing import entries, is_dir, is_file
@@ -154,7 +155,7 @@ def _listed(
     ).fetchall()
     for sid, updated, messages, parts in rows:
         if not isinstance(sid, str) or not sid or "/" in sid:
-            skip(f"a session with an unusable id {sid!r}")
+            skip(f"a session with an unusable id {shown(sid)}")
             continue
         yield Member(sid, f"{updated}/{messages}/{parts}", _loader(path, sid, open_db))
 
@@ -298,7 +299,7 @@ def load_legacy(storage: Path, path: Path, sid: str) -> bytes:
 
 def _json_file(path: Path) -> Any:
     try:
-        return orjson.loads(path.read_bytes())
+        return orjson.loads(read_regular(path, MAX_DOCUMENT))
     except (OSError, orjson.JSONDecodeError):
         return None
 
@@ -353,7 +354,7 @@ def _message(feed: Feed, info: dict[str, Any], raw_parts: Any) -> Iterator[Op]:
     elif role == "assistant":
         yield from _assistant(feed, mid, info, parts, stamp)
     else:
-        feed.skip(f"message {mid}: unknown role {role!r}")
+        feed.skip(f"message {mid}: unknown role {shown(role)}")
 
 
 def _user(
@@ -372,8 +373,8 @@ def _user(
         elif kind == "subtask":
             prompt = nonempty_str(part.get("prompt")) or nonempty_str(part.get("description")) or ""
             content.append(Text(prompt, native={"type": "subtask", "agent": part.get("agent")}))
-        elif kind not in QUIET_PARTS:
-            feed.skip(f"message {mid}: unknown part {kind!r}")
+        elif not isinstance(kind, str) or kind not in QUIET_PARTS:
+            feed.skip(f"message {mid}: unknown part {shown(kind)}")
     native = {k: info[k] for k in ("agent", "model") if info.get(k)}
     if content:
         yield Put(mid, Message("user", content, stamp, native_id=mid, native=native))
@@ -415,8 +416,8 @@ def _assistant(
         elif kind == "patch":
             files = part.get("files")
             native.setdefault("patches", []).append(files if isinstance(files, list) else [])
-        elif kind not in QUIET_PARTS and kind not in ("step-finish", "compaction"):
-            feed.skip(f"message {mid}: unknown part {kind!r}")
+        elif not isinstance(kind, str) or kind not in {*QUIET_PARTS, "step-finish", "compaction"}:
+            feed.skip(f"message {mid}: unknown part {shown(kind)}")
     usage = _usage(info.get("tokens"))
     for index, (said, results) in enumerate(steps):
         key = mid if index == 0 else f"{mid}#{index}"

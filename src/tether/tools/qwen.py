@@ -17,7 +17,7 @@ import orjson
 
 from tether.model import Attachment, Message, Part, Reasoning, Role, Text, ToolCall, ToolResult
 from tether.tools.base import Feed, Meta, Op, Put, Reset, Rewind, Source
-from tether.tools.common import as_text, head_records, iso, title_from, token_counts
+from tether.tools.common import as_text, head_records, iso, shown, text_of, title_from, token_counts
 from tether.tools.facts import qwen as facts
 from tether.tools.listing import entries, is_dir, is_file
 
@@ -112,7 +112,10 @@ def sniff(path: Path, head: bytes) -> Source | None:
 
 
 def _is_qwen_record(rec: dict[str, Any]) -> bool:
-    if rec.get("type") not in RECORD_TYPES or "uuid" not in rec or "sessionId" not in rec:
+    kind = rec.get("type")
+    if not isinstance(kind, str) or kind not in RECORD_TYPES:
+        return False
+    if "uuid" not in rec or "sessionId" not in rec:
         return False
     message = rec.get("message")
     if isinstance(message, dict):
@@ -160,9 +163,11 @@ class _Reader:
                 if not self.feed.source.native_id:
                     yield Meta(native_id=sid)
         kind = rec.get("type")
-        if kind not in RECORD_TYPES:
-            self.feed.skip(f"unknown record type {kind!r}")
+        if not isinstance(kind, str) or kind not in RECORD_TYPES:
+            self.feed.skip(f"unknown record type {shown(kind)}")
             return
+        if not self.feed.first(rec.get("uuid")):
+            return  # a record written twice (not the second part of a response): read once
         yield from self._envelope(rec)
         self.updated = iso(rec.get("timestamp")) or self.updated
         if kind == "system":
@@ -221,8 +226,10 @@ class _Reader:
         subtype = rec.get("subtype")
         payload = rec.get("systemPayload")
         payload = payload if isinstance(payload, dict) else {}
-        if subtype == "rewind":
-            yield from self._rewind(rec.get("parentUuid"))
+        if subtype == "rewind" and "parentUuid" not in rec:
+            self.feed.skip("rewind without a parentUuid")  # never read as: drop everything
+        elif subtype == "rewind":
+            yield from self._rewind(rec["parentUuid"])
         elif subtype == "custom_title":
             yield from self._title(payload)
         elif subtype == "parent_session":
@@ -233,10 +240,10 @@ class _Reader:
             yield from self._compression(rec, payload)
         elif subtype in ("slash_command", "at_command"):
             yield from self._command(rec, str(subtype), payload)
-        elif subtype in QUIET_SUBTYPES:
+        elif isinstance(subtype, str) and subtype in QUIET_SUBTYPES:
             return  # never a rewind's parent but as a user turn's parent, noted there
         else:
-            self.feed.skip(f"unknown system record {subtype!r}")
+            self.feed.skip(f"unknown system record {shown(subtype)}")
         self._seen(rec)
 
     def _title(self, payload: dict[str, Any]) -> Iterator[Op]:
@@ -293,7 +300,7 @@ class _Reader:
     def _user(self, rec: dict[str, Any]) -> Iterator[Op]:
         subtype = rec.get("subtype")
         if subtype not in (None, *USER_SUBTYPES):
-            self.feed.skip(f"unknown user record {subtype!r}")
+            self.feed.skip(f"unknown user record {shown(subtype)}")
         parent = rec.get("parentUuid")
         if isinstance(parent, str):
             self.cut.setdefault(parent, self.state.get("n", 0))
@@ -399,18 +406,18 @@ def _parts(raw: list[Any], feed: Feed) -> list[Part]:
             call = part["functionCall"]
             cid = call.get("id") if isinstance(call.get("id"), str) else f"call#{index}"
             native = {"thoughtSignature": signature} if signature else {}
-            out.append(ToolCall(cid, str(call.get("name") or ""), _args(call.get("args")), native))
+            out.append(ToolCall(cid, text_of(call.get("name")), _args(call.get("args")), native))
         elif isinstance(part.get("functionResponse"), dict):
             out.append(_response(part["functionResponse"], {}))
         elif isinstance(part.get("inlineData"), dict):
             data = part["inlineData"]
-            media = str(data.get("mimeType") or "application/octet-stream")
+            media = text_of(data.get("mimeType")) or "application/octet-stream"
             blob = data.get("data")
             out.append(Attachment(media, data=blob if isinstance(blob, str) else None))
         elif isinstance(part.get("fileData"), dict):
             data = part["fileData"]
             uri = data.get("fileUri")
-            media = str(data.get("mimeType") or "application/octet-stream")
+            media = text_of(data.get("mimeType")) or "application/octet-stream"
             out.append(Attachment(media, uri=uri if isinstance(uri, str) else None))
         else:
             feed.skip(f"unknown content part with keys {sorted(part)[:4]}")

@@ -20,10 +20,21 @@ from typing import Any
 
 import orjson
 
+from tether.files import MAX_DOCUMENT, read_regular
 from tether.model import Attachment, Message, Part, Reasoning, Role, Text, ToolCall, ToolResult
 from tether.tools.base import Feed, FormatError, Member, Meta, Op, Put, Source
-from tether.tools.common import as_text, iso, nonempty_str, read_small, title_from, token_counts
-from tether.tools.listing import entries, is_dir
+from tether.tools.common import (
+    as_text,
+    each,
+    iso,
+    nonempty_str,
+    read_small,
+    shown,
+    text_of,
+    title_from,
+    token_counts,
+)
+from tether.tools.listing import entries, is_dir, is_file_at
 
 HISTORY = "api_conversation_history.json"
 UI_MESSAGES = "ui_messages.json"
@@ -79,7 +90,7 @@ def discover(root: Path) -> Iterator[Source]:
         if not is_dir(entry):
             continue
         path = Path(entry.path) / HISTORY
-        if path.is_file():
+        if is_file_at(path):
             yield task(path)
 
 
@@ -112,7 +123,7 @@ def _version(folder: Path) -> str:
 
 def bundle(path: Path, task_id: str) -> bytes:
     """The task's conversation and the facts the files beside it hold, as one document."""
-    data = path.read_bytes()
+    data = read_regular(path, MAX_DOCUMENT)
     if not data.strip():
         raise FormatError("the file is empty")
     try:
@@ -164,7 +175,7 @@ def read(feed: Feed, state: dict[str, Any]) -> Iterator[Op]:
     archives), or a bare conversation file with the files beside it."""
     doc = feed.document()
     if isinstance(doc, dict) and "history" in doc and isinstance(doc.get("facts"), dict):
-        task_id = str(doc.get("task") or feed.source.native_id or "")
+        task_id = text_of(doc.get("task")) or feed.source.native_id or ""
         facts: dict[str, Any] = doc["facts"]
         messages = _messages(doc["history"])
     else:
@@ -173,11 +184,7 @@ def read(feed: Feed, state: dict[str, Any]) -> Iterator[Op]:
         facts = _facts(feed.source.path.parent, task_id)
     reader = _Reader(feed, facts)
     yield from reader.session(task_id, messages)
-    for index, raw in enumerate(messages):
-        if isinstance(raw, dict):
-            yield from reader.message(index, raw)
-        else:
-            feed.skip(f"message {index} is not an object")
+    yield from each(feed, "message", messages, reader.message)
 
 
 def _messages(doc: Any) -> list[Any]:
@@ -185,7 +192,7 @@ def _messages(doc: Any) -> list[Any]:
         return doc
     if isinstance(doc, dict) and isinstance(doc.get("messages"), list):
         if doc.get("version") != ROO_VERSION:
-            raise FormatError(f"unknown task history version {doc.get('version')!r}")
+            raise FormatError(f"unknown task history version {shown(doc.get('version'))}")
         return list(doc["messages"])
     raise FormatError("not a task history: expected a list of messages or {version, messages}")
 
@@ -303,14 +310,17 @@ class _Reader:
 
     # -- messages ----------------------------------------------------------------------
 
-    def message(self, index: int, raw: dict[str, Any]) -> Iterator[Op]:
+    def message(self, index: int, raw: Any) -> Iterator[Op]:
+        if not isinstance(raw, dict):
+            self.feed.skip(f"message {index} is not an object")
+            return
         key = str(index)
         role = raw.get("role")
         if raw.get("type") == "reasoning" and role is None:
             yield Put(key, self._reasoning_item(raw))
             return
         if role not in ("user", "assistant", "tool", "system"):
-            self.feed.skip(f"message {index} has unknown role {role!r}")
+            self.feed.skip(f"message {index} has unknown role {shown(role)}")
             return
         native = {k: raw[k] for k in MESSAGE_NATIVE if raw.get(k) not in (None, "")}
         stamp = iso(raw.get("ts")) or self._turn_time(str(role))
@@ -407,7 +417,7 @@ class _Reader:
             kind = block.get("type")
             convert = BLOCKS.get(kind) if isinstance(kind, str) else None
             if convert is None:
-                self.feed.skip(f"unknown content block {kind!r}")
+                self.feed.skip(f"unknown content block {shown(kind)}")
                 continue
             part = convert(block)
             if part is None:
@@ -473,11 +483,13 @@ def _sdk_output(output: Any) -> tuple[str, bool]:
     if not isinstance(output, dict) or "type" not in output:
         text = as_text(output)
         return text, text.lstrip().startswith("[ERROR]")
-    kind = str(output.get("type"))
+    kind = text_of(output.get("type"))
     value = output.get("value")
     if kind == "content" and isinstance(value, list):
         pieces = [
-            str(v.get("text")) if v.get("type") == "text" else f"[{v.get('mediaType', 'media')}]"
+            text_of(v.get("text"))
+            if v.get("type") == "text"
+            else f"[{text_of(v.get('mediaType')) or 'media'}]"
             for v in value
             if isinstance(v, dict)
         ]
@@ -499,7 +511,7 @@ def _image(block: dict[str, Any]) -> Part | None:
         header, _, data = data.partition(",")
         media = media or header[5:].split(";", 1)[0] or None
     default = {"document": "application/pdf", "file": "application/octet-stream"}
-    kind = str(block.get("type"))
+    kind = text_of(block.get("type"))
     return Attachment(
         media or default.get(kind, "image/png"), name, data=data if isinstance(data, str) else None
     )

@@ -9,8 +9,9 @@ from __future__ import annotations
 import os
 import time
 
+from tether.files import is_regular
 from tether.statefile import loads
-from tether.tools.facts.common import env_dir, first_line, is_regular, is_uuid, list_dir
+from tether.tools.facts.common import env_dir, first_line, is_uuid, list_dir
 
 TYPE_CHECKING = False
 if TYPE_CHECKING:

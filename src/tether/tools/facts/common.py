@@ -7,10 +7,9 @@ imports this module.
 from __future__ import annotations
 
 import os
-import stat
 import sys
 
-from tether.statefile import open_regular
+from tether.files import is_regular, open_fd
 
 TYPE_CHECKING = False
 if TYPE_CHECKING:
@@ -139,14 +138,6 @@ def inside(root: str, path: str) -> bool:
     return path.startswith(root + "/") and os.path.normpath(path) == path and "\0" not in path
 
 
-def is_regular(path: str) -> bool:
-    """A regular file (a symlink to one counts); never a FIFO, a device or a folder."""
-    try:
-        return stat.S_ISREG(os.stat(path).st_mode)
-    except (OSError, ValueError):
-        return False
-
-
 def session_files(store: str, pattern: str) -> list[str]:
     """The regular files below `store` that match `pattern` ("/"-separated, "*" any part
     of one name), in sorted order."""
@@ -202,7 +193,7 @@ def first_line(path: str, limit: int = 16 << 20) -> str:
     it ends; OSError for anything else (a FIFO is never waited on)."""
     chunks: list[bytes] = []
     size = 0
-    fd = open_regular(path)
+    fd = open_fd(path)
     try:
         while size < limit:
             chunk = os.read(fd, 1 << 16)
