@@ -1,5 +1,6 @@
-"""The tools a pinned CLI declares to the model, as recorded in tests/fixtures/<cli>/
-tests/fixtures/declared/<cli>.json by tests/e2e/record_requests.py (which says how to record them again)."""
+"""The tools a pinned CLI declares to the model, as recorded in
+tests/fixtures/declared/<cli>.json by tests/e2e/record_requests.py (which says how to record
+them again)."""
 
 from __future__ import annotations
 
