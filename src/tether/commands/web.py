@@ -46,8 +46,13 @@ def web(port: int | None, no_open: bool, no_scan: bool) -> None:
     click.echo("tether web: Ctrl-C stops it", err=True)
     if not no_open:
         threading.Thread(target=_open_when_up, args=(server, url), daemon=True).start()
+    from tether.web.serve import warm_up
+
+    warm_up()  # the socket listens already: a browser that comes early waits in its queue
     try:
         server.run(sockets=[sock])
+    except KeyboardInterrupt:  # uvicorn stops cleanly on Ctrl-C, then raises it again
+        pass
     finally:
         from tether.web.serve import remove_launch_file
 
@@ -88,13 +93,11 @@ def _server(path: Path, port: int) -> tuple[str, uvicorn.Server]:
     from tether.web.app import create_app
     from tether.web.auth import TokenAuth, new_token
     from tether.web.local import LocalSource
-    from tether.web.serve import warm_up
 
     token = new_token()
     hosts = frozenset({f"{HOST}:{port}", f"localhost:{port}"})
     source = LocalSource(path, roots=(Path(here_root()),))
     app = create_app(source, TokenAuth(token, hosts, cookie=f"tether_web_{port}"))
-    warm_up()
     config = uvicorn.Config(app, log_level="warning", access_log=False, lifespan="off")
     return token, uvicorn.Server(config)
 
