@@ -49,6 +49,8 @@ class WebHome:
     data: Path
     project: Path
     """The folder of the team (and of the Cursor agent's sessions)."""
+    corpus: dict[str, Any]
+    """The generated corpus's manifest (rare words and the sessions that hold them)."""
 
     @property
     def db(self) -> Path:
@@ -73,14 +75,19 @@ def environment(home: Path, data: Path) -> Iterator[None]:
         yield
 
 
-def build(base: Path) -> WebHome:
-    """Lay the sessions out and capture them (the scan runs twice: Aider's project is
-    learnt from the first)."""
+def build(base: Path, corpus_scale: float = 0.0) -> WebHome:
+    """Lay the sessions out (and a generated corpus of `corpus_scale`: bench/gen_corpus.py)
+    and capture them (the scan runs twice: Aider's project is learnt from the first)."""
     from tests.test_all_tools import lay_out_every_tool
     from tether.cli import main
 
     home, data = base / "home", base / "data"
-    home.mkdir(parents=True)
+    manifest: dict[str, Any] = {}
+    if corpus_scale:
+        from tests.test_bench_corpus import gen_corpus
+
+        manifest = gen_corpus.generate(base, corpus_scale, 7)
+    home.mkdir(parents=True, exist_ok=True)
     with environment(home, data):
         lay_out_every_tool(home)
         project = home / "work" / "my-app"
@@ -101,7 +108,7 @@ def build(base: Path) -> WebHome:
         from tether.web.serve import warm_up
 
         warm_up()  # the redaction rules, once per process (slow in a new HOME: its cache)
-    return WebHome(home, data, project)
+    return WebHome(home, data, project, manifest)
 
 
 def _doc(native_id: str, info: dict[str, Any], messages: list[dict[str, Any]]) -> dict[str, Any]:
