@@ -1,7 +1,7 @@
 """Figures of `tether web`: server time, time to first byte and time to a usable page for the
 session list, a search and one large session, at 1x and 10x the bench corpus.
 
-`python bench/web.py [--scales 1 10] [--huge-mb 50 500] [--runs 7] [--out FILE]`
+`python bench/web.py [--scales 1 10] [--huge-mb 50 500] [--runs 7] [--keep] [--out FILE]`
 
 Each corpus is captured by `tether scan` into a fresh TETHER_HOME, then served by a real
 `tether web --no-open --no-scan --port 0` process. Per page: the server's own time (the
@@ -203,12 +203,16 @@ def pages_of_session(served: Served, manifest: dict[str, Any]) -> list[tuple[str
 
 
 def measure(
-    name: str, home: Path, manifest: dict[str, Any], runs: int, browser: Any
+    name: str, corpus: Path, manifest: dict[str, Any], runs: int, browser: Any, keep: bool
 ) -> list[Figure]:
-    work = Path(tempfile.mkdtemp(prefix="tether-bench-web-"))
+    """The figures of one corpus. With `keep`, its archive stays in bench/out (web-*/) and
+    a later run serves it again without capturing."""
+    home = corpus / "home"
+    work = BENCH / "out" / f"web-{corpus.name}" if keep else Path(tempfile.mkdtemp())
     try:
-        seconds = capture(home, work / "tether")
-        print(f"{name}: captured in {seconds:.1f} s", file=sys.stderr)
+        if not (work / "tether" / "tether.db").exists():
+            seconds = capture(home, work / "tether")
+            print(f"{name}: captured in {seconds:.1f} s", file=sys.stderr)
         served = Served(home, work / "tether")
         try:
             listing = pages_of_session if manifest.get("huge") else pages_of_corpus
@@ -227,7 +231,8 @@ def measure(
         finally:
             served.stop()
     finally:
-        shutil.rmtree(work)
+        if not keep:
+            shutil.rmtree(work)
 
 
 def report(figures: list[Figure], args: argparse.Namespace) -> str:
@@ -254,6 +259,9 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--huge-mb", type=int, nargs="*", default=[50, 500])
     parser.add_argument("--runs", type=int, default=7)
     parser.add_argument("--no-browser", action="store_true")
+    parser.add_argument(
+        "--keep", action="store_true", help="keep each captured archive in bench/out for reruns"
+    )
     parser.add_argument("--out", type=Path, help="also write the report here")
     args = parser.parse_args(argv)
     sys.path.insert(0, str(ROOT / "src"))
@@ -268,7 +276,7 @@ def main(argv: list[str] | None = None) -> int:
     with _browser(args.no_browser) as browser:
         for name, corpus, gen_args in corpora:
             manifest = ensure(corpus, gen_args)
-            figures += measure(name, corpus / "home", manifest, args.runs, browser)
+            figures += measure(name, corpus, manifest, args.runs, browser, args.keep)
     text = report(figures, args)
     print(text)
     if args.out:

@@ -372,6 +372,7 @@ def test_handoff_takes_its_csrf_token_and_lands_in_the_inbox(built: WebHome) -> 
         assert denied.status_code == 403 and source.handed == []
         done = client.post(f"/s/{sid}/handoff", data=signed)
         assert done.status_code == 303 and source.handed[0]["to"] == "bob"
+        assert "Handed off" in client.get(done.headers["location"]).text
         inbox = client.get("/inbox").text
         assert "&lt;b&gt;take over&lt;/b&gt;" in inbox and f'href="/s/{sid}"' in inbox
     finally:
@@ -383,3 +384,26 @@ def test_the_local_view_has_no_inbox_and_no_handoff(pages: Pages, built: WebHome
     assert "Hand off" not in html(pages, f"/s/{sid}")
     assert pages.get("/inbox").status_code == 404
     assert pages.post(f"/s/{sid}/handoff", data={"to": "bob"}).status_code == 403
+
+
+def test_a_word_found_everywhere_is_ranked_among_its_newest_places(
+    pages: Pages, built: WebHome, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from tether.archive.db import connect
+    from tether.archive.query import Filters, search
+    from tether.web import local
+
+    db = connect(built.db, readonly=True)
+    try:
+        everything = search(db, "the", Filters(limit=1000))
+        newest = search(db, "the", Filters(limit=1000, newest=1_000_000))
+        # Under the cap: the very same hits (equal ranks may come in another order).
+        assert sorted(map(str, newest)) == sorted(map(str, everything))
+        few = search(db, "the", Filters(limit=5, newest=40))
+        assert len(few) == 5 and all(hit in everything for hit in few)
+    finally:
+        db.close()
+    monkeypatch.setattr(local, "NEWEST", 40)
+    data = page_json(pages, "/search?q=the")
+    assert "best of the 40 newest" in data["note"] and len(data["hits"]) == 30
+    assert page_json(pages, "/search?q=the&tool=claude")["note"] is None  # filtered: all ranked

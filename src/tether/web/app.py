@@ -62,16 +62,10 @@ class JsonSuffix(Convertor[str]):
         return value
 
 
-class Ident(Convertor[str]):
+class Ident(JsonSuffix):
     """An id in a path, which leaves `.json` to the suffix."""
 
     regex = r"[^/]+?"
-
-    def convert(self, value: str) -> str:
-        return value
-
-    def to_string(self, value: str) -> str:
-        return value
 
 
 register_url_convertor("json", JsonSuffix())
@@ -282,12 +276,13 @@ class Views:
         query = request.query_params
         text = (query.get("q") or "").strip()
         number = _number(query.get("page"))
-        data: Data = {"query": text, "filters": _shown_filters(query), "hits": []}
+        data: Data = {"query": text, "filters": _shown_filters(query), "hits": [], "note": None}
         data["facets"] = asdict(self.source.facets(viewer))
         data["page"] = _paging(0, HITS, False, None, 1)
         if text:
             found = self.source.search(viewer, text, _filters(query), (number - 1) * HITS, HITS)
             data["hits"] = found.rows
+            data["note"] = found.note
             data["page"] = _paging(found.offset, found.limit, found.more, found.total, number)
         return data
 

@@ -10,12 +10,20 @@ import threading
 import time
 from collections.abc import Iterator
 from contextlib import contextmanager
+from dataclasses import fields
 from pathlib import Path
 from typing import Any
 
 from tether.archive import pages
 from tether.archive.db import connect, store_errors
-from tether.archive.query import Filters, NotFound, find_session, list_sessions, search
+from tether.archive.query import (
+    Filters,
+    NotFound,
+    capped,
+    find_session,
+    list_sessions,
+    search,
+)
 from tether.errors import UsageError
 from tether.web.source import (
     Facets,
@@ -28,6 +36,8 @@ from tether.web.source import (
     Viewer,
 )
 
+NEWEST = 20_000
+"""A search with no filter ranks the newest this many places its words appear."""
 FACETS_FOR = 60.0
 """Seconds the filters' counts are kept at most."""
 
@@ -62,7 +72,10 @@ class LocalSource:
         f = _filters(filters, offset, limit + 1)
         with self._db() as db:
             rows = list_sessions(db, f)
-            total = pages.count_sessions(db, f)
+            if any(getattr(filters, field.name) for field in fields(filters)):
+                total = pages.count_sessions(db, f)
+            else:  # counted with the filters' values already (a scan of every session)
+                total = sum(count for _, count in self.facets(viewer).tools)
         return Page(rows[:limit], offset, limit, len(rows) > limit, total)
 
     def facets(self, viewer: Viewer) -> Facets:
@@ -85,9 +98,17 @@ class LocalSource:
     ) -> Page:
         f = _filters(filters, offset, limit + 1)
         f.role = filters.role
+        f.newest = NEWEST
         with self._db() as db:
             rows = search(db, query, f)
-        return Page(rows[:limit], offset, limit, len(rows) > limit)
+            unfiltered = not any(getattr(filters, f.name) for f in fields(filters))
+            note = None
+            if unfiltered and capped(db, query, NEWEST):
+                note = (
+                    f"The words are in more than {NEWEST:,} places: these are the best of the"
+                    f" {NEWEST:,} newest. More words or a filter narrow the search."
+                )
+        return Page(rows[:limit], offset, limit, len(rows) > limit, note=note)
 
     def session(self, viewer: Viewer, ident: str) -> Row:
         with self._db() as db:

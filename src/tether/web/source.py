@@ -66,6 +66,8 @@ class Page:
     limit: int
     more: bool
     total: int | None = None
+    note: str | None = None
+    """Something the viewer should know about these rows (a search ranked in part)."""
 
 
 @dataclass(frozen=True, slots=True)
