@@ -407,3 +407,13 @@ def test_a_word_found_everywhere_is_ranked_among_its_newest_places(
     data = page_json(pages, "/search?q=the")
     assert "best of the 40 newest" in data["note"] and len(data["hits"]) == 30
     assert page_json(pages, "/search?q=the&tool=claude")["note"] is None  # filtered: all ranked
+
+
+def test_a_sub_agent_and_its_parent_link_to_each_other(pages: Pages) -> None:
+    rows = page_json(pages, "/sessions")["sessions"]
+    child = next(row for row in rows if row["parent_id"])  # the Cursor agent's sub-agent
+    lineage = page_json(pages, f"/s/{child['id']}")["lineage"]
+    assert lineage["parent"]["id"] == child["parent_id"]
+    parent = page_json(pages, f"/s/{child['parent_id']}")["lineage"]
+    assert [c["id"] for c in parent["children"]] == [child["id"]]
+    assert f'href="/s/{child["id"]}"' in html(pages, f"/s/{child['parent_id']}")

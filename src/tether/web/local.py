@@ -36,7 +36,7 @@ from tether.web.source import (
     Viewer,
 )
 
-NEWEST = 20_000
+NEWEST = 5_000
 """A search with no filter ranks the newest this many places its words appear."""
 FACETS_FOR = 60.0
 """Seconds the filters' counts are kept at most."""

@@ -112,7 +112,7 @@ class Lineage:
     children: list[Row] = field(default_factory=list)
     """Sub-agents and forks of this session."""
     teams: list[Row] = field(default_factory=list)
-    """Teams with an agent on this session: `team`, `project`, `agent`."""
+    """Teams with an agent on this session: `team`, `key`, `agent`."""
     moved_from: list[Row] = field(default_factory=list)
     """Sessions an agent ran on before it moved to this one (`tool`, `native_id`, `id`)."""
     handoffs: list[Row] = field(default_factory=list)
@@ -164,9 +164,10 @@ class Source(Protocol):
         ...
 
     def teams(self, viewer: Viewer) -> list[Row]:
-        """Teams of agents. Each: `team`, `project`, `key` (what `team` takes),
-        `description`, `started_at`, `stopped_at`, `agents` (each: `name`, `tool`,
-        `native_id`, `id`: the tether id of its session, `session`: its row or None)."""
+        """Teams of agents, most recently started first. Each: `team`, `project`, `key`
+        (what `team` takes: a word fit for a URL), `started_at`, `stopped_at`, `agents`
+        (each: `name`, `tool`, `native_id`, `id`: the tether id of its session or None,
+        `started_at`, `moved_from` (as in Lineage), `session`: its row or None)."""
         ...
 
     def team(self, viewer: Viewer, key: str) -> Row:
