@@ -27,6 +27,15 @@ if ! command -v tmux >/dev/null; then
     command -v tmux >/dev/null || echo "test.sh: tmux is missing (apt install tmux): team tests will skip" >&2
 fi
 
+# Chromium (Debian's) for the web view's browser tests, driven by Playwright without a
+# browser download (tests/test_web_browser.py points it at /usr/bin/chromium).
+if ! command -v chromium >/dev/null; then
+    if [[ $(id -u) == 0 ]] && command -v apt-get >/dev/null; then
+        (apt-get update -qq && apt-get install -y -qq chromium) >/dev/null || true
+    fi
+    command -v chromium >/dev/null || echo "test.sh: chromium is missing (apt install chromium): browser tests will skip" >&2
+fi
+
 echo "== ruff"
 .venv/bin/ruff check src tests bench
 .venv/bin/ruff format --check src tests bench

@@ -135,8 +135,9 @@ SHAPES: dict[str, Any] = {
         ),
     },
 }
-NO_JSON = {"watch", "daemon logs", "init", "export"}
-"""They print no result of their own: log lines, shell code, the export itself."""
+NO_JSON = {"watch", "daemon logs", "init", "export", "web"}
+"""They print no result of their own: log lines, shell code, the export itself, the link to
+the pages (each page has its own .json)."""
 
 
 def assert_shape(value: Any, shape: Any, where: str = "") -> None:

@@ -115,6 +115,7 @@ LAZY_COMMANDS: dict[str, tuple[str, str, str]] = {
         "team",
         "Named teams of agents, started and resumed in tmux.",
     ),
+    "web": ("tether.commands.web", "web", "Browse, search and continue sessions in the browser."),
 }
 
 

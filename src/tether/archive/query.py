@@ -32,6 +32,15 @@ class Filters:
     limit: int = 50
     include_empty: bool = False
     """List sessions with no user, assistant or tool message too (stubs, aborted starts)."""
+    offset: int = 0
+    """Skip this many results first (the pages of `tether web`)."""
+    model: str | None = None
+    """Only sessions in which this model answered."""
+    until: str | None = None
+    """Sessions updated before this time (ISO 8601, exclusive)."""
+    newest: int | None = None
+    """Search without other filters: rank only the newest this many places the words
+    appear (ranking every place a word in every session appears takes seconds)."""
 
 
 def like_prefix(text: str) -> str:
@@ -52,6 +61,15 @@ def _session_where(f: Filters, alias: str = "s") -> tuple[list[str], list[Any]]:
     if f.since:
         where.append(f"{alias}.updated_at >= ?")
         args.append(f.since)
+    if f.until:
+        where.append(f"{alias}.updated_at < ?")
+        args.append(f.until)
+    if f.model:  # LIKE first: it rules out most sessions without parsing their JSON
+        where.append(
+            f"{alias}.models LIKE ? ESCAPE '\\'"
+            f" AND EXISTS (SELECT 1 FROM json_each({alias}.models) WHERE value = ?)"
+        )
+        args += ["%" + like_prefix(f'"{f.model}"')[:-1] + "%", f.model]
     return where, args
 
 
@@ -62,8 +80,8 @@ def list_sessions(db: sqlite3.Connection, f: Filters) -> list[dict[str, Any]]:
     clause = f"WHERE {' AND '.join(where)}" if where else ""
     rows = db.execute(
         f"SELECT {SESSION_COLUMNS} FROM sessions s {clause}"
-        " ORDER BY s.updated_at DESC NULLS LAST, s.pk DESC LIMIT ?",
-        (*args, f.limit),
+        " ORDER BY s.updated_at DESC NULLS LAST, s.pk DESC LIMIT ? OFFSET ?",
+        (*args, f.limit, f.offset),
     )
     return [session_dict(r) for r in rows]
 
@@ -113,6 +131,17 @@ def _quoted(query: str) -> str:
     return " ".join(out)
 
 
+def query_error(query: str, exc: sqlite3.OperationalError) -> Exception:
+    """What FTS5 said about `query`, as a BadQuery that points at the syntax; the error
+    itself when it is the archive's trouble, not the query's."""
+    if exc.sqlite_errorcode != sqlite3.SQLITE_ERROR:
+        return exc
+    return BadQuery(
+        f"cannot search for {query!r}: {exc}. Words are matched whole; use word* for a"
+        ' prefix, "two words" for a phrase, and AND / OR / NOT between words.'
+    )
+
+
 def search(db: sqlite3.Connection, query: str, f: Filters) -> list[dict[str, Any]]:
     """Parts matching an FTS5 query, best first, with their session and message."""
     if not query.strip():
@@ -128,17 +157,15 @@ def search(db: sqlite3.Connection, query: str, f: Filters) -> list[dict[str, Any
         " snippet(parts_fts, 0, '«', '»', '…', 16)"
         " FROM parts_fts JOIN parts p ON p.pk = parts_fts.rowid"
         " JOIN messages m ON m.pk = p.message_pk JOIN sessions s ON s.pk = m.session_pk"
-        f" WHERE parts_fts MATCH ?{extra} ORDER BY parts_fts.rank LIMIT ?"
+        f" WHERE parts_fts MATCH ?{extra} ORDER BY parts_fts.rank LIMIT ? OFFSET ?"
     )
     try:
-        rows = db.execute(sql, (_quoted(query), *args, f.limit)).fetchall()
+        if f.newest and not where:
+            rows = _newest_best(db, sql, _quoted(query), f)
+        else:
+            rows = db.execute(sql, (_quoted(query), *args, f.limit, f.offset)).fetchall()
     except sqlite3.OperationalError as exc:
-        if exc.sqlite_errorcode != sqlite3.SQLITE_ERROR:  # the archive's trouble, not the query's
-            raise
-        raise BadQuery(
-            f"cannot search for {query!r}: {exc}. Words are matched whole; use word* for a"
-            ' prefix, "two words" for a phrase, and AND / OR / NOT between words.'
-        ) from None
+        raise query_error(query, exc) from None
     import orjson
 
     return [
@@ -161,6 +188,39 @@ def search(db: sqlite3.Connection, query: str, f: Filters) -> list[dict[str, Any
         }
         for r in rows
     ]
+
+
+def _newest_best(db: sqlite3.Connection, sql: str, match: str, f: Filters) -> list[Any]:
+    """`sql`'s rows for the best-ranked of the newest `f.newest` matching parts: the ranking
+    runs over that many, and the snippets and joins over one page."""
+    best = [
+        row[0]
+        for row in db.execute(
+            "SELECT hit FROM (SELECT rowid AS hit, rank AS score FROM parts_fts"
+            " WHERE parts_fts MATCH ? ORDER BY rowid DESC LIMIT ?) ORDER BY score LIMIT ? OFFSET ?",
+            (match, f.newest, f.limit, f.offset),
+        )
+    ]
+    if not best:
+        return []
+    marks = ",".join("?" * len(best))
+    page = sql.replace(
+        " ORDER BY parts_fts.rank LIMIT ? OFFSET ?", f" AND parts_fts.rowid IN ({marks})"
+    )
+    page = page.replace(" FROM parts_fts JOIN", ", parts_fts.rowid FROM parts_fts JOIN", 1)
+    found = db.execute(page, (match, *best)).fetchall()
+    order = {hit: at for at, hit in enumerate(best)}
+    return [row[:-1] for row in sorted(found, key=lambda row: order[row[-1]])]
+
+
+def capped(db: sqlite3.Connection, query: str, newest: int) -> bool:
+    """Whether `query` matches more than `newest` parts (a search with Filters.newest then
+    ranked only the newest of them)."""
+    (count,) = db.execute(
+        "SELECT COUNT(*) FROM (SELECT 1 FROM parts_fts WHERE parts_fts MATCH ? LIMIT ?)",
+        (_quoted(query), newest + 1),
+    ).fetchone()
+    return bool(count > newest)
 
 
 def list_sessions_by_pk(db: sqlite3.Connection, pks: list[int]) -> list[dict[str, Any]]:
