@@ -20,10 +20,10 @@ import pytest
 from tests.conftest import FIXTURES, checksums, run
 from tether.convert.context import ContextPolicy, estimate_tokens, fit
 from tether.convert.session import NO_RESULT, prepare
-from tether.convert.vocabulary import Canonical, Vocabulary
 from tether.convert.writers import claude as claude_writer
 from tether.convert.writers.base import Report
 from tether.model import Message, Reasoning, Session, Text, ToolCall, ToolResult
+from tether.tools.vocabulary import Canonical, Vocabulary
 
 CLAUDE_REAL = FIXTURES / "claude" / "real_entire_dc_49cb8a2a42_0.jsonl"
 
@@ -45,7 +45,7 @@ def target(name: str = "claude", generic: bool = True, tokens: int = 0) -> Any:
 CODEX_VOCAB = Vocabulary(
     [
         # as Codex 0.169 declares its shell tool (tests/e2e: /v1/responses `tools`)
-        __import__("tether.convert.vocabulary", fromlist=["Shape"]).Shape(
+        __import__("tether.tools.vocabulary", fromlist=["Shape"]).Shape(
             "shell", "exec_command", {"command": "cmd", "workdir": "workdir"}
         )
     ]
@@ -334,7 +334,7 @@ def test_read_only_tools_are_refused_as_targets(isolated_home: Path) -> None:
 
 
 def test_one_native_name_may_stand_for_several_actions() -> None:
-    from tether.convert.vocabulary import Shape
+    from tether.tools.vocabulary import Shape
 
     def new_file(patch: Any) -> dict[str, Any] | None:
         if isinstance(patch, str) and patch.startswith("*** Add File: "):

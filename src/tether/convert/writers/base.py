@@ -16,10 +16,10 @@ from typing import Any, Protocol
 
 import orjson
 
-from tether.convert.vocabulary import Vocabulary
 from tether.errors import TetherError
 from tether.model import Attachment, Part, PartKind, Reasoning, Session, Text, ToolCall, ToolResult
 from tether.tools.facts.common import as_node_sees
+from tether.tools.vocabulary import Vocabulary
 
 ReportKind = PartKind | str
 """A part kind, or `message` for whole messages (system messages, for example)."""

@@ -23,7 +23,6 @@ from typing import Any
 
 import orjson
 
-from tether.convert.vocabulary import Args, Shape, Vocabulary
 from tether.convert.writers.base import (
     Report,
     WriteError,
@@ -35,6 +34,7 @@ from tether.convert.writers.base import (
 from tether.files import write_new
 from tether.model import Attachment, Message, Part, Reasoning, Text, ToolCall, ToolResult
 from tether.tools.facts import qwen as facts
+from tether.tools.vocabulary.qwen import vocabulary  # noqa: F401 (a Writer names its table)
 
 name = "qwen"
 context_tokens = 100_000
@@ -46,172 +46,7 @@ CLI_VERSION = "0.24.4"
 """The Qwen Code version these files are proven against (tests/e2e)."""
 DISPLAY_MAX = 2000
 INLINE_TYPES = ("image/", "audio/", "video/", "application/pdf")
-TODO_STATUSES = frozenset({"pending", "in_progress", "completed"})
 TITLE_MAX = 100
-
-
-# -- vocabulary ----------------------------------------------------------------------------
-
-
-def _first(native: Args, *keys: str) -> Any:
-    return next((native[key] for key in keys if native.get(key) not in (None, "")), None)
-
-
-def _pick(**values: Any) -> Args:
-    return {key: value for key, value in values.items() if value not in (None, "")}
-
-
-def _shell_decode(native: Args) -> Args | None:
-    args = _pick(
-        command=native.get("command"),
-        description=native.get("description"),
-        workdir=_first(native, "directory", "dir_path"),
-    )
-    if type(native.get("timeout")) is int:
-        args["timeout_ms"] = native["timeout"]
-    return args
-
-
-def _read_decode(native: Args) -> Args | None:
-    """`offset` is a 0-based line number (the canonical one counts from 1)."""
-    args = _pick(path=_first(native, "file_path", "absolute_path", "path"))
-    offset, limit = native.get("offset"), native.get("limit")
-    if type(offset) is int:
-        args["offset"] = offset + 1
-    if type(limit) is int:
-        args["limit"] = limit
-    return args
-
-
-def _read_encode(args: Args) -> Args | None:
-    native: Args = {"file_path": args["path"]}
-    offset, limit = args.get("offset"), args.get("limit")
-    if type(offset) is int and offset > 0:
-        native["offset"] = offset - 1
-    if type(limit) is int and limit > 0:
-        native["limit"] = limit
-    return native
-
-
-def _edit_decode(native: Args) -> Args | None:
-    args = _pick(
-        path=_first(native, "file_path", "absolute_path", "path"),
-        old=native.get("old_string"),
-        new=native.get("new_string"),
-    )
-    expected = native.get("expected_replacements")
-    if native.get("replace_all") is True or (type(expected) is int and expected > 1):
-        args["replace_all"] = True
-    return args
-
-
-def _grep_decode(native: Args) -> Args | None:
-    return _pick(
-        pattern=native.get("pattern"),
-        path=_first(native, "path", "dir_path"),
-        glob=_first(native, "glob", "include"),
-    )
-
-
-def _todo_decode(native: Args) -> Args | None:
-    todos = native.get("todos")
-    if not isinstance(todos, list):
-        return None
-    items = [
-        {"text": str(todo.get("content", "")), "status": str(todo.get("status") or "pending")}
-        for todo in todos
-        if isinstance(todo, dict)
-    ]
-    return {"items": items}
-
-
-def _todo_encode(args: Args) -> Args | None:
-    items = args.get("items")
-    if not isinstance(items, list):
-        return None
-    todos = [
-        {
-            "id": str(number),
-            "content": str(item.get("text", "")) or "(empty)",
-            "status": item["status"] if item.get("status") in TODO_STATUSES else "pending",
-        }
-        for number, item in enumerate((i for i in items if isinstance(i, dict)), 1)
-    ]
-    return {"todos": todos}
-
-
-def _task_decode(native: Args) -> Args | None:
-    return _pick(
-        prompt=native.get("prompt"),
-        description=native.get("description"),
-        agent=native.get("subagent_type"),
-    )
-
-
-def _task_encode(args: Args) -> Args | None:
-    prompt = str(args["prompt"])
-    description = args.get("description") or (prompt.strip().splitlines() or ["task"])[0][:80]
-    native: Args = {"description": description, "prompt": prompt}
-    if args.get("agent"):
-        native["subagent_type"] = args["agent"]
-    return native
-
-
-vocabulary = Vocabulary(
-    [
-        Shape(
-            "shell",
-            "run_shell_command",
-            {
-                "command": "command",
-                "description": "description",
-                "workdir": "directory",
-                "timeout_ms": "timeout",
-            },
-            decode=_shell_decode,
-        ),
-        Shape(
-            "read_file",
-            "read_file",
-            {"path": "file_path"},
-            decode=_read_decode,
-            encode=_read_encode,
-        ),
-        Shape("write_file", "write_file", {"path": "file_path", "content": "content"}),
-        Shape(
-            "edit_file",
-            "edit",
-            {
-                "path": "file_path",
-                "old": "old_string",
-                "new": "new_string",
-                "replace_all": "replace_all",
-            },
-            aliases=("replace",),
-            decode=_edit_decode,
-        ),
-        Shape("list_dir", "list_directory", {"path": "path"}),
-        Shape("glob", "glob", {"pattern": "pattern", "path": "path"}),
-        Shape(
-            "grep",
-            "grep_search",
-            {"pattern": "pattern", "path": "path", "glob": "glob"},
-            aliases=("search_file_content",),
-            decode=_grep_decode,
-        ),
-        Shape("web_fetch", "web_fetch", {"url": "url", "prompt": "prompt"}),
-        Shape("web_search", "web_search", {"query": "query"}),
-        Shape("todo", "todo_write", {}, decode=_todo_decode, encode=_todo_encode),
-        Shape(
-            "task",
-            "agent",
-            {"prompt": "prompt", "description": "description", "agent": "subagent_type"},
-            aliases=("task",),
-            decode=_task_decode,
-            encode=_task_encode,
-        ),
-    ]
-)
 
 
 NAME_MAX = 255

@@ -60,6 +60,16 @@ Args = dict[str, Any]
 Converter = Callable[[Any], Args | None]
 
 
+def first_given(native: Args, *keys: str) -> Any:
+    """The value of the first of `keys` the call gives (not missing, None or empty)."""
+    return next((native[key] for key in keys if native.get(key) not in (None, "")), None)
+
+
+def given(**values: Any) -> Args:
+    """The canonical arguments that have a value (None and "" are left out)."""
+    return {key: value for key, value in values.items() if value not in (None, "")}
+
+
 def decode_todos(native: Args) -> Args | None:
     """A todo call's `todos: [{content, status}]` (Claude Code's TodoWrite, opencode's
     todowrite) as the canonical `items: [{text, status}]`."""
@@ -159,3 +169,33 @@ def _decode(shape: Shape, native_input: Any) -> Canonical | None:
 
 
 EMPTY = Vocabulary([])
+
+
+TABLES = {
+    "claude": "claude",
+    "codex": "codex",
+    "gemini": "gemini",
+    "copilot": "copilot",
+    "qwen": "qwen",
+    "opencode": "opencode",
+    "cursor": "cursor",
+    "cline": "cline",
+    "roo": "cline",
+    "kilo": "kilo",
+    "amp": "amp",
+    "antigravity": "antigravity",
+}
+"""The module under tether.tools.vocabulary holding each tool's table. Roo Code and Kilo
+Code are forks of Cline and keep its tool names; Kilo's CLI adds opencode's."""
+
+
+def of(tool: str) -> Vocabulary:
+    """The tool's table (empty for a tool whose calls have no shared meaning: Aider's)."""
+    module = TABLES.get(tool)
+    if module is None:
+        return EMPTY
+    import importlib
+
+    table = importlib.import_module(f"tether.tools.vocabulary.{module}").vocabulary
+    assert isinstance(table, Vocabulary)
+    return table
