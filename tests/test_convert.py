@@ -349,8 +349,8 @@ def test_one_native_name_may_stand_for_several_actions() -> None:
 
     vocab = Vocabulary(
         [
-            Shape("write_file", "apply_patch", {}, decode=new_file),
-            Shape("edit_file", "apply_patch", {}, decode=edit),
+            Shape("write_file", "apply_patch", {}, decode=new_file, freeform=True),
+            Shape("edit_file", "apply_patch", {}, decode=edit, freeform=True),
         ]
     )
     assert vocab.decode("apply_patch", "*** Add File: a.py\nprint(1)") == Canonical(
@@ -360,6 +360,11 @@ def test_one_native_name_may_stand_for_several_actions() -> None:
         "edit_file", {"path": "b.py"}
     )
     assert vocab.decode("apply_patch", "*** Delete File: c.py") is None
+    # free text reaches only a freeform shape's decode: the others never see a string
+    plain = Vocabulary(
+        [Shape("shell", "exec_command", {}, decode=lambda native: native.get("cmd"))]
+    )
+    assert plain.decode("exec_command", "ls") is None
 
 
 def test_a_generic_call_always_gets_an_object_input() -> None:

@@ -20,8 +20,10 @@ ALLOWED: dict[str, set[str]] = {
     "capture": {"bottom", "tools", "formats", "archive"},
     "convert": {"bottom", "tools", "formats", "archive"},
     "teams": {"bottom", "tools", "formats", "archive", "capture", "convert"},
+    "summary": {"bottom", "tools", "formats", "archive"},
     "commands": {
         *("bottom", "tools", "formats", "archive", "autoresume", "capture", "convert", "teams"),
+        "summary",
     },
     "cli": {"bottom", "commands"},
     "__main__": {"cli"},

@@ -115,6 +115,16 @@ LAZY_COMMANDS: dict[str, tuple[str, str, str]] = {
         "team",
         "Named teams of agents, started and resumed in tmux.",
     ),
+    "summary": (
+        "tether.commands.summary",
+        "summary",
+        "What a session did (files, commands, tests, errors, tokens), or a day across tools.",
+    ),
+    "stats": (
+        "tether.commands.stats",
+        "stats",
+        "Tokens and estimated cost per day, tool, model or project.",
+    ),
 }
 
 

@@ -111,6 +111,8 @@ class Shape:
     """Native arguments the tool requires that have no canonical counterpart (encode only)."""
     decode: Converter | None = None
     encode: Converter | None = None
+    freeform: bool = False
+    """Its `decode` also takes input that is not an object (Codex's freeform patch text)."""
 
 
 class Vocabulary:
@@ -130,7 +132,7 @@ class Vocabulary:
 
         One native name may stand for several actions (Codex `apply_patch` adds or edits a
         file): its shapes are tried in table order, the first that fits wins. Input that is
-        not an object (a freeform patch) only fits a shape with its own `decode`.
+        not an object (a freeform patch) only fits a `freeform` shape (with its own `decode`).
         """
         for shape in self._by_name.get(name, ()):
             call = _decode(shape, native_input)
@@ -154,7 +156,7 @@ class Vocabulary:
 
 
 def _decode(shape: Shape, native_input: Any) -> Canonical | None:
-    if shape.decode is not None:
+    if shape.decode is not None and (shape.freeform or isinstance(native_input, dict)):
         args = shape.decode(dict(native_input) if isinstance(native_input, dict) else native_input)
         if args is None:
             return None

@@ -72,9 +72,10 @@ def _status(value: Any) -> str:
     return value if value in ("pending", "in_progress", "completed") else "pending"
 
 
-def _patch_decode(native: Args) -> Args | None:
-    """apply_patch `{input: patch}` holding one edit of one file."""
-    patch = native.get("input")
+def _patch_decode(native: Any) -> Args | None:
+    """apply_patch `{input: patch}` (a function call) or the patch itself (a freeform call),
+    holding one edit of one file."""
+    patch = native if isinstance(native, str) else native.get("input")
     parsed = codex_patch.parse_update(patch) if isinstance(patch, str) else None
     if parsed is None:
         return None
@@ -125,7 +126,14 @@ vocabulary = Vocabulary(
         ),
         Shape("todo", "update_plan", {}, decode=_plan_decode, encode=_plan_encode),
         # One name, two actions: a name decodes through its first shape only (edits).
-        Shape("edit_file", "apply_patch", {}, decode=_patch_decode, encode=_edit_encode),
+        Shape(
+            "edit_file",
+            "apply_patch",
+            {},
+            decode=_patch_decode,
+            encode=_edit_encode,
+            freeform=True,
+        ),
         Shape("write_file", "apply_patch", {}, decode=_never, encode=_write_encode),
         Shape(
             "read_file", "read_file", {"path": "file_path", "offset": "offset", "limit": "limit"}
