@@ -86,6 +86,7 @@ PERIOD = {
         "tokens": TOKENS,
     },
 }
+MCP_CHANGE = {"tool", "scope", "path", "changed", "backup"}
 USAGE_GROUP = {
     **dict.fromkeys(("sessions", "messages", "cost_usd", "unpriced_tokens")),
     "tokens": TOKENS,
@@ -176,6 +177,8 @@ SHAPES: dict[str, Any] = {
     ],
     "team move": {"team": None, "agent": None, **CONVERTED},
     "summary": OneOf((SUMMARY, PERIOD)),
+    "mcp install": {"command": None, "changes": [MCP_CHANGE]},
+    "mcp uninstall": {"command": None, "changes": [MCP_CHANGE]},
     "stats": {
         **dict.fromkeys(("by", "since", "unpriced_models", "prices")),
         "rows": ({"key": None, **USAGE_GROUP},),
@@ -191,7 +194,7 @@ SHAPES: dict[str, Any] = {
         ),
     },
 }
-NO_JSON = {"watch", "daemon logs", "init", "export"}
+NO_JSON = {"watch", "daemon logs", "init", "export", "mcp serve"}
 """They print no result of their own: log lines, shell code, the export itself."""
 
 
@@ -297,6 +300,9 @@ def test_capture_and_archive_commands(captured: Path) -> None:
     assert_shape(period, PERIOD, "summary --since")
     assert period["sessions"]
     assert_shape(json_output("stats"), SHAPES["stats"], "stats")
+    for command in ("install", "uninstall"):
+        done = json_output("mcp", command, "--for", "claude")
+        assert_shape(done, SHAPES[f"mcp {command}"], f"mcp {command}")
 
 
 def test_convert_fork_and_resume(captured: Path, tmp_path: Path) -> None:

@@ -21,9 +21,10 @@ ALLOWED: dict[str, set[str]] = {
     "convert": {"bottom", "tools", "formats", "archive"},
     "teams": {"bottom", "tools", "formats", "archive", "capture", "convert"},
     "summary": {"bottom", "tools", "formats", "archive"},
+    "mcp": {"bottom", "tools", "formats", "archive", "capture", "summary"},
     "commands": {
         *("bottom", "tools", "formats", "archive", "autoresume", "capture", "convert", "teams"),
-        "summary",
+        *("summary", "mcp"),
     },
     "cli": {"bottom", "commands"},
     "__main__": {"cli"},

@@ -125,6 +125,11 @@ LAZY_COMMANDS: dict[str, tuple[str, str, str]] = {
         "stats",
         "Tokens and estimated cost per day, tool, model or project.",
     ),
+    "mcp": (
+        "tether.commands.mcp",
+        "mcp",
+        "Let agents search every session through MCP: serve, install, uninstall.",
+    ),
 }
 
 

@@ -68,7 +68,7 @@ def stats(db: sqlite3.Connection, by: By, filters: Filters) -> dict[str, Any]:
     total = Group()
     unpriced: set[str] = set()
     for (key, model, day), bucket in buckets.items():
-        price = cost(bucket.tokens, model, day) if bucket.tokens["total"] else 0.0
+        price = _price(bucket, model, day)
         if price is None:
             bucket.unpriced_tokens = bucket.tokens["total"]
             unpriced.add(model)
@@ -86,6 +86,17 @@ def stats(db: sqlite3.Connection, by: By, filters: Filters) -> dict[str, Any]:
         "unpriced_models": sorted(unpriced),
         "prices": source(),
     }
+
+
+def _price(bucket: Group, model: str, day: str | None) -> float | None:
+    """The bucket's cost: its messages' average usage priced once, times their number.
+    Exact for a model with one price per token; for one whose price steps up with the size
+    of a request (long-context tiers), the average request decides the step."""
+    if not bucket.tokens["total"]:
+        return 0.0
+    average = {key: round(value / bucket.messages) for key, value in bucket.tokens.items()}
+    one = cost(average, model, day)
+    return None if one is None else one * bucket.messages
 
 
 def _key(row: Row, by: By) -> str:
