@@ -110,10 +110,16 @@ def entry(shape: str, argv: list[str], env: dict[str, str]) -> dict[str, Any]:
         spec = {"type": "local", **spec, "tools": ["*"]}
     elif shape == "mcpServers":
         spec = {"type": "stdio", **spec}
+    elif shape == "claude":  # connected before the first turn, its tools never deferred
+        spec = {"type": "stdio", **spec, "alwaysLoad": True}
+    elif shape == "qwen":  # five small tools: offered as they are, not behind tool_search
+        spec = {**spec, "alwaysLoadTools": True}
     return {**spec, "env": env} if env else spec
 
 
-SERVERS_KEY = {"mcpServers": "mcpServers", "copilot": "mcpServers", "opencode": "mcp"}
+SERVERS_KEY = {"mcpServers": "mcpServers", "copilot": "mcpServers", "qwen": "mcpServers"}
+SERVERS_KEY["claude"] = "mcpServers"
+SERVERS_KEY["opencode"] = "mcp"
 SERVERS_KEY["amp"] = "amp.mcpServers"
 
 

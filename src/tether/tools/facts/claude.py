@@ -96,5 +96,5 @@ def mcp_config(env: Mapping[str, str], home: str, project: str | None) -> tuple[
     """(file, shape) of its MCP servers: the user's when `project` is None, else the file in
     that project folder; None where it has none of that scope."""
     if project is not None:
-        return f"{project}/.mcp.json", "mcpServers"
-    return f"{env_dir(env, 'CLAUDE_CONFIG_DIR', home) or home}/.claude.json", "mcpServers"
+        return f"{project}/.mcp.json", "claude"
+    return f"{env_dir(env, 'CLAUDE_CONFIG_DIR', home) or home}/.claude.json", "claude"

@@ -56,5 +56,5 @@ def mcp_config(env: Mapping[str, str], home: str, project: str | None) -> tuple[
     """(file, shape) of its MCP servers: the user's when `project` is None, else the file in
     that project folder; None where it has none of that scope."""
     if project is not None:  # the workspace's .mcp.json, shared with Claude Code
-        return f"{project}/.mcp.json", "mcpServers"
+        return f"{project}/.mcp.json", "claude"
     return f"{store_roots(env, home)[0]}/mcp-config.json", "copilot"

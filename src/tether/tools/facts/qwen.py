@@ -64,5 +64,5 @@ def mcp_config(env: Mapping[str, str], home: str, project: str | None) -> tuple[
     """(file, shape) of its MCP servers: the user's when `project` is None, else the file in
     that project folder; None where it has none of that scope."""
     if project is not None:
-        return f"{project}/.qwen/settings.json", "mcpServers"
-    return f"{home}/.qwen/settings.json", "mcpServers"
+        return f"{project}/.qwen/settings.json", "qwen"
+    return f"{home}/.qwen/settings.json", "qwen"
