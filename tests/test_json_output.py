@@ -86,6 +86,7 @@ PERIOD = {
         "tokens": TOKENS,
     },
 }
+RULE_FILE = {"tool", "path", "state"}
 MCP_CHANGE = {"tool", "scope", "path", "changed", "backup"}
 USAGE_GROUP = {
     **dict.fromkeys(("sessions", "messages", "cost_usd", "unpriced_tokens")),
@@ -178,6 +179,9 @@ SHAPES: dict[str, Any] = {
     "team move": {"team": None, "agent": None, **CONVERTED},
     "summary": OneOf((SUMMARY, PERIOD)),
     "mcp install": {"command": None, "changes": [MCP_CHANGE]},
+    "rules init": {"path", "imported"},
+    "rules compile": {"project": None, "warnings": None, "files": [RULE_FILE]},
+    "rules check": {"project": None, "warnings": None, "files": [RULE_FILE]},
     "mcp uninstall": {"command": None, "changes": [MCP_CHANGE]},
     "stats": {
         **dict.fromkeys(("by", "since", "unpriced_models", "prices")),
@@ -303,6 +307,10 @@ def test_capture_and_archive_commands(captured: Path) -> None:
     for command in ("install", "uninstall"):
         done = json_output("mcp", command, "--for", "claude")
         assert_shape(done, SHAPES[f"mcp {command}"], f"mcp {command}")
+    assert_shape(json_output("rules", "init"), SHAPES["rules init"], "rules init")
+    for command in ("compile", "check"):
+        done = json_output("rules", command)
+        assert_shape(done, SHAPES[f"rules {command}"], f"rules {command}")
 
 
 def test_convert_fork_and_resume(captured: Path, tmp_path: Path) -> None:

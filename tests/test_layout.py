@@ -22,9 +22,10 @@ ALLOWED: dict[str, set[str]] = {
     "teams": {"bottom", "tools", "formats", "archive", "capture", "convert"},
     "summary": {"bottom", "tools", "formats", "archive"},
     "mcp": {"bottom", "tools", "formats", "archive", "capture", "summary"},
+    "rules": {"bottom", "tools"},
     "commands": {
         *("bottom", "tools", "formats", "archive", "autoresume", "capture", "convert", "teams"),
-        *("summary", "mcp"),
+        *("summary", "mcp", "rules"),
     },
     "cli": {"bottom", "commands"},
     "__main__": {"cli"},

@@ -130,6 +130,11 @@ LAZY_COMMANDS: dict[str, tuple[str, str, str]] = {
         "mcp",
         "Let agents search every session through MCP: serve, install, uninstall.",
     ),
+    "rules": (
+        "tether.commands.rules",
+        "rules",
+        "One set of project rules (AGENTS.md) compiled into every tool's own file.",
+    ),
 }
 
 
