@@ -48,7 +48,6 @@ def test_compile_writes_every_tool_its_own_file(project: Path) -> None:
         "CLAUDE.md",
         ".claude/rules/python.md",
         "GEMINI.md",
-        "QWEN.md",
         ".github/copilot-instructions.md",
         ".github/instructions/python.instructions.md",
         ".cursor/rules/python.mdc",
@@ -90,11 +89,11 @@ def test_check_fails_on_stale_edited_and_missing_files(project: Path) -> None:
     (project / "AGENTS.md").write_text(AGENTS + "\nA new rule.\n")
     gemini = project / "GEMINI.md"
     gemini.write_text(gemini.read_text() + "my own line\n")
-    (project / "QWEN.md").unlink()
+    (project / ".roo/rules/agents.md").unlink()
     result = run("rules", "check", "--json", ok=False)
     assert result.exit_code == 1
     found = statuses(json.loads(result.stdout))
-    assert found["GEMINI.md"] == "edited" and found["QWEN.md"] == "missing"
+    assert found["GEMINI.md"] == "edited" and found[".roo/rules/agents.md"] == "missing"
     assert found[".github/copilot-instructions.md"] == "stale"
     assert found["CLAUDE.md"] == "unchanged"  # it imports AGENTS.md: never stale
     compiled = statuses(rules("compile"))
@@ -140,6 +139,11 @@ def test_removed_rules_take_their_files_and_limits_warn(project: Path) -> None:
     assert not (project / ".cursor/rules/python.mdc").exists()
     (project / "AGENTS.md").write_text(AGENTS + "x" * 40_000)
     (project / ".agents/rules/codex.md").write_text("---\ntargets: [codex]\n---\nCodex only.\n")
+    (project / ".agents/rules/qwen.md").write_text("---\ntargets: [qwen]\n---\nQwen only.\n")
+    compiled = rules("compile")
+    assert (project / "QWEN.md").read_text().endswith("## Qwen\n\nQwen only.\n")
+    assert "kestrel-lantern" not in (project / "QWEN.md").read_text()  # it reads AGENTS.md
+    assert statuses(compiled)["QWEN.md"] == "written"
     warnings = rules("compile", "--for", "codex")["warnings"]
     assert any("first 32 KiB" in w for w in warnings), warnings
     assert any("codex.md" in w for w in warnings), warnings

@@ -40,14 +40,14 @@ def rules() -> None:
       tether rules compile     each tool's own file from it
       tether rules check       exit 1 when a compiled file is stale or edited (CI, pre-commit)
 
-    Claude Code gets CLAUDE.md (`@AGENTS.md`), Gemini GEMINI.md and Qwen QWEN.md (the same
-    import), Copilot .github/copilot-instructions.md, Cline .clinerules/, Roo .roo/rules/,
-    Kilo .kilocode/rules/, Aider CONVENTIONS.md (and .aider.conf.yml reading it); Codex,
-    opencode and Cursor read AGENTS.md itself. Rules for some tools or some paths go in
-    .agents/rules/NAME.md, with front matter `targets: [claude, cursor]` and
-    `globs: ["src/**/*.py"]`: they become .claude/rules/, .github/instructions/*.instructions.md
-    (applyTo) and .cursor/rules/*.mdc (globs), and a section elsewhere. A file tether did
-    not write is never overwritten.
+    Claude Code gets CLAUDE.md (`@AGENTS.md`), Gemini GEMINI.md (the same import), Copilot
+    .github/copilot-instructions.md, Cline .clinerules/, Roo .roo/rules/, Kilo
+    .kilocode/rules/, Aider CONVENTIONS.md (and .aider.conf.yml reading it); Codex,
+    opencode, Cursor and Qwen read AGENTS.md itself (QWEN.md: rules meant for Qwen only).
+    Rules for some tools or some paths go in .agents/rules/NAME.md, with front matter
+    `targets: [claude, cursor]` and `globs: ["src/**/*.py"]`: they become .claude/rules/,
+    .github/instructions/*.instructions.md (applyTo) and .cursor/rules/*.mdc (globs), and
+    a section elsewhere. A file tether did not write is never overwritten.
     """
 
 

@@ -1,5 +1,5 @@
 """One set of project rules for every coding tool: AGENTS.md is canonical, and each tool's
-own file (CLAUDE.md, GEMINI.md, QWEN.md, .github/copilot-instructions.md, .cursor/rules,
+own file (CLAUDE.md, GEMINI.md, .github/copilot-instructions.md, .cursor/rules,
 .clinerules, .roo/rules, .kilocode/rules, Aider's CONVENTIONS.md) is compiled from it,
 with optional rule files (`.agents/rules/*.md`, front matter: targets, globs) for rules
 that apply to some tools or some paths.

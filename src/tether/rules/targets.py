@@ -1,11 +1,12 @@
 """Each tool's own rule files, as compiled from AGENTS.md and the rule files: which files,
 and what they say. Deterministic: the same sources give the same bytes.
 
-Claude Code, Gemini CLI and Qwen Code import AGENTS.md (`@AGENTS.md` in CLAUDE.md, GEMINI.md,
-QWEN.md); Codex, opencode and Cursor read AGENTS.md itself; Copilot, Cline, Roo, Kilo and
-Aider get a copy. Path rules become the tool's own scoped rules where it has them
-(`.claude/rules/*.md` with `paths`, `.github/instructions/*.instructions.md` with
-`applyTo`, `.cursor/rules/*.mdc` with `globs`) and a section naming the paths elsewhere.
+Claude Code and Gemini CLI import AGENTS.md (`@AGENTS.md` in CLAUDE.md, GEMINI.md); Codex,
+opencode, Cursor and Qwen Code read AGENTS.md itself (Qwen's QWEN.md holds only the rules
+meant for Qwen); Copilot, Cline, Roo, Kilo and Aider get a copy. Path rules become the
+tool's own scoped rules where it has them (`.claude/rules/*.md` with `paths`,
+`.github/instructions/*.instructions.md` with `applyTo`, `.cursor/rules/*.mdc` with
+`globs`) and a section naming the paths elsewhere.
 """
 
 from __future__ import annotations
@@ -91,6 +92,17 @@ def _reader(tool: str) -> Callable[[str, list[RuleFile]], Plan]:
     return plan
 
 
+def _reader_with_own(filename: str, tool: str) -> Callable[[str, list[RuleFile]], Plan]:
+    """Qwen Code reads AGENTS.md itself, and its own QWEN.md beside it: that file holds only
+    the rules meant for it (no copy of AGENTS.md, which it would then read twice)."""
+
+    def plan(agents: str, rules: list[RuleFile]) -> Plan:
+        extras = _extras(tool, [r for r in rules if r.targets], False)
+        return Plan([Output(filename, extras.lstrip("\n"))] if extras else [])
+
+    return plan
+
+
 def _copier(filename: str, tool: str) -> Callable[[str, list[RuleFile]], Plan]:
     def plan(agents: str, rules: list[RuleFile]) -> Plan:
         return Plan([Output(filename, agents.rstrip("\n") + "\n" + _extras(tool, rules, False))])
@@ -142,7 +154,7 @@ PLANS: dict[str, Callable[[str, list[RuleFile]], Plan]] = {
     "codex": _reader("codex"),
     "opencode": _reader("opencode"),
     "gemini": _importer("GEMINI.md", "gemini"),
-    "qwen": _importer("QWEN.md", "qwen"),
+    "qwen": _reader_with_own("QWEN.md", "qwen"),
     "copilot": _copilot,
     "cursor": _cursor,
     "cline": _copier(".clinerules/agents.md", "cline"),
