@@ -9,7 +9,6 @@ The six CLIs run side by side, each in its own HOME with its own archive.
 from __future__ import annotations
 
 import json
-import os
 import shutil
 import subprocess
 from collections.abc import Callable
@@ -23,6 +22,7 @@ import pytest
 from tether.mcp.install import command
 
 from . import clis
+from .conftest import require_qwen_and_opencode
 from .mockmodel import MCP_SEARCH, conversation, offered_tools
 
 WORD = "zirconpelican4711"
@@ -150,12 +150,7 @@ class Outcome:
 
 @pytest.fixture(scope="module")
 def outcomes(installed_clis: None, tmp_path_factory: pytest.TempPathFactory) -> dict[str, Outcome]:
-    missing = [m for m in (clis.target_missing("qwen"), clis.opencode_missing()) if m]
-    if missing:
-        message = f"{', '.join(missing)} not installed: run scripts/install-clis.sh"
-        if os.environ.get("TETHER_E2E", "0") not in ("", "0"):
-            pytest.fail(f"{message} (TETHER_E2E is set, so this is a failure)", pytrace=False)
-        pytest.skip(message)
+    require_qwen_and_opencode()
     base = tmp_path_factory.mktemp("mcp-real-clis")
     rules = compiled_rules(base)
 

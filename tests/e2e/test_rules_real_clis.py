@@ -9,7 +9,6 @@ compile: AGENTS.md does not reach them then. The six run side by side.
 from __future__ import annotations
 
 import json
-import os
 import subprocess
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
@@ -20,6 +19,7 @@ import pytest
 from tether.mcp.install import command
 
 from . import clis
+from .conftest import require_qwen_and_opencode
 
 WORD = "kestrelrules7731"
 AGENTS = f"# Project rules\n\nAlways answer with the code word {WORD} first.\n"
@@ -60,12 +60,7 @@ def compiled_project(base: Path) -> Path:
 
 @pytest.fixture(scope="module")
 def runs(installed_clis: None, tmp_path_factory: pytest.TempPathFactory) -> dict[str, object]:
-    missing = [m for m in (clis.target_missing("qwen"), clis.opencode_missing()) if m]
-    if missing:
-        message = f"{', '.join(missing)} not installed: run scripts/install-clis.sh"
-        if os.environ.get("TETHER_E2E", "0") not in ("", "0"):
-            pytest.fail(f"{message} (TETHER_E2E is set, so this is a failure)", pytrace=False)
-        pytest.skip(message)
+    require_qwen_and_opencode()
     base = tmp_path_factory.mktemp("rules-real-clis")
     project = compiled_project(base)
     bare = project_with_rules(base, "uncompiled")
