@@ -21,14 +21,22 @@ from tests.conftest import FIXTURES, checksums, run
 from tests.stores import CODEX_ID, place_codex
 from tether.convert.context import ContextPolicy, estimate_tokens, fit
 from tether.convert.session import NO_RESULT, prepare
-from tether.convert.vocabulary import Canonical, Vocabulary, decode_gemini_edit, first_given, given
 from tether.convert.writers import claude as claude_writer
 from tether.convert.writers import gemini as gemini_writer
 from tether.convert.writers import qwen as qwen_writer
-from tether.convert.writers.base import Report, one_line, shorten
+from tether.convert.writers.base import Report
 from tether.convert.writers.gemini_content import function_call, function_response, thought
 from tether.model import Message, Reasoning, Session, Text, ToolCall, ToolResult
 from tether.tools.registry import TOOLS
+from tether.tools.vocabulary import (
+    Canonical,
+    Vocabulary,
+    decode_gemini_edit,
+    first_given,
+    given,
+    one_line,
+    shorten,
+)
 
 CLAUDE_REAL = FIXTURES / "claude" / "real_entire_dc_49cb8a2a42_0.jsonl"
 
@@ -50,7 +58,7 @@ def target(name: str = "claude", generic: bool = True, tokens: int = 0) -> Any:
 CODEX_VOCAB = Vocabulary(
     [
         # as Codex 0.169 declares its shell tool (tests/e2e: /v1/responses `tools`)
-        __import__("tether.convert.vocabulary", fromlist=["Shape"]).Shape(
+        __import__("tether.tools.vocabulary", fromlist=["Shape"]).Shape(
             "shell", "exec_command", {"command": "cmd", "workdir": "workdir"}
         )
     ]
@@ -399,26 +407,24 @@ def test_read_only_tools_are_refused_as_targets(isolated_home: Path) -> None:
 
 
 def test_one_native_name_may_stand_for_several_actions() -> None:
-    from tether.convert.vocabulary import Shape
+    from tether.tools.vocabulary import Shape
 
-    # free text reaches a decoder as {input: text}, as Codex spells a patch
-    def new_file(native: dict[str, Any]) -> dict[str, Any] | None:
-        patch = native.get("input")
+    # free text (Codex's patch) reaches a freeform shape's decode as it is
+    def new_file(patch: Any) -> dict[str, Any] | None:
         if isinstance(patch, str) and patch.startswith("*** Add File: "):
             path, _, body = patch.removeprefix("*** Add File: ").partition("\n")
             return {"path": path, "content": body}
         return None
 
-    def edit(native: dict[str, Any]) -> dict[str, Any] | None:
-        patch = native.get("input")
+    def edit(patch: Any) -> dict[str, Any] | None:
         if isinstance(patch, str) and patch.startswith("*** Update File: "):
             return {"path": patch.removeprefix("*** Update File: ").partition("\n")[0]}
         return None
 
     vocab = Vocabulary(
         [
-            Shape("write_file", "apply_patch", {}, decode=new_file),
-            Shape("edit_file", "apply_patch", {}, decode=edit),
+            Shape("write_file", "apply_patch", {}, decode=new_file, freeform=True),
+            Shape("edit_file", "apply_patch", {}, decode=edit, freeform=True),
         ]
     )
     assert vocab.decode("apply_patch", "*** Add File: a.py\nprint(1)") == Canonical(
@@ -428,6 +434,11 @@ def test_one_native_name_may_stand_for_several_actions() -> None:
         "edit_file", {"path": "b.py"}
     )
     assert vocab.decode("apply_patch", "*** Delete File: c.py") is None
+    # free text reaches only a freeform shape's decode: the others never see a string
+    plain = Vocabulary(
+        [Shape("shell", "exec_command", {}, decode=lambda native: native.get("cmd"))]
+    )
+    assert plain.decode("exec_command", "ls") is None
 
 
 def test_a_generic_call_always_gets_an_object_input() -> None:
@@ -476,7 +487,7 @@ def test_codex_free_text_inputs_decode_or_stay_generic() -> None:
     """A Codex patch (a custom call's free text) decodes to an edit; a shell call whose
     arguments are not JSON has no canonical meaning, and no decoder sees a bare string."""
     from tether.convert.writers import codex as codex_writer
-    from tether.convert.writers.codex_patch import update_file
+    from tether.tools.vocabulary.codex_patch import update_file
 
     patch = update_file("a.py", "old line", "new line")
     assert codex_writer.vocabulary.decode("apply_patch", patch) == Canonical(

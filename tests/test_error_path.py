@@ -67,6 +67,7 @@ ARCHIVE_COMMANDS = {
     ("resume",),
     ("fork",),
     ("web",),
+    ("stats",),
 }
 # They run until stopped, capturing as the archive lets them: a locked archive makes them
 # wait and retry, which is right, and the test does not wait for them.

@@ -26,9 +26,16 @@ class Some:
     maybe: frozenset[str]
 
 
+@dataclass(frozen=True)
+class OneOf:
+    """A value of one of these shapes (a command that prints one of two results)."""
+
+    shapes: tuple[Any, ...]
+
+
 # A shape: a set is an object with exactly these keys; a dict, one whose values have shapes
-# too (None: any value); Some, one with optional keys; [shape] a non-empty array of such
-# items; (shape,) one that may be empty.
+# too (None: any value); Some, one with optional keys; OneOf, one of several shapes; [shape]
+# a non-empty array of such items; (shape,) one that may be empty.
 SESSION_ITEM = {
     *("id", "tool", "native_id", "project", "cwd", "git_branch", "git_commit", "title"),
     *("created_at", "updated_at", "message_count", "models", "usage", "parent_id"),
@@ -40,6 +47,51 @@ CONVERTED = {
     "report": {"source", "mapped", "downgraded", "shortened", "dropped", "notes"},
 }
 SERVICE = {"kind", "path", "changed", "ran", "to_run", "stopped_pid", "error"}
+TOKENS = {"input", "cache_read", "cache_write", "output", "reasoning", "total"}
+FILES = {"read", "write", "edit", "delete"}
+COUNTS = {"user_messages", "assistant_messages", "tool_calls"}
+TEST_COUNTS = {"runs", "passed", "failed"}
+SUMMARY = {
+    **dict.fromkeys(("started_at", "ended_at", "duration_seconds", "tokens_by_model")),
+    "session": SESSION_ITEM,
+    "counts": COUNTS,
+    "files": FILES,
+    "commands": ({"command", "exit_code", "failed", "timestamp"},),
+    "tests": (
+        {*("runner", "command", "exit_code", "outcome", "passed", "failed", "skipped", "errors")},
+    ),
+    "packages": ({"manager", "packages", "command", "exit_code"},),
+    "errors": (Some(frozenset({"tool_call", "message", "exit_code"}), frozenset({"command"})),),
+    "tokens": TOKENS,
+}
+PERIOD = {
+    "since": None,
+    "project": None,
+    "sessions": (
+        {
+            **dict.fromkeys(("id", "tool", "native_id", "project", "title", "started_at")),
+            **dict.fromkeys(("ended_at", "duration_seconds", "commands", "failed_commands")),
+            **dict.fromkeys(("packages", "errors")),
+            "counts": COUNTS,
+            "files": FILES,
+            "tests": TEST_COUNTS,
+            "tokens": TOKENS,
+        },
+    ),
+    "totals": {
+        **dict.fromkeys(("sessions", "by_tool", "commands", "failed_commands", "packages")),
+        **dict.fromkeys(("errors", "duration_seconds")),
+        "files": FILES,
+        "tests": TEST_COUNTS,
+        "tokens": TOKENS,
+    },
+}
+RULE_FILE = {"tool", "path", "state"}
+MCP_CHANGE = {"tool", "scope", "path", "changed", "backup"}
+USAGE_GROUP = {
+    **dict.fromkeys(("sessions", "messages", "cost_usd", "unpriced_tokens")),
+    "tokens": TOKENS,
+}
 SHAPES: dict[str, Any] = {
     "list": [SESSION_ITEM],
     "search": [
@@ -125,6 +177,17 @@ SHAPES: dict[str, Any] = {
         }
     ],
     "team move": {"team": None, "agent": None, **CONVERTED},
+    "summary": OneOf((SUMMARY, PERIOD)),
+    "mcp install": {"command": None, "changes": [MCP_CHANGE]},
+    "rules init": {"path", "imported"},
+    "rules compile": {"project": None, "warnings": None, "files": [RULE_FILE]},
+    "rules check": {"project": None, "warnings": None, "files": [RULE_FILE]},
+    "mcp uninstall": {"command": None, "changes": [MCP_CHANGE]},
+    "stats": {
+        **dict.fromkeys(("by", "since", "unpriced_models", "prices")),
+        "rows": ({"key": None, **USAGE_GROUP},),
+        "total": USAGE_GROUP,
+    },
     "secrets scan": {
         **dict.fromkeys(("sessions_scanned", "total", "rules")),
         "findings": (
@@ -135,9 +198,9 @@ SHAPES: dict[str, Any] = {
         ),
     },
 }
-NO_JSON = {"watch", "daemon logs", "init", "export", "web"}
+NO_JSON = {"watch", "daemon logs", "init", "export", "web", "mcp serve"}
 """They print no result of their own: log lines, shell code, the export itself, the link to
-the pages (each page has its own .json)."""
+the pages (each page has its own .json), the MCP protocol on stdout."""
 
 
 def assert_shape(value: Any, shape: Any, where: str = "") -> None:
@@ -150,6 +213,16 @@ def assert_shape(value: Any, shape: Any, where: str = "") -> None:
         for item in value:
             assert_shape(item, shape[0], f"{where}[]")
         return
+    if isinstance(shape, OneOf):
+        errors = []
+        for one in shape.shapes:
+            try:
+                assert_shape(value, one, where)
+            except AssertionError as error:
+                errors.append(str(error))
+            else:
+                return
+        raise AssertionError(f"{where}: none of the shapes fits: {errors}")
     assert isinstance(value, dict), where
     if isinstance(shape, Some):
         assert shape.always <= set(value) <= shape.always | shape.maybe, f"{where}: {value}"
@@ -161,6 +234,8 @@ def assert_shape(value: Any, shape: Any, where: str = "") -> None:
 
 
 def keys_in(shape: Any) -> set[str]:
+    if isinstance(shape, OneOf):
+        return set().union(*(keys_in(one) for one in shape.shapes))
     if isinstance(shape, list | tuple):
         return keys_in(shape[0])
     if isinstance(shape, dict):
@@ -223,6 +298,20 @@ def test_capture_and_archive_commands(captured: Path) -> None:
     assert_shape(json_output("reindex"), SHAPES["reindex"], "reindex")
     assert_shape(json_output("doctor"), SHAPES["doctor"], "doctor")
     assert_shape(json_output("secrets", "scan", "--all"), SHAPES["secrets scan"], "secrets")
+    summary = json_output("summary", CLAUDE_ID)
+    assert_shape(summary, SUMMARY, "summary")
+    assert summary["commands"]  # so their items are checked
+    period = json_output("summary", "--since", "2020-01-01")
+    assert_shape(period, PERIOD, "summary --since")
+    assert period["sessions"]
+    assert_shape(json_output("stats"), SHAPES["stats"], "stats")
+    for command in ("install", "uninstall"):
+        done = json_output("mcp", command, "--for", "claude")
+        assert_shape(done, SHAPES[f"mcp {command}"], f"mcp {command}")
+    assert_shape(json_output("rules", "init"), SHAPES["rules init"], "rules init")
+    for command in ("compile", "check"):
+        done = json_output("rules", command)
+        assert_shape(done, SHAPES[f"rules {command}"], f"rules {command}")
 
 
 def test_convert_fork_and_resume(captured: Path, tmp_path: Path) -> None:

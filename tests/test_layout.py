@@ -21,9 +21,12 @@ ALLOWED: dict[str, set[str]] = {
     "convert": {"bottom", "tools", "formats", "archive"},
     "teams": {"bottom", "tools", "formats", "archive", "capture", "convert"},
     "web": {"bottom", "tools", "formats", "archive", "convert", "teams"},
+    "summary": {"bottom", "tools", "formats", "archive"},
+    "mcp": {"bottom", "tools", "formats", "archive", "capture", "summary"},
+    "rules": {"bottom", "tools"},
     "commands": {
         *("bottom", "tools", "formats", "archive", "autoresume", "capture", "convert", "teams"),
-        "web",
+        *("web", "summary", "mcp", "rules"),
     },
     "cli": {"bottom", "commands"},
     "__main__": {"cli"},

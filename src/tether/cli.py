@@ -116,6 +116,26 @@ LAZY_COMMANDS: dict[str, tuple[str, str, str]] = {
         "Named teams of agents, started and resumed in tmux.",
     ),
     "web": ("tether.commands.web", "web", "Browse, search and continue sessions in the browser."),
+    "summary": (
+        "tether.commands.summary",
+        "summary",
+        "What a session did (files, commands, tests, errors, tokens), or a day across tools.",
+    ),
+    "stats": (
+        "tether.commands.stats",
+        "stats",
+        "Tokens and estimated cost per day, tool, model or project.",
+    ),
+    "mcp": (
+        "tether.commands.mcp",
+        "mcp",
+        "Let agents search every session through MCP: serve, install, uninstall.",
+    ),
+    "rules": (
+        "tether.commands.rules",
+        "rules",
+        "One set of project rules (AGENTS.md) compiled into every tool's own file.",
+    ),
 }
 
 

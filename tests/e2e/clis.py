@@ -171,8 +171,11 @@ def run_claude(
     resume: str | None = None,
     timeout: float = DEFAULT_TIMEOUT,
     continue_last: bool = False,
+    allowed_tools: str = "Bash",
+    env: dict[str, str] | None = None,
 ) -> Run:
-    """``claude -p``: new (``session_id``), ``--resume``, or ``--continue`` (latest in cwd)."""
+    """``claude -p``: new (``session_id``), ``--resume``, or ``--continue`` (latest in cwd);
+    ``allowed_tools`` run without asking (``--allowedTools``); ``env`` adds to CLAUDE_ENV."""
     argv = [
         str(binary("claude")),
         "-p",
@@ -180,7 +183,7 @@ def run_claude(
         "--output-format",
         "json",
         "--allowedTools",
-        "Bash",
+        allowed_tools,
     ]
     if session_id:
         argv += ["--session-id", session_id]
@@ -188,7 +191,7 @@ def run_claude(
         argv += ["--resume", resume]
     if continue_last:
         argv += ["--continue"]
-    return run_cli(argv, home, cwd, dict(CLAUDE_ENV), timeout=timeout)
+    return run_cli(argv, home, cwd, {**CLAUDE_ENV, **(env or {})}, timeout=timeout)
 
 
 def claude_project_dir(home: Path, cwd: Path) -> Path:
@@ -232,15 +235,16 @@ def run_codex(
     resume: str | None = None,
     timeout: float = DEFAULT_TIMEOUT,
     continue_last: bool = False,
+    config: str = CODEX_CONFIG,
 ) -> Run:
     """``codex exec`` (a new session), ``exec resume <id>`` or ``exec resume --last`` (the
-    latest session of the cwd); --json prints the id."""
+    latest session of the cwd); --json prints the id. ``config`` is its config.toml."""
     argv = [str(binary("codex")), "exec", "--skip-git-repo-check", "--json"]
     if continue_last:
         argv += ["resume", "--last", prompt]
     else:
         argv += ["resume", resume, prompt] if resume else [prompt]
-    files = {home / ".codex" / "config.toml": CODEX_CONFIG}
+    files = {home / ".codex" / "config.toml": config}
     return run_cli(argv, home, cwd, dict(CODEX_ENV), files, timeout)
 
 
@@ -405,9 +409,11 @@ def run_qwen(
     resume: str | None = None,
     continue_last: bool = False,
     timeout: float = DEFAULT_TIMEOUT,
+    settings: dict[str, Any] | None = None,
 ) -> Run:
     """``qwen -p``: new (``session_id``), ``--resume <id>``, or ``--continue`` (the latest
-    session of the folder), OpenAI chat completions against the mock, every tool approved."""
+    session of the folder), OpenAI chat completions against the mock, every tool approved.
+    ``settings`` replaces QWEN_SETTINGS."""
     argv = [
         str(binary("qwen")),
         *("-p", prompt, "--yolo", "--auth-type", "openai", "--openai-api-key", "test"),
@@ -419,7 +425,8 @@ def run_qwen(
         argv += ["--resume", resume]
     if continue_last:
         argv += ["--continue"]
-    files = {home / ".qwen" / "settings.json": json.dumps(QWEN_SETTINGS, indent=2)}
+    config = QWEN_SETTINGS if settings is None else settings
+    files = {home / ".qwen" / "settings.json": json.dumps(config, indent=2)}
     return run_cli(argv, home, cwd, dict(QWEN_ENV), files, timeout)
 
 
@@ -530,9 +537,10 @@ def opencode_missing() -> str | None:
     return None if ok else f"{package}@{version}"
 
 
-def opencode_config_files(home: Path) -> dict[Path, str]:
-    """opencode's global config under ``home``, pointing at the mock."""
-    return {home / ".config" / "opencode" / "opencode.json": json.dumps(OPENCODE_CONFIG)}
+def opencode_config_files(home: Path, config: dict[str, Any] | None = None) -> dict[Path, str]:
+    """opencode's global config under ``home`` (OPENCODE_CONFIG: pointing at the mock)."""
+    text = json.dumps(OPENCODE_CONFIG if config is None else config)
+    return {home / ".config" / "opencode" / "opencode.json": text}
 
 
 def run_opencode(
@@ -542,8 +550,10 @@ def run_opencode(
     session: str | None = None,
     continue_last: bool = False,
     timeout: float = DEFAULT_TIMEOUT,
+    config: dict[str, Any] | None = None,
 ) -> Run:
-    """``opencode run --auto``: new, ``--session <id>``, or ``--continue`` (the latest).
+    """``opencode run --auto``: new, ``--session <id>``, or ``--continue`` (the latest);
+    ``config`` replaces OPENCODE_CONFIG.
 
     The prompt goes word by word: opencode quotes a message argument holding a space.
     """
@@ -553,7 +563,8 @@ def run_opencode(
     if continue_last:
         argv += ["--continue"]
     argv += prompt.split(" ")
-    return run_cli(argv, home, cwd, dict(OPENCODE_ENV), opencode_config_files(home), timeout)
+    files = opencode_config_files(home, config)
+    return run_cli(argv, home, cwd, dict(OPENCODE_ENV), files, timeout)
 
 
 # ---------------------------------------------------------------------------------------

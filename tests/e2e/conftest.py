@@ -23,6 +23,17 @@ def require_clis() -> None:
     pytest.skip(f"{message}, or set TETHER_E2E=1 to make this a failure")
 
 
+def require_qwen_and_opencode() -> None:
+    """Skip when Qwen Code or opencode (pinned too) is missing, unless TETHER_E2E is set."""
+    missing = [m for m in (clis.target_missing("qwen"), clis.opencode_missing()) if m]
+    if not missing:
+        return
+    message = f"{', '.join(missing)} not installed: run scripts/install-clis.sh"
+    if os.environ.get("TETHER_E2E", "0") not in ("", "0"):
+        pytest.fail(f"{message} (TETHER_E2E is set, so this is a failure)", pytrace=False)
+    pytest.skip(message)
+
+
 @pytest.fixture(scope="session")
 def installed_clis() -> None:
     require_clis()

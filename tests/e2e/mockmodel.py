@@ -6,6 +6,12 @@ generateContent, OpenAI chat completions), records every request, and answers by
 * the request ends with a shell tool's result   -> text ``TOOL-DONE: <last line of output>``
 * the latest prompt holds ``RUN:<command>`` and the request offers a shell tool
                                                  -> a call of that shell tool running <command>
+* the latest prompt holds ``SEARCH:<word>`` and the request offers tether's MCP search
+  tool (under whatever name the CLI gives it: ``…search_sessions``)
+                                                 -> a call of that tool searching for <word>
+                                                    spelt backwards (so that the prompt, which
+                                                    the CLI's own session records, never
+                                                    holds what it finds)
 * anything else                                  -> text ``ECHO: <latest prompt>``
 
 Stdlib only, so that it also runs as a script: ``python mockmodel.py SPEC.json`` starts the
@@ -44,6 +50,11 @@ CHAT = "chat"
 SHELL_TOOLS = ("Bash", "exec_command", "shell", "run_shell_command", "bash")
 
 RUN_RE = re.compile(r"RUN:(?P<cmd>[^\n]+)")
+SEARCH_RE = re.compile(r"SEARCH:(?P<word>\S+)")
+# tether's MCP search tool; each CLI prefixes an MCP tool's name its own way.
+MCP_SEARCH = "search_sessions"
+NAMESPACED = "__"
+"""A tool inside a Responses `namespace` item is named `<namespace>__<tool>` here."""
 
 
 @dataclass
@@ -162,7 +173,10 @@ def _responses_conversation(body: dict[str, Any]) -> Conversation:
             parts = [{"text": content}] if isinstance(content, str) else content or []
             conv.texts(role).extend(part.get("text", "") for part in parts if "text" in part)
         elif kind == "function_call":
-            conv.tool_calls.append((item.get("name", ""), _json_args(item.get("arguments"))))
+            name = item.get("name", "")
+            if item.get("namespace"):
+                name = f"{item['namespace']}{NAMESPACED}{name}"
+            conv.tool_calls.append((name, _json_args(item.get("arguments"))))
         elif kind == "custom_tool_call":
             conv.tool_calls.append((item.get("name", ""), {"input": item.get("input")}))
         elif kind == "local_shell_call":
@@ -253,6 +267,10 @@ def offered_tools(request: Request) -> dict[str, dict[str, Any]]:
                 tools[decl.get("name", "")] = schema
         elif "function" in tool:  # chat completions
             tools[tool["function"].get("name", "")] = tool["function"].get("parameters") or {}
+        elif tool.get("type") == "namespace":  # Responses: Codex's MCP servers
+            for inner in tool.get("tools") or []:
+                name = f"{tool.get('name', '')}{NAMESPACED}{inner.get('name', '')}"
+                tools[name] = inner.get("parameters") or {}
         elif "name" in tool:  # Anthropic, Responses
             tools[tool["name"]] = tool.get("input_schema") or tool.get("parameters") or {}
     return tools
@@ -328,6 +346,10 @@ def _decide(request: Request, conv: Conversation) -> Reply:
     prompt = latest_prompt(conv)
     match = RUN_RE.search(prompt)
     tools = offered_tools(request)
+    search = SEARCH_RE.search(prompt)
+    searcher = next((name for name in tools if name.endswith(MCP_SEARCH)), None)
+    if search and searcher:
+        return Reply(tool=searcher, args={"query": search["word"][::-1]})
     shell = next((name for name in SHELL_TOOLS if name in tools), None)
     if match and shell:
         return Reply(tool=shell, args=shell_args(tools[shell], match["cmd"].strip()))
@@ -412,14 +434,19 @@ def responses_answer(body: dict[str, Any], reply: Reply) -> tuple[str, list[byte
     n = reply.number
     item: dict[str, Any]
     if reply.tool:
+        namespace, _, short = reply.tool.rpartition(NAMESPACED)
+        offered = {tool.get("name") for tool in body.get("tools") or []}
+        in_namespace = bool(namespace) and namespace in offered
         item = {
             "type": "function_call",
             "id": f"fc_mock{n:04d}",
             "call_id": f"call_mock{n:04d}",
-            "name": reply.tool,
+            "name": short if in_namespace else reply.tool,
             "arguments": json.dumps(reply.args),
             "status": "completed",
         }
+        if in_namespace:
+            item["namespace"] = namespace
     else:
         part = {"type": "output_text", "text": reply.text, "annotations": []}
         item = {

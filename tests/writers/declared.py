@@ -9,7 +9,7 @@ from typing import Any
 
 from tests.conftest import FIXTURES
 from tests.e2e.mockmodel import Request, kind_of, offered_tools
-from tether.convert.vocabulary import Canonical, Vocabulary
+from tether.tools.vocabulary import Canonical, Vocabulary
 
 
 def recorded(cli: str) -> dict[str, Any]:

@@ -21,9 +21,8 @@ from tests.conftest import FIXTURES, checksums
 from tether.archive.assemble import Assembly
 from tether.capture.feed import FileFeed
 from tether.convert.session import ConvertError, convert
-from tether.convert.vocabulary import Canonical
 from tether.convert.writers import claude as claude_writer
-from tether.convert.writers import codex, codex_patch
+from tether.convert.writers import codex
 from tether.convert.writers.base import Report, WriteError, WriteJob
 from tether.model import (
     Attachment,
@@ -36,6 +35,7 @@ from tether.model import (
 )
 from tether.tools import codex as reader
 from tether.tools.base import Source
+from tether.tools.vocabulary import Canonical, codex_patch
 
 REAL_058 = (
     FIXTURES

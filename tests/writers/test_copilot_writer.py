@@ -24,13 +24,15 @@ from tests.writers.declared import declared_tools, encode_as_declared, recorded
 from tether.archive.assemble import Assembly
 from tether.capture.feed import FileFeed
 from tether.convert.session import Converted, convert
-from tether.convert.vocabulary import Canonical
 from tether.convert.writers import claude as claude_writer
 from tether.convert.writers import copilot as writer
 from tether.convert.writers.base import WriteError
 from tether.model import Attachment, Message, Reasoning, Session, Text, ToolCall, ToolResult
 from tether.tools import copilot as reader
 from tether.tools.registry import get_tool
+from tether.tools.vocabulary import Canonical
+from tether.tools.vocabulary import copilot as copilot_calls
+from tether.tools.vocabulary import copilot as copilot_vocabulary
 
 REAL_ID = "3422d2c9-cb79-5958-8427-2446ef85bafb"
 REAL = FIXTURES / "copilot" / "real_1.0.102" / REAL_ID / "events.jsonl"
@@ -215,10 +217,10 @@ def test_claude_session_becomes_copilot_calls_reasoning_and_models(tmp_path: Pat
     bash_inputs = [c.input for c in sources if c.name == "Bash"]
     assert [s["arguments"]["command"] for s in shells] == [i["command"] for i in bash_inputs]
     for shell in shells:  # bash requires a description
-        assert 0 < len(shell["arguments"]["description"]) <= writer.DESCRIPTION_MAX
+        assert 0 < len(shell["arguments"]["description"]) <= copilot_calls.DESCRIPTION_MAX
     for task in tasks:  # every argument task requires, agent_type from its enum
         assert {"description", "prompt", "agent_type", "name"} <= set(task["arguments"])
-        assert task["arguments"]["agent_type"] in writer.AGENT_TYPES
+        assert task["arguments"]["agent_type"] in copilot_calls.AGENT_TYPES
     assert any(m.get("reasoningText") for m in messages)
     assert {m.get("model") for m in messages} <= set(source.models) | {None}
     assert "selectedModel" not in records[0]["data"]  # a Claude model name is no Copilot model
@@ -517,7 +519,7 @@ def test_web_search_is_the_one_action_the_recording_cannot_show() -> None:
 
 def test_the_agent_types_are_the_ones_task_declares() -> None:
     declared = declared_tools("copilot")["task"]["properties"]["agent_type"]["enum"]
-    assert set(declared) == writer.AGENT_TYPES
+    assert set(declared) == copilot_vocabulary.AGENT_TYPES
 
 
 def test_a_long_shell_description_is_cut_to_what_bash_allows() -> None:
@@ -525,7 +527,7 @@ def test_a_long_shell_description_is_cut_to_what_bash_allows() -> None:
     encoded = writer.vocabulary.encode(Canonical("shell", {"command": command}))
     assert encoded is not None
     assert encoded[1]["command"] == command
-    assert len(encoded[1]["description"]) == writer.DESCRIPTION_MAX
+    assert len(encoded[1]["description"]) == copilot_calls.DESCRIPTION_MAX
 
 
 def test_calls_from_copilot_map_to_claude_both_ways() -> None:

@@ -23,7 +23,6 @@ from tests.writers.declared import encode_as_declared, recorded
 from tether.archive.assemble import Assembly
 from tether.capture.feed import feed_from_bytes
 from tether.convert.session import convert
-from tether.convert.vocabulary import Canonical
 from tether.convert.writers import claude as claude_writer
 from tether.convert.writers import gemini as writer
 from tether.convert.writers.base import Report, WriteError, WriteJob
@@ -32,6 +31,7 @@ from tether.model import Attachment, Message, Reasoning, Session, Text, ToolCall
 from tether.tools import claude as claude_reader
 from tether.tools import gemini as gemini_reader
 from tether.tools.base import Source, SourceMode
+from tether.tools.vocabulary import Canonical
 
 NOW = datetime(2026, 11, 21, 20, 10, 30, 507000, tzinfo=UTC)
 GEMINI = FIXTURES / "gemini"

@@ -23,12 +23,12 @@ from tests.conftest import FIXTURES
 from tether.archive.assemble import Assembly
 from tether.capture.feed import feed_from_bytes
 from tether.convert.session import Converted, convert
-from tether.convert.vocabulary import Canonical
 from tether.convert.writers import opencode as writer
 from tether.convert.writers.base import WriteError
 from tether.model import Attachment, Message, Reasoning, Session, Text, ToolCall, ToolResult
 from tether.tools import opencode as reader
 from tether.tools.base import Source
+from tether.tools.vocabulary import Canonical
 
 NOW = datetime(2026, 11, 22, 9, 30, 0, 123000, tzinfo=UTC)
 T0 = "2026-01-01T00:00:00Z"

@@ -19,7 +19,6 @@ from tests.conftest import FIXTURES, checksums
 from tether.archive.assemble import Assembly
 from tether.capture.feed import feed_from_bytes
 from tether.convert.session import convert
-from tether.convert.vocabulary import Canonical
 from tether.convert.writers import claude as claude_writer
 from tether.convert.writers import qwen as writer
 from tether.convert.writers.base import Report, WriteError, WriteJob, Written
@@ -27,6 +26,7 @@ from tether.model import Message, Reasoning, Session, Text, ToolCall, ToolResult
 from tether.tools import claude as claude_reader
 from tether.tools import qwen as qwen_reader
 from tether.tools.base import Source
+from tether.tools.vocabulary import Canonical
 
 NOW = datetime(2026, 11, 21, 20, 10, 30, tzinfo=UTC)
 CLAUDE_REAL = FIXTURES / "claude" / "real_entire_dc_49cb8a2a42_0.jsonl"

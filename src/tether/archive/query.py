@@ -73,6 +73,12 @@ def _session_where(f: Filters, alias: str = "s") -> tuple[list[str], list[Any]]:
     return where, args
 
 
+def session_conditions(f: Filters, alias: str = "s") -> tuple[list[str], list[Any]]:
+    """The SQL conditions (joined with AND) and their arguments that pick the sessions of
+    `f` (tool, project, since) from the sessions table under `alias`."""
+    return _session_where(f, alias)
+
+
 def list_sessions(db: sqlite3.Connection, f: Filters) -> list[dict[str, Any]]:
     where, args = _session_where(f)
     if not f.include_empty:

@@ -140,8 +140,20 @@ def resume(
         )
     elif print_only:
         click.echo(f"cd {shlex.quote(str(folder))} && {shlex.join(command)}")
+    if not as_json:
+        _rules_note(tool, folder)
     if not print_only:
         _exec(folder, command)
+
+
+def _rules_note(tool: str, folder: Path) -> None:
+    """Say when the tool would not see the project's rules (tether rules)."""
+    from tether.rules.compile import unseen
+    from tether.statefile import project_root
+
+    note = unseen(Path(project_root(str(folder))), tool)
+    if note:
+        click.echo(f"tether: note: {note}", err=True)
 
 
 @click.command()

@@ -8,7 +8,7 @@
 - every tool call is answered by the `tool` message right after its assistant turn (a
   missing result is written as an error result saying so; a result whose call is unknown
   becomes user text): targets reject an unanswered call;
-- tool calls are in the target's vocabulary (tether.convert.vocabulary), or stay generic calls
+- tool calls are in the target's vocabulary (tether.tools.vocabulary), or stay generic calls
   under their own name where the target accepts those, or become text;
 - reasoning keeps its opaque signature only on a round trip to its own tool;
 - secrets are redacted when the session goes to another tool (unless asked not to): the
@@ -27,7 +27,6 @@ from pathlib import Path
 from typing import Any
 
 from tether.convert.context import ContextPolicy, fit
-from tether.convert.vocabulary import Vocabulary
 from tether.convert.writers import get_writer, vocabulary
 from tether.convert.writers.base import Report, WriteJob, Writer, Written, call_text, result_text
 from tether.errors import TetherError
@@ -45,6 +44,7 @@ from tether.model import (
 from tether.redact import redact_session
 from tether.tools import facts, launch
 from tether.tools.facts.common import find_session
+from tether.tools.vocabulary import Vocabulary
 
 NO_RESULT = "(no result was recorded for this tool call)"
 

@@ -10,9 +10,9 @@ from __future__ import annotations
 import importlib
 from typing import cast
 
-from tether.convert.vocabulary import EMPTY, Vocabulary
 from tether.convert.writers.base import Writer
 from tether.errors import UsageError
+from tether.tools.vocabulary import EMPTY, Vocabulary
 
 
 class NoWriter(UsageError, ValueError):

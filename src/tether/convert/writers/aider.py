@@ -15,11 +15,11 @@ import re
 import uuid
 from pathlib import Path
 
-from tether.convert.vocabulary import Vocabulary
 from tether.convert.writers.base import Report, WriteError, WriteJob, Written, write_session_file
 from tether.model import Attachment, Message, Reasoning, Text, ToolCall, ToolResult
 from tether.statefile import project_root
 from tether.tools.aider import HISTORY, owner
+from tether.tools.vocabulary import Vocabulary
 
 name = "aider"
 vocabulary = Vocabulary([])

@@ -16,11 +16,11 @@ from typing import Any, Protocol
 
 import orjson
 
-from tether.convert.vocabulary import Vocabulary
 from tether.errors import TetherError
 from tether.files import write_new
 from tether.model import Attachment, Part, PartKind, Reasoning, Session, Text, ToolCall, ToolResult
 from tether.tools.facts.common import as_node_sees
+from tether.tools.vocabulary import Vocabulary
 
 ReportKind = PartKind | str
 """A part kind, or `message` for whole messages (system messages, for example)."""
@@ -151,16 +151,6 @@ def call_text(part: ToolCall) -> str:
 
 def result_text(output: str) -> str:
     return f"[tool output]\n{output}"
-
-
-def shorten(text: str, limit: int) -> str:
-    """`text` cut to `limit` characters, an ellipsis last where it was cut."""
-    return text if len(text) <= limit else text[: limit - 1] + "…"
-
-
-def one_line(text: str, limit: int) -> str:
-    """`text` on one line (every run of white space one space), cut to `limit`."""
-    return shorten(" ".join(text.split()), limit)
 
 
 def part_text(part: Part) -> str:

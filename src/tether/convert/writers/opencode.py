@@ -30,7 +30,6 @@ from typing import Any
 
 import orjson
 
-from tether.convert.vocabulary import Args, Shape, Vocabulary, decode_todos, encode_todos
 from tether.convert.writers.base import (
     Report,
     WriteError,
@@ -40,6 +39,7 @@ from tether.convert.writers.base import (
     write_session_file,
 )
 from tether.model import Attachment, Message, Part, Reasoning, Text, ToolCall, ToolResult
+from tether.tools.vocabulary.opencode import vocabulary  # noqa: F401 (a Writer names its table)
 
 name = "opencode"
 context_tokens = 150_000
@@ -55,52 +55,6 @@ QUIET_ENV = {"OPENCODE_DISABLE_AUTOUPDATE": "1", "OPENCODE_DISABLE_MODELS_FETCH"
 """An import neither upgrades opencode nor refreshes its model catalogue from the network."""
 BASE62 = string.digits + string.ascii_letters
 ZERO_TOKENS = {"input": 0, "output": 0, "reasoning": 0, "cache": {"read": 0, "write": 0}}
-
-
-def _todo_encode(args: Args) -> Args | None:
-    return encode_todos(args, lambda _text: {"priority": "medium"})
-
-
-# The tools opencode 1.18.33 declares (bash, read, write, edit, glob, grep, webfetch,
-# todowrite, task, skill), and older names its sessions hold (list, websearch).
-vocabulary = Vocabulary(
-    [
-        Shape(
-            "shell",
-            "bash",
-            {
-                "command": "command",
-                "description": "description",
-                "workdir": "workdir",
-                "timeout_ms": "timeout",
-            },
-        ),
-        Shape("read_file", "read", {"path": "filePath", "offset": "offset", "limit": "limit"}),
-        Shape("write_file", "write", {"path": "filePath", "content": "content"}),
-        Shape(
-            "edit_file",
-            "edit",
-            {
-                "path": "filePath",
-                "old": "oldString",
-                "new": "newString",
-                "replace_all": "replaceAll",
-            },
-        ),
-        Shape("list_dir", "list", {"path": "path"}),
-        Shape("glob", "glob", {"pattern": "pattern", "path": "path"}),
-        Shape("grep", "grep", {"pattern": "pattern", "path": "path", "glob": "include"}),
-        Shape("web_fetch", "webfetch", {"url": "url"}, fixed={"format": "markdown"}),
-        Shape("web_search", "websearch", {"query": "query"}),
-        Shape("todo", "todowrite", {}, decode=decode_todos, encode=_todo_encode),
-        Shape(
-            "task",
-            "task",
-            {"prompt": "prompt", "description": "description", "agent": "subagent_type"},
-            fixed={"subagent_type": "general"},
-        ),
-    ]
-)
 
 
 # ---------------------------------------------------------------------------------------

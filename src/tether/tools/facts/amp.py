@@ -37,3 +37,15 @@ def valid_id(native_id: str) -> bool:
 
 def session_pattern(native_id: str, cwd: str | None) -> str | None:
     return f"threads*/{native_id}.json"
+
+
+# MCP: which file configures its MCP servers, and in which shape (tether.mcp.install).
+
+
+def mcp_config(env: Mapping[str, str], home: str, project: str | None) -> tuple[str, str] | None:
+    """(file, shape) of its MCP servers: the user's when `project` is None, else the file in
+    that project folder; None where it has none of that scope."""
+    if project is not None:
+        return f"{project}/.amp/settings.json", "amp"
+    xdg = env_dir(env, "XDG_CONFIG_HOME", home) or f"{home}/.config"
+    return f"{xdg}/amp/settings.json", "amp"

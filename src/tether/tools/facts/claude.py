@@ -87,3 +87,14 @@ def session_pattern(native_id: str, cwd: str | None) -> str | None:
         if len(folder) > MAX_FOLDER_NAME:  # the CLI's hash may not be ours: any hash
             folder = folder[:MAX_FOLDER_NAME] + "-*"
     return f"projects/{folder}/{native_id}.jsonl"
+
+
+# MCP: which file configures its MCP servers, and in which shape (tether.mcp.install).
+
+
+def mcp_config(env: Mapping[str, str], home: str, project: str | None) -> tuple[str, str] | None:
+    """(file, shape) of its MCP servers: the user's when `project` is None, else the file in
+    that project folder; None where it has none of that scope."""
+    if project is not None:
+        return f"{project}/.mcp.json", "claude"
+    return f"{env_dir(env, 'CLAUDE_CONFIG_DIR', home) or home}/.claude.json", "claude"

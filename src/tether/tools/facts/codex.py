@@ -133,3 +133,14 @@ def session_meta(path: str) -> dict[str, Any] | None:
         return None
     payload = record.get("payload")
     return payload if isinstance(payload, dict) else None
+
+
+# MCP: which file configures its MCP servers, and in which shape (tether.mcp.install).
+
+
+def mcp_config(env: Mapping[str, str], home: str, project: str | None) -> tuple[str, str] | None:
+    """(file, shape) of its MCP servers: the user's when `project` is None, else the file in
+    that project folder; None where it has none of that scope."""
+    if project is not None:  # read in projects the user trusts
+        return f"{project}/.codex/config.toml", "codex"
+    return f"{store_roots(env, home)[0]}/config.toml", "codex"

@@ -47,3 +47,14 @@ valid_id = is_uuid
 
 def session_pattern(native_id: str, cwd: str | None) -> str | None:
     return f"session-state/{native_id}/events.jsonl"
+
+
+# MCP: which file configures its MCP servers, and in which shape (tether.mcp.install).
+
+
+def mcp_config(env: Mapping[str, str], home: str, project: str | None) -> tuple[str, str] | None:
+    """(file, shape) of its MCP servers: the user's when `project` is None, else the file in
+    that project folder; None where it has none of that scope."""
+    if project is not None:  # the workspace's .mcp.json, shared with Claude Code
+        return f"{project}/.mcp.json", "claude"
+    return f"{store_roots(env, home)[0]}/mcp-config.json", "copilot"

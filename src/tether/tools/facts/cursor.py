@@ -36,3 +36,14 @@ valid_id = is_uuid
 
 def session_pattern(native_id: str, cwd: str | None) -> str | None:
     return f"projects/*/agent-transcripts/{native_id}/{native_id}.jsonl"
+
+
+# MCP: which file configures its MCP servers, and in which shape (tether.mcp.install).
+
+
+def mcp_config(env: Mapping[str, str], home: str, project: str | None) -> tuple[str, str] | None:
+    """(file, shape) of its MCP servers: the user's when `project` is None, else the file in
+    that project folder; None where it has none of that scope."""
+    if project is not None:
+        return f"{project}/.cursor/mcp.json", "mcpServers"
+    return f"{home}/.cursor/mcp.json", "mcpServers"

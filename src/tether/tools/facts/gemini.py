@@ -56,3 +56,14 @@ def session_pattern(native_id: str, cwd: str | None) -> str | None:
     """Any project's chats: the folder of a project is the CLI's own choice (projects.json).
     The file ends in the id's first 8 characters, or in a suffix of tether's after them."""
     return f"tmp/*/chats/session-*-{native_id[:8]}*.json*"
+
+
+# MCP: which file configures its MCP servers, and in which shape (tether.mcp.install).
+
+
+def mcp_config(env: Mapping[str, str], home: str, project: str | None) -> tuple[str, str] | None:
+    """(file, shape) of its MCP servers: the user's when `project` is None, else the file in
+    that project folder; None where it has none of that scope."""
+    if project is not None:
+        return f"{project}/.gemini/settings.json", "mcpServers"
+    return f"{store_roots(env, home)[0]}/settings.json", "mcpServers"

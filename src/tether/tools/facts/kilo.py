@@ -35,3 +35,14 @@ def session_pattern(native_id: str, cwd: str | None) -> str | None:
     if native_id.startswith("ses_"):
         return f"{APP}.db"
     return f"tasks/{native_id}/api_conversation_history.json"
+
+
+# MCP: which file configures its MCP servers, and in which shape (tether.mcp.install).
+
+
+def mcp_config(env: Mapping[str, str], home: str, project: str | None) -> tuple[str, str] | None:
+    """(file, shape) of its MCP servers: the user's when `project` is None, else the file in
+    that project folder; None where it has none of that scope."""
+    if project is not None:
+        return f"{project}/.kilocode/mcp.json", "mcpServers"
+    return None

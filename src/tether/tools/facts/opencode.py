@@ -3,7 +3,7 @@
 
 from __future__ import annotations
 
-from tether.tools.facts.common import is_safe_id, xdg_data
+from tether.tools.facts.common import env_dir, is_safe_id, xdg_data
 
 TYPE_CHECKING = False
 if TYPE_CHECKING:
@@ -58,3 +58,18 @@ def valid_id(native_id: str) -> bool:
 def session_pattern(native_id: str, cwd: str | None) -> str | None:
     """The database that holds every session (which one it holds, only opencode knows)."""
     return f"{APP}.db"
+
+
+# MCP: which file configures its MCP servers, and in which shape (tether.mcp.install).
+
+
+def mcp_config(env: Mapping[str, str], home: str, project: str | None) -> tuple[str, str] | None:
+    """(file, shape) of its MCP servers: the user's when `project` is None, else the file in
+    that project folder; None where it has none of that scope."""
+    if project is not None:
+        return f"{project}/opencode.json", "opencode"
+    configured = env.get("OPENCODE_CONFIG", "").strip()
+    if configured:
+        return configured, "opencode"
+    xdg = env_dir(env, "XDG_CONFIG_HOME", home) or f"{home}/.config"
+    return f"{xdg}/opencode/opencode.json", "opencode"

@@ -55,3 +55,14 @@ def folder_name(cwd: str) -> str:
 
 def session_pattern(native_id: str, cwd: str | None) -> str | None:
     return f"projects/{'*' if cwd is None else folder_name(cwd)}/chats/{native_id}.jsonl"
+
+
+# MCP: which file configures its MCP servers, and in which shape (tether.mcp.install).
+
+
+def mcp_config(env: Mapping[str, str], home: str, project: str | None) -> tuple[str, str] | None:
+    """(file, shape) of its MCP servers: the user's when `project` is None, else the file in
+    that project folder; None where it has none of that scope."""
+    if project is not None:
+        return f"{project}/.qwen/settings.json", "qwen"
+    return f"{home}/.qwen/settings.json", "qwen"

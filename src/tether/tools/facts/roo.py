@@ -29,3 +29,14 @@ valid_id = is_safe_id
 
 def session_pattern(native_id: str, cwd: str | None) -> str | None:
     return f"tasks/{native_id}/api_conversation_history.json"
+
+
+# MCP: which file configures its MCP servers, and in which shape (tether.mcp.install).
+
+
+def mcp_config(env: Mapping[str, str], home: str, project: str | None) -> tuple[str, str] | None:
+    """(file, shape) of its MCP servers: the user's when `project` is None, else the file in
+    that project folder; None where it has none of that scope."""
+    if project is not None:  # the user's own list lives in each editor's storage
+        return f"{project}/.roo/mcp.json", "mcpServers"
+    return None

@@ -60,6 +60,16 @@ Args = dict[str, Any]
 Converter = Callable[[Args], Args | None]
 
 
+def shorten(text: str, limit: int) -> str:
+    """`text` cut to `limit` characters, an ellipsis last where it was cut."""
+    return text if len(text) <= limit else text[: limit - 1] + "…"
+
+
+def one_line(text: str, limit: int) -> str:
+    """`text` on one line (every run of white space one space), cut to `limit`."""
+    return shorten(" ".join(text.split()), limit)
+
+
 def first_given(native: Args, *keys: str) -> Any:
     """The value of the first of `keys` that `native` gives (not missing, None or "")."""
     return next((native[key] for key in keys if native.get(key) not in (None, "")), None)
@@ -146,6 +156,8 @@ class Shape:
     """Native arguments the tool requires that have no canonical counterpart (encode only)."""
     decode: Converter | None = None
     encode: Converter | None = None
+    freeform: bool = False
+    """Its `decode` also takes input that is not an object (Codex's freeform patch text)."""
 
 
 class Vocabulary:
@@ -165,8 +177,7 @@ class Vocabulary:
 
         One native name may stand for several actions (Codex `apply_patch` adds or edits a
         file): its shapes are tried in table order, the first that fits wins. Input that is
-        not an object (a freeform patch, arguments that were not JSON) reaches a shape's
-        `decode` as `{input: text}`, and fits no shape without one.
+        not an object (a freeform patch) only fits a `freeform` shape (with its own `decode`).
         """
         for shape in self._by_name.get(name, ()):
             call = _decode(shape, native_input)
@@ -190,11 +201,8 @@ class Vocabulary:
 
 
 def _decode(shape: Shape, native_input: Any) -> Canonical | None:
-    if shape.decode is not None:
-        # Input that is not an object (free text: a Codex patch, or arguments that were
-        # not JSON) reaches a decoder as `{input: text}`, the way Codex spells a patch.
-        wrapped = native_input if isinstance(native_input, dict) else {"input": native_input}
-        args = shape.decode(dict(wrapped))
+    if shape.decode is not None and (shape.freeform or isinstance(native_input, dict)):
+        args = shape.decode(dict(native_input) if isinstance(native_input, dict) else native_input)
         if args is None:
             return None
     elif isinstance(native_input, dict):
@@ -208,3 +216,33 @@ def _decode(shape: Shape, native_input: Any) -> Canonical | None:
 
 
 EMPTY = Vocabulary([])
+
+
+TABLES = {
+    "claude": "claude",
+    "codex": "codex",
+    "gemini": "gemini",
+    "copilot": "copilot",
+    "qwen": "qwen",
+    "opencode": "opencode",
+    "cursor": "cursor",
+    "cline": "cline",
+    "roo": "cline",
+    "kilo": "kilo",
+    "amp": "amp",
+    "antigravity": "antigravity",
+}
+"""The module under tether.tools.vocabulary holding each tool's table. Roo Code and Kilo
+Code are forks of Cline and keep its tool names; Kilo's CLI adds opencode's."""
+
+
+def of(tool: str) -> Vocabulary:
+    """The tool's table (empty for a tool whose calls have no shared meaning: Aider's)."""
+    module = TABLES.get(tool)
+    if module is None:
+        return EMPTY
+    import importlib
+
+    table = importlib.import_module(f"tether.tools.vocabulary.{module}").vocabulary
+    assert isinstance(table, Vocabulary)
+    return table

@@ -1,5 +1,5 @@
-"""Codex's `apply_patch` envelope for one file: an edit or a new file as a patch, and a
-patch holding exactly one edit of one file back as (path, old, new)."""
+"""Codex's `apply_patch` envelope: an edit or a new file as a patch, a patch holding exactly
+one edit of one file back as (path, old, new), and the files any patch names."""
 
 from __future__ import annotations
 
@@ -46,3 +46,19 @@ def parse_update(patch: str) -> tuple[str, str, str] | None:
     if old == new:
         return None
     return header[len(UPDATE) :], "\n".join(old), "\n".join(new)
+
+
+DELETE = "*** Delete File: "
+MOVE = "*** Move to: "
+TOUCHES = ((ADD, "write"), (UPDATE, "edit"), (DELETE, "delete"), (MOVE, "write"))
+
+
+def touched(patch: str) -> list[tuple[str, str]]:
+    """(how, path) for every file a patch names: added (`write`), updated (`edit`), deleted
+    (`delete`) or moved to (`write`), in the order the patch names them."""
+    found: list[tuple[str, str]] = []
+    for line in patch.splitlines():
+        for header, how in TOUCHES:
+            if line.startswith(header) and line[len(header) :].strip():
+                found.append((how, line[len(header) :].strip()))
+    return found
