@@ -197,6 +197,8 @@ def _check_fast(bench: Bench, tool: str) -> None:
     python is gone still resumes, without a word about python."""
     folder = bench.work / "no-python-shims"
     shims.install([tool], folder, python="/nonexistent/python")
+    # the fast file python wrote lives in the shims' own folder: the copy needs it too
+    shutil.copytree(bench.shim_dir / ".fast", folder / ".fast", dirs_exist_ok=True)
     env = {**bench.env, "PATH": bench.env["PATH"].replace(str(bench.shim_dir), str(folder))}
     done = subprocess.run(
         [tool], env=env, cwd=bench.root / "src", capture_output=True, text=True, check=True

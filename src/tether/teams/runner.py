@@ -313,6 +313,8 @@ class Teams:
         if not native_id or self.session_file(earlier.tool, native_id, earlier.cwd) is None:
             return self._start_agent(record, agent, folder, earlier.tool, pane, prompt, native_id)
         session_args = launch.resume_args(earlier.tool, native_id)
+        if not launch.spec(earlier.tool).get("resume_takes_prompt", True):
+            prompt = None  # its resume would drop it (Cline's TUI): not given at all
         argv = self._argv(earlier.tool, session_args, _own_args(agent, earlier.tool), prompt)
         earlier.tmux_target = self._run(record.tmux_session, agent, folder, argv, pane)
         earlier.command = argv

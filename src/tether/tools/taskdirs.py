@@ -157,7 +157,11 @@ def source_for(path: Path) -> Source:
 def read(feed: Feed, state: dict[str, Any]) -> Iterator[Op]:
     """The whole task: session fields, then every message. Reads a bundle (what capture
     archives), or a bare conversation file with the files beside it."""
-    doc = feed.document()
+    yield from read_document(feed, feed.document())
+
+
+def read_document(feed: Feed, doc: Any) -> Iterator[Op]:
+    """`read` on a feed whose document is read already (Cline's reader looks at it first)."""
     if isinstance(doc, dict) and "history" in doc and isinstance(doc.get("facts"), dict):
         task_id = str(doc.get("task") or feed.source.native_id or "")
         facts: dict[str, Any] = doc["facts"]
