@@ -450,7 +450,7 @@ def require_target(cli: str) -> None:
     """Skip (fail under TETHER_E2E) unless the pinned target CLI is installed."""
     import pytest
 
-    missing = target_missing(cli)
+    missing = opencode_missing() if cli == "opencode" else target_missing(cli)
     if missing:
         message = f"{missing} not installed: run scripts/install-clis.sh"
         if os.environ.get("TETHER_E2E", "0") not in ("", "0"):
@@ -500,11 +500,12 @@ def run_cline(
     resume: str | None = None,
     timeout: float = DEFAULT_TIMEOUT,
     typed: tuple[str, ...] = (),
+    tui: bool = False,
 ) -> Run:
     """``cline --json PROMPT`` (headless, a new session), or Cline's TUI under a terminal:
-    ``cline --id ID`` (``resume``) or ``cline`` when ``typed`` is given, with ``prompt``
-    and then each of ``typed`` typed into it (its resume opens the TUI only)."""
-    if resume is None and not typed:
+    ``cline --id ID`` (``resume``) or ``cline`` (``tui``, or when ``typed`` is given), with
+    ``prompt`` and then each of ``typed`` typed into it (its resume opens the TUI only)."""
+    if resume is None and not typed and not tui:
         argv = [str(binary("cline")), "--json", prompt]
         return run_cli(argv, home, cwd, dict(CLINE_ENV), cline_files(home), timeout)
     argv = [str(binary("cline")), *(["--id", resume] if resume else [])]

@@ -794,6 +794,7 @@ def _run_piped(
 
 SETTLE = 1.5  # seconds of a quiet screen before typing, and after the model has answered
 SCREEN = (40, 120)
+DRAWN = 512  # bytes of screen output that mean a TUI has drawn itself
 
 
 def _run_in_terminal(
@@ -843,7 +844,8 @@ def _run_in_terminal(
         while time.monotonic() < deadline and child.poll() is None:
             with mock.lock:
                 asked = sum(1 for r in mock.requests if r.kind != "other")
-            if screen and asked >= count and time.monotonic() - last[0] > SETTLE:
+            drawn = len(screen) >= DRAWN  # not just a launcher's line: the TUI is up
+            if drawn and asked >= count and time.monotonic() - last[0] > SETTLE:
                 return True
             time.sleep(0.1)
         return False

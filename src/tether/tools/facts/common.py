@@ -213,6 +213,19 @@ def same_folder(recorded: object, cwd: str) -> bool:
     return recorded == cwd or os.path.realpath(recorded) == os.path.realpath(cwd)
 
 
+def in_project(recorded: object, root: str) -> bool:
+    """Whether a folder a tool recorded is the project at `root` or a folder in it (opencode
+    and its forks record $PWD, which a shim leaves where the user typed the command)."""
+    if not isinstance(recorded, str) or not recorded:
+        return False
+    if same_folder(recorded, root):
+        return True
+    top = root.rstrip("/") + "/"
+    return recorded.startswith(top) or os.path.realpath(recorded).startswith(
+        os.path.realpath(root).rstrip("/") + "/"
+    )
+
+
 def query_readonly(path: str, sql: str, params: tuple[object, ...]) -> list[tuple[Any, ...]]:
     """Rows of a query on another tool's SQLite database, opened read-only (immutable when
     the tool is not running, so that no -wal or -shm file is made); none on any error.

@@ -8,7 +8,7 @@ CLI, an opencode fork, keeps the same database (tether.tools.facts.kilo).
 
 from __future__ import annotations
 
-from tether.tools.facts.common import is_safe_id, query_readonly, same_folder, xdg_data
+from tether.tools.facts.common import in_project, is_safe_id, query_readonly, xdg_data
 
 TYPE_CHECKING = False
 if TYPE_CHECKING:
@@ -68,9 +68,10 @@ def session_pattern(native_id: str, cwd: str | None) -> str | None:
 
 
 def started_since(store: str, cwd: str, since: float, headless: bool) -> list[tuple[str, str]]:
-    """The sessions opencode began in `cwd` at or after `since` (epoch seconds), oldest
-    first, as (id, database): sub-agents' (with a parent) left out. A headless `opencode
-    run` and the TUI keep the same kind of session: `headless` changes nothing."""
+    """The sessions opencode began in the project at `cwd` (there or in a folder of it) at
+    or after `since` (epoch seconds), oldest first, as (id, database): sub-agents' (with a
+    parent) left out. A headless `opencode run` and the TUI keep the same kind of session:
+    `headless` changes nothing."""
     return sessions_since(f"{store}/{APP}.db", cwd, since)
 
 
@@ -80,5 +81,5 @@ def sessions_since(database: str, cwd: str, since: float) -> list[tuple[str, str
     return [
         (native_id, database)
         for native_id, directory in rows
-        if isinstance(native_id, str) and valid_id(native_id) and same_folder(directory, cwd)
+        if isinstance(native_id, str) and valid_id(native_id) and in_project(directory, cwd)
     ]
