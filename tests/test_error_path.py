@@ -66,6 +66,8 @@ ARCHIVE_COMMANDS = {
     ("convert",),
     ("resume",),
     ("fork",),
+    ("alias",),
+    ("checkpoint",),
 }
 # They run until stopped, capturing as the archive lets them: a locked archive makes them
 # wait and retry, which is right, and the test does not wait for them.

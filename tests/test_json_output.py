@@ -32,6 +32,7 @@ class Some:
 SESSION_ITEM = {
     *("id", "tool", "native_id", "project", "cwd", "git_branch", "git_commit", "title"),
     *("created_at", "updated_at", "message_count", "models", "usage", "parent_id"),
+    *("names", "checkpoints"),
 }
 PROBLEM = {"path", "message"}
 CONVERTED = {
@@ -40,6 +41,10 @@ CONVERTED = {
     "report": {"source", "mapped", "downgraded", "shortened", "dropped", "notes"},
 }
 SERVICE = {"kind", "path", "changed", "ran", "to_run", "stopped_pid", "error"}
+NAMED = {
+    **dict.fromkeys(("name", "kind", "messages", "timestamp", "removed")),
+    "session": {"id", "tool", "native_id"},
+}
 SHAPES: dict[str, Any] = {
     "list": [SESSION_ITEM],
     "search": [
@@ -74,6 +79,8 @@ SHAPES: dict[str, Any] = {
     },
     "convert": CONVERTED,
     "fork": CONVERTED,
+    "alias": NAMED,
+    "checkpoint": NAMED,
     "resume": {"tool", "native_id", "cwd", "resume_command", "written", "runs"},
     "status": {
         **dict.fromkeys(("project", "headless", "headless_from")),

@@ -80,6 +80,16 @@ LAZY_COMMANDS: dict[str, tuple[str, str, str]] = {
         "fork",
         "A new native session with the same history.",
     ),
+    "alias": (
+        "tether.commands.names",
+        "alias",
+        "Give a session a name, usable wherever an id is.",
+    ),
+    "checkpoint": (
+        "tether.commands.names",
+        "checkpoint",
+        "Name the point a session is at now, to resume or fork from it later.",
+    ),
     "watch": (
         "tether.commands.watch",
         "watch",

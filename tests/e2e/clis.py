@@ -11,6 +11,7 @@ import functools
 import json
 import os
 import shutil
+import sqlite3
 import subprocess
 import sys
 import tempfile
@@ -731,6 +732,8 @@ SHELL_TOOL = {
     "gemini": "run_shell_command",
     "copilot": "bash",
     "opencode": "bash",
+    "kilo": "bash",
+    "cline": "run_commands",
 }
 
 
@@ -797,6 +800,49 @@ def drive_session(cli: str, base: Path, timeout: float = DEFAULT_TIMEOUT) -> Rea
         shell_tool=SHELL_TOOL[cli],
         runs=tuple(runs),
         native_files=native_files(cli, home, cwd, session_id),
+    )
+
+
+def drive_more(cli: str, base: Path, timeout: float = DEFAULT_TIMEOUT) -> RealSession:
+    """A RealSession written by the real Kilo or Cline CLI, which name their sessions
+    themselves: Kilo's turns are headless (`kilo run`, then `--session`); Cline's first is
+    (`cline --json`), the others are typed into its TUI (`cline --id`, its only resume)."""
+    home, cwd = base / cli / "home", base / cli / f"{cli}-project"
+    prompts, replies, command, output = session_texts(cli)
+    runs: list[Run] = []
+
+    def check(run: Run) -> Run:
+        runs.append(run)
+        if run.proc.returncode != 0 or not run.model_requests():
+            raise AssertionError(f"{cli} run {len(runs)} failed\n{run.describe()}")
+        return run
+
+    if cli == "kilo":
+        check(run_kilo(home, cwd, prompts[0], timeout=timeout))
+        db = sqlite3.connect(f"file:{home}/.local/share/kilo/kilo.db?mode=ro", uri=True)
+        [(session_id,)] = db.execute("SELECT id FROM session").fetchall()
+        db.close()
+        for prompt in prompts[1:]:
+            check(run_kilo(home, cwd, prompt, session=session_id, timeout=timeout))
+        files = (home / ".local" / "share" / "kilo" / "kilo.db",)
+    else:
+        check(run_cline(home, cwd, prompts[0], timeout=timeout))
+        [path] = cline_sessions(home)
+        session_id = path.parent.name
+        check(run_cline(home, cwd, prompts[1], resume=session_id, typed=(prompts[2],)))
+        files = (path,)
+    return RealSession(
+        cli=cli,
+        home=home,
+        cwd=cwd,
+        session_id=str(session_id),
+        prompts=prompts,
+        replies=replies,
+        command=command,
+        output=output,
+        shell_tool=SHELL_TOOL[cli],
+        runs=tuple(runs),
+        native_files=files,
     )
 
 

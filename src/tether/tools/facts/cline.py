@@ -29,7 +29,7 @@ if TYPE_CHECKING:
 NAME = "cline"
 DISPLAY_NAME = "Cline"
 ALIASES: tuple[str, ...] = ("claude-dev", "cline-cli")
-CAPABILITIES: frozenset[Capability] = frozenset({"read", "resume", "autoresume"})
+CAPABILITIES: frozenset[Capability] = frozenset({"read", "write", "resume", "autoresume"})
 STORE_VARIABLES: tuple[str, ...] = ("CLINE_DATA_DIR", "CLINE_DIR", *EDITOR_VARIABLES)
 EXTENSION_ID = "saoudrizwan.claude-dev"
 CANDIDATES = 64

@@ -20,7 +20,7 @@ if TYPE_CHECKING:
 NAME = "kilo"
 DISPLAY_NAME = "Kilo Code"
 ALIASES: tuple[str, ...] = ("kilo-code", "kilocode", "kilo-cli")
-CAPABILITIES: frozenset[Capability] = frozenset({"read", "resume", "autoresume"})
+CAPABILITIES: frozenset[Capability] = frozenset({"read", "write", "resume", "autoresume"})
 STORE_VARIABLES: tuple[str, ...] = ("KILO_DATA_DIR", "XDG_DATA_HOME", *EDITOR_VARIABLES)
 EXTENSION_ID = "kilocode.kilo-code"
 APP = "kilo"
