@@ -81,6 +81,18 @@ SHAPES: dict[str, Any] = {
     "fork": CONVERTED,
     "alias": NAMED,
     "checkpoint": NAMED,
+    "storage": {
+        **dict.fromkeys(("sessions", "bytes", "raw_bytes", "text_bytes")),
+        "archive": {"path", "bytes"},
+        "by_tool": [{"tool", "sessions", "bytes"}],
+        "by_project": [{"project", "sessions", "bytes"}],
+        "by_age": [{"age", "sessions", "bytes"}],
+    },
+    "prune": {
+        **dict.fromkeys(("dry_run", "cutoff", "sessions", "bytes", "vacuumed")),
+        "by_tool": ({"tool", "sessions", "bytes"},),
+        "removed": ({"id", "tool", "native_id", "project", "updated_at", "bytes"},),
+    },
     "resume": {"tool", "native_id", "cwd", "resume_command", "written", "runs"},
     "status": {
         **dict.fromkeys(("project", "headless", "headless_from")),
@@ -142,7 +154,7 @@ SHAPES: dict[str, Any] = {
         ),
     },
 }
-NO_JSON = {"watch", "daemon logs", "init", "export"}
+NO_JSON = {"watch", "daemon logs", "init", "export", "completion"}
 """They print no result of their own: log lines, shell code, the export itself."""
 
 
