@@ -125,11 +125,13 @@ def run_cli(
     files: dict[Path, str] | None = None,
     timeout: float = DEFAULT_TIMEOUT,
     typed: tuple[str, ...] = (),
+    ready: tuple[str, ...] = (),
 ) -> Run:
     """Run argv against a fresh mock; ``@MOCK_PORT@`` in env and files is its port.
 
     With ``typed``, the CLI runs in a terminal (its TUI) and each text is typed in turn,
-    once the screen has settled and the mock has answered the one before."""
+    once the screen has settled (and shows one of ``ready``, its input box) and the mock has
+    answered the one before."""
     home.mkdir(parents=True, exist_ok=True)
     cwd.mkdir(parents=True, exist_ok=True)
     namespace = use_namespace()
@@ -144,6 +146,7 @@ def run_cli(
             "record": str(record_path),
             "namespace": namespace,
             "typed": list(typed),
+            "ready": list(ready),
         }
         spec_path.write_text(json.dumps(spec))
         runner = [sys.executable, str(MOCKMODEL), str(spec_path)]
@@ -472,6 +475,10 @@ CLINE_ENV = {
 }
 
 
+CLINE_READY = ("What can I do for you?", "Ask anything")
+"""The placeholder of the TUI's input box: it takes keys once it shows."""
+
+
 def cline_files(home: Path) -> dict[Path, str]:
     """Cline's provider settings under ``home``: an OpenAI-compatible provider at the mock."""
     settings = {
@@ -511,7 +518,8 @@ def run_cline(
         return run_cli(argv, home, cwd, dict(CLINE_ENV), cline_files(home), timeout)
     argv = [str(binary("cline")), *(["--id", resume] if resume else [])]
     keys = (prompt, *typed)
-    return run_cli(argv, home, cwd, dict(CLINE_ENV), cline_files(home), timeout, keys)
+    files = cline_files(home)
+    return run_cli(argv, home, cwd, dict(CLINE_ENV), files, timeout, keys, CLINE_READY)
 
 
 def cline_sessions(home: Path) -> list[Path]:

@@ -730,7 +730,7 @@ def run_spec(spec: dict[str, Any]) -> int:
         timeout = spec.get("timeout", 120)
         if spec.get("typed"):
             returncode, stdout, stderr, timed_out = _run_in_terminal(
-                argv, env, spec["cwd"], spec["typed"], timeout, mock
+                argv, env, spec["cwd"], spec["typed"], timeout, mock, spec.get("ready", [])
             )
         else:
             returncode, stdout, stderr, timed_out = _run_piped(argv, env, spec["cwd"], timeout)
@@ -798,11 +798,18 @@ DRAWN = 512  # bytes of screen output that mean a TUI has drawn itself
 
 
 def _run_in_terminal(
-    argv: list[str], env: dict[str, str], cwd: str, typed: list[str], timeout: float, mock: Any
+    argv: list[str],
+    env: dict[str, str],
+    cwd: str,
+    typed: list[str],
+    timeout: float,
+    mock: Any,
+    ready: list[str],
 ) -> tuple[int, bytes, bytes, bool]:
     """Run a TUI in a pseudo-terminal: type each text (then Enter) once the screen has been
-    quiet a while and, after the first, once the mock has answered the text before; then
-    end it (SIGTERM, then SIGKILL). Its screen output is the run's stdout."""
+    quiet a while, shows one of the `ready` texts (its input box) since the last typing and,
+    after the first, once the mock has answered the text before; then end it (SIGTERM, then
+    SIGKILL). Its screen output is the run's stdout."""
     import pty
     import termios
     import time
@@ -839,13 +846,17 @@ def _run_in_terminal(
     reader.start()
     deadline = time.monotonic() + timeout
 
+    since = [0]
+
     def settled(count: int) -> bool:
         """Until the mock has `count` model requests and the screen has been quiet."""
         while time.monotonic() < deadline and child.poll() is None:
             with mock.lock:
                 asked = sum(1 for r in mock.requests if r.kind != "other")
             drawn = len(screen) >= DRAWN  # not just a launcher's line: the TUI is up
-            if drawn and asked >= count and time.monotonic() - last[0] > SETTLE:
+            fresh = bytes(screen[since[0] :])
+            shown = not ready or any(text.encode() in fresh for text in ready)
+            if drawn and shown and asked >= count and time.monotonic() - last[0] > SETTLE:
                 return True
             time.sleep(0.1)
         return False
@@ -855,6 +866,7 @@ def _run_in_terminal(
         if not settled(index):
             timed_out = child.poll() is None
             break
+        since[0] = len(screen)
         os.write(leader, text.encode())
         time.sleep(0.3)
         os.write(leader, b"\r")

@@ -3,9 +3,10 @@
 Two new files in a new folder of the CLI's data folder, as the CLI writes them:
 `sessions/<id>/<id>.messages.json` (`{version, sessionId, messages}`: Anthropic-style
 messages, the user's words in `<user_input mode="act">`, each tool_use answered by a
-tool_result in the next user message) and the record `<id>.json` (folder, title, times,
-provider and model). Cline finds a session by these files alone (no row in its
-sessions.db is needed): proven with Cline 3.0.65 (tests/e2e), whose resume is its TUI's.
+tool_result that names its tool (Cline refuses one without) in the next user message)
+and the record `<id>.json` (folder, title, times, provider and model). Cline finds a
+session by these files alone (no row in its sessions.db is needed): proven with Cline
+3.0.65 (tests/e2e), whose resume is its TUI's.
 
 Cline's own tools take lists (`run_commands {commands: [...]}`, `read_files {files:
 [{path}]}`): the vocabulary turns one canonical call into a list of one. The provider and
@@ -211,9 +212,11 @@ def configured_model(store: Path) -> tuple[str, str]:
 
 def _messages(job: WriteJob, provider: str) -> list[dict[str, Any]]:
     out: list[dict[str, Any]] = []
+    called: dict[str, str] = {}  # a tool_result names its call's tool: Cline requires it
     for message in job.session.messages:
         stamp = _ms(message.timestamp, job.now)
         if message.role == "assistant":
+            called.update({p.id: p.name for p in message.parts if isinstance(p, ToolCall)})
             content = [b for part in message.parts for b in _assistant(part, job)]
             if content:
                 out.append(
@@ -227,7 +230,7 @@ def _messages(job: WriteJob, provider: str) -> list[dict[str, Any]]:
                     }
                 )
             continue
-        content = [b for part in message.parts for b in _user(part, job.report)]
+        content = [b for part in message.parts for b in _user(part, job.report, called)]
         if content:
             out.append({"id": str(uuid.uuid4()), "role": "user", "content": content, "ts": stamp})
     return out
@@ -249,13 +252,14 @@ def _assistant(part: Part, job: WriteJob) -> list[dict[str, Any]]:
     return []
 
 
-def _user(part: Part, report: Report) -> list[dict[str, Any]]:
+def _user(part: Part, report: Report, called: dict[str, str]) -> list[dict[str, Any]]:
     if isinstance(part, Text):
         return [{"type": "text", "text": f'<user_input mode="act">{part.text}</user_input>'}]
     if isinstance(part, ToolResult):
         block: dict[str, Any] = {
             "type": "tool_result",
             "tool_use_id": part.call_id,
+            "name": called.get(part.call_id, "tool"),
             "content": part.output,
         }
         if part.is_error:
