@@ -111,11 +111,11 @@ def specs(root: click.Group) -> list[Spec]:
     return out
 
 
-def script(shell: str, python: str, database: str, home_var: str = "TETHER_HOME") -> str:
-    """The completion script for `shell` (bash, zsh or fish)."""
-    from tether.cli import main
-
-    every = specs(main)
+def script(
+    root: click.Group, shell: str, python: str, database: str, home_var: str = "TETHER_HOME"
+) -> str:
+    """The completion script for `shell` (bash, zsh or fish) of the command tree `root`."""
+    every = specs(root)
     if shell == "fish":
         return fish(every, python, database, home_var)
     body = bash(every, python, database, home_var)
@@ -332,7 +332,14 @@ def completion(shell: str) -> None:
       source <(tether completion bash)        # in ~/.bashrc (zsh: ~/.zshrc)
       tether completion fish | source         # in ~/.config/fish/config.fish
     """
-    sys.stdout.write(script(shell, sys.executable, default_database()))
+    sys.stdout.write(script(_root(), shell, sys.executable, default_database()))
+
+
+def _root() -> click.Group:
+    """The command tree this command runs in (commands never import the CLI itself)."""
+    root = click.get_current_context().find_root().command
+    assert isinstance(root, click.Group)
+    return root
 
 
 def for_init(shell: str, folder: Path) -> str:
@@ -350,6 +357,6 @@ def for_init(shell: str, folder: Path) -> str:
     if not current:
         from tether.statefile import write_atomic
 
-        text = mark + script(shell, sys.executable, default_database())
+        text = mark + script(_root(), shell, sys.executable, default_database())
         write_atomic(str(path), text, mode=0o600, sync=False)
     return f"source {shlex.quote(str(path))}\n"
