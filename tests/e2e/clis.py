@@ -552,12 +552,8 @@ def run_kilo(
     session: str | None = None,
     timeout: float = DEFAULT_TIMEOUT,
 ) -> Run:
-    """``kilo run --auto``: new, or ``--session <id>``; the prompt word by word, as opencode's."""
-    argv = [str(binary("kilo")), "run", "--auto"]
-    if session:
-        argv += ["--session", session]
-    argv += prompt.split(" ")
-    return run_cli(argv, home, cwd, dict(KILO_ENV), kilo_config_files(home), timeout)
+    """``kilo run --auto``: new, or ``--session <id>``, as ``run_opencode``."""
+    return run_opencode(home, cwd, prompt, session, timeout=timeout, cli="kilo")
 
 
 # ---------------------------------------------------------------------------------------
@@ -675,17 +671,21 @@ def run_opencode(
     session: str | None = None,
     continue_last: bool = False,
     timeout: float = DEFAULT_TIMEOUT,
+    cli: str = "opencode",
 ) -> Run:
-    """``opencode run --auto``: new, ``--session <id>``, or ``--continue`` (the latest).
+    """``opencode run --auto``: new, ``--session <id>``, or ``--continue`` (the latest);
+    ``cli="kilo"``: the same with the Kilo CLI, an opencode fork.
 
     The prompt goes word by word: opencode quotes a message argument holding a space.
     """
-    argv = [str(binary("opencode")), "run", "--auto"]
+    argv = [str(binary(cli)), "run", "--auto"]
     if session:
         argv += ["--session", session]
     if continue_last:
         argv += ["--continue"]
     argv += prompt.split(" ")
+    if cli == "kilo":
+        return run_cli(argv, home, cwd, dict(KILO_ENV), kilo_config_files(home), timeout)
     return run_cli(argv, home, cwd, dict(OPENCODE_ENV), opencode_config_files(home), timeout)
 
 

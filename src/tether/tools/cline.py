@@ -63,15 +63,7 @@ def session(path: Path) -> Source:
 
 
 def _version(folder: Path, sid: str) -> str:
-    stamps = []
-    for file in (f"{sid}{MESSAGES}", f"{sid}.json"):
-        try:
-            st = (folder / file).stat()
-        except OSError:
-            stamps.append("-")
-            continue
-        stamps.append(f"{st.st_size}:{st.st_mtime_ns}")
-    return "/".join(stamps)
+    return taskdirs.files_version(folder, (f"{sid}{MESSAGES}", f"{sid}.json"))
 
 
 def bundle(path: Path, sid: str) -> bytes:

@@ -94,8 +94,13 @@ def task(path: Path) -> Source:
 
 
 def _version(folder: Path) -> str:
+    return files_version(folder, (HISTORY, UI_MESSAGES, HISTORY_ITEM, TASK_METADATA))
+
+
+def files_version(folder: Path, files: tuple[str, ...]) -> str:
+    """The size and mtime of each of `files` in `folder` (`-` for one that is missing)."""
     stamps = []
-    for file in (HISTORY, UI_MESSAGES, HISTORY_ITEM, TASK_METADATA):
+    for file in files:
         try:
             st = (folder / file).stat()
         except OSError:

@@ -8,6 +8,7 @@ afterwards in kilo.db, read-only (started_since).
 
 from __future__ import annotations
 
+from tether.tools.facts import opencode
 from tether.tools.facts.common import EDITOR_VARIABLES, editor_storage, is_safe_id, xdg_data
 from tether.tools.facts.opencode import sessions_since
 
@@ -25,6 +26,7 @@ STORE_VARIABLES: tuple[str, ...] = ("KILO_DATA_DIR", "XDG_DATA_HOME", *EDITOR_VA
 EXTENSION_ID = "kilocode.kilo-code"
 APP = "kilo"
 
+assert opencode.LAUNCH is not None
 LAUNCH: LaunchSpec | None = {
     # kilo 7.7 (`kilo --help`, `kilo run --help`): opencode's flags and command words.
     "binary": "kilo",
@@ -32,11 +34,7 @@ LAUNCH: LaunchSpec | None = {
     "resume": ("--session", "{id}"),
     "headless_flags": ("run",),
     "headless_resume": ("--session", "{id}"),
-    "headless_value_flags": (
-        *("--command", "-m", "--model", "--agent", "--format", "-f", "--file", "--title"),
-        *("--attach", "-p", "--password", "-u", "--username", "--dir", "--port"),
-        *("--variant", "--log-level"),
-    ),
+    "headless_value_flags": opencode.LAUNCH["headless_value_flags"],  # `kilo run`'s are its
     "passthrough_flags": (
         *("-c", "--continue", "-s", "--session", "--fork", "--cloud-fork", "--attach"),
         *("--worktree", "-h", "--help", "-v", "--version"),
