@@ -304,3 +304,25 @@ def test_shims_resume_the_stand_in_on_the_session_it_began(
     )
     assert f"tether: {tool}: resuming session {native_id}" in third.stderr
     assert json.loads(log.read_text().splitlines()[-1])["argv"] == [flag, native_id]
+
+
+@pytest.mark.parametrize(("tool", "binary"), [("antigravity", "agy"), ("cursor", "cursor-agent")])
+def test_tether_resume_runs_the_tools_own_resume_without_a_writer(
+    tool: str, binary: str, project: Path, isolated_home: Path, tmp_path: Path
+) -> None:
+    """A session of a tool tether only reads resumes in that tool: its own resume command."""
+    from tests.conftest import run
+
+    real = standins.install(tmp_path / "bin", (binary,))
+    env = {"HOME": str(isolated_home), "PATH": f"{real}{os.pathsep}/usr/bin:/bin"}
+    subprocess.run([binary, "-p", "remember the walnut"], cwd=project, env=env, check=True)
+    run("scan")
+    [row] = json.loads(run("list", "--json", "--tool", tool).stdout)
+    shown = json.loads(run("show", row["id"], "--json").stdout)
+    texts = [p["text"] for m in shown["messages"] for p in m["parts"] if p["type"] == "text"]
+    assert "remember the walnut" in texts and "ECHO: remember the walnut" in texts
+    plan = json.loads(
+        run("resume", row["id"], "--print", "--anyway", "--json", "--cwd", str(project)).stdout
+    )
+    flag = launch.spec(tool)["resume"][0]
+    assert plan["resume_command"] == [binary, flag, row["native_id"]] and plan["written"] is None

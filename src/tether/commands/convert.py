@@ -115,13 +115,20 @@ def resume(
     from tether.tools import launch
 
     session = named_session(ident, no_scan)
-    tool = _target(target or session.tool)
+    at_point = "checkpoint" in session.native  # a new session from that point, never the old
+    own = (
+        not at_point
+        and (target is None or facts.resolve(target) == session.tool)
+        and "resume" in facts.get(session.tool).CAPABILITIES
+        and own_file(session, os.environ, user_home())
+    )
+    # its own tool resumes it as it is (Cursor's, Antigravity's too: no writer needed)
+    tool = session.tool if own else _target(target or session.tool)
     if not print_only:
         _require_cli(tool, anyway)
     written: Path | None = None
     native_id = session.native_id
-    at_point = "checkpoint" in session.native  # a new session from that point, never the old
-    if not at_point and tool == session.tool and own_file(session, os.environ, user_home()):
+    if own:
         folder = resolve_cwd(session, cwd)
         command = launch.resume_command(tool, session.native_id)
     else:
