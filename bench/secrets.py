@@ -60,9 +60,10 @@ def recall(seeds: int, work: Path) -> dict[str, list[int]]:
     """Per output: [redacted and carried, carried] over kinds x placements x seeds."""
     bin_dir = work / "bin"
     bin_dir.mkdir(parents=True)
-    fake = bin_dir / "opencode"
-    fake.write_text(FAKE_OPENCODE.format(python=sys.executable))
-    fake.chmod(fake.stat().st_mode | stat.S_IXUSR)
+    for binary in ("opencode", "kilo"):  # the Kilo CLI imports the same JSON
+        fake = bin_dir / binary
+        fake.write_text(FAKE_OPENCODE.format(python=sys.executable))
+        fake.chmod(fake.stat().st_mode | stat.S_IXUSR)
     os.environ["PATH"] = f"{bin_dir}{os.pathsep}{os.environ['PATH']}"
     tally: dict[str, list[int]] = {}
     missed: Counter[str] = Counter()

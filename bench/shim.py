@@ -5,7 +5,8 @@ claude or codex) run directly and through tether's installed shim, and the floor
 -I -S -c pass` with the python the shims run. The target: the shim adds at most one floor,
 whatever the size of the tool's history. Codex is timed with a small history and with a
 large one (`--history-mb` of rollouts, real bytes), on the usual path (the session's file
-is known) and on the pick-up path (its id is read from the rollout the launch started).
+is known) and on the pick-up path (its id is read from the rollout the launch started);
+opencode, which names its sessions too, on both paths (its id read from its database).
 
 A plain launch that resumes a known session takes the shim's /bin/sh fast path (no python;
 tether.autoresume.fastfile); every other launch, python's. Figures say which path they time;
@@ -20,6 +21,7 @@ import argparse
 import json
 import os
 import shutil
+import sqlite3
 import statistics
 import subprocess
 import sys
@@ -52,10 +54,10 @@ class Bench:
         (self.root / "src").mkdir()
         self.bin = work / "bin"
         self.bin.mkdir()
-        for tool in ("claude", "codex"):
+        for tool in ("claude", "codex", "opencode"):
             shutil.copy("/bin/true", self.bin / tool)
         self.shim_dir = work / "tether" / "shims"
-        shims.install(["claude", "codex"], self.shim_dir)
+        shims.install(["claude", "codex", "opencode"], self.shim_dir)
         path = os.pathsep.join([str(self.shim_dir), str(self.bin), "/usr/bin", "/bin"])
         self.env = {"HOME": str(self.home), "PATH": path, "LANG": "C.UTF-8"}
 
@@ -81,6 +83,27 @@ class Bench:
             "origin": "tether",
         }
         statefile.write_json(autoresume.state_path(str(self.root), tool), state)
+
+
+OPENCODE_DB = REPO / "tests" / "fixtures" / "opencode" / "opencode-1.18.33.db"
+"""A real opencode database (one session): the opencode launches pick a session up from it."""
+
+
+def opencode_session(bench: Bench, began: float) -> tuple[str, str]:
+    """opencode's database with its session begun at `began` in the bench's project."""
+    folder = bench.home / ".local" / "share" / "opencode"
+    folder.mkdir(parents=True, exist_ok=True)
+    path = folder / "opencode.db"
+    shutil.copyfile(OPENCODE_DB, path)
+    db = sqlite3.connect(path)
+    with db:
+        db.execute(
+            "UPDATE session SET directory = ?, time_created = ?",
+            (str(bench.root), int(began * 1000)),
+        )
+    [(native_id,)] = db.execute("SELECT id FROM session").fetchall()
+    db.close()
+    return str(native_id), str(path)
 
 
 def codex_history(home: Path, megabytes: int, root: Path) -> int:
@@ -145,6 +168,17 @@ def main(argv: list[str] | None = None) -> int:
             rollout(each.home / ".codex" / "sessions", launched + 5, each.root, str(uuid.uuid4()))
             return lambda: each.write_state("codex", None, None, launched)
 
+        def opencode_known(each: Bench) -> Callable[[], None]:
+            native_id, path = opencode_session(each, time.time())
+            each.write_state("opencode", native_id, path, None)
+            return lambda: None
+
+        def opencode_pending(each: Bench) -> Callable[[], None]:
+            """Each run: 'launched a minute ago', the session it began is in the database."""
+            launched = time.time() - 60
+            opencode_session(each, launched + 5)
+            return lambda: each.write_state("opencode", None, None, launched)
+
         python = sys.executable
 
         def nothing() -> None:
@@ -168,6 +202,17 @@ def main(argv: list[str] | None = None) -> int:
         ]
         for name, each in picks:
             cases.append((name, ["codex"], each, codex_pending(each)))
+        opencode_fresh = Bench(Path(scratch) / "opencode")
+        cases += [
+            ("opencode, run directly", [str(bench.bin / "opencode")], bench, nothing),
+            ("opencode via shim: resume [sh]", ["opencode"], bench, opencode_known(bench)),
+            (
+                "opencode via shim: pick-up from its database [py]",
+                ["opencode"],
+                opencode_fresh,
+                opencode_pending(opencode_fresh),
+            ),
+        ]
 
         samples: dict[str, list[float]] = {name: [] for name, *_ in cases}
         for _name, command, each, before in cases:  # one untimed warm-up run each
@@ -214,8 +259,8 @@ def _check_picked_up(large: Bench) -> None:
 
 
 def _added(name: str, figures: dict[str, float]) -> float:
-    direct = figures["claude, run directly" if name.startswith("claude") else "codex, run directly"]
-    return figures[name] - direct
+    tool = name.split(" ", 1)[0].rstrip(",")
+    return figures[name] - figures[f"{tool}, run directly"]
 
 
 def report(figures: dict[str, float], floor: float, runs: int, history_mb: int) -> str:

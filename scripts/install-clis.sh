@@ -7,7 +7,7 @@ set -euo pipefail
 repo="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 dir="${1:-${TETHER_CLIS_DIR:-$repo/.cache/clis}}"
 
-# Keep in step with tests/e2e/clis.py (PINS).
+# Keep in step with tests/e2e/clis.py (PINS, TARGET_PINS, OPENCODE_PIN).
 pins=(
     "@anthropic-ai/claude-code@2.1.197"
     "@openai/codex@0.169.0"
@@ -15,6 +15,10 @@ pins=(
     "@github/copilot@1.0.102"
     "@qwen-code/qwen-code@0.24.4"
     "opencode-ai@1.18.33"
+    "cline@3.0.65"
+    # The Kilo CLI's linux-x64 binary package: its @kilocode/cli wrapper needs platform
+    # packages the registry lacks (clis.py TARGET_PINS says more).
+    "@kilocode/cli-linux-x64@7.7.9"
 )
 
 # Python CLIs, each in its own venv under .cache/ (keep in step with clis.py PYTHON_PINS).

@@ -50,6 +50,7 @@ SAMPLES = {
     "agent": "planner",
     "tools": "claude",
     "target": "codex",
+    "age": "180d",
 }
 FLAGS = ("print_only", "anyway")
 TOOL_PARAMS = {"tool", "target", "tools"}
@@ -68,6 +69,9 @@ ARCHIVE_COMMANDS = {
     ("fork",),
     ("web",),
     ("stats",),
+    ("alias",),
+    ("checkpoint",),
+    ("prune",),
 }
 # They run until stopped, capturing as the archive lets them: a locked archive makes them
 # wait and retry, which is right, and the test does not wait for them.

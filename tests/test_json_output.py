@@ -39,6 +39,7 @@ class OneOf:
 SESSION_ITEM = {
     *("id", "tool", "native_id", "project", "cwd", "git_branch", "git_commit", "title"),
     *("created_at", "updated_at", "message_count", "models", "usage", "parent_id"),
+    *("names", "checkpoints"),
 }
 PROBLEM = {"path", "message"}
 CONVERTED = {
@@ -92,6 +93,10 @@ USAGE_GROUP = {
     **dict.fromkeys(("sessions", "messages", "cost_usd", "unpriced_tokens")),
     "tokens": TOKENS,
 }
+NAMED = {
+    **dict.fromkeys(("name", "kind", "messages", "timestamp", "removed")),
+    "session": {"id", "tool", "native_id"},
+}
 SHAPES: dict[str, Any] = {
     "list": [SESSION_ITEM],
     "search": [
@@ -126,6 +131,20 @@ SHAPES: dict[str, Any] = {
     },
     "convert": CONVERTED,
     "fork": CONVERTED,
+    "alias": NAMED,
+    "checkpoint": NAMED,
+    "storage": {
+        **dict.fromkeys(("sessions", "bytes", "raw_bytes", "text_bytes")),
+        "archive": {"path", "bytes"},
+        "by_tool": [{"tool", "sessions", "bytes"}],
+        "by_project": [{"project", "sessions", "bytes"}],
+        "by_age": [{"age", "sessions", "bytes"}],
+    },
+    "prune": {
+        **dict.fromkeys(("dry_run", "cutoff", "sessions", "bytes", "vacuumed")),
+        "by_tool": ({"tool", "sessions", "bytes"},),
+        "removed": ({"id", "tool", "native_id", "project", "updated_at", "bytes"},),
+    },
     "resume": {"tool", "native_id", "cwd", "resume_command", "written", "runs"},
     "status": {
         **dict.fromkeys(("project", "headless", "headless_from")),
@@ -198,7 +217,7 @@ SHAPES: dict[str, Any] = {
         ),
     },
 }
-NO_JSON = {"watch", "daemon logs", "init", "export", "web", "mcp serve"}
+NO_JSON = {"watch", "daemon logs", "init", "export", "web", "mcp serve", "completion"}
 """They print no result of their own: log lines, shell code, the export itself, the link to
 the pages (each page has its own .json), the MCP protocol on stdout."""
 

@@ -78,13 +78,14 @@ def test_export_leaks_no_secret_in_any_part_kind_or_format(where: dict[str, Samp
 
 @pytest.fixture
 def convert_env(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
-    """A folder to convert into, and a stand-in `opencode` (only its import step is
-    faked: what tether writes is the export JSON it hands over)."""
+    """A folder to convert into, and stand-ins for `opencode` and `kilo` (only their
+    import step is faked: what tether writes is the export JSON it hands over)."""
     bin_dir = tmp_path / "bin"
     bin_dir.mkdir()
-    fake = bin_dir / "opencode"
-    fake.write_text(FAKE_OPENCODE.format(python=sys.executable))
-    fake.chmod(fake.stat().st_mode | stat.S_IXUSR)
+    for binary in ("opencode", "kilo"):
+        fake = bin_dir / binary
+        fake.write_text(FAKE_OPENCODE.format(python=sys.executable))
+        fake.chmod(fake.stat().st_mode | stat.S_IXUSR)
     monkeypatch.setenv("PATH", f"{bin_dir}{os.pathsep}{os.environ.get('PATH', '')}")
     return tmp_path
 

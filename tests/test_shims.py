@@ -251,7 +251,8 @@ def test_init_puts_the_shim_folder_first_on_path_once(on_path: Path) -> None:
     ).stdout
     assert path.split(os.pathsep)[0] == str(folder)
     assert path.split(os.pathsep).count(str(folder)) == 1
-    assert run("init", "zsh").output == lines
+    # zsh: the same lines, and its own completion script
+    assert run("init", "zsh").output == lines.replace("completion.bash", "completion.zsh")
     fish = run("init", "fish").output
     assert f"set -gx PATH '{folder}' $PATH" in fish and "contains" in fish
 

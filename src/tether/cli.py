@@ -80,6 +80,26 @@ LAZY_COMMANDS: dict[str, tuple[str, str, str]] = {
         "fork",
         "A new native session with the same history.",
     ),
+    "alias": (
+        "tether.commands.names",
+        "alias",
+        "Give a session a name, usable wherever an id is.",
+    ),
+    "checkpoint": (
+        "tether.commands.names",
+        "checkpoint",
+        "Name the point a session is at now, to resume or fork from it later.",
+    ),
+    "storage": (
+        "tether.commands.storage",
+        "storage",
+        "How much room the archive takes, by tool, project and age.",
+    ),
+    "prune": (
+        "tether.commands.storage",
+        "prune",
+        "Remove sessions older than an age from the archive (explicit only).",
+    ),
     "watch": (
         "tether.commands.watch",
         "watch",
@@ -89,6 +109,11 @@ LAZY_COMMANDS: dict[str, tuple[str, str, str]] = {
         "tether.commands.watch",
         "daemon",
         "Run the watcher in the background, at login.",
+    ),
+    "completion": (
+        "tether.commands.completion",
+        "completion",
+        "Print shell completion for bash, zsh or fish.",
     ),
     "init": (
         "tether.commands.autoresume",

@@ -11,6 +11,7 @@ import functools
 import json
 import os
 import shutil
+import sqlite3
 import subprocess
 import sys
 import tempfile
@@ -62,7 +63,13 @@ def clis_dir() -> Path:
     return Path(os.environ.get("TETHER_CLIS_DIR") or REPO / ".cache" / "clis")
 
 
+BINARY_PATHS = {"kilo": ("@kilocode", "cli-linux-x64", "bin", "kilo")}
+"""CLIs whose npm package has no bin entry: their binary below node_modules."""
+
+
 def binary(cli: str) -> Path:
+    if cli in BINARY_PATHS:
+        return clis_dir().joinpath("node_modules", *BINARY_PATHS[cli])
     return clis_dir() / "node_modules" / ".bin" / cli
 
 
@@ -117,8 +124,14 @@ def run_cli(
     env: dict[str, str],
     files: dict[Path, str] | None = None,
     timeout: float = DEFAULT_TIMEOUT,
+    typed: tuple[str, ...] = (),
+    ready: tuple[str, ...] = (),
 ) -> Run:
-    """Run argv against a fresh mock; ``@MOCK_PORT@`` in env and files is its port."""
+    """Run argv against a fresh mock; ``@MOCK_PORT@`` in env and files is its port.
+
+    With ``typed``, the CLI runs in a terminal (its TUI) and each text is typed in turn,
+    once the screen has settled (and shows one of ``ready``, its input box) and the mock has
+    answered the one before."""
     home.mkdir(parents=True, exist_ok=True)
     cwd.mkdir(parents=True, exist_ok=True)
     namespace = use_namespace()
@@ -132,6 +145,8 @@ def run_cli(
             "timeout": timeout,
             "record": str(record_path),
             "namespace": namespace,
+            "typed": list(typed),
+            "ready": list(ready),
         }
         spec_path.write_text(json.dumps(spec))
         runner = [sys.executable, str(MOCKMODEL), str(spec_path)]
@@ -376,9 +391,17 @@ def copilot_session_dir(home: Path, session_id: str) -> Path:
 # ---------------------------------------------------------------------------------------
 # Qwen Code (a conversion target only: no RealSession of its own)
 
-TARGET_PINS = {"qwen": ("@qwen-code/qwen-code", "0.24.4")}
-"""npm CLIs that sessions are converted into (not in PINS, whose four CLIs each write a
-RealSession): keep in step with scripts/install-clis.sh."""
+TARGET_PINS = {
+    "qwen": ("@qwen-code/qwen-code", "0.24.4"),
+    "cline": ("cline", "3.0.65"),
+    # The @kilocode/cli wrapper's own platform packages are not all on the registry (its
+    # 7.8.1 install fails on a missing musl one): the linux-x64 binary package, pinned
+    # alone, is the Kilo CLI itself.
+    "kilo": ("@kilocode/cli-linux-x64", "7.7.9"),
+}
+"""npm CLIs beyond the four of PINS (each of which writes a RealSession): conversion
+targets and the tools whose auto-resume and readers the tests prove. Keep in step with
+scripts/install-clis.sh."""
 QWEN_MODEL = "test-model"
 QWEN_SETTINGS = {
     "privacy": {"usageStatisticsEnabled": False},
@@ -432,6 +455,112 @@ def run_qwen(
 
 def qwen_session_files(home: Path) -> list[Path]:
     return sorted((home / ".qwen" / "projects").glob("*/chats/*.jsonl"))
+
+
+def require_target(cli: str) -> None:
+    """Skip (fail under TETHER_E2E) unless the pinned target CLI is installed."""
+    import pytest
+
+    missing = opencode_missing() if cli == "opencode" else target_missing(cli)
+    if missing:
+        message = f"{missing} not installed: run scripts/install-clis.sh"
+        if os.environ.get("TETHER_E2E", "0") not in ("", "0"):
+            pytest.fail(message, pytrace=False)
+        pytest.skip(message)
+
+
+# ---------------------------------------------------------------------------------------
+# Cline (3.0: its own session store, ~/.cline/data/sessions/<id>/)
+
+CLINE_MODEL = "test-model"
+CLINE_ENV = {
+    # A local session store: no background hub daemon that outlives the run.
+    "CLINE_SESSION_BACKEND_MODE": "local",
+    "CLINE_NO_AUTO_UPDATE": "1",
+    "DO_NOT_TRACK": "1",
+    "CLINE_DISABLE_CLINE_PASS_NOTICE": "1",
+}
+
+
+CLINE_READY = ("What can I do for you?", "Ask anything")
+"""The placeholder of the TUI's input box: it takes keys once it shows."""
+
+
+def cline_files(home: Path) -> dict[Path, str]:
+    """Cline's provider settings under ``home``: an OpenAI-compatible provider at the mock."""
+    settings = {
+        "version": 1,
+        "lastUsedProvider": "openai-compatible",
+        "modes": {},
+        "providers": {
+            "openai-compatible": {
+                "settings": {
+                    "provider": "openai-compatible",
+                    "apiKey": "test",
+                    "model": CLINE_MODEL,
+                    "baseUrl": f"{MOCK_URL}/v1",
+                },
+                "updatedAt": "2026-12-01T00:00:00.000Z",
+                "tokenSource": "manual",
+            }
+        },
+    }
+    return {home / ".cline" / "data" / "settings" / "providers.json": json.dumps(settings)}
+
+
+def run_cline(
+    home: Path,
+    cwd: Path,
+    prompt: str,
+    resume: str | None = None,
+    timeout: float = DEFAULT_TIMEOUT,
+    typed: tuple[str, ...] = (),
+    tui: bool = False,
+) -> Run:
+    """``cline --json PROMPT`` (headless, a new session), or Cline's TUI under a terminal:
+    ``cline --id ID`` (``resume``) or ``cline`` (``tui``, or when ``typed`` is given), with
+    ``prompt`` and then each of ``typed`` typed into it (its resume opens the TUI only)."""
+    if resume is None and not typed and not tui:
+        argv = [str(binary("cline")), "--json", prompt]
+        return run_cli(argv, home, cwd, dict(CLINE_ENV), cline_files(home), timeout)
+    argv = [str(binary("cline")), *(["--id", resume] if resume else [])]
+    keys = (prompt, *typed)
+    files = cline_files(home)
+    return run_cli(argv, home, cwd, dict(CLINE_ENV), files, timeout, keys, CLINE_READY)
+
+
+def cline_sessions(home: Path) -> list[Path]:
+    return sorted((home / ".cline" / "data" / "sessions").glob("*/*.messages.json"))
+
+
+# ---------------------------------------------------------------------------------------
+# Kilo Code's CLI (an opencode fork: opencode's config and flags under its own names)
+
+KILO_ENV = {
+    "KILO_DISABLE_AUTOUPDATE": "1",
+    "KILO_DISABLE_MODELS_FETCH": "1",
+    "KILO_DISABLE_LSP_DOWNLOAD": "1",
+    "KILO_DISABLE_DEFAULT_PLUGINS": "1",
+    "KILO_DISABLE_SHARE": "1",
+    "KILO_NO_DAEMON": "1",
+    "KILO_TELEMETRY_LEVEL": "off",
+}
+
+
+def kilo_config_files(home: Path) -> dict[Path, str]:
+    config = {key: value for key, value in OPENCODE_CONFIG.items() if key != "$schema"}
+    return {home / ".config" / "kilo" / "kilo.json": json.dumps(config)}
+
+
+def run_kilo(
+    home: Path,
+    cwd: Path,
+    prompt: str,
+    session: str | None = None,
+    timeout: float = DEFAULT_TIMEOUT,
+) -> Run:
+    """``kilo run --auto``: new, or ``--session <id>``, as ``run_opencode``."""
+    return run_opencode(home, cwd, prompt, session, timeout=timeout, cli="kilo")
 
 
 # ---------------------------------------------------------------------------------------
@@ -551,18 +680,22 @@ def run_opencode(
     continue_last: bool = False,
     timeout: float = DEFAULT_TIMEOUT,
     config: dict[str, Any] | None = None,
+    cli: str = "opencode",
 ) -> Run:
     """``opencode run --auto``: new, ``--session <id>``, or ``--continue`` (the latest);
-    ``config`` replaces OPENCODE_CONFIG.
+    ``config`` replaces OPENCODE_CONFIG; ``cli="kilo"``: the same with the Kilo CLI, an
+    opencode fork.
 
     The prompt goes word by word: opencode quotes a message argument holding a space.
     """
-    argv = [str(binary("opencode")), "run", "--auto"]
+    argv = [str(binary(cli)), "run", "--auto"]
     if session:
         argv += ["--session", session]
     if continue_last:
         argv += ["--continue"]
     argv += prompt.split(" ")
+    if cli == "kilo":
+        return run_cli(argv, home, cwd, dict(KILO_ENV), kilo_config_files(home), timeout)
     files = opencode_config_files(home, config)
     return run_cli(argv, home, cwd, dict(OPENCODE_ENV), files, timeout)
 
@@ -618,6 +751,8 @@ SHELL_TOOL = {
     "gemini": "run_shell_command",
     "copilot": "bash",
     "opencode": "bash",
+    "kilo": "bash",
+    "cline": "run_commands",
 }
 
 
@@ -684,6 +819,49 @@ def drive_session(cli: str, base: Path, timeout: float = DEFAULT_TIMEOUT) -> Rea
         shell_tool=SHELL_TOOL[cli],
         runs=tuple(runs),
         native_files=native_files(cli, home, cwd, session_id),
+    )
+
+
+def drive_more(cli: str, base: Path, timeout: float = DEFAULT_TIMEOUT) -> RealSession:
+    """A RealSession written by the real Kilo or Cline CLI, which name their sessions
+    themselves: Kilo's turns are headless (`kilo run`, then `--session`); Cline's first is
+    (`cline --json`), the others are typed into its TUI (`cline --id`, its only resume)."""
+    home, cwd = base / cli / "home", base / cli / f"{cli}-project"
+    prompts, replies, command, output = session_texts(cli)
+    runs: list[Run] = []
+
+    def check(run: Run) -> Run:
+        runs.append(run)
+        if run.proc.returncode != 0 or not run.model_requests():
+            raise AssertionError(f"{cli} run {len(runs)} failed\n{run.describe()}")
+        return run
+
+    if cli == "kilo":
+        check(run_kilo(home, cwd, prompts[0], timeout=timeout))
+        db = sqlite3.connect(f"file:{home}/.local/share/kilo/kilo.db?mode=ro", uri=True)
+        [(session_id,)] = db.execute("SELECT id FROM session").fetchall()
+        db.close()
+        for prompt in prompts[1:]:
+            check(run_kilo(home, cwd, prompt, session=session_id, timeout=timeout))
+        files = (home / ".local" / "share" / "kilo" / "kilo.db",)
+    else:
+        check(run_cline(home, cwd, prompts[0], timeout=timeout))
+        [path] = cline_sessions(home)
+        session_id = path.parent.name
+        check(run_cline(home, cwd, prompts[1], resume=session_id, typed=(prompts[2],)))
+        files = (path,)
+    return RealSession(
+        cli=cli,
+        home=home,
+        cwd=cwd,
+        session_id=str(session_id),
+        prompts=prompts,
+        replies=replies,
+        command=command,
+        output=output,
+        shell_tool=SHELL_TOOL[cli],
+        runs=tuple(runs),
+        native_files=files,
     )
 
 

@@ -46,8 +46,9 @@ RESPONSES = "responses"
 GEMINI = "gemini"
 CHAT = "chat"
 
-# Shell tools of the four CLIs, by name as each CLI advertises it to the model.
-SHELL_TOOLS = ("Bash", "exec_command", "shell", "run_shell_command", "bash")
+# Shell tools of the CLIs, by name as each CLI advertises it to the model (Cline's takes a
+# list of commands).
+SHELL_TOOLS = ("Bash", "exec_command", "shell", "run_shell_command", "bash", "run_commands")
 
 RUN_RE = re.compile(r"RUN:(?P<cmd>[^\n]+)")
 SEARCH_RE = re.compile(r"SEARCH:(?P<word>\S+)")
@@ -245,8 +246,15 @@ def output_marker(output: str) -> str:
     """The line of a shell tool's output that a command printed, out of the CLI's wrapping.
 
     Claude sends the bare output, Codex ``…Output:\n<out>``, Gemini ``<untrusted_context>
-    Output: <out>\nProcess Group PGID: …``, Copilot ``<out>\n<shellId: 0 completed …>``.
+    Output: <out>\nProcess Group PGID: …``, Copilot ``<out>\n<shellId: 0 completed …>``,
+    Cline a JSON list of ``{query, result, success}``.
     """
+    try:  # Cline's tools answer JSON: [{"query": …, "result": …, "success": …}]
+        listed = json.loads(output)
+    except ValueError:
+        listed = None
+    if isinstance(listed, list) and listed and isinstance(listed[-1], dict):
+        output = str(listed[-1].get("result") or listed[-1].get("error") or "")
     lines = [line.strip() for line in output.splitlines()]
     lines = [line for line in lines if line and not line.startswith("<")]
     for index, line in enumerate(lines):
@@ -292,10 +300,13 @@ def shell_args(schema: dict[str, Any], command: str) -> dict[str, Any]:
     """Arguments for a shell tool with this parameter schema that run ``command``."""
     properties: dict[str, Any] = schema.get("properties") or {}
     args: dict[str, Any] = {}
-    for name in ("command", "cmd"):
+    for name in ("command", "cmd", "commands"):
         if name in properties:
             wants_list = properties[name].get("type") == "array"
-            args[name] = ["bash", "-lc", command] if wants_list else command
+            if name == "commands":  # a list of whole command lines
+                args[name] = [command]
+            else:
+                args[name] = ["bash", "-lc", command] if wants_list else command
             break
     else:
         args["command"] = command
@@ -743,28 +754,18 @@ def run_spec(spec: dict[str, Any]) -> int:
             Path(path).write_text(text.replace(PORT_TOKEN, port))
         env = {key: value.replace(PORT_TOKEN, port) for key, value in spec["env"].items()}
         argv = [arg.replace(PORT_TOKEN, port) for arg in spec["argv"]]
-        child = subprocess.Popen(
-            argv,
-            env=env,
-            cwd=spec["cwd"],
-            stdin=subprocess.DEVNULL,
-            stdout=subprocess.PIPE,
-            stderr=subprocess.PIPE,
-            start_new_session=True,
-        )
-        timed_out = False
-        try:
-            stdout, stderr = child.communicate(timeout=spec.get("timeout", 120))
-        except subprocess.TimeoutExpired:
-            timed_out = True
-            os.killpg(child.pid, signal.SIGKILL)
-            stdout, stderr = child.communicate()
-        with contextlib.suppress(ProcessLookupError):  # helpers the CLI left behind
-            os.killpg(child.pid, signal.SIGKILL)
+        timeout = spec.get("timeout", 120)
+        if spec.get("typed"):
+            returncode, stdout, stderr, timed_out = _run_in_terminal(
+                argv, env, spec["cwd"], spec["typed"], timeout, mock, spec.get("ready", [])
+            )
+        else:
+            returncode, stdout, stderr, timed_out = _run_piped(argv, env, spec["cwd"], timeout)
+        end_leftovers(env.get("HOME", ""))
         with mock.lock:
             requests = [asdict(request) for request in mock.requests]
     record = {
-        "returncode": child.returncode,
+        "returncode": returncode,
         "timed_out": timed_out,
         "stdout": stdout.decode("utf-8", "replace"),
         "stderr": stderr.decode("utf-8", "replace"),
@@ -772,6 +773,144 @@ def run_spec(spec: dict[str, Any]) -> int:
     }
     Path(spec["record"]).write_text(json.dumps(record, indent=1))
     return 0
+
+
+def end_leftovers(home: str) -> list[str]:
+    """Kill what a CLI left running in the background with this run's HOME (Cline's hub
+    daemon, Codex's app server): the processes whose environment says HOME=<home>; their
+    argv[0]s."""
+    if not home or home == "/":
+        return []
+    needle, ended = f"HOME={home}".encode(), []
+    for proc in Path("/proc").glob("[0-9]*"):
+        try:
+            environ = (proc / "environ").read_bytes().split(b"\0")
+            argv = (proc / "cmdline").read_bytes().split(b"\0")
+        except OSError:
+            continue
+        if proc.name != str(os.getpid()) and needle in environ:
+            with contextlib.suppress(OSError):
+                os.kill(int(proc.name), signal.SIGKILL)
+                ended.append(argv[0].decode(errors="replace"))
+    return ended
+
+
+def _run_piped(
+    argv: list[str], env: dict[str, str], cwd: str, timeout: float
+) -> tuple[int, bytes, bytes, bool]:
+    child = subprocess.Popen(
+        argv,
+        env=env,
+        cwd=cwd,
+        stdin=subprocess.DEVNULL,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        start_new_session=True,
+    )
+    timed_out = False
+    try:
+        stdout, stderr = child.communicate(timeout=timeout)
+    except subprocess.TimeoutExpired:
+        timed_out = True
+        os.killpg(child.pid, signal.SIGKILL)
+        stdout, stderr = child.communicate()
+    with contextlib.suppress(ProcessLookupError):  # helpers the CLI left behind
+        os.killpg(child.pid, signal.SIGKILL)
+    return child.returncode, stdout, stderr, timed_out
+
+
+SETTLE = 1.5  # seconds of a quiet screen before typing, and after the model has answered
+SCREEN = (40, 120)
+DRAWN = 512  # bytes of screen output that mean a TUI has drawn itself
+
+
+def _run_in_terminal(
+    argv: list[str],
+    env: dict[str, str],
+    cwd: str,
+    typed: list[str],
+    timeout: float,
+    mock: Any,
+    ready: list[str],
+) -> tuple[int, bytes, bytes, bool]:
+    """Run a TUI in a pseudo-terminal: type each text (then Enter) once the screen has been
+    quiet a while, shows one of the `ready` texts (its input box) since the last typing and,
+    after the first, once the mock has answered the text before; then end it (SIGTERM, then
+    SIGKILL). Its screen output is the run's stdout."""
+    import pty
+    import termios
+    import time
+
+    env = {**env, "TERM": "xterm-256color"}
+    env.pop("CI", None)  # TUIs draw no live screen under CI
+    leader, follower = pty.openpty()
+    fcntl.ioctl(follower, termios.TIOCSWINSZ, struct.pack("HHHH", *SCREEN, 0, 0))
+    child = subprocess.Popen(
+        argv,
+        env=env,
+        cwd=cwd,
+        stdin=follower,
+        stdout=follower,
+        stderr=follower,
+        start_new_session=True,
+    )
+    os.close(follower)
+    screen = bytearray()
+    last = [time.monotonic()]
+
+    def read() -> None:
+        while True:
+            try:
+                chunk = os.read(leader, 65536)
+            except OSError:
+                return
+            if not chunk:
+                return
+            screen.extend(chunk)
+            last[0] = time.monotonic()
+
+    reader = threading.Thread(target=read, daemon=True)
+    reader.start()
+    deadline = time.monotonic() + timeout
+
+    since = [0]
+
+    def settled(count: int) -> bool:
+        """Until the mock has `count` model requests and the screen has been quiet."""
+        while time.monotonic() < deadline and child.poll() is None:
+            with mock.lock:
+                asked = sum(1 for r in mock.requests if r.kind != "other")
+            drawn = len(screen) >= DRAWN  # not just a launcher's line: the TUI is up
+            fresh = bytes(screen[since[0] :])
+            shown = not ready or any(text.encode() in fresh for text in ready)
+            if drawn and shown and asked >= count and time.monotonic() - last[0] > SETTLE:
+                return True
+            time.sleep(0.1)
+        return False
+
+    timed_out = False
+    for index, text in enumerate(typed):
+        if not settled(index):
+            timed_out = child.poll() is None
+            break
+        since[0] = len(screen)
+        os.write(leader, text.encode())
+        time.sleep(0.3)
+        os.write(leader, b"\r")
+    else:
+        timed_out = not settled(len(typed))
+    with contextlib.suppress(ProcessLookupError):
+        os.killpg(child.pid, signal.SIGTERM)
+    try:
+        child.wait(timeout=10)
+    except subprocess.TimeoutExpired:
+        os.killpg(child.pid, signal.SIGKILL)
+        child.wait()
+    with contextlib.suppress(ProcessLookupError):
+        os.killpg(child.pid, signal.SIGKILL)
+    os.close(leader)
+    reader.join(timeout=2)
+    return 0 if not timed_out else -9, bytes(screen), b"", timed_out
 
 
 def main(argv: list[str]) -> int:

@@ -10,10 +10,8 @@ drives ``tether team`` and writes what happened to a JSON file for the test to j
 
 from __future__ import annotations
 
-import contextlib
 import json
 import os
-import signal
 import subprocess
 import sys
 import time
@@ -25,7 +23,12 @@ REPO = Path(__file__).resolve().parents[2]
 sys.path.insert(0, str(REPO))
 
 from tests.e2e import clis  # noqa: E402 - the repository must be on sys.path first
-from tests.e2e.mockmodel import PORT_TOKEN, MockModel, bring_loopback_up  # noqa: E402
+from tests.e2e.mockmodel import (  # noqa: E402
+    PORT_TOKEN,
+    MockModel,
+    bring_loopback_up,
+    end_leftovers,
+)
 
 TEAM = "crew"
 SECOND = "Second turn: what was the word?"
@@ -173,23 +176,6 @@ class Scenario:
         self.tether("stop_last", "team", "stop", TEAM)
         subprocess.run(["tmux", "kill-server"], env=self.env, capture_output=True, check=False)
         self.out["leftovers"] = end_leftovers(self.spec["home"])
-
-
-def end_leftovers(home: str) -> list[str]:
-    """Kill what the CLIs left running with this run's HOME (Codex's app-server daemon
-    leaves its window): the processes whose environment says HOME=<home>."""
-    needle, ended = f"HOME={home}".encode(), []
-    for proc in Path("/proc").glob("[0-9]*"):
-        try:
-            environ = (proc / "environ").read_bytes().split(b"\0")
-            argv = (proc / "cmdline").read_bytes().split(b"\0")
-        except OSError:
-            continue
-        if proc.name != str(os.getpid()) and needle in environ:
-            with contextlib.suppress(OSError):
-                os.kill(int(proc.name), signal.SIGKILL)
-                ended.append(argv[0].decode(errors="replace"))
-    return ended
 
 
 def main(spec_path: str, out_path: str) -> int:

@@ -7,6 +7,7 @@ shim folder first on PATH, the real CLI further down, from a subfolder of a git 
 
 from __future__ import annotations
 
+import functools
 import json
 import os
 import subprocess
@@ -21,6 +22,14 @@ from . import clis
 from .mockmodel import conversation
 
 CLIS = list(clis.PINS)
+MORE: dict[str, Callable[..., clis.Run]] = {
+    "qwen": clis.run_qwen,
+    "opencode": clis.run_opencode,
+    "kilo": clis.run_kilo,
+    "cline": functools.partial(clis.run_cline, tui=True),  # its resume is the TUI's
+}
+"""The other CLIs that resume by id, installable here (Antigravity's and Cursor's are not:
+tests/test_autoresume_every_tool.py runs stand-ins of them through the shims)."""
 
 
 @pytest.fixture
@@ -28,13 +37,13 @@ def through_shims(installed_clis: None, tmp_path: Path, monkeypatch: pytest.Monk
     """The harness's runs go through tether's shims: argv[0] is the shim, and PATH holds the
     shim folder first and the pinned CLIs after it."""
     folder = tmp_path / "tether-home" / "shims"
-    shims.install(CLIS, folder)
-    real_bin = str(clis.binary("claude").parent)
+    shims.install([*CLIS, *MORE], folder)
+    real_bins = [str(clis.binary("claude").parent), str(clis.binary("kilo").parent)]
     plain_env: Callable[[Path], dict[str, str]] = clis.base_env
 
     def env_with_shims(home: Path) -> dict[str, str]:
         env = plain_env(home)
-        env["PATH"] = os.pathsep.join([str(folder), real_bin, env["PATH"]])
+        env["PATH"] = os.pathsep.join([str(folder), *real_bins, env["PATH"]])
         env["TETHER_AUTORESUME_HEADLESS"] = "1"
         return env
 
@@ -55,32 +64,37 @@ def state(root: Path, cli: str) -> dict[str, object]:
 
 
 @pytest.mark.e2e
-@pytest.mark.parametrize("cli", CLIS)
+@pytest.mark.parametrize("cli", [*CLIS, *MORE])
 def test_second_launch_carries_the_first_launchs_turn(
     through_shims: Path, tmp_path: Path, cli: str
 ) -> None:
+    if cli in MORE:
+        clis.require_target(cli)
     home, root = tmp_path / "home", git_project(tmp_path, cli)
     first_prompt = f"Please remember the word walnut-{cli}"
     second_prompt = f"Which word did I ask {cli} to remember?"
-    run = clis.RUNNERS[cli]
+    run = clis.RUNNERS.get(cli) or MORE[cli]
 
     first = run(home, root / "sub", first_prompt)
+    said = first.proc.stderr + first.proc.stdout  # a TUI's stderr is its terminal
     assert first.proc.returncode == 0 and first.model_requests(), first.describe()
-    assert f"tether: {cli}: new session" in first.proc.stderr, first.describe()
+    assert f"tether: {cli}: new session" in said, first.describe()
     started = state(root, cli)
 
     second = run(home, root / "sub", second_prompt)
+    said = second.proc.stderr + second.proc.stdout
     assert second.proc.returncode == 0 and second.model_requests(), second.describe()
     resumed = state(root, cli)
     session_id = resumed["session_id"]
     assert isinstance(session_id, str)
-    assert f"tether: {cli}: resuming session {session_id}" in second.proc.stderr
+    assert f"tether: {cli}: resuming session {session_id}" in said, second.describe()
     if started["session_id"] is not None:  # pre-assigned at the first launch
         assert started["session_id"] == session_id
 
     sent = conversation(second.model_requests()[-1])
     assert any(first_prompt in text for text in sent.user_texts), sent.user_texts
-    assert f"ECHO: {first_prompt}" in sent.assistant_texts, sent.assistant_texts
+    replies = sent.assistant_texts
+    assert any(f"ECHO: {first_prompt}" in text for text in replies), replies
     assert any(second_prompt in text for text in sent.user_texts), sent.user_texts
     assert isinstance(resumed["session_file"], str) and Path(resumed["session_file"]).is_file()
     assert "/.tether/" in (root / ".git" / "info" / "exclude").read_text().splitlines()

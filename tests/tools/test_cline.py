@@ -169,15 +169,15 @@ def test_store_roots_on_linux_and_macos_with_overrides(
         assert home / ".config" / app / "User" / "globalStorage" / EXTENSION in roots
     for server in (".vscode-server", ".vscode-remote", ".cursor-server"):
         assert home / server / "data" / "User" / "globalStorage" / EXTENSION in roots
-    assert roots[-1] == home / ".cline" / "data"
+    assert roots[0] == home / ".cline" / "data"  # the CLI's, where the CLI tether runs writes
     assert not any("Library" in str(r) for r in roots)
 
     monkeypatch.setattr(facts_common, "PLATFORM", "darwin")
     roots = cline.store_roots({}, home)
     mac = home / "Library" / "Application Support"
     assert roots == [
-        *(mac / app / "User" / "globalStorage" / EXTENSION for app in facts_common.EDITOR_APPS),
         home / ".cline" / "data",
+        *(mac / app / "User" / "globalStorage" / EXTENSION for app in facts_common.EDITOR_APPS),
     ]
     assert all(mac / app / "User" / "globalStorage" / EXTENSION in roots for app in apps)
 
@@ -188,12 +188,12 @@ def test_store_roots_on_linux_and_macos_with_overrides(
         "CLINE_DIR": str(tmp_path / "cl"),
     }
     roots = cline.store_roots(env, home)
-    assert roots[0] == tmp_path / "portable" / "user-data" / "User" / "globalStorage" / EXTENSION
+    assert roots[1] == tmp_path / "portable" / "user-data" / "User" / "globalStorage" / EXTENSION
     assert tmp_path / "xdg" / "Code" / "User" / "globalStorage" / EXTENSION in roots
     assert home / ".config" / "Code" / "User" / "globalStorage" / EXTENSION not in roots
-    assert roots[-1] == tmp_path / "cl" / "data"
+    assert roots[0] == tmp_path / "cl" / "data"
     env["CLINE_DATA_DIR"] = str(tmp_path / "data")
-    assert cline.store_roots(env, home)[-1] == tmp_path / "data"
+    assert cline.store_roots(env, home)[0] == tmp_path / "data"
 
 
 def test_scan_finds_tasks_in_every_editor_and_the_cli(
@@ -251,3 +251,75 @@ def test_a_broken_task_is_reported_and_the_others_read(isolated_home: Path) -> N
     (broken / taskdirs.HISTORY).write_text("[]")  # the extension rewrote it: read again
     report = orjson.loads(run("scan", "--json").stdout)
     assert report["sessions_added"] == 1 and not report["failed"]
+
+
+# ---------------------------------------------------------------------------------------
+# The CLI's own sessions (3.0 and later): sessions/<id>/<id>.messages.json + <id>.json
+
+CLI_ID = "1796596648204_r88tr"
+CLI_SESSION = FIXTURES / "cline" / "cli-3.0.65" / "sessions" / CLI_ID
+
+
+def test_a_real_cli_session_comes_back_with_its_turns_call_and_output(
+    isolated_home: Path,
+) -> None:
+    data = isolated_home / ".cline" / "data"
+    shutil.copytree(CLI_SESSION, data / "sessions" / CLI_ID)
+    before = checksums(isolated_home)
+    run("scan")
+    assert checksums(isolated_home) == before  # nothing of Cline's store changes
+    [row] = orjson.loads(run("list", "--json", "--tool", "cline").stdout)
+    assert (row["native_id"], row["title"]) == (CLI_ID, "Hello from a TUI: remember zebra")
+    assert row["cwd"] == row["project"] == "/tmp/exp/c3/proj" and row["models"] == ["test-model"]
+    shown = orjson.loads(run("show", row["id"], "--json").stdout)
+    messages = [(m["role"], m["parts"]) for m in shown["messages"]]
+    assert [role for role, _ in messages] == [
+        "user",
+        "assistant",
+        "user",
+        "assistant",
+        "tool",
+        "assistant",
+    ]
+    texts = [p["text"] for _, parts in messages for p in parts if p["type"] == "text"]
+    # the CLI's <user_input mode="act"> wrapper is not what the user typed
+    assert texts[:3] == [
+        "Hello from a TUI: remember zebra",
+        "ECHO: Hello from a TUI: remember zebra",
+        "RUN:echo cline-out | tr a-z A-Z",
+    ]
+    call = messages[3][1][0]
+    assert (call["type"], call["name"]) == ("tool_call", "run_commands")
+    assert call["input"] == {"commands": ["echo cline-out | tr a-z A-Z"]}
+    result = messages[4][1][0]
+    assert (result["call_id"], result["output"], result["is_error"]) == (
+        call["id"],
+        "CLINE-OUT\n",
+        False,
+    )
+    assert shown["messages"][0]["native"]["mode"] == "act"
+    assert shown["session"]["native"]["version"] == "3.0.65"
+
+
+def test_a_cli_session_is_recognised_on_import_and_bad_ones_are_counted(
+    tmp_path: Path,
+) -> None:
+    copy = tmp_path / "elsewhere" / CLI_ID
+    shutil.copytree(CLI_SESSION, copy)
+    messages = copy / f"{CLI_ID}.messages.json"
+    found = recognise(messages)
+    assert found is not None and found[0].name == "cline" and found[1].native_id == CLI_ID
+    doc = json.loads(messages.read_text())
+    doc["messages"][1:1] = [{"role": "narrator", "content": []}, "not a message"]
+    doc["messages"][0]["content"].append({"type": "hologram"})
+    feed = feed_from_bytes(Source(messages, "document", CLI_ID), json.dumps(doc).encode())
+    assembly = Assembly("cline")
+    assembly.apply(cline.read(feed, {}))
+    assert feed.reasons == [
+        "message 0: unknown content block 'hologram'",
+        "message 1: role 'narrator' with content list",
+        "message 2 is not an object",
+    ]
+    session = assembly.session()
+    assert session.cwd == "/tmp/exp/c3/proj"  # from the record beside it
+    assert len(session.messages) == 6

@@ -51,11 +51,11 @@ def test_store_roots_are_the_extension_and_the_cli(
     home = tmp_path / "h"
     roots = kilo.store_roots({}, home)
     assert home / ".config" / "Code" / "User" / "globalStorage" / EXTENSION in roots
-    assert roots[-1] == home / ".local" / "share" / "kilo"
-    assert kilo.store_roots({"XDG_DATA_HOME": str(tmp_path / "x")}, home)[-1] == (
+    assert roots[0] == home / ".local" / "share" / "kilo"  # the CLI's, which tether runs
+    assert kilo.store_roots({"XDG_DATA_HOME": str(tmp_path / "x")}, home)[0] == (
         tmp_path / "x" / "kilo"
     )
-    assert kilo.store_roots({"KILO_DATA_DIR": str(tmp_path / "k")}, home)[-1] == tmp_path / "k"
+    assert kilo.store_roots({"KILO_DATA_DIR": str(tmp_path / "k")}, home)[0] == tmp_path / "k"
 
 
 def test_scan_reads_the_extension_and_the_cli(
@@ -90,3 +90,29 @@ def test_import_tells_kilo_db_from_opencode_db(tmp_path: Path) -> None:
     shutil.copytree(TASK, task)
     found = recognise(task / taskdirs.HISTORY)
     assert found is not None and found[0].name == "kilo" and found[1].mode == "container"
+
+
+def test_a_real_kilo_cli_database_comes_back_with_its_call_and_output(
+    isolated_home: Path,
+) -> None:
+    data = isolated_home / ".local" / "share" / "kilo"
+    data.mkdir(parents=True)
+    shutil.copyfile(FIXTURES / "kilo" / "kilo-7.7.9.db", data / "kilo.db")
+    before = checksums(isolated_home)
+    run("scan")
+    assert checksums(isolated_home) == before
+    [row] = orjson.loads(run("list", "--json", "--tool", "kilo").stdout)
+    assert row["native_id"] == "ses_db288f9bfffe6yoqIC7c4e1Rrz"
+    assert row["cwd"] == "/tmp/exp/ki/proj" and row["models"] == ["test-model"]
+    shown = orjson.loads(run("show", row["id"], "--json").stdout)
+    parts = [(m["role"], p) for m in shown["messages"] for p in m["parts"]]
+    texts = [p["text"] for role, p in parts if p["type"] == "text" and role == "user"]
+    assert texts == ["Hello from kilo remember zebra", "Now list. RUN:echo kilo-tool-output"]
+    [call] = [p for _, p in parts if p["type"] == "tool_call"]
+    assert (call["name"], call["input"]) == ("bash", {"command": "echo kilo-tool-output"})
+    [result] = [p for _, p in parts if p["type"] == "tool_result"]
+    assert result["call_id"] == call["id"] and result["output"] == "kilo-tool-output\n"
+    replies = [p["text"] for role, p in parts if p["type"] == "text" and role == "assistant"]
+    assert replies[0].startswith("ECHO: Hello from kilo") and replies[-1] == (
+        "TOOL-DONE: kilo-tool-output"
+    )

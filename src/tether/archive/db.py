@@ -161,6 +161,26 @@ def m006_record_marks(db: sqlite3.Connection) -> None:
     )
 
 
+def m007_names_and_checkpoints(db: sqlite3.Connection) -> None:
+    # One namespace for aliases and checkpoints (names are unique), keyed by the session's
+    # tether id (stable across reindex, unlike its pk); a checkpoint keeps how many of the
+    # session's messages it names, and the last of them to know it again.
+    _script(
+        db,
+        """
+        CREATE TABLE names (
+            name TEXT PRIMARY KEY,
+            session_id TEXT NOT NULL,
+            kind TEXT NOT NULL CHECK (kind IN ('alias', 'checkpoint')),
+            messages INTEGER,
+            last_message TEXT,
+            created_at TEXT NOT NULL
+        );
+        CREATE INDEX names_session ON names(session_id);
+        """,
+    )
+
+
 MIGRATIONS: list[Migration] = [
     m001_sessions_messages_parts,
     m002_fts_for_parts,
@@ -168,6 +188,7 @@ MIGRATIONS: list[Migration] = [
     m004_sources_inside_a_container,
     m005_fts_bulk_settings,
     m006_record_marks,
+    m007_names_and_checkpoints,
 ]
 
 

@@ -5,10 +5,14 @@ from __future__ import annotations
 import re
 import sqlite3
 from dataclasses import dataclass
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
+from tether.archive.names import lookup
 from tether.archive.store import SESSION_COLUMNS, session_dict
 from tether.errors import NotFoundError, UsageError
+
+if TYPE_CHECKING:
+    from tether.archive.names import Named
 
 
 class NotFound(NotFoundError, LookupError):
@@ -93,10 +97,30 @@ def list_sessions(db: sqlite3.Connection, f: Filters) -> list[dict[str, Any]]:
 
 
 def find_session(db: sqlite3.Connection, ident: str) -> tuple[int, dict[str, Any]]:
-    """A session by tether id, unique prefix of it, or the tool's own session id."""
+    """A session by tether id, a name (an alias, or a checkpoint's session), a unique
+    prefix of its tether id, or the tool's own session id."""
+    pk, row, _ = find_named(db, ident)
+    return pk, row
+
+
+def find_named(db: sqlite3.Connection, ident: str) -> tuple[int, dict[str, Any], Named | None]:
+    """find_session, and the name `ident` is when it is one (a checkpoint names a point)."""
     ident = ident.strip()
     if not ident:
         raise UsageError("give a session id")
+    named = lookup(db, ident) if len(ident) < 64 else None
+    if named is not None:
+        row = db.execute(
+            f"SELECT {SESSION_COLUMNS} FROM sessions WHERE id = ?", (named.session_id,)
+        ).fetchone()
+        if row is None:
+            raise NotFound(f"{ident!r} names a session that is no longer in the archive")
+        return row[0], session_dict(row), named
+    pk, row = _find_by_id(db, ident)
+    return pk, row, None
+
+
+def _find_by_id(db: sqlite3.Connection, ident: str) -> tuple[int, dict[str, Any]]:
     rows = db.execute(
         f"SELECT {SESSION_COLUMNS} FROM sessions WHERE id = ? OR native_id = ?", (ident, ident)
     ).fetchall()

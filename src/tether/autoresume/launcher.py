@@ -33,10 +33,11 @@ def config_path(env: Mapping[str, str], shim_dir: str) -> str:
     return f"{home}/config.toml"
 
 
-def heal(shim_dir: str, tool: str) -> None:
-    """Rewrite this tool's shim if an earlier tether wrote it. Never raises."""
+def heal(shim_dir: str, tool: str, binary: str) -> None:
+    """Rewrite this tool's shim (named as its binary) if an earlier tether wrote it. Never
+    raises."""
     try:
-        if is_stale(f"{shim_dir}/{tool}"):
+        if is_stale(f"{shim_dir}/{binary}"):
             from pathlib import Path
 
             from tether.autoresume.shims import install
@@ -54,7 +55,7 @@ def main(shim_dir: str, argv: list[str] | None = None) -> None:
         binary = launch.binary(tool)
     except Exception as exc:  # fail open: the tool runs whatever broke in tether
         say(f"tether: {tool}: auto-resume unavailable ({type(exc).__name__}: {exc})")
-    heal(shim_dir, tool)
+    heal(shim_dir, tool, binary)
     real = find_real(binary, shim_dir, os.environ.get("PATH", ""))
     if real is None:
         say(

@@ -89,6 +89,8 @@ def plan(
     kind = launch.classify(tool, args)
     if kind == "passthrough" or (kind == "headless" and not headless_on(env, config)[0]):
         return Launch(list(args))
+    if kind == "headless" and not launch.resumes_headless(tool):
+        return Launch(list(args))  # its resume would turn the run interactive
     root = project_root(cwd)
     path = state_path(root, tool)
     try:
@@ -215,8 +217,9 @@ def reset_state(tool: str, now: float) -> State:
 
 def from_ai_session_manager(root: str, tool: str) -> State | None:
     """ai-session-manager's session for this tool and project, as tether's state."""
+    name = launch.binary(tool)  # ai-session-manager names its state by binary (agy)
     for folder in AI_SESSION_MANAGER:
-        path = f"{root}/{folder}/{tool}.json"
+        path = f"{root}/{folder}/{name}.json"
         try:
             theirs = read_json(path)
         except StateError:

@@ -137,6 +137,11 @@ class ShimRow:
         return {"tool": self.tool, "shim": self.shim, "real": self.real, "active": self.active}
 
 
+def shim_path(folder: Path, tool: str) -> Path:
+    """A tool's shim: named as its binary (`agy`, `cursor-agent`), which it stands in for."""
+    return folder / launch.binary(tool)
+
+
 def package_parent() -> Path:
     """The folder that holds the `tether` package (site-packages, or src/ when editable)."""
     return Path(tether.__file__).resolve().parent.parent
@@ -179,10 +184,11 @@ def heal(folder: Path) -> list[Path]:
     """Rewrite the shims an earlier tether installed in `folder` (their fast path trusted
     a file in the project; see tether.autoresume.fastfile); the paths rewritten. Cheap when
     there is nothing to do: one short read per shim."""
+    by_binary = {launch.binary(tool): tool for tool in facts.able("autoresume")}
     stale = [
-        path.name
+        by_binary[path.name]
         for path in sorted(folder.glob("*"))
-        if path.name in facts.NAMES and is_stale(str(path))
+        if path.name in by_binary and is_stale(str(path))
     ]
     return install(stale, folder) if stale else []
 
@@ -195,7 +201,7 @@ def install(tools: list[str], folder: Path, python: str | None = None) -> list[P
     folder.mkdir(parents=True, exist_ok=True)
     written = []
     for tool in tools:
-        path = folder / tool
+        path = shim_path(folder, tool)
         if path.exists() and not is_shim(str(path)):
             raise FileExistsError(f"{path} exists and is not a tether shim: left as it is")
         replace(path, script(tool, folder, python, parent).encode(), mode=0o755)
@@ -207,7 +213,7 @@ def uninstall(tools: list[str], folder: Path) -> list[Path]:
     """Remove the shims of these tools (only files that are tether shims); what went."""
     removed = []
     for tool in tools:
-        path = folder / tool
+        path = shim_path(folder, tool)
         if path.is_file() and is_shim(str(path)):
             path.unlink()
             removed.append(path)
@@ -219,7 +225,7 @@ def rows(folder: Path, path_env: str) -> list[ShimRow]:
     out = []
     for tool in facts.able("autoresume"):
         binary = launch.binary(tool)
-        path = folder / tool
+        path = shim_path(folder, tool)
         installed = path.is_file() and is_shim(str(path))
         out.append(
             ShimRow(

@@ -18,13 +18,15 @@ if TYPE_CHECKING:
 @session_filters(limit=50, counted="sessions")
 @click.option("--all", "-a", "show_all", is_flag=True, help="Also sessions with no messages.")
 def list_(filters: Filters, show_all: bool, as_json: bool, no_scan: bool) -> None:
-    """List captured sessions, most recently updated first."""
+    """List captured sessions, most recently updated first, with their names
+    (`tether alias`) and checkpoints (`tether checkpoint`)."""
+    from tether.archive.names import with_names
     from tether.archive.query import list_sessions
 
     filters.include_empty = show_all
     with archive() as db:
         auto_scan(db, no_scan)
-        rows = list_sessions(db, filters)
+        rows = with_names(db, list_sessions(db, filters))
     if as_json:
         emit_json(rows)
     else:

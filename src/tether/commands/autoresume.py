@@ -51,7 +51,8 @@ def _config() -> str:
 @click.command()
 @click.argument("shell", type=click.Choice(["bash", "zsh", "fish"]))
 def init(shell: str) -> None:
-    """Print the shell lines that put tether's shim folder first on PATH.
+    """Print the shell lines that put tether's shim folder first on PATH, and load its
+    completion (`tether completion SHELL`).
 
     \b
     Add to the end of your shell's rc file:
@@ -60,9 +61,15 @@ def init(shell: str) -> None:
     then install the shims: tether shim install
     """
     from tether.autoresume.shims import heal, init_lines
+    from tether.commands.completion import for_init
+    from tether.paths import tether_home
 
     folder = _shim_dir()
     sys.stdout.write(init_lines(shell, folder))
+    try:
+        sys.stdout.write(for_init(shell, tether_home()))
+    except OSError as exc:  # the shims still go on PATH; completion waits for a writable home
+        click.echo(f"tether: no completion: {exc}", err=True)
     try:
         for path in heal(folder):  # a new shell after an upgrade: shims of this tether
             click.echo(f"tether: rewrote {path}, an older tether's shim", err=True)

@@ -51,9 +51,10 @@ def import_(paths: tuple[Path, ...], as_json: bool) -> None:
 
     with archive() as db, scan_lock(tether_home(), wait=True):
         report = import_paths(db, list(paths))
+        from tether.archive.names import with_names
         from tether.archive.query import list_sessions_by_pk
 
-        sessions = list_sessions_by_pk(db, report.sessions)
+        sessions = with_names(db, list_sessions_by_pk(db, report.sessions))
     if as_json:
         emit_json(
             {

@@ -164,11 +164,15 @@ def here_root() -> str:
 
 def named_session(ident: str, no_scan: bool) -> Session:
     """The session ID names (after a scan, unless no_scan); NotFound or Ambiguous if none or
-    several."""
-    from tether.archive.query import find_session
+    several. A checkpoint's name gives the session as it was at that point."""
+    from tether.archive.names import at_checkpoint
+    from tether.archive.query import find_named
     from tether.archive.store import load_session
 
     with archive() as db:
         auto_scan(db, no_scan)
-        pk, _ = find_session(db, ident)
-        return load_session(db, pk)
+        pk, _, named = find_named(db, ident)
+        session = load_session(db, pk)
+    if named is not None and named.kind == "checkpoint":
+        return at_checkpoint(session, named)
+    return session

@@ -101,7 +101,9 @@ def resume(
     """Continue session ID in its own tool, or in another one (converted first).
 
     Runs the tool's own resume command in the session's folder. When the tool has
-    deleted the session's file, tether writes it back from the archive first.
+    deleted the session's file, tether writes it back from the archive first. ID may be a
+    name (`tether alias`); a checkpoint's name (`tether checkpoint`) continues from its
+    point as a new native session.
 
     \b
       tether resume 3f2a                    in the tool it came from
@@ -113,16 +115,24 @@ def resume(
     from tether.tools import launch
 
     session = named_session(ident, no_scan)
-    tool = _target(target or session.tool)
+    at_point = "checkpoint" in session.native  # a new session from that point, never the old
+    own = (
+        not at_point
+        and (target is None or facts.resolve(target) == session.tool)
+        and "resume" in facts.get(session.tool).CAPABILITIES
+        and own_file(session, os.environ, user_home())
+    )
+    # its own tool resumes it as it is (Cursor's, Antigravity's too: no writer needed)
+    tool = session.tool if own else _target(target or session.tool)
     if not print_only:
         _require_cli(tool, anyway)
     written: Path | None = None
     native_id = session.native_id
-    if tool == session.tool and own_file(session, os.environ, user_home()):
+    if own:
         folder = resolve_cwd(session, cwd)
         command = launch.resume_command(tool, session.native_id)
     else:
-        result = _convert(ident, tool, cwd, max_tokens, keep_secrets, True, restore=True)
+        result = _convert(ident, tool, cwd, max_tokens, keep_secrets, True, restore=not at_point)
         folder, command = result.cwd, result.resume_command
         written, native_id = result.written.path, result.written.native_id
         if not as_json:
@@ -180,7 +190,7 @@ def fork(
     session = named_session(ident, no_scan)
     tool = _target(target or session.tool)
     _require_cli(tool, anyway)
-    result = _convert(session.id, tool, cwd, max_tokens, keep_secrets, True, restore=False)
+    result = _convert(ident, tool, cwd, max_tokens, keep_secrets, True, restore=False)
     _print(result, as_json)
 
 

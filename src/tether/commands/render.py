@@ -98,7 +98,7 @@ def print_sessions(rows: list[dict[str, Any]]) -> None:
                 when(r["updated_at"]),
                 str(r["message_count"]),
                 _fit(short_path(r["project"]), 28),
-                r["title"] or "",
+                _named(r) + (r["title"] or ""),
             ]
             for r in rows
         ],
@@ -106,6 +106,12 @@ def print_sessions(rows: list[dict[str, Any]]) -> None:
         styles={0: "36", 4: "2"},
         fit=5,
     )
+
+
+def _named(row: dict[str, Any]) -> str:
+    """A session's names and checkpoints before its title: `[auth, @before-fix] `."""
+    names = [*row.get("names", ()), *(f"@{c}" for c in row.get("checkpoints", ()))]
+    return f"[{', '.join(names)}] " if names else ""
 
 
 def print_hits(hits: list[dict[str, Any]]) -> None:

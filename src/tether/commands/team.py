@@ -53,7 +53,11 @@ team.help = (team.help or "").replace("{tools}", ", ".join(facts.able("autoresum
 @json_option
 def start(name: str, fresh: bool, as_json: bool) -> None:
     """Start every agent of team NAME on a new session, in a tmux session named NAME."""
-    launched = project_teams().start(name, fresh=fresh)
+    from tether.commands.common import named_session
+
+    launched = project_teams().start(
+        name, fresh=fresh, sessions=lambda ident: named_session(ident, no_scan=False)
+    )
     _print_launched(name, launched, as_json)
 
 

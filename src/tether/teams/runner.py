@@ -195,8 +195,15 @@ class Teams:
 
     # -------------------------------------------------------------- start, stop, resume
 
-    def start(self, name: str, fresh: bool = False) -> list[Launched]:
-        """Every agent on a new session, in a new tmux session named after the team."""
+    def start(
+        self,
+        name: str,
+        fresh: bool = False,
+        sessions: Callable[[str], Session] | None = None,
+    ) -> list[Launched]:
+        """Every agent on a new session, in a new tmux session named after the team; an
+        agent with a `session` starts from that session (`sessions` finds it by id or name:
+        tether's archive), converted into a new native session of its tool."""
         team = load_team(self.root, name)
         tmux = self.tmux()
         for agent in team.agents:
@@ -217,9 +224,39 @@ class Teams:
             record = TeamRecord(team=name, root=str(self.root), tmux_session=team.tmux_session)
             launched = []
             for agent in team.agents:
-                launched.append(self._start_agent(record, agent, agent.folder(self.root)))
+                folder = agent.folder(self.root)
+                native_id = self._from_session(agent, folder, sessions)
+                launched.append(
+                    self._start_agent(
+                        record, agent, folder, native_id=native_id, written=native_id is not None
+                    )
+                )
                 save_record(self.root, record)
         return launched
+
+    def _from_session(
+        self, agent: Agent, folder: Path, sessions: Callable[[str], Session] | None
+    ) -> str | None:
+        """The new native session an agent with a `session` starts on, written now."""
+        if agent.session is None:
+            return None
+        if sessions is None:
+            raise TeamError(
+                f"agent {agent.name!r}: its session {agent.session!r} needs the archive"
+            )
+        from tether.convert.session import ConvertError, convert, store_root
+        from tether.convert.writers.base import WriteError
+
+        try:
+            converted = convert(
+                sessions(agent.session),
+                agent.tool,
+                store=store_root(agent.tool, self.env, user_home(self.env)),
+                cwd=folder,
+            )
+        except (ConvertError, WriteError) as exc:
+            raise TeamError(f"agent {agent.name!r}: {exc}") from exc
+        return converted.written.native_id
 
     def stop(self, name: str) -> bool:
         """Close the team's tmux session; False when it was not running."""
@@ -270,11 +307,16 @@ class Teams:
         pane: Pane | None = None,
         prompt: str | None = None,
         native_id: str | None = None,
+        written: bool = False,
     ) -> Launched:
-        """A new session; `native_id` reuses an id given up front that no session took."""
+        """A new session; `native_id` reuses an id given up front that no session took, or
+        (`written`) names the session written for the agent's `session`: resumed, not begun."""
         tool = tool or agent.tool
         native_id = native_id or str(uuid.uuid4())
-        session_args = launch.new_session_args(tool, native_id)
+        if written:
+            session_args: list[str] | None = launch.resume_args(tool, native_id)
+        else:
+            session_args = launch.new_session_args(tool, native_id)
         if session_args is None:
             native_id, session_args = "", []
         first = prompt if prompt is not None else agent.prompt
@@ -314,6 +356,8 @@ class Teams:
         if not native_id or self.session_file(earlier.tool, native_id, earlier.cwd) is None:
             return self._start_agent(record, agent, folder, earlier.tool, pane, prompt, native_id)
         session_args = launch.resume_args(earlier.tool, native_id)
+        if not launch.spec(earlier.tool).get("resume_takes_prompt", True):
+            prompt = None  # its resume would drop it (Cline's TUI): not given at all
         argv = self._argv(earlier.tool, session_args, _own_args(agent, earlier.tool), prompt)
         earlier.tmux_target = self._run(record.tmux_session, agent, folder, argv, pane)
         earlier.command = argv
@@ -423,11 +467,15 @@ class Teams:
         path = self.session_file(agent.tool, agent.native_id, agent.cwd)
         if path is None:
             raise TeamError(f"agent {agent.name!r}: the file of its {agent.tool} session is gone")
+        ident = session_id(agent.tool, agent.native_id)
         with scan_lock(tether_home(self.env), wait=True):
             import_paths(db, [path])
-        row = db.execute(
-            "SELECT pk FROM sessions WHERE id = ?", (session_id(agent.tool, agent.native_id),)
-        ).fetchone()
+            row = db.execute("SELECT pk FROM sessions WHERE id = ?", (ident,)).fetchone()
+            if row is None:  # its conversation is in another file of the tool's (a transcript)
+                from tether.capture.scan import scan
+
+                scan(db, self.env, user_home(self.env))
+                row = db.execute("SELECT pk FROM sessions WHERE id = ?", (ident,)).fetchone()
         if row is None:
             raise TeamError(f"agent {agent.name!r}: tether could not read {path}")
         return load_session(db, row[0])

@@ -1,7 +1,8 @@
 """Team files: which agents a named team runs, each on which tool, where and how.
 
 A team is `<project root>/.tether/teams/NAME.toml`, or a `[teams.NAME]` table in the
-project's `tether.toml`; either lists `[[agents]]` with name, tool, args, cwd, prompt, env.
+project's `tether.toml`; either lists `[[agents]]` with name, tool, args, cwd, prompt, env
+and session (a session tether has, by id or name, that the agent starts from).
 """
 
 from __future__ import annotations
@@ -19,7 +20,7 @@ from tether.statefile import STATE_DIR
 from tether.tools import facts
 
 NAME_RE = re.compile(r"[A-Za-z0-9][A-Za-z0-9_-]{0,63}")
-AGENT_KEYS = frozenset({"name", "tool", "args", "cwd", "prompt", "env"})
+AGENT_KEYS = frozenset({"name", "tool", "args", "cwd", "prompt", "env", "session"})
 TEAM_KEYS = frozenset({"agents", "description", "tmux_session"})
 PROJECT_FILE = "tether.toml"
 TEAM_FILE_LIMIT = 1 << 20
@@ -42,6 +43,9 @@ class Agent:
     """As written: relative paths are below the project root."""
     prompt: str | None = None
     env: dict[str, str] = field(default_factory=dict)
+    session: str | None = None
+    """A session tether has (its id or a name: `tether alias`, `tether checkpoint`) that the
+    agent starts from, as a new native session of its tool."""
 
     def folder(self, root: Path) -> Path:
         return (root / Path(self.cwd).expanduser()).resolve()
@@ -165,6 +169,7 @@ def _agent(entry: dict[str, Any], team_where: str, index: int) -> Agent:
         cwd=_string(entry, "cwd", where) or ".",
         prompt=_string(entry, "prompt", where),
         env=_env(entry.get("env"), where),
+        session=_string(entry, "session", where),
     )
 
 

@@ -84,12 +84,16 @@ def classify(tool: str, args: Sequence[str]) -> Kind:
 
     Flags count anywhere before "--". A command word counts where a command can stand: first,
     after a headless command word, or after a flag (whose value it may be: then passing
-    through is the safe mistake).
+    through is the safe mistake). For a tool that runs a plain-word prompt headless (Cline),
+    such a prompt makes the run headless unless an interactive flag keeps it interactive.
     """
     launch = spec(tool)
+    headless_prompt = launch.get("positional_prompt") == "headless"
     kind: Kind = "interactive"
     in_command_position = True
     value_may_follow = False
+    prompt = False
+    keeps_interactive = False
     for word in args:
         if word == "--":
             break
@@ -99,7 +103,10 @@ def classify(tool: str, args: Sequence[str]) -> Kind:
                 return "passthrough"
             if name in launch["headless_flags"]:
                 kind = "headless"
-            value_may_follow = "=" not in word
+            keeps_interactive |= name in launch.get("interactive_flags", ())
+            value_may_follow = "=" not in word and (
+                not headless_prompt or name in launch["headless_value_flags"]
+            )
             continue
         if in_command_position:
             if word in launch["subcommands"]:
@@ -108,7 +115,12 @@ def classify(tool: str, args: Sequence[str]) -> Kind:
                 kind = "headless"
             elif not value_may_follow:
                 in_command_position = False
+                prompt = True
         value_may_follow = False
+    if prompt and headless_prompt and not keeps_interactive:
+        kind = "headless"
+    if prompt and kind == "interactive" and not launch.get("resume_takes_prompt", True):
+        return "passthrough"  # resuming would drop the prompt the user typed
     return kind
 
 
@@ -118,6 +130,12 @@ def start_args(tool: str, args: Sequence[str], native_id: str | None) -> list[st
     if native_id is None or not template:
         return list(args)
     return [*fill_checked(tool, template, native_id), *args]
+
+
+def resumes_headless(tool: str) -> bool:
+    """Whether the tool can resume a session in a headless run (Cline cannot: its resume
+    opens the TUI)."""
+    return bool(spec(tool)["headless_resume"])
 
 
 def continue_args(tool: str, args: Sequence[str], kind: Kind, native_id: str) -> list[str]:

@@ -110,8 +110,13 @@ def task(path: Path) -> Source:
 
 
 def _version(folder: Path) -> str:
+    return files_version(folder, (HISTORY, UI_MESSAGES, HISTORY_ITEM, TASK_METADATA))
+
+
+def files_version(folder: Path, files: tuple[str, ...]) -> str:
+    """The size and mtime of each of `files` in `folder` (`-` for one that is missing)."""
     stamps = []
-    for file in (HISTORY, UI_MESSAGES, HISTORY_ITEM, TASK_METADATA):
+    for file in files:
         try:
             st = (folder / file).stat()
         except OSError:
@@ -173,7 +178,11 @@ def source_for(path: Path) -> Source:
 def read(feed: Feed, state: dict[str, Any]) -> Iterator[Op]:
     """The whole task: session fields, then every message. Reads a bundle (what capture
     archives), or a bare conversation file with the files beside it."""
-    doc = feed.document()
+    yield from read_document(feed, feed.document())
+
+
+def read_document(feed: Feed, doc: Any) -> Iterator[Op]:
+    """`read` on a feed whose document is read already (Cline's reader looks at it first)."""
     if isinstance(doc, dict) and "history" in doc and isinstance(doc.get("facts"), dict):
         task_id = text_of(doc.get("task")) or feed.source.native_id or ""
         facts: dict[str, Any] = doc["facts"]

@@ -8,6 +8,9 @@ re-homes it to that folder's project and inserts the rows itself (research/nativ
 §10). The export file stays under tether's own data folder (`$TETHER_HOME/opencode-imports/`),
 not in opencode's: it is the record of what was imported, and `opencode import` can replay it.
 
+The Kilo CLI, an opencode fork, imports the same JSON with `kilo import`: its writer
+(writers/kilo.py) is this one, run with Kilo's binary, agent and folder names (an `App`).
+
 Ids are opencode's (id.ts): `ses_` descending (the newest session sorts first), `msg_` and
 `prt_` ascending in conversation order, so opencode reads the turns back in order. Each
 assistant turn is one opencode assistant message whose `tool` parts hold both the call and
@@ -24,6 +27,7 @@ import secrets
 import string
 import subprocess
 from collections.abc import Mapping
+from dataclasses import dataclass, field
 from datetime import datetime
 from pathlib import Path
 from typing import Any
@@ -57,6 +61,30 @@ BASE62 = string.digits + string.ascii_letters
 ZERO_TOKENS = {"input": 0, "output": 0, "reasoning": 0, "cache": {"read": 0, "write": 0}}
 
 
+@dataclass(frozen=True)
+class App:
+    """opencode, or a fork of it that imports the same export JSON (the Kilo CLI)."""
+
+    name: str
+    """The tool's name in tether, and its data folder's (`~/.local/share/<name>`)."""
+    binary: str
+    version: str
+    """The version its sessions are proven against (tests/e2e)."""
+    agent: str
+    """The primary agent a converted session is given (opencode's build, Kilo's code)."""
+    quiet_env: dict[str, str] = field(default_factory=dict)
+    install: str = ""
+    """How to install it, for the error when it is missing."""
+
+    @property
+    def imports(self) -> str:
+        """tether's folder of the export files it imported (`$TETHER_HOME/<name>-imports`)."""
+        return f"{self.name}-imports"
+
+
+OPENCODE = App(name, BINARY, CLI_VERSION, AGENT, QUIET_ENV, "npm install -g opencode-ai")
+
+
 # ---------------------------------------------------------------------------------------
 # Ids (packages/opencode/src/id/id.ts)
 
@@ -85,28 +113,35 @@ class Ids:
 
 
 def write(job: WriteJob) -> Written:
-    binary = find_binary()
+    return write_app(job, OPENCODE)
+
+
+def write_app(job: WriteJob, app: App) -> Written:
+    """Write through `app`'s own import (opencode's, or a fork's)."""
+    binary = find_binary(app)
     cwd = job.cwd_text
-    env = import_env(job.store)
-    model = default_model(binary, cwd, env, job.report)
-    export, native_id = build_export(job, model)
-    path = export_dir() / f"{native_id}.json"
+    env = import_env(job.store, app)
+    model = default_model(binary, cwd, env, job.report, app)
+    export, native_id = build_export(job, model, app)
+    path = export_dir(app) / f"{native_id}.json"
     write_session_file(path, orjson.dumps(export, option=orjson.OPT_INDENT_2))
     try:
-        run_import(binary, path, cwd, env, native_id)
+        run_import(binary, path, cwd, env, native_id, app)
     except WriteError:
         path.unlink(missing_ok=True)
         raise
-    return Written(name, native_id, path, [path])
+    return Written(app.name, native_id, path, [path])
 
 
-def build_export(job: WriteJob, model: tuple[str, str]) -> tuple[dict[str, Any], str]:
+def build_export(
+    job: WriteJob, model: tuple[str, str], app: App = OPENCODE
+) -> tuple[dict[str, Any], str]:
     """opencode's export JSON of the prepared session, and its new session id."""
     session = job.session
     now = _ms(job.now)
     ids = Ids(now)
     native_id = job.native_id or ids.next("ses", descending=True)
-    messages = _messages(job, ids, native_id, model)
+    messages = _messages(job, ids, native_id, model, app.agent)
     if not messages:
         raise WriteError("nothing to write: the session has no messages opencode can replay")
     created = messages[0]["info"]["time"]["created"]
@@ -117,7 +152,7 @@ def build_export(job: WriteJob, model: tuple[str, str]) -> tuple[dict[str, Any],
         "projectID": "global",
         "directory": job.cwd_text,
         "title": title,
-        "version": CLI_VERSION,
+        "version": app.version,
         "time": {"created": created, "updated": max(now, created)},
     }
     return {"info": info, "messages": messages}, native_id
@@ -130,6 +165,7 @@ def _user_message(
     model: tuple[str, str],
     parts: list[dict[str, Any]],
     ids: Ids,
+    agent: str,
 ) -> dict[str, Any]:
     provider, model_id = model
     info = {
@@ -137,14 +173,14 @@ def _user_message(
         "sessionID": session_id,
         "role": "user",
         "time": {"created": stamp},
-        "agent": AGENT,
+        "agent": agent,
         "model": {"providerID": provider, "modelID": model_id},
     }
     return _with_ids(info, parts, ids)
 
 
 def _messages(
-    job: WriteJob, ids: Ids, session_id: str, model: tuple[str, str]
+    job: WriteJob, ids: Ids, session_id: str, model: tuple[str, str], agent: str
 ) -> list[dict[str, Any]]:
     provider, model_id = model
     out: list[dict[str, Any]] = []
@@ -160,7 +196,7 @@ def _messages(
             parts = [p for part in message.parts for p in _user_part(part, job.report)]
             if not parts:
                 continue
-            out.append(_user_message(mid, session_id, stamp, model, parts, ids))
+            out.append(_user_message(mid, session_id, stamp, model, parts, ids, agent))
             last_user = mid
             continue
         if message.role != "assistant":
@@ -180,7 +216,7 @@ def _messages(
         if last_user is None:
             job.report.note("opencode answers a user message: the session starts with one")
             first = {"type": "text", "text": "(conversation converted by tether)"}
-            out.append(_user_message(mid, session_id, stamp, model, [first], ids))
+            out.append(_user_message(mid, session_id, stamp, model, [first], ids, agent))
             last_user, mid = mid, ids.next("msg")
         calls = any(p["type"] == "tool" for p in parts)
         info: dict[str, Any] = {
@@ -188,8 +224,8 @@ def _messages(
             "sessionID": session_id,
             "role": "assistant",
             "parentID": last_user,
-            "mode": AGENT,
-            "agent": AGENT,
+            "mode": agent,
+            "agent": agent,
             "path": {"cwd": job.cwd_text, "root": job.cwd_text},
             "cost": 0,
             "tokens": _tokens(message),
@@ -297,35 +333,35 @@ def _ms(when: datetime) -> int:
 # The real opencode
 
 
-def find_binary() -> str:
-    """The real `opencode` on PATH (never a tether shim)."""
+def find_binary(app: App = OPENCODE) -> str:
+    """The real binary on PATH (never a tether shim)."""
     from tether.paths import shim_dir, tether_home
     from tether.tools.launch import find_real
 
-    found = find_real(BINARY, str(shim_dir(tether_home())), os.environ.get("PATH", ""))
+    found = find_real(app.binary, str(shim_dir(tether_home())), os.environ.get("PATH", ""))
     if found is None:
         raise WriteError(
-            "opencode is not installed here (not on PATH): it imports the session itself;"
-            " install it with `npm install -g opencode-ai`"
+            f"{app.binary} is not installed here (not on PATH): it imports the session itself;"
+            f" install it with `{app.install}`"
         )
     return found
 
 
-def export_dir() -> Path:
+def export_dir(app: App = OPENCODE) -> Path:
     from tether.paths import tether_home
 
-    return tether_home() / "opencode-imports"
+    return tether_home() / app.imports
 
 
-def import_env(store: Path) -> dict[str, str]:
+def import_env(store: Path, app: App = OPENCODE) -> dict[str, str]:
     """The caller's environment, pointed at the store tether was asked to write into."""
-    env = {**os.environ, **QUIET_ENV}
-    if store.name == "opencode":
+    env = {**os.environ, **app.quiet_env}
+    if store.name == app.name:
         env["XDG_DATA_HOME"] = str(store.parent)
     return env
 
 
-def _run(binary: str, args: list[str], cwd: str, env: Mapping[str, str]) -> str:
+def _run(binary: str, args: list[str], cwd: str, env: Mapping[str, str], app: App) -> str:
     try:
         done = subprocess.run(
             [binary, *args],
@@ -338,35 +374,47 @@ def _run(binary: str, args: list[str], cwd: str, env: Mapping[str, str]) -> str:
             stdin=subprocess.DEVNULL,
         )
     except (OSError, subprocess.TimeoutExpired) as exc:
-        raise WriteError(f"`opencode {args[0]}` could not run: {exc}") from exc
+        raise WriteError(f"`{app.binary} {args[0]}` could not run: {exc}") from exc
     if done.returncode != 0:
         tail = (done.stderr or done.stdout).strip().splitlines()[-1:] or ["no output"]
-        raise WriteError(f"`opencode {' '.join(args)}` failed ({done.returncode}): {tail[0]}")
+        raise WriteError(f"`{app.binary} {' '.join(args)}` failed ({done.returncode}): {tail[0]}")
     return done.stdout
 
 
-def default_model(binary: str, cwd: str, env: Mapping[str, str], report: Report) -> tuple[str, str]:
+def default_model(
+    binary: str, cwd: str, env: Mapping[str, str], report: Report, app: App = OPENCODE
+) -> tuple[str, str]:
     """The model opencode resumes with: its configured `model`, else the first it lists."""
     try:
-        config = orjson.loads(_run(binary, ["debug", "config"], cwd, env))
+        config = orjson.loads(_run(binary, ["debug", "config"], cwd, env, app))
     except orjson.JSONDecodeError:
         config = {}
     configured = config.get("model") if isinstance(config, dict) else None
     if isinstance(configured, str) and "/" in configured:
         provider, model = configured.split("/", 1)
         return provider, model
-    for line in _run(binary, ["models"], cwd, env).splitlines():
+    for line in _run(binary, ["models"], cwd, env, app).splitlines():
         if "/" in line.strip():
             provider, model = line.strip().split("/", 1)
             report.note(
-                f"opencode has no default model configured: the session resumes with {line.strip()}"
+                f"{app.binary} has no default model configured: the session resumes with"
+                f" {line.strip()}"
             )
             return provider, model
-    raise WriteError('opencode lists no model: configure one ("model": "provider/model")')
+    raise WriteError(f'{app.binary} lists no model: configure one ("model": "provider/model")')
 
 
-def run_import(binary: str, path: Path, cwd: str, env: Mapping[str, str], native_id: str) -> None:
-    out = _run(binary, ["import", str(path)], cwd, env)
+def run_import(
+    binary: str,
+    path: Path,
+    cwd: str,
+    env: Mapping[str, str],
+    native_id: str,
+    app: App = OPENCODE,
+) -> None:
+    out = _run(binary, ["import", str(path)], cwd, env, app)
     imported = [line.split(IMPORTED, 1)[1].strip() for line in out.splitlines() if IMPORTED in line]
     if imported != [native_id]:
-        raise WriteError(f"`opencode import` did not report session {native_id}: {out.strip()!r}")
+        raise WriteError(
+            f"`{app.binary} import` did not report session {native_id}: {out.strip()!r}"
+        )

@@ -14,7 +14,7 @@ from tether.files import is_regular, open_fd
 TYPE_CHECKING = False
 if TYPE_CHECKING:
     from collections.abc import Callable, Iterator, Mapping
-    from typing import Literal, Protocol, TypedDict
+    from typing import Any, Literal, NotRequired, Protocol, TypedDict
 
     Capability = Literal["read", "write", "resume", "autoresume"]
     """read: tether captures its sessions; write: tether writes new native sessions of it
@@ -51,6 +51,15 @@ if TYPE_CHECKING:
         argv passes through untouched."""
         prompt: tuple[str, ...]
         """The arguments that give an interactive run its first prompt ("{prompt}")."""
+        positional_prompt: NotRequired[Literal["headless", "interactive"]]
+        """What a prompt given as a plain word makes the run (default interactive: `claude
+        "fix it"`); Cline runs a plain-word prompt headless. With "headless", the value
+        flags are `headless_value_flags` exactly (a word after another flag is a prompt)."""
+        interactive_flags: NotRequired[tuple[str, ...]]
+        """Flags that keep a run with a plain-word prompt interactive (`cline -i "…"`)."""
+        resume_takes_prompt: NotRequired[bool]
+        """False when the tool's resume drops a prompt given with it (`cline --id ID` opens
+        its TUI and ignores one): such a launch with a prompt passes through untouched."""
 
     class Facts(Protocol):
         """One tool's facts: a module under tether/tools/facts."""
@@ -186,6 +195,51 @@ def _mtime(path: str) -> float:
         return os.stat(path).st_mtime
     except OSError:
         return 0.0
+
+
+def same_folder(recorded: object, cwd: str) -> bool:
+    """Whether a folder a tool recorded is `cwd` (as written, or once links are resolved)."""
+    if not isinstance(recorded, str) or not recorded:
+        return False
+    return recorded == cwd or os.path.realpath(recorded) == os.path.realpath(cwd)
+
+
+def in_project(recorded: object, root: str) -> bool:
+    """Whether a folder a tool recorded is the project at `root` or a folder in it (opencode
+    and its forks record $PWD, which a shim leaves where the user typed the command)."""
+    if not isinstance(recorded, str) or not recorded:
+        return False
+    if same_folder(recorded, root):
+        return True
+    top = root.rstrip("/") + "/"
+    return recorded.startswith(top) or os.path.realpath(recorded).startswith(
+        os.path.realpath(root).rstrip("/") + "/"
+    )
+
+
+def query_readonly(path: str, sql: str, params: tuple[object, ...]) -> list[tuple[Any, ...]]:
+    """Rows of a query on another tool's SQLite database, opened read-only (immutable when
+    the tool is not running, so that no -wal or -shm file is made); none on any error.
+
+    sqlite3 is imported here, not at the top: only a launch that looks a session up pays."""
+    if not is_regular(path):
+        return []
+    import sqlite3
+
+    live = os.path.exists(path + "-wal") and os.path.exists(path + "-shm")
+    quoted = path.replace("%", "%25").replace("?", "%3f").replace("#", "%23")
+    uri = f"file:{quoted}?mode=ro" + ("" if live else "&immutable=1")
+    try:
+        db = sqlite3.connect(uri, uri=True, isolation_level=None, timeout=1.0)
+    except sqlite3.Error:
+        return []
+    try:
+        db.execute("PRAGMA query_only = ON")
+        return list(db.execute(sql, params).fetchall())
+    except sqlite3.Error:
+        return []
+    finally:
+        db.close()
 
 
 def first_line(path: str, limit: int = 16 << 20) -> str:

@@ -1,9 +1,16 @@
-"""Kilo Code: the extension's task folders (a Roo Code fork) and the Kilo CLI's
-`${KILO_DATA_DIR:-$XDG_DATA_HOME/kilo}/kilo.db` (an opencode fork)."""
+"""Kilo Code: the Kilo CLI's `${KILO_DATA_DIR:-$XDG_DATA_HOME/kilo}/kilo.db` (an opencode
+fork, npm `@kilocode/cli`, binary `kilo`) and the editor extension's task folders (a Roo
+Code fork).
+
+The CLI names its sessions itself, as opencode does: a session a launch began is found
+afterwards in kilo.db, read-only (started_since).
+"""
 
 from __future__ import annotations
 
+from tether.tools.facts import opencode
 from tether.tools.facts.common import EDITOR_VARIABLES, editor_storage, is_safe_id, xdg_data
+from tether.tools.facts.opencode import sessions_since
 
 TYPE_CHECKING = False
 if TYPE_CHECKING:
@@ -14,27 +21,53 @@ if TYPE_CHECKING:
 NAME = "kilo"
 DISPLAY_NAME = "Kilo Code"
 ALIASES: tuple[str, ...] = ("kilo-code", "kilocode", "kilo-cli")
-CAPABILITIES: frozenset[Capability] = frozenset({"read"})
+CAPABILITIES: frozenset[Capability] = frozenset({"read", "write", "resume", "autoresume"})
 STORE_VARIABLES: tuple[str, ...] = ("KILO_DATA_DIR", "XDG_DATA_HOME", *EDITOR_VARIABLES)
 EXTENSION_ID = "kilocode.kilo-code"
 APP = "kilo"
-LAUNCH: LaunchSpec | None = None
-started_since = None
+
+assert opencode.LAUNCH is not None
+LAUNCH: LaunchSpec | None = {
+    # kilo 7.7 (`kilo --help`, `kilo run --help`): opencode's flags and command words.
+    "binary": "kilo",
+    "preassign": (),
+    "resume": ("--session", "{id}"),
+    "headless_flags": ("run",),
+    "headless_resume": ("--session", "{id}"),
+    "headless_value_flags": opencode.LAUNCH["headless_value_flags"],  # `kilo run`'s are its
+    "passthrough_flags": (
+        *("-c", "--continue", "-s", "--session", "--fork", "--cloud-fork", "--attach"),
+        *("--worktree", "-h", "--help", "-v", "--version"),
+    ),
+    "subcommands": (
+        *("completion", "acp", "mcp", "attach", "debug", "auth", "providers", "agent"),
+        *("upgrade", "uninstall", "serve", "models", "stats", "export", "import", "github"),
+        *("pr", "session", "plugin", "plug", "db", "console", "cloud", "roll-call"),
+        *("profile", "remote", "daemon", "config", "worktree", "help"),
+    ),
+    "prompt": ("--prompt", "{prompt}"),
+}
 
 
 def store_roots(env: Mapping[str, str], home: str) -> list[str]:
-    """The extension's storage in every editor, then the CLI's data folder."""
-    return [*editor_storage(env, home, EXTENSION_ID), xdg_data(env, home, APP, "KILO_DATA_DIR")]
+    """The CLI's data folder (where the CLI that tether runs keeps sessions), then the
+    extension's storage in every editor."""
+    return [xdg_data(env, home, APP, "KILO_DATA_DIR"), *editor_storage(env, home, EXTENSION_ID)]
 
 
 valid_id = is_safe_id
-"""A task's id (its start in milliseconds, or a UUID), or the CLI's `ses_…`."""
+"""The CLI's `ses_…`, or a task's id (its start in milliseconds, or a UUID)."""
 
 
 def session_pattern(native_id: str, cwd: str | None) -> str | None:
     if native_id.startswith("ses_"):
         return f"{APP}.db"
     return f"tasks/{native_id}/api_conversation_history.json"
+
+
+def started_since(store: str, cwd: str, since: float, headless: bool) -> list[tuple[str, str]]:
+    """The CLI sessions begun in `cwd` at or after `since`, oldest first, as (id, kilo.db)."""
+    return sessions_since(f"{store}/{APP}.db", cwd, since)
 
 
 # MCP: which file configures its MCP servers, and in which shape (tether.mcp.install).

@@ -1,9 +1,14 @@
 """opencode: every session in one database,
-`${OPENCODE_DATA_DIR:-$XDG_DATA_HOME/opencode}/opencode.db`."""
+`${OPENCODE_DATA_DIR:-$XDG_DATA_HOME/opencode}/opencode.db`.
+
+opencode names its sessions itself: a session a launch began is found afterwards in that
+database, read-only, among the sessions begun since the launch (started_since). The Kilo
+CLI, an opencode fork, keeps the same database (tether.tools.facts.kilo).
+"""
 
 from __future__ import annotations
 
-from tether.tools.facts.common import env_dir, is_safe_id, xdg_data
+from tether.tools.facts.common import env_dir, in_project, is_safe_id, query_readonly, xdg_data
 
 TYPE_CHECKING = False
 if TYPE_CHECKING:
@@ -14,7 +19,7 @@ if TYPE_CHECKING:
 NAME = "opencode"
 DISPLAY_NAME = "opencode"
 ALIASES: tuple[str, ...] = ("open-code", "sst-opencode")
-CAPABILITIES: frozenset[Capability] = frozenset({"read", "write", "resume"})
+CAPABILITIES: frozenset[Capability] = frozenset({"read", "write", "resume", "autoresume"})
 STORE_VARIABLES: tuple[str, ...] = ("OPENCODE_DATA_DIR", "XDG_DATA_HOME")
 APP = "opencode"
 
@@ -42,8 +47,10 @@ LAUNCH: LaunchSpec | None = {
     ),
     "prompt": ("--prompt", "{prompt}"),
 }
-started_since = None
-"""Not yet: opencode sessions are named by opencode (issue: auto-resume for every tool)."""
+SESSIONS_SINCE = (
+    "SELECT id, directory FROM session WHERE time_created >= ? AND parent_id IS NULL"
+    " ORDER BY time_created, id"
+)
 
 
 def store_roots(env: Mapping[str, str], home: str) -> list[str]:
@@ -58,6 +65,24 @@ def valid_id(native_id: str) -> bool:
 def session_pattern(native_id: str, cwd: str | None) -> str | None:
     """The database that holds every session (which one it holds, only opencode knows)."""
     return f"{APP}.db"
+
+
+def started_since(store: str, cwd: str, since: float, headless: bool) -> list[tuple[str, str]]:
+    """The sessions opencode began in the project at `cwd` (there or in a folder of it) at
+    or after `since` (epoch seconds), oldest first, as (id, database): sub-agents' (with a
+    parent) left out. A headless `opencode run` and the TUI keep the same kind of session:
+    `headless` changes nothing."""
+    return sessions_since(f"{store}/{APP}.db", cwd, since)
+
+
+def sessions_since(database: str, cwd: str, since: float) -> list[tuple[str, str]]:
+    """opencode's (and its forks') sessions begun in `cwd` since `since`, from `database`."""
+    rows = query_readonly(database, SESSIONS_SINCE, (int(since * 1000),))
+    return [
+        (native_id, database)
+        for native_id, directory in rows
+        if isinstance(native_id, str) and valid_id(native_id) and in_project(directory, cwd)
+    ]
 
 
 # MCP: which file configures its MCP servers, and in which shape (tether.mcp.install).

@@ -5,4 +5,5 @@ from __future__ import annotations
 
 from tether.tools.vocabulary import Vocabulary, cline, opencode
 
-vocabulary = Vocabulary([*cline.SHAPES, *opencode.vocabulary.shapes])
+# opencode's first: tether writes Kilo sessions through the Kilo CLI's import, as opencode's
+vocabulary = Vocabulary([*opencode.vocabulary.shapes, *cline.SHAPES])

@@ -1,0 +1,81 @@
+"""`tether storage` and `tether prune`: the room the archive takes by tool, project and age,
+and pruning what is older than an age (dry run first), never a native byte."""
+
+from __future__ import annotations
+
+import json
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from tests.conftest import checksums, run
+from tests.stores import CLAUDE_ID, CODEX_ID, place_claude, place_codex
+from tests.test_json_output import SHAPES, assert_shape
+from tether.archive.room import age_of, cutoff_of
+
+
+def out(*args: str) -> Any:
+    return json.loads(run(*args, "--json").stdout)
+
+
+@pytest.fixture
+def two_tools(isolated_home: Path) -> Path:
+    place_claude(isolated_home)
+    place_codex(isolated_home)
+    run("scan")
+    return isolated_home
+
+
+def test_storage_says_how_much_room_each_tool_project_and_age_takes(two_tools: Path) -> None:
+    room = out("storage")
+    assert_shape(room, SHAPES["storage"], "storage")
+    assert room["sessions"] == 2 and room["archive"]["bytes"] > room["bytes"] > 0
+    assert room["bytes"] == room["raw_bytes"] + room["text_bytes"]
+    assert {row["tool"] for row in room["by_tool"]} == {"claude", "codex"}
+    assert sum(row["bytes"] for row in room["by_tool"]) == room["bytes"]
+    assert sum(row["sessions"] for row in room["by_age"]) == 2
+    assert "TOOL" in run("storage").stdout
+
+
+def test_prune_dry_run_says_what_would_go_and_removes_nothing(two_tools: Path) -> None:
+    before = checksums(two_tools)
+    planned = out("prune", "--older-than", "1d", "--tool", "claude", "--dry-run")
+    assert_shape(planned, SHAPES["prune"], "prune")
+    assert planned["dry_run"] and [r["native_id"] for r in planned["removed"]] == [CLAUDE_ID]
+    assert planned["bytes"] == planned["removed"][0]["bytes"] > 0
+    assert len(out("list")) == 2
+    assert "would remove 2 sessions" in run("prune", "--older-than", "1d", "--dry-run").stdout
+    assert checksums(two_tools) == before
+
+
+def test_prune_removes_old_sessions_with_their_index_and_names(two_tools: Path) -> None:
+    before = checksums(two_tools)
+    run("alias", CLAUDE_ID, "old-review")
+    assert out("search", "competing")  # the claude session's words are indexed
+    storage = out("storage")
+    gone = out("prune", "--older-than", "1d", "--tool", "claude", "--vacuum")
+    assert not gone["dry_run"] and gone["sessions"] == 1 and gone["vacuumed"]
+    assert [r["native_id"] for r in out("list")] == [CODEX_ID]
+    assert out("search", "competing") == []
+    assert run("show", "old-review", ok=False).exit_code == 4
+    after = out("storage")
+    assert after["bytes"] == storage["bytes"] - gone["bytes"]
+    assert after["archive"]["bytes"] < storage["archive"]["bytes"]  # vacuumed
+    # its file is still there, unchanged: scans do not take it back
+    run("scan")
+    assert [r["native_id"] for r in out("list")] == [CODEX_ID]
+    assert checksums(two_tools) == before  # no native byte changed
+    assert out("prune", "--older-than", "100y")["sessions"] == 0
+
+
+def test_ages_and_bad_ages() -> None:
+    now = datetime(2026, 12, 6, tzinfo=UTC)
+    assert cutoff_of("180d", now) == "2026-06-09T00:00:00.000Z"
+    assert cutoff_of("1y", now).startswith("2025-12-06")
+    assert age_of("2026-12-01T00:00:00Z", now) == "under 30 days"
+    assert age_of("2026-01-01T00:00:00Z", now) == "180-365 days"
+    assert age_of(None, now) == "over a year"
+    bad = run("prune", "--older-than", "soon", ok=False)
+    assert bad.exit_code == 2 and "cannot read the age" in bad.output
