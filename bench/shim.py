@@ -8,9 +8,11 @@ large one (`--history-mb` of rollouts, real bytes), on the usual path (the sessi
 is known) and on the pick-up path (its id is read from the rollout the launch started);
 opencode, which names its sessions too, on both paths (its id read from its database).
 
-A plain launch that resumes a known session takes the shim's /bin/sh fast path (no python;
-tether.autoresume.fastfile); every other launch, python's. Figures say which path they time;
-the exit status is 1 when a fast-path figure misses the target.
+A launch that resumes a known session with arguments the tool takes as they are (none, a
+prompt, a model) takes the shim's /bin/sh fast path (no python; tether.autoresume.fastfile);
+every other launch (a new session, the user's own session choice, a headless run), python's.
+Figures say which path they time; the exit status is 1 when a fast-path figure misses the
+target.
 
     .venv/bin/python bench/shim.py [--runs 40] [--history-mb 200] [--json OUT]
 """
@@ -188,13 +190,14 @@ def main(argv: list[str] | None = None) -> int:
             ("floor: python -I -S -c pass", [python, "-I", "-S", "-c", "pass"], bench, nothing),
             ("claude, run directly", [str(bench.bin / "claude")], bench, nothing),
             ("claude via shim: resume [sh]", ["claude"], bench, nothing),
-            ("claude via shim: resume + args [py]", ["claude", "--model", "x"], bench, nothing),
+            ("claude via shim: resume + args [sh]", ["claude", "--model", "x"], bench, nothing),
+            ("claude via shim: headless -p [py]", ["claude", "-p", "hi"], bench, nothing),
             ("claude via shim: own flag (-c) [py]", ["claude", "-c"], bench, nothing),
             ("claude via shim: new session [py]", ["claude"], fresh, lambda: _forget(fresh)),
             ("codex, run directly", [str(small.bin / "codex")], small, nothing),
             ("codex via shim: resume, small history [sh]", ["codex"], small, codex_known(small)),
             ("codex via shim: resume, large history [sh]", ["codex"], large, codex_known(large)),
-            ("codex via shim: resume + args, large [py]", ["codex", "hi"], large, nothing),
+            ("codex via shim: resume + args, large [sh]", ["codex", "hi"], large, nothing),
         ]
         picks = [
             ("codex via shim: pick-up, small history [py]", small),

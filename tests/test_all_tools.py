@@ -16,7 +16,7 @@ from tests.conftest import FIXTURES, checksums, run
 from tests.stores import place_claude, place_codex
 from tests.tools import test_amp, test_antigravity, test_cursor
 from tether.tools import aider
-from tether.tools.facts import common as facts_common
+from tether.tools import facts as facts_common
 from tether.tools.registry import TOOLS
 
 

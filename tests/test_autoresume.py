@@ -17,9 +17,9 @@ from tether import statefile
 from tether.autoresume import plan as autoresume
 from tether.autoresume.plan import plan, state_path
 from tether.statefile import StateError
+from tether.tools import facts as facts_common
 from tether.tools import launch
 from tether.tools.facts import codex as codex_facts
-from tether.tools.facts import common as facts_common
 from tether.tools.facts.claude import folder_name as claude_folder
 
 from .conftest import FIXTURES, checksums

@@ -13,7 +13,7 @@ import pytest
 
 from tests.conftest import FIXTURES, checksums, run
 from tests.tools.opencode_store import LARGE, SMALL, STORAGE, build
-from tether.tools.facts import common as facts_common
+from tether.tools import facts as facts_common
 
 CLINE_TASK = FIXTURES / "cline" / "1769053680585"
 ROO_TASK = FIXTURES / "roo" / "5f2a9c10-3b4d-4e5f-8a9b-0c1d2e3f4a5b"

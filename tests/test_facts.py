@@ -20,7 +20,7 @@ from tether.model import Message, Session, Text, session_id
 from tether.paths import db_path
 from tether.teams.runner import Teams
 from tether.tools import facts, launch
-from tether.tools.facts.common import as_node_sees, find_session, is_uuid, js_dashed, matches
+from tether.tools.facts import as_node_sees, find_session, is_uuid, js_dashed, matches
 from tether.tools.registry import TOOLS
 
 HOSTILE = {

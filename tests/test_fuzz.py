@@ -34,8 +34,8 @@ from tests.test_special_files import unix_socket
 from tether.archive.db import migrate
 from tether.capture import feed
 from tether.capture.ingest import ScanReport, read_sessions, readers
+from tether.tools import facts as facts_common
 from tether.tools.base import Member, Source
-from tether.tools.facts import common as facts_common
 
 CASES = int(os.environ.get("TETHER_FUZZ_CASES", "980"))
 LOG = os.environ.get("TETHER_FUZZ_LOG")

@@ -155,12 +155,39 @@ def test_sh_path_keeps_oldpwd_and_works_from_a_symlinked_folder(bed: Bed) -> Non
         assert python and (fast, err) == (slow, slow_err)
 
 
-def test_arguments_go_to_python(bed: Bed) -> None:
-    session_id, _ = bed.session("claude")
-    got, _, python = bed.launch("claude", "--model", "x")
-    assert python and got["argv"] == ["--resume", session_id, "--model", "x"]
-    got, _, python = bed.launch("claude", "-c")
-    assert python and got["argv"] == ["-c"]
+PLAIN_ARGS = {
+    "claude": [["--model", "x"], ["fix the bug"], ["--", "-c"], ["-v2"]],
+    "codex": [["-m", "o3", "write it"], ["--", "exec"]],
+    "gemini": [["-m", "flash"], ["-i", "go on"]],
+    "copilot": [["--model", "x", "hi"]],
+}
+PYTHONS_ARGS = {
+    "claude": [["-c"], ["--resume=x"], ["-p", "hi"], ["mcp", "list"], ["fix", "mcp"]],
+    "codex": [["exec", "hi"], ["resume", "--last"], ["--cd", "/x"]],
+    "gemini": [["-p", "hi"], ["--list-sessions"]],
+    "copilot": [["--continue"], ["-p", "x"]],
+}
+
+
+@pytest.mark.parametrize("tool", TOOLS)
+def test_arguments_the_tool_takes_as_they_are_take_the_sh_path_as_python_would(
+    bed: Bed, tool: str
+) -> None:
+    """A launch whose arguments python would put after the resume flags as they are (a
+    prompt, a model) resumes in sh; anything python must decide (the user's own session
+    choice, a headless run, a command word, anywhere) starts python."""
+    bed.session(tool)
+    for args in PLAIN_ARGS[tool]:
+        fast, fast_err, python = bed.launch(tool, *args)
+        assert not python, args
+        bed.fast(tool).unlink()
+        slow, slow_err, python = bed.launch(tool, *args)
+        assert python and (fast, fast_err) == (slow, slow_err), args
+        bed.launch(tool)  # python puts the fast file back
+        assert bed.fast(tool).is_file()
+    for args in PYTHONS_ARGS[tool]:
+        _, _, python = bed.launch(tool, *args)
+        assert python, args
 
 
 def test_a_gone_session_file_goes_to_python_which_starts_new(bed: Bed) -> None:

@@ -28,7 +28,7 @@ from tether.capture import ingest, staging
 from tether.capture import scan as capture
 from tether.capture.ingest import ScanReport
 from tether.capture.scan import scan
-from tether.tools.facts import common as facts_common
+from tether.tools import facts as facts_common
 
 TABLES = {
     "sessions": "pk",

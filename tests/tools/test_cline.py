@@ -17,8 +17,8 @@ from tether.capture.feed import FileFeed, feed_from_bytes
 from tether.capture.importer import recognise
 from tether.model import Reasoning, Session, ToolCall, ToolResult
 from tether.tools import cline, taskdirs
+from tether.tools import facts as facts_common
 from tether.tools.base import FormatError, Source
-from tether.tools.facts import common as facts_common
 
 TASK_ID = "1769053680585"
 TASK = FIXTURES / "cline" / TASK_ID

@@ -15,8 +15,8 @@ from tether.archive.assemble import Assembly
 from tether.capture.feed import FileFeed
 from tether.capture.importer import recognise
 from tether.model import Text
+from tether.tools import facts as facts_common
 from tether.tools import kilo, taskdirs
-from tether.tools.facts import common as facts_common
 
 TASK_ID = "c0ffee00-1234-4abc-8def-0123456789ab"
 TASK = FIXTURES / "kilo" / TASK_ID

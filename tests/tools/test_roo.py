@@ -16,9 +16,9 @@ from tether.archive.assemble import Assembly
 from tether.capture.feed import FileFeed, feed_from_bytes
 from tether.capture.importer import recognise
 from tether.model import Attachment, Reasoning, Session, Text, ToolCall, ToolResult
+from tether.tools import facts as facts_common
 from tether.tools import roo, taskdirs
 from tether.tools.base import FormatError, Source
-from tether.tools.facts import common as facts_common
 
 LEGACY_ID = "0b7e3f52-1a2b-4c3d-9e8f-0123456789ab"
 V2_ID = "5f2a9c10-3b4d-4e5f-8a9b-0c1d2e3f4a5b"

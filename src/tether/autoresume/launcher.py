@@ -11,12 +11,14 @@ import os
 import sys
 import time
 
+from tether.autoresume import OFF_SWITCH
 from tether.tools import launch
 from tether.tools.launch import find_real, is_stale
 
 TYPE_CHECKING = False
 if TYPE_CHECKING:
     from collections.abc import Mapping
+    from typing import NoReturn
 
 
 def say(line: str) -> None:
@@ -65,6 +67,8 @@ def main(shim_dir: str, argv: list[str] | None = None) -> None:
         sys.exit(127)
     chosen = args
     try:
+        if os.environ.get(OFF_SWITCH, "").strip() == "0" or passes_through(tool, args):
+            run(real, binary, args)  # the user's own choice: nothing of the state is read
         from tether.autoresume.plan import plan
 
         cwd = os.getcwd()
@@ -77,8 +81,19 @@ def main(shim_dir: str, argv: list[str] | None = None) -> None:
             say(planned.note)
     except Exception as exc:  # fail open: the tool runs as typed whatever broke in tether
         say(f"tether: {tool}: auto-resume skipped ({exc}); running {binary} as typed")
+    run(real, binary, chosen)
+
+
+def passes_through(tool: str, args: list[str]) -> bool:
+    """The user's own session choice, or a command that is no conversation (`-c`, `mcp`,
+    `--help`): decided before the planning is even imported."""
+    return launch.classify(tool, args) == "passthrough"
+
+
+def run(real: str, binary: str, args: list[str]) -> NoReturn:
+    """Become the real tool: its exit code, signals and terminal."""
     try:
-        os.execv(real, [binary, *chosen])
+        os.execv(real, [binary, *args])
     except OSError as exc:
         say(f"tether: {binary}: cannot run {real}: {exc}")
         sys.exit(126)

@@ -9,9 +9,10 @@ from __future__ import annotations
 
 import os
 
+from tether.autoresume import OFF_SWITCH
 from tether.statefile import Lock, StateError, project_root, read_json, state_dir, write_json
 from tether.tools import facts, launch
-from tether.tools.facts.common import checked_session, find_session
+from tether.tools.facts import checked_session, find_session
 
 TYPE_CHECKING = False
 if TYPE_CHECKING:
@@ -25,7 +26,6 @@ if TYPE_CHECKING:
 
 STATE_FOLDER = "autoresume"
 STATE_VERSION = 1
-OFF_SWITCH = "TETHER_AUTORESUME"
 HEADLESS_SWITCH = "TETHER_AUTORESUME_HEADLESS"
 AI_SESSION_MANAGER = (".ai-session-manager", ".git/ai-session-manager")
 """Where ai-session-manager keeps `<tool>.json` ({"resume_target": id, …}), newest first."""

@@ -14,6 +14,7 @@ import shlex
 import sys
 from dataclasses import dataclass
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import tether
 from tether.autoresume import fastfile
@@ -21,12 +22,16 @@ from tether.files import replace
 from tether.tools import facts, launch
 from tether.tools.launch import SHIM_MARK, SHIM_VERSION, find_real, is_shim, is_stale
 
+if TYPE_CHECKING:
+    from tether.tools.facts import LaunchSpec
+
 SHELLS = ("bash", "zsh", "fish")
 HOT_MODULES = (
     "__init__",
     "shim",
     "statefile",
     "files",
+    "errors",
     "autoresume/__init__",
     "autoresume/launcher",
     "autoresume/plan",
@@ -34,7 +39,6 @@ HOT_MODULES = (
     "tools/__init__",
     "tools/launch",
     "tools/facts/__init__",
-    "tools/facts/common",
     *(f"tools/facts/{tool}" for tool in facts.NAMES),
 )
 """The modules a launch imports (tether/shim.py: the entry point of shims that an earlier
@@ -91,13 +95,25 @@ _tether_fast() {
     [ -f "$_tether_file" ] && cd -P "$_tether_root" 2>/dev/null || return 1
     printf '%s\\n' "tether: @TOOL@: resuming session $_tether_id ($_tether_root)" >&2
     @RESTORE@
-    exec "$_tether_real" @RESUME@
+    exec "$_tether_real" @RESUME@ "$@"
 }
-if [ "$#" -eq 0 ] && [ -z "${TETHER_AUTORESUME-}" ]; then
+_tether_plain() {
+    # Arguments python would put after the resume flags as they are: none of the tool's
+    # own session choices, headless flags or command words (anywhere before --: a word
+    # that may be one sends the launch to python, which tells them apart).
+    for _tether_a in "$@"; do
+        case $_tether_a in
+        --) return 0 ;;
+        @NOT_PLAIN@) return 1 ;;
+        esac
+    done
+    return 0
+}
+if [ -z "${TETHER_AUTORESUME-}" ] && _tether_plain "$@"; then
     _tether_pwd=$PWD
     _tether_oldpwd=${OLDPWD-}
     _tether_oldpwd_set=${OLDPWD+x}
-    _tether_fast
+    _tether_fast "$@"
     @RESTORE@
 fi
 if [ -x @PYTHON@ ] && [ -f @HOT@ ]; then
@@ -166,12 +182,28 @@ def script(tool: str, folder: Path, python: str, parent: Path) -> str:
         "@MAGIC@": fastfile.MAGIC,
         "@STORE@": store,
         "@RESUME@": " ".join(_sh_word(word) for word in spec["resume"]),
+        "@NOT_PLAIN@": not_plain(spec),
         "@RESTORE@": RESTORE,
     }
     text = SCRIPT
     for placeholder, value in fills.items():
         text = text.replace(placeholder, value)
     return text
+
+
+def not_plain(spec: LaunchSpec) -> str:
+    """A sh `case` pattern for the arguments that need python's decision: the tool's own
+    session choices, headless flags (also as `--flag=value`) and command words."""
+    flags = [*spec["passthrough_flags"], *spec["headless_flags"]]
+    words = [*spec["subcommands"], *(w for w in spec["headless_flags"] if not w.startswith("-"))]
+    patterns = [p for flag in flags if flag.startswith("-") for p in (flag, f"{flag}=*")]
+    patterns += words
+    unsafe = [p for p in patterns if not all(c.isalnum() or c in "-_=*." for c in p)]
+    if unsafe:
+        raise ValueError(f"not a plain sh pattern: {unsafe}")
+    if spec.get("positional_prompt") == "headless":
+        patterns.append("[!-]*")  # a prompt, or a flag's value: python tells them apart
+    return "|".join(dict.fromkeys(patterns)) or "''"
 
 
 def _sh_word(template: str) -> str:

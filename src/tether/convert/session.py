@@ -43,7 +43,7 @@ from tether.model import (
 )
 from tether.redact import redact_session
 from tether.tools import facts, launch
-from tether.tools.facts.common import find_session
+from tether.tools.facts import find_session
 from tether.tools.vocabulary import Vocabulary
 
 NO_RESULT = "(no result was recorded for this tool call)"

@@ -35,7 +35,7 @@ from tether.teams.teamfile import (
 )
 from tether.teams.tmux import Pane, Tmux, TmuxError
 from tether.tools import facts, launch
-from tether.tools.facts.common import find_session
+from tether.tools.facts import find_session
 
 if TYPE_CHECKING:
     import sqlite3

@@ -19,7 +19,7 @@ if TYPE_CHECKING:
     from collections.abc import Sequence
     from typing import Literal
 
-    from tether.tools.facts.common import LaunchSpec
+    from tether.tools.facts import LaunchSpec
 
     Kind = Literal["passthrough", "headless", "interactive"]
 

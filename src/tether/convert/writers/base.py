@@ -19,7 +19,7 @@ import orjson
 from tether.errors import TetherError
 from tether.files import write_new
 from tether.model import Attachment, Part, PartKind, Reasoning, Session, Text, ToolCall, ToolResult
-from tether.tools.facts.common import as_node_sees
+from tether.tools.facts import as_node_sees
 from tether.tools.vocabulary import Vocabulary
 
 ReportKind = PartKind | str

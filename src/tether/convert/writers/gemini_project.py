@@ -24,7 +24,7 @@ from pathlib import Path
 import orjson
 
 from tether.files import write_new
-from tether.tools.facts.common import as_node_sees
+from tether.tools.facts import as_node_sees
 
 PROJECT_ROOT = ".project_root"
 REGISTRY_MAX = 1 << 22

@@ -11,7 +11,7 @@ TYPE_CHECKING = False
 if TYPE_CHECKING:
     from collections.abc import Mapping
 
-    from tether.tools.facts.common import Capability, LaunchSpec
+    from tether.tools.facts import Capability, LaunchSpec
 
 NAME = "aider"
 DISPLAY_NAME = "Aider"

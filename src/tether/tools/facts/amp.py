@@ -3,13 +3,13 @@ VS Code extension's `threads3/` in its editor storage."""
 
 from __future__ import annotations
 
-from tether.tools.facts.common import EDITOR_VARIABLES, editor_storage, env_dir, is_uuid
+from tether.tools.facts import EDITOR_VARIABLES, editor_storage, env_dir, is_uuid
 
 TYPE_CHECKING = False
 if TYPE_CHECKING:
     from collections.abc import Mapping
 
-    from tether.tools.facts.common import Capability, LaunchSpec
+    from tether.tools.facts import Capability, LaunchSpec
 
 NAME = "amp"
 DISPLAY_NAME = "Amp"

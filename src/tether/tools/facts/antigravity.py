@@ -14,13 +14,13 @@ import os
 
 from tether.files import open_fd
 from tether.statefile import loads
-from tether.tools.facts.common import is_uuid, same_folder
+from tether.tools.facts import is_uuid, same_folder
 
 TYPE_CHECKING = False
 if TYPE_CHECKING:
     from collections.abc import Mapping
 
-    from tether.tools.facts.common import Capability, LaunchSpec
+    from tether.tools.facts import Capability, LaunchSpec
 
 NAME = "antigravity"
 DISPLAY_NAME = "Antigravity"

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 from tether.files import is_regular
 from tether.statefile import StateError, read_json
-from tether.tools.facts.common import (
+from tether.tools.facts import (
     EDITOR_VARIABLES,
     editor_storage,
     env_dir,
@@ -24,7 +24,7 @@ TYPE_CHECKING = False
 if TYPE_CHECKING:
     from collections.abc import Mapping
 
-    from tether.tools.facts.common import Capability, LaunchSpec
+    from tether.tools.facts import Capability, LaunchSpec
 
 NAME = "cline"
 DISPLAY_NAME = "Cline"

@@ -11,14 +11,14 @@ import time
 
 from tether.files import is_regular
 from tether.statefile import loads
-from tether.tools.facts.common import env_dir, first_line, is_uuid, list_dir
+from tether.tools.facts import env_dir, first_line, is_uuid, list_dir
 
 TYPE_CHECKING = False
 if TYPE_CHECKING:
     from collections.abc import Iterator, Mapping
     from typing import Any
 
-    from tether.tools.facts.common import Capability, LaunchSpec
+    from tether.tools.facts import Capability, LaunchSpec
 
 NAME = "codex"
 DISPLAY_NAME = "Codex CLI"

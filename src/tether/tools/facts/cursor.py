@@ -12,13 +12,13 @@ import os
 
 from tether.files import is_regular
 from tether.statefile import StateError, read_json
-from tether.tools.facts.common import as_node_sees, env_dir, is_uuid, list_dir
+from tether.tools.facts import as_node_sees, env_dir, is_uuid, list_dir
 
 TYPE_CHECKING = False
 if TYPE_CHECKING:
     from collections.abc import Mapping
 
-    from tether.tools.facts.common import Capability, LaunchSpec
+    from tether.tools.facts import Capability, LaunchSpec
 
 NAME = "cursor"
 DISPLAY_NAME = "Cursor"

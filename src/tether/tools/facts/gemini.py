@@ -2,13 +2,13 @@
 
 from __future__ import annotations
 
-from tether.tools.facts.common import HEX, env_dir
+from tether.tools.facts import HEX, env_dir
 
 TYPE_CHECKING = False
 if TYPE_CHECKING:
     from collections.abc import Mapping
 
-    from tether.tools.facts.common import Capability, LaunchSpec
+    from tether.tools.facts import Capability, LaunchSpec
 
 NAME = "gemini"
 DISPLAY_NAME = "Gemini CLI"

@@ -8,15 +8,14 @@ afterwards in kilo.db, read-only (started_since).
 
 from __future__ import annotations
 
-from tether.tools.facts import opencode
-from tether.tools.facts.common import EDITOR_VARIABLES, editor_storage, is_safe_id, xdg_data
+from tether.tools.facts import EDITOR_VARIABLES, editor_storage, is_safe_id, opencode, xdg_data
 from tether.tools.facts.opencode import sessions_since
 
 TYPE_CHECKING = False
 if TYPE_CHECKING:
     from collections.abc import Mapping
 
-    from tether.tools.facts.common import Capability, LaunchSpec
+    from tether.tools.facts import Capability, LaunchSpec
 
 NAME = "kilo"
 DISPLAY_NAME = "Kilo Code"

@@ -8,13 +8,13 @@ CLI, an opencode fork, keeps the same database (tether.tools.facts.kilo).
 
 from __future__ import annotations
 
-from tether.tools.facts.common import env_dir, in_project, is_safe_id, query_readonly, xdg_data
+from tether.tools.facts import env_dir, in_project, is_safe_id, query_readonly, xdg_data
 
 TYPE_CHECKING = False
 if TYPE_CHECKING:
     from collections.abc import Mapping
 
-    from tether.tools.facts.common import Capability, LaunchSpec
+    from tether.tools.facts import Capability, LaunchSpec
 
 NAME = "opencode"
 DISPLAY_NAME = "opencode"

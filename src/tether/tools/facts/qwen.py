@@ -2,13 +2,13 @@
 
 from __future__ import annotations
 
-from tether.tools.facts.common import env_dir, is_uuid, js_dashed
+from tether.tools.facts import env_dir, is_uuid, js_dashed
 
 TYPE_CHECKING = False
 if TYPE_CHECKING:
     from collections.abc import Mapping
 
-    from tether.tools.facts.common import Capability, LaunchSpec
+    from tether.tools.facts import Capability, LaunchSpec
 
 NAME = "qwen"
 DISPLAY_NAME = "Qwen Code"

@@ -2,13 +2,13 @@
 
 from __future__ import annotations
 
-from tether.tools.facts.common import EDITOR_VARIABLES, editor_storage, is_safe_id
+from tether.tools.facts import EDITOR_VARIABLES, editor_storage, is_safe_id
 
 TYPE_CHECKING = False
 if TYPE_CHECKING:
     from collections.abc import Mapping
 
-    from tether.tools.facts.common import Capability, LaunchSpec
+    from tether.tools.facts import Capability, LaunchSpec
 
 NAME = "roo"
 DISPLAY_NAME = "Roo Code"
