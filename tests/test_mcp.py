@@ -327,3 +327,17 @@ def test_what_cannot_be_configured_is_said(isolated_home: Path) -> None:
     assert commented.read_text() == '{\n  // mine\n  "theme": "x"\n}\n'
     text = run("mcp", "install", "--for", "cursor").stdout
     assert "added to" in text and ".cursor/mcp.json" in text
+
+
+def test_a_project_file_that_is_a_link_out_of_the_project_is_never_written(
+    isolated_home: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A cloned project may commit `.mcp.json` as a link to a file of yours."""
+    project = tmp_path / "proj"
+    project.mkdir()
+    yours = tmp_path / "yours.json"
+    yours.write_text('{"mine": true}\n')
+    (project / ".mcp.json").symlink_to(yours)
+    monkeypatch.chdir(project)
+    refused = configure("install", "--for", "claude", "--scope", "project", ok=False)
+    assert refused["code"] == 3 and yours.read_text() == '{"mine": true}\n'

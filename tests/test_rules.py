@@ -178,3 +178,22 @@ def test_resume_says_when_the_tool_would_not_see_the_rules(
     (project / "CLAUDE.md").write_text("Use tabs.\n")
     codex = run("resume", CLAUDE_ID, "--in", "codex", *where)
     assert "codex does not read this project's rules (CLAUDE.md)" in codex.stderr
+
+
+def test_nothing_is_written_or_removed_through_a_link_out_of_the_project(
+    project: Path, tmp_path: Path
+) -> None:
+    """A cloned project may commit `.cursor/rules` as a link to a folder of yours, or
+    CLAUDE.md as a link to a file of yours: compile writes and removes nothing through it."""
+    yours = tmp_path / "yours"
+    yours.mkdir()
+    (yours / "keep.txt").write_text("mine\n")
+    (project / ".cursor").mkdir()
+    (project / ".cursor" / "rules").symlink_to(yours)
+    elsewhere = tmp_path / "elsewhere.md"
+    (project / "CLAUDE.md").symlink_to(elsewhere)
+    report = rules("compile", ok=False)
+    found = statuses(report)
+    assert found[".cursor/rules/python.mdc"] == "outside" and found["CLAUDE.md"] == "outside"
+    assert sorted(p.name for p in yours.iterdir()) == ["keep.txt"] and not elsewhere.exists()
+    assert found["GEMINI.md"] == "written"  # the rest of the project still compiles

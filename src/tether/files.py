@@ -76,6 +76,16 @@ def _write_temp(path: str, data: bytes, mode: int, sync: bool) -> str:
     return tmp
 
 
+def within(root: FilePath, path: FilePath) -> bool:
+    """Whether `path` is in the folder `root` as its folders really are, and no link itself:
+    a project can be a stranger's clone, whose `.cursor/rules` or `.mcp.json` may be a link
+    to a folder or file of yours. tether writes and removes nothing through such a link."""
+    real_root = os.path.realpath(root).rstrip("/")
+    real_parent = os.path.realpath(os.path.dirname(os.path.abspath(path)))
+    inside = real_parent == real_root or real_parent.startswith(real_root + "/")
+    return inside and not os.path.islink(path)
+
+
 # ---------------------------------------------------------------------------------------
 # Reading another program's files
 

@@ -14,7 +14,7 @@ if TYPE_CHECKING:
     from tether.rules.compile import Report
 
 TARGETS = "claude, codex, opencode, gemini, qwen, copilot, cursor, cline, roo, kilo, aider"
-FAILING = {"stale", "edited", "missing", "not_ours"}
+FAILING = {"stale", "edited", "missing", "not_ours", "outside"}
 EXPLAIN = {
     "written": "written",
     "unchanged": "up to date",
@@ -23,6 +23,7 @@ EXPLAIN = {
     "edited": "edited by hand: edit AGENTS.md instead, delete this file, then compile",
     "not_ours": "not written by tether, left alone: move its rules into AGENTS.md "
     "(`tether rules init` does for a new project), delete it, then compile",
+    "outside": "a link out of the project: nothing is written through it",
     "removed": "removed: no rule makes it any more",
 }
 

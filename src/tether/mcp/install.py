@@ -20,6 +20,7 @@ from pathlib import Path
 from typing import Any, Literal
 
 from tether.errors import ConflictError, UsageError
+from tether.files import within
 from tether.statefile import read_text, write_atomic
 from tether.tools import facts
 
@@ -79,6 +80,11 @@ def target(tool: str, scope: Scope, env: dict[str, str], home: str, project: str
             f"(it can for: {tools}); to add it by hand, the server is: {json.dumps(command())}"
         )
     path, shape = found
+    if scope == "project" and not within(project, path):
+        raise ConflictError(
+            f"{path} is a link out of the project (or lies outside it): tether writes nothing"
+            " through it; add the server to your user configuration instead (--scope user)"
+        )
     return Target(name, scope, Path(path), shape)
 
 

@@ -14,11 +14,14 @@ from pathlib import Path
 from typing import Any, Literal
 
 from tether.errors import NotFoundError
+from tether.files import within
 from tether.rules.sources import CANONICAL, canonical, rule_files
 from tether.rules.targets import MARK, PLANS, RULE_FOLDERS, Output
 from tether.statefile import read_text, write_atomic
 
-Status = Literal["written", "unchanged", "stale", "edited", "missing", "not_ours", "removed"]
+Status = Literal[
+    "written", "unchanged", "stale", "edited", "missing", "not_ours", "outside", "removed"
+]
 MARKER = re.compile(rf"^(?:<!-- |# ){MARK}: .*? sha256:([0-9a-f]{{16}})(?: -->)?$", re.M)
 NOTE = f"{MARK}: written by `tether rules compile` from {CANONICAL}; edit that, then compile."
 LIMIT = 1 << 20
@@ -111,6 +114,9 @@ def compile_rules(root: Path, tools: list[str], write: bool) -> Report:
             report.files.append(FileReport(tool, output.path, done[output.path]))
             continue
         path = root / output.path
+        if not within(root, path):
+            report.files.append(FileReport(tool, output.path, "outside"))
+            continue
         text = read_text(str(path), LIMIT)
         wanted = rendered(output)
         found = state(text)
@@ -138,7 +144,7 @@ def _leftovers(root: Path, kept: set[str], write: bool) -> list[FileReport]:
     for folder in RULE_FOLDERS:
         for path in sorted((root / folder).glob("*")) if (root / folder).is_dir() else []:
             relative = path.relative_to(root).as_posix()
-            if relative in kept or not path.is_file():
+            if relative in kept or not path.is_file() or not within(root, path):
                 continue
             if state(read_text(str(path), LIMIT)) != "ours":
                 continue
@@ -152,7 +158,7 @@ def init(root: Path) -> tuple[Path, list[str]]:
     """AGENTS.md for a project without one, from what its other rule files say (those
     tether did not write); the files it took text from."""
     target = root / CANONICAL
-    if read_text(str(target), LIMIT) is not None:
+    if read_text(str(target), LIMIT) is not None or not within(root, target):
         return target, []
     sections = []
     taken = []
