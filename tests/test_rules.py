@@ -197,3 +197,21 @@ def test_nothing_is_written_or_removed_through_a_link_out_of_the_project(
     assert found[".cursor/rules/python.mdc"] == "outside" and found["CLAUDE.md"] == "outside"
     assert sorted(p.name for p in yours.iterdir()) == ["keep.txt"] and not elsewhere.exists()
     assert found["GEMINI.md"] == "written"  # the rest of the project still compiles
+
+
+def test_a_rule_file_that_is_a_link_out_of_the_project_is_never_read(
+    project: Path, tmp_path: Path
+) -> None:
+    """A clone's AGENTS.md or CLAUDE.md linked to a private file of yours would have its text
+    copied into files of the project (which get committed): tether reads nothing through it."""
+    secret = tmp_path / "credentials"
+    secret.write_text("aws_secret_access_key = hunter2hunter2\n")
+    (project / "AGENTS.md").unlink()
+    (project / "CLAUDE.md").symlink_to(secret)
+    run("rules", "init")
+    assert "hunter2" not in (project / "AGENTS.md").read_text()
+    (project / "AGENTS.md").unlink()
+    (project / "AGENTS.md").symlink_to(secret)
+    refused = run("rules", "compile", ok=False)
+    assert refused.exit_code == 3 and "link out of the project" in refused.output
+    assert not any("hunter2" in p.read_text() for p in project.rglob("*.md") if not p.is_symlink())

@@ -15,7 +15,7 @@ from typing import Any, Literal
 
 from tether.errors import NotFoundError
 from tether.files import within
-from tether.rules.sources import CANONICAL, canonical, rule_files
+from tether.rules.sources import CANONICAL, canonical, project_text, rule_files
 from tether.rules.targets import MARK, PLANS, RULE_FOLDERS, Output
 from tether.statefile import read_text, write_atomic
 
@@ -163,7 +163,7 @@ def init(root: Path) -> tuple[Path, list[str]]:
     sections = []
     taken = []
     for name in IMPORTED:
-        text = read_text(str(root / name), LIMIT)
+        text = project_text(root, root / name)
         if text is None or state(text) != "not_ours" or not text.strip():
             continue
         taken.append(name)
@@ -179,7 +179,7 @@ def unseen(root: Path, tool: str) -> str | None:
     if tool not in PLANS:
         return None
     if canonical(root) is None:
-        others = [n for n in IMPORTED if state(read_text(str(root / n), LIMIT)) == "not_ours"]
+        others = [n for n in IMPORTED if state(project_text(root, root / n)) == "not_ours"]
         mine = {"claude": "CLAUDE.md", "gemini": "GEMINI.md", "qwen": "QWEN.md"}.get(tool)
         if not others or mine in others:
             return None

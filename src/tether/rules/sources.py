@@ -11,11 +11,13 @@
 
 from __future__ import annotations
 
+import os
 import re
 from dataclasses import dataclass
 from pathlib import Path
 
-from tether.errors import UsageError
+from tether.errors import ConflictError, UsageError
+from tether.files import within
 from tether.statefile import read_text
 
 CANONICAL = "AGENTS.md"
@@ -24,6 +26,10 @@ LIMIT = 1 << 20
 """A rules file larger than this is no rules file."""
 NAME = re.compile(r"[a-z0-9][a-z0-9_-]*")
 KEYS = frozenset({"description", "targets", "globs"})
+
+
+class OutsideProject(ConflictError):
+    """A rule file that is a link out of the project."""
 
 
 class BadRuleFile(UsageError):
@@ -47,7 +53,19 @@ class RuleFile:
 
 def canonical(root: Path) -> str | None:
     """The text of the project's AGENTS.md, None when it has none."""
-    return read_text(str(root / CANONICAL), LIMIT)
+    path = root / CANONICAL
+    if not within(root, path) and os.path.lexists(path):
+        raise OutsideProject(
+            f"{path} is a link out of the project: tether reads nothing through it (its"
+            " text would be copied into every tool's file)"
+        )
+    return read_text(str(path), LIMIT)
+
+
+def project_text(root: Path, path: Path) -> str | None:
+    """The text of a file of the project's, None when there is none, or when it is a link
+    out of the project (a clone can commit one to a file of yours: never read through it)."""
+    return read_text(str(path), LIMIT) if within(root, path) else None
 
 
 def rule_files(root: Path) -> list[RuleFile]:
@@ -57,7 +75,7 @@ def rule_files(root: Path) -> list[RuleFile]:
         return []
     rules = []
     for path in sorted(folder.glob("*.md")):
-        text = read_text(str(path), LIMIT)
+        text = project_text(root, path)
         if text is not None:
             rules.append(parse(path, text))
     return rules
