@@ -36,6 +36,14 @@ if ! command -v chromium >/dev/null; then
     command -v chromium >/dev/null || echo "test.sh: chromium is missing (apt install chromium): browser tests will skip" >&2
 fi
 
+# zsh loads the completion script in its test (tether completion zsh).
+if ! command -v zsh >/dev/null; then
+    if [[ $(id -u) == 0 ]] && command -v apt-get >/dev/null; then
+        (apt-get update -qq && apt-get install -y -qq zsh) >/dev/null || true
+    fi
+    command -v zsh >/dev/null || echo "test.sh: zsh is missing (apt install zsh): its completion test will skip" >&2
+fi
+
 echo "== ruff"
 .venv/bin/ruff check src tests bench
 .venv/bin/ruff format --check src tests bench

@@ -11,18 +11,13 @@ files, so their mode bits apply).
 
 from __future__ import annotations
 
-import ctypes
 import json
 import os
-import pickle
 import re
-import select
 import shutil
-import signal
 import subprocess
 import sys
 import tempfile
-import time
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -31,6 +26,7 @@ import click
 import pytest
 from click.testing import CliRunner
 
+from tests.privileges import where_modes_stop_root
 from tests.stores import CLAUDE_SAMPLE, place_claude, place_codex
 from tether.errors import BUG, KINDS
 
@@ -132,61 +128,9 @@ def invoke(args: list[str]) -> Outcome:
 
 
 def as_owner(args: list[str]) -> Outcome:
-    """Run where mode bits stop the owner of the files: when this is root, in a forked child
-    without CAP_DAC_OVERRIDE and CAP_DAC_READ_SEARCH."""
-    if os.geteuid() != 0:
-        return invoke(args)
-    read, write = os.pipe()
-    pid = os.fork()
-    if pid == 0:  # the child: never returns into pytest
-        try:
-            os.close(read)
-            drop_file_capabilities()
-            with os.fdopen(write, "wb") as out:
-                out.write(pickle.dumps(invoke(args)))
-        finally:
-            os._exit(0)
-    os.close(write)
-    data = b""
-    deadline = time.monotonic() + DEADLINE
-    with os.fdopen(read, "rb") as got:
-        while time.monotonic() < deadline:
-            if select.select([got], [], [], 1.0)[0]:
-                chunk = got.read1(1 << 16)
-                if not chunk:
-                    break
-                data += chunk
-        else:
-            os.kill(pid, signal.SIGKILL)
-    os.waitpid(pid, 0)
-    assert data, f"tether {' '.join(args)} ended without a result"
-    outcome: Outcome = pickle.loads(data)  # our own child's bytes
+    """Run where mode bits stop the owner of the files (see tests/privileges.py)."""
+    outcome: Outcome = where_modes_stop_root(lambda: invoke(args), DEADLINE)
     return outcome
-
-
-class _CapHeader(ctypes.Structure):
-    _fields_ = [("version", ctypes.c_uint32), ("pid", ctypes.c_int)]
-
-
-class _CapData(ctypes.Structure):
-    _fields_ = [
-        ("effective", ctypes.c_uint32),
-        ("permitted", ctypes.c_uint32),
-        ("inheritable", ctypes.c_uint32),
-    ]
-
-
-def drop_file_capabilities() -> None:
-    """capset(2): this process keeps root's uid but no longer passes every permission check
-    (CAP_DAC_OVERRIDE = 1, CAP_DAC_READ_SEARCH = 2)."""
-    libc = ctypes.CDLL(None, use_errno=True)
-    header = _CapHeader(0x20080522, 0)  # _LINUX_CAPABILITY_VERSION_3
-    data = (_CapData * 2)()
-    assert libc.capget(ctypes.byref(header), data) == 0, os.strerror(ctypes.get_errno())
-    keep = ~((1 << 1) | (1 << 2)) & 0xFFFFFFFF
-    for field in ("effective", "permitted", "inheritable"):
-        setattr(data[0], field, getattr(data[0], field) & keep)
-    assert libc.capset(ctypes.byref(header), data) == 0, os.strerror(ctypes.get_errno())
 
 
 def check(outcome: Outcome, expected: set[int] | None = None) -> None:
