@@ -69,9 +69,9 @@ def environment(home: Path, data: Path) -> Iterator[None]:
             patch.delenv(name, raising=False)
         for name in ("XDG_DATA_HOME", "XDG_CONFIG_HOME", "CODEX_SQLITE_HOME"):
             patch.delenv(name, raising=False)
-        from tether.tools.facts import common
+        from tether.tools import facts
 
-        patch.setattr(common, "PLATFORM", "linux")
+        patch.setattr(facts, "PLATFORM", "linux")
         yield
 
 
