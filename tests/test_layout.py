@@ -20,8 +20,13 @@ ALLOWED: dict[str, set[str]] = {
     "capture": {"bottom", "tools", "formats", "archive"},
     "convert": {"bottom", "tools", "formats", "archive"},
     "teams": {"bottom", "tools", "formats", "archive", "capture", "convert"},
+    # The sync client: push, pull, handoff; what it sends is redacted and chunked here.
+    "sync": {"bottom", "tools", "formats", "archive", "capture", "convert"},
+    # The server (an optional extra): only the chunk wire format is shared with the client.
+    "server": {"bottom", "sync"},
     "commands": {
         *("bottom", "tools", "formats", "archive", "autoresume", "capture", "convert", "teams"),
+        *("sync", "server"),
     },
     "cli": {"bottom", "commands"},
     "__main__": {"cli"},
