@@ -32,6 +32,7 @@ class Some:
 SESSION_ITEM = {
     *("id", "tool", "native_id", "project", "cwd", "git_branch", "git_commit", "title"),
     *("created_at", "updated_at", "message_count", "models", "usage", "parent_id"),
+    *("continues", "pushed_by"),
 }
 PROBLEM = {"path", "message"}
 CONVERTED = {

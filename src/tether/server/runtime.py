@@ -27,7 +27,33 @@ def open_runtime(settings: Settings, migrate: bool = True) -> Runtime:
 
     if settings.database.startswith("sqlite:///"):
         Path(settings.database.removeprefix("sqlite:///")).parent.mkdir(parents=True, exist_ok=True)
-    engine = engine_for(settings.database)
+    from sqlalchemy.exc import ArgumentError, NoSuchModuleError, SQLAlchemyError
+
+    from tether.errors import UsageError
+    from tether.server.db import DatabaseUnavailable
+
+    where = safe_url(settings.database)
+    try:
+        engine = engine_for(settings.database)
+    except (ArgumentError, NoSuchModuleError, ValueError) as exc:
+        raise UsageError(f"cannot use the database {where}: {exc}") from None
     if migrate:
-        upgrade(engine)
+        try:
+            upgrade(engine)
+        except SQLAlchemyError as exc:
+            reason = str(getattr(exc, "orig", None) or exc).strip().splitlines()
+            raise DatabaseUnavailable(
+                f"cannot open the database {where}: {reason[0] if reason else exc}"
+            ) from None
     return Runtime(engine=engine, storage=open_storage(settings.storage), settings=settings)
+
+
+def safe_url(url: str) -> str:
+    """A database URL as it may be shown: without its password."""
+    from urllib.parse import urlsplit, urlunsplit
+
+    parts = urlsplit(url)
+    if parts.password is None:
+        return url
+    netloc = parts.netloc.replace(f":{parts.password}@", ":***@")
+    return urlunsplit(parts._replace(netloc=netloc))

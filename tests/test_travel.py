@@ -1,0 +1,106 @@
+"""Sessions travel: two users on three machines (HOMEs) and a real tether server, on SQLite
+and a folder and on PostgreSQL and S3 (SeaweedFS): push, sync to another machine, handoff,
+inbox, resume elsewhere with the paths moved, lineage back to the first machine, search,
+and what a user may not see."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+
+from tests.stores import CLAUDE_ID, CODEX_ID, append, claude_prompt, place_claude, place_codex
+from tests.travel import machine, server_for
+
+
+def test_the_whole_trip(
+    backend: tuple[str, str, dict[str, str]], tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    with server_for(backend) as server:
+        server.cli("team", "add", "backend")
+        work = machine("workstation", tmp_path, monkeypatch)
+        laptop = machine("laptop", tmp_path, monkeypatch)
+        bob = machine("bobs-box", tmp_path, monkeypatch)
+
+        # alice captures and pushes everything from her workstation
+        claude_file = place_claude(work.home)
+        place_codex(work.home)
+        work.run("scan", "-q")
+        work.login(server, "alice")
+        first = work.json("push", "--all")
+        assert len(first["pushed"]) == 2 and first["failed"] == []
+        assert first["bytes_sent"] > 0 and first["chunks_sent"] >= 2
+        again = work.json("push", "--all")
+        assert again["pushed"] == [] and again["unchanged"] == 2 and again["bytes_sent"] == 0
+
+        # a session that grew sends only its new lines
+        append(claude_file, claude_prompt(claude_file, "one more thing about zebrafinch"))
+        grown = work.json("push", "--all")
+        assert [p["id"] for p in grown["pushed"]] and grown["unchanged"] == 1
+        assert grown["chunks_sent"] == 1 and grown["bytes_sent"] < 20_000
+
+        # her laptop: one sync brings both, with who pushed them from where
+        laptop.login(server, "alice", again=True)
+        synced = laptop.json("sync")
+        assert len(synced["pull"]["pulled"]) == 2 and synced["push"]["pushed"] == []
+        listed = {s["native_id"]: s for s in laptop.json("list")}
+        claude = listed[CLAUDE_ID]
+        assert claude["pushed_by"] == "alice@workstation" and claude["message_count"] > 0
+        assert laptop.json("sync")["pull"]["pulled"] == []  # nothing new: nothing again
+        hits = laptop.json("search", "zebrafinch")
+        assert hits and hits[0]["session_id"] == claude["id"]
+
+        # alice hands it to bob, who continues it in Codex in his own checkout
+        bob.login(server, "bob")
+        assert bob.json("remote", "list") == []  # nothing of alice's until she shares
+        handed = work.json("handoff", claude["id"][:10], "--to", "bob", "--note", "take over")
+        assert handed["to"] == "bob" and handed["session_id"] == claude["id"]
+        inbox = bob.json("inbox")
+        assert [(i["from"], i["note"], i["pulled"]) for i in inbox] == [
+            ("alice", "take over", True)
+        ]
+        assert [s["session_id"] for s in bob.json("remote", "list")] == [claude["id"]]
+        checkout = bob.home / "src" / "devenv"
+        checkout.mkdir(parents=True)
+        plan = bob.json(
+            "resume", claude["id"][:10], "--in", "codex", "--cwd", str(checkout), "--print"
+        )
+        assert plan["tool"] == "codex" and plan["cwd"] == str(checkout)
+        written = Path(plan["written"]).read_text()
+        assert str(checkout) in written and "/Users/soph/Work/entire/devenv-cli" not in written
+        bob.run("scan", "-q")
+        continued = next(s for s in bob.json("list") if s["native_id"] == plan["native_id"])
+        assert continued["continues"] == claude["id"] and continued["pushed_by"] is None
+        assert "continued by" in bob.run("show", claude["id"][:10]).stdout
+
+        # bob hands his continuation back: alice sees it as its own session, linked
+        bob.json("handoff", continued["id"][:10], "--to", "alice")
+        back = work.json("inbox")
+        assert [i["session"]["session_id"] for i in back] == [continued["id"]]
+        mine = {s["id"]: s for s in work.json("list")}
+        assert mine[continued["id"]]["continues"] == claude["id"]
+        assert mine[continued["id"]]["pushed_by"] == "bob@bobs-box"
+        assert mine[claude["id"]]["pushed_by"] is None  # her own original is untouched
+        shown = work.run("show", continued["id"][:10]).stdout
+        assert f"continues {claude['id'][:12]}" in shown and "bob@bobs-box" in shown
+
+        # server-side search sees what each may see, and only that
+        found = work.json("remote", "search", "zebrafinch")
+        assert {h["session_id"] for h in found} == {claude["id"], continued["id"]}
+        assert bob.json("remote", "search", "zebrafinch")[0]["via"] == "handoff"
+        codex_id = next(s["id"] for s in mine.values() if s["native_id"] == CODEX_ID)
+        assert codex_id not in {h["session_id"] for h in bob.json("remote", "list")}
+
+        # a team: bob's pushes to it are alice's to see and pull
+        server.cli("team", "member", "add", "backend", "alice")
+        server.cli("team", "member", "add", "backend", "bob")
+        place_codex(bob.home)
+        bob.run("scan", "-q")
+        bob.json("push", "--all", "--team", "backend")
+        shared = work.json("remote", "list")
+        assert any(h["via"] == "team" and h["owner"] == "bob" for h in shared)
+        assert laptop.json("pull", "--all")["pulled"]
+        tokens = json.loads((laptop.data / "remote.json").read_text())
+        assert (laptop.data / "remote.json").stat().st_mode & 0o777 == 0o600
+        assert tokens["device"] == "laptop"
