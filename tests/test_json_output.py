@@ -41,6 +41,24 @@ CONVERTED = {
     "report": {"source", "mapped", "downgraded", "shortened", "dropped", "notes"},
 }
 SERVICE = {"kind", "path", "changed", "ran", "to_run", "stopped_pid", "error"}
+HEAD = {
+    *("owner", "session_id", "tool", "native_id", "title", "project", "cwd", "git_branch"),
+    *("git_commit", "git_remote", "created_at", "updated_at", "message_count", "models"),
+    *("parent_id", "parent_how", "device", "team", "revision", "bytes", "pushed_at", "change"),
+    "via",
+}
+"""A session as the tether server lists it (`remote list`)."""
+PUSH = {
+    "pushed": ({"id", "tool", "title", "revision", "unchanged"},),
+    "failed": ({"id", "error"},),
+    **dict.fromkeys(("unchanged", "bytes_read", "bytes_sent", "chunks_sent", "seconds")),
+}
+PULL = {
+    "pulled": ({"id", "tool", "owner", "device", "title", "via"},),
+    "skipped": ({"id", "reason"},),
+    **dict.fromkeys(("unchanged", "bytes_received", "seconds")),
+}
+TEAM = {"team", "members"}
 SHAPES: dict[str, Any] = {
     "list": [SESSION_ITEM],
     "search": [
@@ -126,6 +144,26 @@ SHAPES: dict[str, Any] = {
         }
     ],
     "team move": {"team": None, "agent": None, **CONVERTED},
+    "login": {"server", "user", "device", "file"},
+    "push": PUSH,
+    "pull": PULL,
+    "sync": {"auto": None, "sent": PUSH, "received": PULL},
+    "remote list": (HEAD,),
+    "remote search": ({*HEAD, "snippet"},),
+    "handoff": {"id", "session_id", "from", "to", "note", "created_at", "pushed"},
+    "inbox": (
+        Some(
+            frozenset({"id", "from", "note", "created_at", "received_at", "session", "pulled"}),
+            frozenset({"problem"}),
+        ),
+    ),
+    "server user add": {"user", "code", "expires_at"},
+    "server user list": ({"user", "created_at", "devices", "sessions", "teams"},),
+    "server user remove": {"user", "removed", "sessions"},
+    "server team add": TEAM,
+    "server team list": (TEAM,),
+    "server team member add": TEAM,
+    "server team member remove": TEAM,
     "secrets scan": {
         **dict.fromkeys(("sessions_scanned", "total", "rules")),
         "findings": (
@@ -136,7 +174,7 @@ SHAPES: dict[str, Any] = {
         ),
     },
 }
-NO_JSON = {"watch", "daemon logs", "init", "export"}
+NO_JSON = {"watch", "daemon logs", "init", "export", "server start"}
 """They print no result of their own: log lines, shell code, the export itself."""
 
 

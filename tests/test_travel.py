@@ -43,11 +43,11 @@ def test_the_whole_trip(
         # her laptop: one sync brings both, with who pushed them from where
         laptop.login(server, "alice", again=True)
         synced = laptop.json("sync")
-        assert len(synced["pull"]["pulled"]) == 2 and synced["push"]["pushed"] == []
+        assert len(synced["received"]["pulled"]) == 2 and synced["sent"]["pushed"] == []
         listed = {s["native_id"]: s for s in laptop.json("list")}
         claude = listed[CLAUDE_ID]
         assert claude["pushed_by"] == "alice@workstation" and claude["message_count"] > 0
-        assert laptop.json("sync")["pull"]["pulled"] == []  # nothing new: nothing again
+        assert laptop.json("sync")["received"]["pulled"] == []  # nothing new: nothing again
         hits = laptop.json("search", "zebrafinch")
         assert hits and hits[0]["session_id"] == claude["id"]
 
@@ -104,3 +104,51 @@ def test_the_whole_trip(
         tokens = json.loads((laptop.data / "remote.json").read_text())
         assert (laptop.data / "remote.json").stat().st_mode & 0o777 == 0o600
         assert tokens["device"] == "laptop"
+
+
+def test_every_sync_command_prints_its_documented_json(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from tests.test_json_output import SHAPES, assert_shape
+
+    folder = tmp_path / "server"
+    folder.mkdir()
+    database = f"sqlite:///{folder}/server.db"
+    with server_for((database, str(folder / "objects"), {})) as server:
+        alice = machine("alice-box", tmp_path, monkeypatch)
+        bob = machine("bob-box", tmp_path, monkeypatch)
+        place_claude(alice.home)
+        alice.run("scan", "-q")
+
+        def admin(*args: str) -> object:
+            return alice.json("server", *args, "--database", database)
+
+        added = admin("user", "add", "alice")
+        assert_shape(added, SHAPES["server user add"], "server user add")
+        assert isinstance(added, dict)
+        login = alice.json("login", server.url, "--user", "alice", "--code", added["code"])
+        assert_shape(login, SHAPES["login"], "login")
+        bob.login(server, "bob")
+        assert_shape(admin("team", "add", "crew"), SHAPES["server team add"], "team add")
+        member = admin("team", "member", "add", "crew", "bob")
+        assert_shape(member, SHAPES["server team member add"], "member add")
+        assert_shape(admin("team", "list"), SHAPES["server team list"], "team list")
+        assert_shape(admin("user", "list"), SHAPES["server user list"], "user list")
+        assert_shape(alice.json("push", "--all"), SHAPES["push"], "push")
+        assert_shape(alice.json("sync"), SHAPES["sync"], "sync")
+        assert_shape(alice.json("remote", "list"), SHAPES["remote list"], "remote list")
+        hits = alice.json("remote", "search", "the")
+        assert_shape(hits, SHAPES["remote search"], "remote search")
+        handed = alice.json("handoff", CLAUDE_ID, "--to", "bob")
+        assert_shape(handed, SHAPES["handoff"], "handoff")
+        assert_shape(bob.json("inbox"), SHAPES["inbox"], "inbox")
+        assert_shape(bob.json("pull", "--all"), SHAPES["pull"], "pull")
+        assert_shape(
+            admin("team", "member", "remove", "crew", "bob"),
+            SHAPES["server team member remove"],
+            "member remove",
+        )
+        assert_shape(admin("user", "remove", "bob"), SHAPES["server user remove"], "user remove")
+        assert alice.json("sync", "auto", "on")["auto"] is True
+        gone = bob.run("remote", "list", ok=False)
+        assert gone.exit_code == 1 and "log" in gone.stderr  # bob's token went with him

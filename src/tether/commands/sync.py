@@ -189,12 +189,16 @@ def sync(setting: tuple[str, ...], as_json: bool) -> None:
     with archive() as db:
         auto_scan(db, False)
         pushed, pulled = run_sync(db, remote, Options())
-    result: dict[str, Any] = {"auto": _auto(), "push": pushed.as_dict(), "pull": pulled.as_dict()}
+    result: dict[str, Any] = {
+        "auto": _auto(),
+        "sent": pushed.as_dict(),
+        "received": pulled.as_dict(),
+    }
     if as_json:
         emit_json(result)
         return
-    _print_push(result["push"], False)
-    _print_pull(result["pull"], False)
+    _print_push(result["sent"], False)
+    _print_pull(result["received"], False)
 
 
 def _auto() -> bool:
@@ -212,7 +216,7 @@ def _set_auto(setting: tuple[str, ...], as_json: bool) -> None:
         _remote()  # auto-push needs a server
     set_enabled(setting[1] == "on")
     if as_json:
-        emit_json({"auto": setting[1] == "on"})
+        emit_json({"auto": setting[1] == "on", "sent": None, "received": None})
     else:
         click.echo(
             f"auto-push is {setting[1]}: the watcher pushes sessions as it captures them"

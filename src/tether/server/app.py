@@ -13,6 +13,7 @@ from typing import Any
 from fastapi import FastAPI
 
 from tether import __version__
+from tether.errors import TetherError
 from tether.server.runtime import Runtime
 from tether.sync.wire import MAX_BATCH, MAX_SESSION_BODY
 
@@ -90,8 +91,8 @@ class BodyLimit:
             await _too_large(send, limit)
 
 
-class _TooLarge(Exception):
-    pass
+class _TooLarge(TetherError):
+    """A body went past its limit as it streamed in."""
 
 
 async def _too_large(send: Send, limit: int) -> None:

@@ -13,13 +13,14 @@ from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
+from tether.errors import TetherError
 from tether.server.db import DatabaseUnavailable
 from tether.server.storage import StorageUnavailable
 
 log = logging.getLogger("tether.server")
 
 
-class ApiError(Exception):
+class ApiError(TetherError):
     """An answer other than success: its status, kind and one-line message."""
 
     def __init__(

@@ -14,6 +14,8 @@ import re
 import struct
 from collections.abc import Iterator
 
+from tether.errors import TetherError
+
 MAGIC = b"TTC1"
 HEADER = struct.Struct(">32sI")
 MAX_CHUNK = 8 << 20
@@ -28,7 +30,7 @@ HEX64 = re.compile(r"[0-9a-f]{64}")
 CONTENT_TYPE = "application/x-tether-chunks"
 
 
-class BadBatch(ValueError):
+class BadBatch(TetherError, ValueError):
     """A batch that is not one: the message says what is wrong with it."""
 
 
