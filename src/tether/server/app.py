@@ -41,6 +41,7 @@ def create_app(runtime: Runtime) -> FastAPI:
         openapi_url=f"{API}/openapi.json",
         docs_url=f"{API}/docs",
         redoc_url=None,
+        swagger_ui_oauth2_redirect_url=None,
     )
     app.state.tether = runtime
     errors.install(app)
