@@ -8,7 +8,6 @@ its own, linked to hers."""
 from __future__ import annotations
 
 import json
-import os
 import shutil
 import subprocess
 from pathlib import Path
@@ -85,4 +84,4 @@ def test_a_claude_session_handed_over_resumes_in_codex_elsewhere(
         shown = alice.run("show", mine["id"][:12]).stdout
         assert "continues" in shown and prompt in shown
         assert json.loads(alice.run("show", session["id"][:12], "--json").stdout)["session"]
-        assert os.path.isdir(source.cwd) and not (source.cwd / ".git").exists()
+        assert source.cwd.is_dir() and not (source.cwd / ".git").exists()
