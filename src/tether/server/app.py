@@ -32,7 +32,7 @@ def create_app(runtime: Runtime) -> FastAPI:
     """The server. Mount another ASGI app beside the API with `app.mount(path, other)`;
     it finds the runtime at `request.app.state.tether` of this app through `runtime_of`."""
     from tether.server import errors
-    from tether.server.routes import chunks, enrol, handoffs, health, search, sessions
+    from tether.server.routes import chunks, enrol, handoffs, health, push, search, sessions
 
     app = FastAPI(
         title="tether server",
@@ -46,7 +46,7 @@ def create_app(runtime: Runtime) -> FastAPI:
     app.state.tether = runtime
     errors.install(app)
     app.include_router(health.router)
-    for module in (enrol, chunks, sessions, search, handoffs):
+    for module in (enrol, chunks, push, sessions, search, handoffs):
         app.include_router(module.router, prefix=API)
     app.add_middleware(BodyLimit)
     return app
@@ -55,7 +55,9 @@ def create_app(runtime: Runtime) -> FastAPI:
 def body_limit(method: str, path: str) -> int:
     if method == "POST" and path == f"{API}/chunks":
         return MAX_BATCH + (1 << 20)
-    if method == "PUT" and path.startswith(f"{API}/sessions/"):
+    if (method == "PUT" and path.startswith(f"{API}/sessions/")) or (
+        method == "POST" and path == f"{API}/sessions"
+    ):
         return MAX_SESSION_BODY
     return MAX_BODY
 

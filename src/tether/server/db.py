@@ -86,12 +86,13 @@ def ping(engine: Engine) -> None:
         connection.execute(text("SELECT 1"))
 
 
-def next_change(connection: Connection) -> int:
-    """The next change number, under the counter row's lock until the caller commits."""
+def next_changes(connection: Connection, count: int = 1) -> int:
+    """The first of `count` new change numbers, under the counter row's lock until the caller
+    commits (so change numbers commit in the order they are given)."""
     value = connection.execute(
-        text("UPDATE counter SET value = value + 1 WHERE id = 1 RETURNING value")
+        text("UPDATE counter SET value = value + :n WHERE id = 1 RETURNING value"), {"n": count}
     ).scalar_one()
-    return int(value)
+    return int(value) - count + 1
 
 
 def insert_or_ignore(connection: Connection, table: Table, rows: list[dict[str, Any]]) -> None:

@@ -8,14 +8,16 @@ again, and nothing is sent twice.
 
 from __future__ import annotations
 
+import os
 import sqlite3
+import sys
 import time
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 from typing import Any
 
 import orjson
 
-from tether.errors import ConflictError, NotFoundError
 from tether.sync import wire
 from tether.sync.client import Client
 from tether.sync.outgoing import Outgoing, marks, prepare
@@ -25,6 +27,8 @@ BATCH_BYTES = 16 << 20
 BATCH_SESSIONS = 200
 UPLOAD_BYTES = 24 << 20
 """Compressed bytes per upload request (the server takes up to wire.MAX_BATCH)."""
+SESSIONS_BYTES = 8 << 20
+"""JSON bytes of session manifests per request (the server takes up to 16 MiB)."""
 
 
 @dataclass
@@ -82,14 +86,23 @@ def push(
             continue
         todo.append((pk, sid, mark + flags, was))
     remotes: dict[str, str | None] = {}
+    jobs: list[Job] = [
+        (
+            pk,
+            sid,
+            mark,
+            orjson.loads(was[2]) if was else None,
+            options.keep_secrets,
+            _extra(db, pk, sid, options, remotes),
+        )
+        for pk, sid, mark, was in todo
+    ]
+    bases = {sid: (was[1] if was else None) for _pk, sid, _mark, was in todo}
     batch: list[tuple[Outgoing, str | None]] = []
     size = 0
-    for pk, sid, mark, was in todo:
-        previous = orjson.loads(was[2]) if was else None
-        extra = _extra(db, pk, sid, options, remotes)
-        outgoing = prepare(db, pk, sid, mark, previous, options.keep_secrets, extra)
+    for outgoing in _prepared(db, jobs, options):
         report.bytes_read += outgoing.bytes_read
-        batch.append((outgoing, was[1] if was else None))
+        batch.append((outgoing, bases[outgoing.session_id]))
         size += sum(len(data) for data in outgoing.chunks.values())
         if size >= BATCH_BYTES or len(batch) >= BATCH_SESSIONS:
             _send(db, client, server, batch, report)
@@ -98,6 +111,68 @@ def push(
         _send(db, client, server, batch, report)
     report.seconds = time.perf_counter() - started
     return report
+
+
+Job = tuple[int, str, str, dict[str, Any] | None, bool, dict[str, Any]]
+"""What prepare needs for one session: pk, id, mark, what was pushed before, keep secrets,
+extra fields."""
+MAX_WORKERS = 4
+PARALLEL_FROM = 16
+"""Sessions to redact before worker processes pay for themselves (each loads the rules)."""
+
+
+def workers() -> int:
+    """Worker processes that redact and cut sessions: TETHER_PUSH_WORKERS, else one per core
+    (at most MAX_WORKERS); 0 or 1: in this process."""
+    value = os.environ.get("TETHER_PUSH_WORKERS", "").strip()
+    if value.isdigit():
+        return int(value)
+    try:
+        cores = len(os.sched_getaffinity(0))
+    except AttributeError:  # not on Linux
+        cores = os.cpu_count() or 1
+    return min(cores, MAX_WORKERS)
+
+
+def _prepared(db: sqlite3.Connection, jobs: list[Job], options: Options) -> Iterator[Outgoing]:
+    """Each session's push, in order: redacted and cut on every core when there are many
+    (redaction is most of a first push's work), else here."""
+    count = workers()
+    if options.keep_secrets or count < 2 or len(jobs) < PARALLEL_FROM:
+        for job in jobs:
+            yield prepare(db, *job)
+        return
+    import multiprocessing
+    import threading
+    from concurrent.futures import ProcessPoolExecutor
+
+    from tether.archive.db import StoreError
+
+    path = db.execute("PRAGMA database_list").fetchone()[2]
+    if not path:
+        raise StoreError("the archive is not a file")
+    method = "fork" if sys.platform == "linux" and threading.active_count() == 1 else "spawn"
+    pool = ProcessPoolExecutor(count, mp_context=multiprocessing.get_context(method))
+    try:
+        yield from pool.map(_prepare_in_worker, [(path, job) for job in jobs], chunksize=4)
+    finally:  # a push cut short (the server gone) waits for no more than the running tasks
+        pool.shutdown(wait=True, cancel_futures=True)
+
+
+def _prepare_in_worker(task: tuple[str, Job]) -> Outgoing:
+    from pathlib import Path
+
+    from tether.archive.db import connect
+
+    path, job = task
+    db = _worker_archive.get(path)
+    if db is None:
+        db = _worker_archive[path] = connect(Path(path), readonly=True)
+    return prepare(db, *job)
+
+
+_worker_archive: dict[str, sqlite3.Connection] = {}
+"""A worker's read-only connection to the archive, kept for its next sessions."""
 
 
 def _flags(options: Options) -> str:
@@ -135,17 +210,31 @@ def _send(
     batch: list[tuple[Outgoing, str | None]],
     report: PushReport,
 ) -> None:
+    """The batch's missing chunks, then its sessions, as few requests as fit."""
     chunks: dict[str, bytes] = {}
     for outgoing, _base in batch:
         chunks.update(outgoing.chunks)
     missing: list[str] = []
     names = list(chunks)
     for at in range(0, len(names), wire.MAX_HASHES):
-        answer = client.post("/api/v1/chunks/missing", {"hashes": names[at : at + wire.MAX_HASHES]})
-        missing += answer["missing"]
+        group = names[at : at + wire.MAX_HASHES]
+        missing += client.post("/api/v1/chunks/missing", {"hashes": group})["missing"]
     _upload(client, [(name, chunks[name]) for name in missing], report)
+    group_bodies: list[tuple[Outgoing, dict[str, Any]]] = []
+    size = 0
     for outgoing, base in batch:
-        _put(db, client, server, outgoing, base, report)
+        body = {key: value for key, value in outgoing.body.items() if key != "keep_secrets"}
+        body["base"] = base
+        body["session_id"] = outgoing.session_id
+        length = len(orjson.dumps(body))
+        if group_bodies and size + length > SESSIONS_BYTES:
+            _put(db, client, server, group_bodies, report)
+            group_bodies, size = [], 0
+        group_bodies.append((outgoing, body))
+        size += length
+        report.bytes_sent += length
+    if group_bodies:
+        _put(db, client, server, group_bodies, report)
 
 
 def _upload(client: Client, items: list[tuple[str, bytes]], report: PushReport) -> None:
@@ -168,38 +257,35 @@ def _put(
     db: sqlite3.Connection,
     client: Client,
     server: str,
-    outgoing: Outgoing,
-    base: str | None,
+    items: list[tuple[Outgoing, dict[str, Any]]],
     report: PushReport,
 ) -> None:
-    body = {key: value for key, value in outgoing.body.items() if key != "keep_secrets"}
-    body["base"] = base
-    try:
-        answer = client.put(f"/api/v1/sessions/{outgoing.session_id}", body)
-    except (ConflictError, NotFoundError) as exc:
-        report.failed.append({"id": outgoing.session_id, "error": str(exc)})
-        return
-    report.bytes_sent += len(orjson.dumps(body))
+    """Push these sessions in one request; record at once what the server took."""
     from tether.capture.ingest import now_iso
 
-    db.execute(
-        "INSERT OR REPLACE INTO pushed (server, session_id, mark, revision, manifest, pushed_at)"
-        " VALUES (?, ?, ?, ?, ?, ?)",
-        (
-            server,
-            outgoing.session_id,
-            outgoing.mark,
-            answer["revision"],
-            orjson.dumps(outgoing.manifest()).decode(),
-            now_iso(),
-        ),
-    )
-    report.pushed.append(
-        {
-            "id": outgoing.session_id,
-            "tool": body["tool"],
-            "title": body.get("title"),
-            "revision": answer["revision"],
-            "unchanged": answer["unchanged"],
-        }
-    )
+    answer = client.post("/api/v1/sessions", {"sessions": [body for _, body in items]})
+    for (outgoing, body), result in zip(items, answer["results"], strict=True):
+        if "error" in result:
+            report.failed.append({"id": outgoing.session_id, "error": str(result["error"])})
+            continue
+        db.execute(
+            "INSERT OR REPLACE INTO pushed"
+            " (server, session_id, mark, revision, manifest, pushed_at) VALUES (?, ?, ?, ?, ?, ?)",
+            (
+                server,
+                outgoing.session_id,
+                outgoing.mark,
+                result["revision"],
+                orjson.dumps(outgoing.manifest()).decode(),
+                now_iso(),
+            ),
+        )
+        report.pushed.append(
+            {
+                "id": outgoing.session_id,
+                "tool": body["tool"],
+                "title": body.get("title"),
+                "revision": result["revision"],
+                "unchanged": result["unchanged"],
+            }
+        )

@@ -14,7 +14,7 @@ from sqlalchemy import insert, select, update
 from sqlalchemy.orm import aliased
 
 from tether.server.auth import Authenticated
-from tether.server.db import next_change, now, transaction
+from tether.server.db import next_changes, now, transaction
 from tether.server.errors import not_found
 from tether.server.routes.sessions import handed_to, head_dict, heads
 from tether.server.schema import handoffs, sessions, users
@@ -55,7 +55,7 @@ def hand_off(body: HandoffIn, who: Authenticated, request: Request) -> dict[str,
             .returning(handoffs.c.id)
         ).scalar_one()
         connection.execute(
-            update(sessions).where(sessions.c.pk == pk).values(change=next_change(connection))
+            update(sessions).where(sessions.c.pk == pk).values(change=next_changes(connection))
         )
     return {
         "id": handoff_id,
