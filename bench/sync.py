@@ -39,6 +39,7 @@ ROOT = BENCH.parent
 sys.path.insert(0, str(ROOT))
 
 from tests import servers  # noqa: E402  -- the same real parts the tests start
+from tests.travel import archived_bytes  # noqa: E402
 
 OUT = BENCH / "out"
 
@@ -429,28 +430,6 @@ def _verify(
         f" {referenced} referenced, {dangling} referenced without a row, {len(objects)} objects"
         f" in the bucket ({len(objects) - chunk_rows} more than rows)",
     ]
-
-
-def archived_bytes(data: Path, pulled: bool) -> dict[str, bytes]:
-    """The raw bytes of every session of an archive that came from its own files (or, with
-    `pulled`, from a server), by tether id."""
-    from tether.archive.db import connect
-    from tether.paths import db_path
-    from tether.sync.outgoing import archived
-
-    db = connect(db_path(data))
-    try:
-        out: dict[str, bytes] = {}
-        rows = db.execute(
-            "SELECT s.id, src.id, src.generation FROM sessions s JOIN sources src"
-            " ON src.session_pk = s.pk WHERE s.message_count > 0 AND"
-            f" src.origin {'=' if pulled else '!='} 'pull' ORDER BY src.id"
-        ).fetchall()
-        for sid, source_id, generation in rows:
-            out[sid] = out.get(sid, b"") + archived(db, source_id, generation)
-        return out
-    finally:
-        db.close()
 
 
 def _objects(server: servers.TetherServer) -> list[str]:

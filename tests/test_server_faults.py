@@ -20,7 +20,7 @@ import psycopg
 import pytest
 
 from tests.servers import TetherServer
-from tests.travel import machine, server_for
+from tests.travel import archived_bytes, machine, server_for
 
 REPO = Path(__file__).resolve().parents[1]
 SCALE = "0.04"  # 80 Claude Code sessions and 20 Codex rollouts, ~8 MB
@@ -100,26 +100,6 @@ def one_line_error(done: subprocess.CompletedProcess[str]) -> str:
     assert len(lines) == 1 and lines[0].startswith("tether: error: "), done.stderr
     assert "Traceback" not in done.stderr
     return lines[0]
-
-
-def archived_bytes(data: Path) -> dict[str, bytes]:
-    """Every session of an archive: its raw bytes (all its files), by tether id."""
-    from tether.archive.db import connect
-    from tether.paths import db_path
-    from tether.sync.outgoing import archived
-
-    db = connect(db_path(data))
-    try:
-        out: dict[str, bytes] = {}
-        rows = db.execute(
-            "SELECT s.id, src.id, src.generation FROM sessions s JOIN sources src"
-            " ON src.session_pk = s.pk WHERE s.message_count > 0 ORDER BY src.id"
-        )
-        for sid, source_id, generation in rows.fetchall():
-            out[sid] = out.get(sid, b"") + archived(db, source_id, generation)
-        return out
-    finally:
-        db.close()
 
 
 def check_nothing_lost_or_doubled(

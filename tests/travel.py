@@ -55,3 +55,25 @@ def server_for(backend: tuple[str, str, dict[str, str]]) -> Iterator[TetherServe
     database, storage, env = backend
     with tether_server(database, storage, env) as server:
         yield server
+
+
+def archived_bytes(data: Path, pulled: bool | None = None) -> dict[str, bytes]:
+    """The raw bytes of every session of an archive (all its files), by tether id: those
+    from its own files (pulled=False), from a server (True), or all (None)."""
+    from tether.archive.db import connect
+    from tether.paths import db_path
+    from tether.sync.outgoing import archived
+
+    where = "" if pulled is None else f" AND src.origin {'=' if pulled else '!='} 'pull'"
+    db = connect(db_path(data))
+    try:
+        out: dict[str, bytes] = {}
+        rows = db.execute(
+            "SELECT s.id, src.id, src.generation FROM sessions s JOIN sources src"
+            f" ON src.session_pk = s.pk WHERE s.message_count > 0{where} ORDER BY src.id"
+        ).fetchall()
+        for sid, source_id, generation in rows:
+            out[sid] = out.get(sid, b"") + archived(db, source_id, generation)
+        return out
+    finally:
+        db.close()

@@ -217,14 +217,26 @@ def _convert(
     no_scan: bool,
     restore: bool,
 ) -> Any:
-    from tether.convert.context import ContextPolicy
-    from tether.convert.session import convert, store_root
-    from tether.paths import user_home
-
     session = named_session(ident, no_scan)
     # Written back under its own id (the tool deleted it), when that id is the tool's.
     same = restore and session.tool == tool and facts.get(tool).valid_id(session.native_id)
     native_id = session.native_id if same else None
+    return _write(session, tool, cwd, max_tokens, keep_secrets, native_id)
+
+
+def _write(
+    session: Any,
+    tool: str,
+    cwd: Path | None,
+    max_tokens: int | None,
+    keep_secrets: bool,
+    native_id: str | None = None,
+) -> Any:
+    """Write `session` as a native session of `tool` (on `native_id`, else a new one)."""
+    from tether.convert.context import ContextPolicy
+    from tether.convert.session import convert, store_root
+    from tether.paths import user_home
+
     return convert(
         session,
         tool,
@@ -269,20 +281,10 @@ def _continue_here(
 ) -> Any:
     """Write a pulled session as a new session of `tool` in this machine's checkout of its
     project (found by its git remote, else `cwd`), its paths moved there."""
-    from tether.convert.context import ContextPolicy
-    from tether.convert.session import convert, store_root
-    from tether.paths import user_home
     from tether.sync.checkouts import known_projects, place
 
     moved, folder = place(session, pulled.get("git_remote"), cwd, known_projects())
-    result = convert(
-        moved,
-        tool,
-        store=store_root(tool, os.environ, user_home()),
-        cwd=folder,
-        policy=ContextPolicy(max_tokens=max_tokens),
-        keep_secrets=keep_secrets,
-    )
+    result = _write(moved, tool, folder, max_tokens, keep_secrets)
     _link(result, "resume")
     return result
 

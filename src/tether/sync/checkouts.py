@@ -71,20 +71,6 @@ def remote_of(folder: str | Path) -> str | None:
     return normal_remote(chosen)
 
 
-def top_level(folder: str | Path) -> Path | None:
-    try:
-        done = subprocess.run(
-            ["git", "-C", str(folder), "rev-parse", "--show-toplevel"],
-            capture_output=True,
-            text=True,
-            timeout=10,
-            check=False,
-        )
-    except (OSError, subprocess.SubprocessError):
-        return None
-    return Path(done.stdout.strip()) if done.returncode == 0 and done.stdout.strip() else None
-
-
 def configured() -> list[Path]:
     """The folders `[sync] checkouts` lists in $TETHER_HOME/config.toml."""
     path = tether_home() / "config.toml"

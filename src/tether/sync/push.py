@@ -116,22 +116,19 @@ def push(
 Job = tuple[int, str, str, dict[str, Any] | None, bool, dict[str, Any]]
 """What prepare needs for one session: pk, id, mark, what was pushed before, keep secrets,
 extra fields."""
-MAX_WORKERS = 4
 PARALLEL_FROM = 16
 """Sessions to redact before worker processes pay for themselves (each loads the rules)."""
 
 
 def workers() -> int:
-    """Worker processes that redact and cut sessions: TETHER_PUSH_WORKERS, else one per core
-    (at most MAX_WORKERS); 0 or 1: in this process."""
+    """Worker processes that redact and cut sessions: TETHER_PUSH_WORKERS, else as many as a
+    scan uses (one per core, at most 4); 0 or 1: in this process."""
     value = os.environ.get("TETHER_PUSH_WORKERS", "").strip()
     if value.isdigit():
         return int(value)
-    try:
-        cores = len(os.sched_getaffinity(0))
-    except AttributeError:  # not on Linux
-        cores = os.cpu_count() or 1
-    return min(cores, MAX_WORKERS)
+    from tether.capture.staging import workers as scan_workers
+
+    return scan_workers()
 
 
 def _prepared(db: sqlite3.Connection, jobs: list[Job], options: Options) -> Iterator[Outgoing]:
