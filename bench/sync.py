@@ -26,6 +26,7 @@ import argparse
 import hashlib
 import json
 import os
+import shutil
 import statistics
 import subprocess
 import sys
@@ -118,6 +119,13 @@ def login(server: servers.TetherServer, home: Path, data: Path, user: str, again
 
 def single(home: Path, huge_mb: int, lines: list[str]) -> None:
     base = Path(tempfile.mkdtemp(prefix="bench-sync-"))
+    try:
+        _single(home, huge_mb, lines, base)
+    finally:
+        shutil.rmtree(base, ignore_errors=True)
+
+
+def _single(home: Path, huge_mb: int, lines: list[str], base: Path) -> None:
     data = base / "tether"
     seconds, _ = tether(home, data, "scan", "-q")
     lines.append(f"archive: `tether scan` of the corpus, {seconds:.1f} s")
@@ -253,9 +261,16 @@ def split_homes(home: Path, clients: int, base: Path) -> list[Path]:
 
 
 def load(home: Path, clients: int, lines: list[str]) -> None:
+    base = Path(tempfile.mkdtemp(prefix="bench-load-"))
+    try:
+        _load(home, clients, lines, base)
+    finally:
+        shutil.rmtree(base, ignore_errors=True)
+
+
+def _load(home: Path, clients: int, lines: list[str], base: Path) -> None:
     from concurrent.futures import ProcessPoolExecutor, ThreadPoolExecutor
 
-    base = Path(tempfile.mkdtemp(prefix="bench-load-"))
     homes = split_homes(home, clients, base)
     datas = [h.parent / "tether" for h in homes]
     with ThreadPoolExecutor(2) as pool:

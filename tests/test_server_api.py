@@ -9,6 +9,7 @@ import json
 import secrets
 from collections.abc import Iterator
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -356,3 +357,35 @@ def test_health_and_openapi_are_public_and_say_little(world: World) -> None:
     assert {f"{API}/sessions/{{session_id}}", f"{API}/changes", f"{API}/inbox"} <= set(
         spec["paths"]
     )
+
+
+def test_another_app_mounts_beside_the_api_and_shares_who_sees_what(tmp_path: Path) -> None:
+    """The web view's way in: an ASGI app mounted on the server, finding the runtime, the
+    caller (find_caller) and the one scoping rule (visible_sessions) the API uses."""
+    from starlette.applications import Starlette
+    from starlette.requests import Request
+    from starlette.responses import JSONResponse
+    from starlette.routing import Route
+
+    from tether.server.auth import find_caller
+    from tether.server.scope import visible_sessions
+
+    runtime = open_runtime(Settings(database=f"sqlite:///{tmp_path}/s.db", storage=str(tmp_path)))
+    app = create_app(runtime)
+
+    def mine(request: Request) -> JSONResponse:
+        who = find_caller(runtime.engine, request.headers.get("authorization"))
+        with runtime.engine.connect() as connection:
+            count = connection.execute(
+                select(func.count())
+                .select_from(schema.sessions)
+                .where(visible_sessions(who.user_id))
+            ).scalar()
+        return JSONResponse({"user": who.user, "sessions": count})
+
+    app.mount("/web", Starlette(routes=[Route("/mine", mine)]))
+    client = TestClient(app)
+    headers, _ = enrol(client, runtime, "alice", "laptop")
+    assert client.get("/web/mine", headers=headers).json() == {"user": "alice", "sessions": 0}
+    assert client.get(f"{API}/me", headers=headers).json()["user"] == "alice"
+    runtime.engine.dispose()
