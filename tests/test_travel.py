@@ -152,3 +152,65 @@ def test_every_sync_command_prints_its_documented_json(
         assert alice.json("sync", "auto", "on")["auto"] is True
         gone = bob.run("remote", "list", ok=False)
         assert gone.exit_code == 1 and "log" in gone.stderr  # bob's token went with him
+
+
+def test_the_same_session_changed_on_two_machines_is_not_merged(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    folder = tmp_path / "server"
+    folder.mkdir()
+    with server_for((f"sqlite:///{folder}/server.db", str(folder / "objects"), {})) as server:
+        one = machine("one", tmp_path, monkeypatch)
+        two = machine("two", tmp_path, monkeypatch)
+        for box in (one, two):
+            path = place_claude(box.home)  # a copied ~/.claude: the same session on both
+            box.run("scan", "-q")
+        append(path, claude_prompt(path, "only on machine two"))
+        one.login(server, "alice")
+        two.login(server, "alice", again=True)
+        first = one.json("push", "--all")
+        refused = two.run("push", "--all", ok=False)
+        assert refused.exit_code == 3
+        assert refused.stderr.count("\n") == 1 and "pushed from one" in refused.stderr
+        listed = one.json("remote", "list")
+        assert [h["revision"] for h in listed] == [first["pushed"][0]["revision"]]
+
+
+def test_auto_push_sends_what_the_watcher_captures(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import threading
+    import time
+
+    from tether.capture.watch import Watcher
+    from tether.paths import tether_home
+    from tether.sync.auto import hook
+
+    folder = tmp_path / "server"
+    folder.mkdir()
+    with server_for((f"sqlite:///{folder}/server.db", str(folder / "objects"), {})) as server:
+        box = machine("box", tmp_path, monkeypatch)
+        path = place_claude(box.home)
+        box.login(server, "alice")
+        box.json("sync", "auto", "on")
+        watcher = Watcher(
+            tether_home(),
+            {"HOME": str(box.home)},
+            box.home,
+            quiet=0.03,
+            rescan=0,
+            after_capture=hook(),
+        )
+        thread = threading.Thread(target=watcher.run, daemon=True)
+        thread.start()
+        try:
+            assert watcher.ready.wait(60)
+            append(path, claude_prompt(path, "captured and pushed: ocelotfinch"))
+            deadline = time.monotonic() + 60
+            while not box.json("remote", "search", "ocelotfinch"):
+                assert time.monotonic() < deadline, "the watcher did not push the append"
+                time.sleep(0.2)
+        finally:
+            watcher.stop()
+            thread.join(60)
+        assert box.json("sync", "auto", "off")["auto"] is False

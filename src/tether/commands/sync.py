@@ -114,17 +114,30 @@ def push(
 
 
 def _print_push(result: dict[str, Any], as_json: bool) -> None:
+    """The report; then an error when the server refused some sessions."""
     if as_json:
         emit_json(result)
-        return
-    fresh = [p for p in result["pushed"] if not p["unchanged"]]
-    click.echo(
-        f"pushed {len(fresh)} session(s), {result['unchanged']} unchanged;"
-        f" sent {result['bytes_sent'] / 1e6:.2f} MB in {result['chunks_sent']} chunk(s)"
-        f" ({result['seconds']:.1f} s)"
-    )
-    for failure in result["failed"]:
-        click.echo(f"tether: not pushed {failure['id'][:12]}: {failure['error']}", err=True)
+    else:
+        fresh = [p for p in result["pushed"] if not p["unchanged"]]
+        click.echo(
+            f"pushed {len(fresh)} session(s), {result['unchanged']} unchanged;"
+            f" sent {result['bytes_sent'] / 1e6:.2f} MB in {result['chunks_sent']} chunk(s)"
+            f" ({result['seconds']:.1f} s)"
+        )
+    _refused(result["failed"])
+
+
+def _refused(failed: list[dict[str, str]]) -> None:
+    """One error (exit 3) when the server refused some sessions: how many, and why the
+    first was refused (the others were pushed)."""
+    if failed:
+        from tether.errors import ConflictError
+
+        first = failed[0]
+        raise ConflictError(
+            f"{len(failed)} session(s) not pushed (the others were); {first['id'][:12]}:"
+            f" {first['error']}"
+        )
 
 
 @click.command()
@@ -196,9 +209,10 @@ def sync(setting: tuple[str, ...], as_json: bool) -> None:
     }
     if as_json:
         emit_json(result)
+        _refused(result["sent"]["failed"])
         return
-    _print_push(result["sent"], False)
     _print_pull(result["received"], False)
+    _print_push(result["sent"], False)
 
 
 def _auto() -> bool:
