@@ -72,10 +72,12 @@ def push(
     report = PushReport()
     flags = _flags(options)
     current = marks(db, pks)
+    # Marks only: a sync with nothing new reads no manifest (they hold each file's last
+    # chunk list and small tail).
     before = {
-        sid: (mark, revision, manifest)
-        for sid, mark, revision, manifest in db.execute(
-            "SELECT session_id, mark, revision, manifest FROM pushed WHERE server = ?", (server,)
+        sid: (mark, revision)
+        for sid, mark, revision in db.execute(
+            "SELECT session_id, mark, revision FROM pushed WHERE server = ?", (server,)
         )
     }
     todo = []
@@ -84,14 +86,19 @@ def push(
         if was is not None and was[0] == mark + flags:
             report.unchanged += 1
             continue
-        todo.append((pk, sid, mark + flags, was))
+        manifest = None
+        if was is not None:
+            manifest = db.execute(
+                "SELECT manifest FROM pushed WHERE server = ? AND session_id = ?", (server, sid)
+            ).fetchone()[0]
+        todo.append((pk, sid, mark + flags, (was[0], was[1], manifest) if was else None))
     remotes: dict[str, str | None] = {}
     jobs: list[Job] = [
         (
             pk,
             sid,
             mark,
-            orjson.loads(was[2]) if was else None,
+            orjson.loads(was[2]) if was and was[2] else None,
             options.keep_secrets,
             _extra(db, pk, sid, options, remotes),
         )
