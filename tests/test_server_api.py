@@ -294,6 +294,11 @@ def test_malformed_bodies_are_bad_requests(world: World) -> None:
         )
         assert_error(answer, answer.status_code)
         assert "Traceback" not in answer.text and "sqlalchemy" not in answer.text.lower()
+    packed = {**alice, "Content-Encoding": "zstd"}
+    spaces = zstandard.ZstdCompressor().compress(b" " * (80 << 20))  # inflates past 64 MiB
+    for content in (b"not zstd", spaces, wire.compress(b'{"sessions": [{"tool": 1}]}')):
+        answer = world.client.post(f"{API}/sessions", content=content, headers=packed)
+        assert_error(answer, 400)
     assert snapshot(world.runtime) == before
 
 

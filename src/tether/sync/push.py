@@ -27,8 +27,9 @@ BATCH_BYTES = 16 << 20
 BATCH_SESSIONS = 200
 UPLOAD_BYTES = 24 << 20
 """Compressed bytes per upload request (the server takes up to wire.MAX_BATCH)."""
-SESSIONS_BYTES = 8 << 20
-"""JSON bytes of session manifests per request (the server takes up to 16 MiB)."""
+SESSIONS_BYTES = 16 << 20
+"""JSON bytes of sessions per request, before compression (the server takes 16 MiB
+compressed, 64 MiB once decompressed)."""
 
 
 @dataclass
@@ -236,7 +237,6 @@ def _send(
             group_bodies, size = [], 0
         group_bodies.append((outgoing, body))
         size += length
-        report.bytes_sent += length
     if group_bodies:
         _put(db, client, server, group_bodies, report)
 
@@ -267,7 +267,10 @@ def _put(
     """Push these sessions in one request; record at once what the server took."""
     from tether.capture.ingest import now_iso
 
-    answer = client.post("/api/v1/sessions", {"sessions": [body for _, body in items]})
+    sent, answer = client.post_compressed(
+        "/api/v1/sessions", {"sessions": [body for _, body in items]}
+    )
+    report.bytes_sent += sent
     for (outgoing, body), result in zip(items, answer["results"], strict=True):
         if "error" in result:
             report.failed.append({"id": outgoing.session_id, "error": str(result["error"])})

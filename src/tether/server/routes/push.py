@@ -44,6 +44,8 @@ MAX_PIECES = 64
 MAX_SOURCES = 64
 MAX_CHUNKS = 100_000
 MAX_BATCH_SESSIONS = 500
+MAX_BATCH_JSON = 64 << 20
+"""Largest batch of sessions once decompressed."""
 GROUP = 500
 
 
@@ -121,10 +123,38 @@ def push(session_id: str, body: SessionIn, who: Authenticated, request: Request)
     return PushOut(**result)
 
 
-@router.post("/sessions", response_model=BatchOut)
-def push_batch(body: BatchIn, who: Authenticated, request: Request) -> BatchOut:
-    """Push many of your sessions in one transaction; each is taken or refused on its own."""
-    results = push_many(request.app.state.tether.engine, who, body.sessions)
+@router.post(
+    "/sessions",
+    response_model=BatchOut,
+    openapi_extra={
+        "requestBody": {
+            "required": True,
+            "content": {"application/json": {"schema": BatchIn.model_json_schema()}},
+            "description": "JSON, zstd-compressed when Content-Encoding says `zstd`.",
+        }
+    },
+)
+async def push_batch(who: Authenticated, request: Request) -> BatchOut:
+    """Push many of your sessions in one transaction; each is taken or refused on its own.
+    The body may be zstd-compressed (`Content-Encoding: zstd`): search text is most of it."""
+    from fastapi.concurrency import run_in_threadpool
+    from pydantic import ValidationError
+
+    data = await request.body()
+    if request.headers.get("content-encoding") == "zstd":
+        try:
+            data = wire.decompress(data, limit=MAX_BATCH_JSON)
+        except wire.BadBatch as exc:
+            raise bad_request(f"bad compressed body: {exc}") from None
+    try:
+        body = BatchIn.model_validate_json(data)
+    except ValidationError as exc:
+        errors = exc.errors()
+        where = ".".join(str(part) for part in errors[0]["loc"]) if errors else ""
+        reason = errors[0]["msg"] if errors else "invalid"
+        raise bad_request(f"bad request: {where}: {reason}"[:300]) from None
+    engine = request.app.state.tether.engine
+    results = await run_in_threadpool(push_many, engine, who, body.sessions)
     for result in results:
         result.pop("status", None)
     return BatchOut(results=results)
