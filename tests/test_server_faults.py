@@ -76,18 +76,24 @@ def sessions_on_server(database: str) -> int:
 
 
 def when_some_arrived(database: str, total: int, act: Any) -> threading.Thread:
-    """Run `act` once some sessions (and not all) are on the server."""
+    """Run `act` once the push is under way: chunks on the server, not every session yet
+    (a batch of sessions commits at once, after its chunks)."""
 
     def watch() -> None:
         deadline = time.monotonic() + 120
         while time.monotonic() < deadline:
             try:
-                if 0 < sessions_on_server(database) < total:
+                with psycopg.connect(database) as connection:
+                    row = connection.execute(
+                        "SELECT (SELECT count(*) FROM chunk_owners),"
+                        " (SELECT count(*) FROM sessions)"
+                    ).fetchone()
+                if row is not None and row[0] > 0 and row[1] < total:
                     act()
                     return
             except psycopg.Error:
                 pass
-            time.sleep(0.01)
+            time.sleep(0.005)
 
     thread = threading.Thread(target=watch)
     thread.start()
