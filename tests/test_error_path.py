@@ -71,7 +71,7 @@ ARCHIVE_COMMANDS = {
 }
 # They run until stopped, capturing as the archive lets them: a locked archive makes them
 # wait and retry, which is right, and the test does not wait for them.
-RUNS_UNTIL_STOPPED = {("watch",), ("daemon", "start"), ("web",)}
+RUNS_UNTIL_STOPPED = {("watch",), ("daemon", "start"), ("web",), ("server", "start")}
 
 
 @dataclass

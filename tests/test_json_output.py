@@ -40,6 +40,7 @@ SESSION_ITEM = {
     *("id", "tool", "native_id", "project", "cwd", "git_branch", "git_commit", "title"),
     *("created_at", "updated_at", "message_count", "models", "usage", "parent_id"),
     *("names", "checkpoints"),
+    *("continues", "pushed_by"),
 }
 PROBLEM = {"path", "message"}
 CONVERTED = {
@@ -97,6 +98,24 @@ NAMED = {
     **dict.fromkeys(("name", "kind", "messages", "timestamp", "removed")),
     "session": {"id", "tool", "native_id"},
 }
+HEAD = {
+    *("owner", "session_id", "tool", "native_id", "title", "project", "cwd", "git_branch"),
+    *("git_commit", "git_remote", "created_at", "updated_at", "message_count", "models"),
+    *("parent_id", "parent_how", "device", "team", "revision", "bytes", "pushed_at", "change"),
+    "via",
+}
+"""A session as the tether server lists it (`remote list`)."""
+PUSH = {
+    "pushed": ({"id", "tool", "title", "revision", "unchanged"},),
+    "failed": ({"id", "error"},),
+    **dict.fromkeys(("unchanged", "bytes_read", "bytes_sent", "chunks_sent", "seconds")),
+}
+PULL = {
+    "pulled": ({"id", "tool", "owner", "device", "title", "via"},),
+    "skipped": ({"id", "reason"},),
+    **dict.fromkeys(("unchanged", "bytes_received", "seconds")),
+}
+TEAM = {"team", "members"}
 SHAPES: dict[str, Any] = {
     "list": [SESSION_ITEM],
     "search": [
@@ -207,6 +226,26 @@ SHAPES: dict[str, Any] = {
         "rows": ({"key": None, **USAGE_GROUP},),
         "total": USAGE_GROUP,
     },
+    "login": {"server", "user", "device", "file"},
+    "push": PUSH,
+    "pull": PULL,
+    "sync": {"auto": None, "sent": PUSH, "received": PULL},
+    "remote list": (HEAD,),
+    "remote search": ({*HEAD, "snippet"},),
+    "handoff": {"id", "session_id", "from", "to", "note", "created_at", "pushed"},
+    "inbox": (
+        Some(
+            frozenset({"id", "from", "note", "created_at", "received_at", "session", "pulled"}),
+            frozenset({"problem"}),
+        ),
+    ),
+    "server user add": {"user", "code", "expires_at"},
+    "server user list": ({"user", "created_at", "devices", "sessions", "teams"},),
+    "server user remove": {"user", "removed", "sessions"},
+    "server team add": TEAM,
+    "server team list": (TEAM,),
+    "server team member add": TEAM,
+    "server team member remove": TEAM,
     "secrets scan": {
         **dict.fromkeys(("sessions_scanned", "total", "rules")),
         "findings": (
@@ -218,8 +257,10 @@ SHAPES: dict[str, Any] = {
     },
 }
 NO_JSON = {"watch", "daemon logs", "init", "export", "web", "mcp serve", "completion"}
+NO_JSON |= {"server start"}
 """They print no result of their own: log lines, shell code, the export itself, the link to
-the pages (each page has its own .json), the MCP protocol on stdout."""
+the pages (each page has its own .json), the MCP protocol on stdout, a server that serves
+until stopped."""
 
 
 def assert_shape(value: Any, shape: Any, where: str = "") -> None:

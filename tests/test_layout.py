@@ -24,9 +24,13 @@ ALLOWED: dict[str, set[str]] = {
     "summary": {"bottom", "tools", "formats", "archive"},
     "mcp": {"bottom", "tools", "formats", "archive", "capture", "summary"},
     "rules": {"bottom", "tools"},
+    # The sync client: push, pull, handoff; what it sends is redacted and chunked here.
+    "sync": {"bottom", "tools", "formats", "archive", "capture", "convert"},
+    # The server (an optional extra): only the chunk wire format is shared with the client.
+    "server": {"bottom", "sync"},
     "commands": {
         *("bottom", "tools", "formats", "archive", "autoresume", "capture", "convert", "teams"),
-        *("web", "summary", "mcp", "rules"),
+        *("web", "summary", "mcp", "rules", "sync", "server"),
     },
     "cli": {"bottom", "commands"},
     "__main__": {"cli"},

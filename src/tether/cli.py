@@ -161,6 +161,46 @@ LAZY_COMMANDS: dict[str, tuple[str, str, str]] = {
         "rules",
         "One set of project rules (AGENTS.md) compiled into every tool's own file.",
     ),
+    "login": (
+        "tether.commands.sync",
+        "login",
+        "Enrol this machine with a tether server (a one-time code).",
+    ),
+    "push": (
+        "tether.commands.sync",
+        "push",
+        "Send sessions to the server: only what it lacks, redacted.",
+    ),
+    "pull": (
+        "tether.commands.sync",
+        "pull",
+        "Bring sessions from the server into the archive.",
+    ),
+    "sync": (
+        "tether.commands.sync",
+        "sync",
+        "Push what changed here, pull what changed there.",
+    ),
+    "remote": (
+        "tether.commands.sync",
+        "remote",
+        "What the server holds for you and your teams: list, search.",
+    ),
+    "handoff": (
+        "tether.commands.sync",
+        "handoff",
+        "Hand a session to a teammate, to continue in their own tool.",
+    ),
+    "inbox": (
+        "tether.commands.sync",
+        "inbox",
+        "Sessions handed to you, pulled and ready to resume.",
+    ),
+    "server": (
+        "tether.commands.server",
+        "server",
+        "Run a tether server; add its users and teams (an extra).",
+    ),
 }
 
 

@@ -181,6 +181,59 @@ def m007_names_and_checkpoints(db: sqlite3.Connection) -> None:
     )
 
 
+def m008_session_lineage(db: sqlite3.Connection) -> None:
+    # A session continued elsewhere (resumed or converted into another tool, here or on
+    # another machine, by its owner or a teammate) is a session of its own: `lineage` links
+    # it to the one it continues, by tether id, before the new session is even captured.
+    # `pulled` says where a session pulled from a tether server came from.
+    _script(
+        db,
+        """
+        CREATE TABLE lineage (
+            session_id TEXT PRIMARY KEY,
+            parent_id TEXT NOT NULL,
+            how TEXT NOT NULL,
+            created_at TEXT NOT NULL
+        );
+        CREATE INDEX lineage_parent ON lineage(parent_id);
+
+        CREATE TABLE pulled (
+            session_id TEXT PRIMARY KEY,
+            server TEXT NOT NULL,
+            owner TEXT NOT NULL,
+            device TEXT,
+            revision TEXT NOT NULL,
+            git_remote TEXT,
+            pulled_at TEXT NOT NULL
+        );
+        """,
+    )
+
+
+def m009_sync_marks(db: sqlite3.Connection) -> None:
+    # What this machine pushed to each server (so a sync with nothing new sends nothing and
+    # a session that grew sends only its new bytes), and how far it has read each server's
+    # change feed.
+    _script(
+        db,
+        """
+        CREATE TABLE pushed (
+            server TEXT NOT NULL,
+            session_id TEXT NOT NULL,
+            mark TEXT NOT NULL,
+            revision TEXT NOT NULL,
+            manifest TEXT NOT NULL,
+            pushed_at TEXT NOT NULL,
+            PRIMARY KEY (server, session_id)
+        );
+        CREATE TABLE sync_cursors (
+            server TEXT PRIMARY KEY,
+            change INTEGER NOT NULL
+        );
+        """,
+    )
+
+
 MIGRATIONS: list[Migration] = [
     m001_sessions_messages_parts,
     m002_fts_for_parts,
@@ -189,6 +242,8 @@ MIGRATIONS: list[Migration] = [
     m005_fts_bulk_settings,
     m006_record_marks,
     m007_names_and_checkpoints,
+    m008_session_lineage,
+    m009_sync_marks,
 ]
 
 

@@ -7,6 +7,7 @@ import sqlite3
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
+from tether.archive.lineage import annotate
 from tether.archive.names import lookup
 from tether.archive.store import SESSION_COLUMNS, session_dict
 from tether.errors import NotFoundError, UsageError
@@ -93,7 +94,7 @@ def list_sessions(db: sqlite3.Connection, f: Filters) -> list[dict[str, Any]]:
         " ORDER BY s.updated_at DESC NULLS LAST, s.pk DESC LIMIT ? OFFSET ?",
         (*args, f.limit, f.offset),
     )
-    return [session_dict(r) for r in rows]
+    return annotate(db, [session_dict(r) for r in rows])
 
 
 def find_session(db: sqlite3.Connection, ident: str) -> tuple[int, dict[str, Any]]:
@@ -262,4 +263,4 @@ def list_sessions_by_pk(db: sqlite3.Connection, pks: list[int]) -> list[dict[str
             unique,
         )
     }
-    return [rows[pk] for pk in unique if pk in rows]
+    return annotate(db, [rows[pk] for pk in unique if pk in rows])

@@ -366,6 +366,7 @@ class Watcher:
         quiet: float = QUIET,
         max_delay: float = MAX_DELAY,
         rescan: float = RESCAN,
+        after_capture: Callable[[ScanReport], None] | None = None,
     ) -> None:
         from tether.tools.registry import TOOLS
 
@@ -385,6 +386,8 @@ class Watcher:
         self.files: dict[str, tuple[Tool, Source]] = {}
         """Every file the last scans listed: an append to one is read without a listing."""
         self.watches: Watches | None = None
+        self.after_capture = after_capture
+        """Called after each capture that read something (auto-push, tether.sync.auto)."""
         self._stopping = False
 
     def roots(self) -> tuple[list[Path], list[Path]]:
@@ -493,6 +496,8 @@ class Watcher:
             return False
         self.ticks += 1
         _report(report, full)
+        if self.after_capture is not None and report.read:
+            self.after_capture(report)
         return True
 
 

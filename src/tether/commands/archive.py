@@ -49,9 +49,12 @@ def show(ident: str, as_json: bool, full: bool, no_scan: bool) -> None:
     if as_json:
         emit_json(session_json)
     else:
+        from tether.archive import lineage
         from tether.commands.render import print_session
 
-        print_session(session_json, full=full)
+        with archive() as db:
+            links = lineage.of(db, session_json["session"]["id"])
+        print_session(session_json, full=full, links=links)
 
 
 def _load(ident: str, no_scan: bool) -> dict[str, Any]:

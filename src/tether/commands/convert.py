@@ -76,6 +76,7 @@ def convert(
     tool = _target(target)
     _require_cli(tool, anyway)
     result = _convert(ident, tool, cwd, max_tokens, keep_secrets, no_scan, restore=False)
+    _link(result, "convert")
     _print(result, as_json)
 
 
@@ -128,11 +129,21 @@ def resume(
         _require_cli(tool, anyway)
     written: Path | None = None
     native_id = session.native_id
-    if own:
+    pulled = None if at_point else _pulled_from(session.id)
+    if pulled is not None:
+        # Someone's session from another machine: it continues here as a session of its
+        # own, in the checkout of its project, with its paths moved there.
+        result = _continue_here(session, pulled, tool, cwd, max_tokens, keep_secrets)
+        folder, command = result.cwd, result.resume_command
+        written, native_id = result.written.path, result.written.native_id
+        if not as_json:
+            click.echo(f"tether: wrote {written} (continues {session.id[:12]})", err=True)
+    elif own:
         folder = resolve_cwd(session, cwd)
         command = launch.resume_command(tool, session.native_id)
     else:
         result = _convert(ident, tool, cwd, max_tokens, keep_secrets, True, restore=not at_point)
+        _link(result, "resume")
         folder, command = result.cwd, result.resume_command
         written, native_id = result.written.path, result.written.native_id
         if not as_json:
@@ -191,6 +202,7 @@ def fork(
     tool = _target(target or session.tool)
     _require_cli(tool, anyway)
     result = _convert(ident, tool, cwd, max_tokens, keep_secrets, True, restore=False)
+    _link(result, "fork")
     _print(result, as_json)
 
 
@@ -227,14 +239,26 @@ def _convert(
     no_scan: bool,
     restore: bool,
 ) -> Any:
-    from tether.convert.context import ContextPolicy
-    from tether.convert.session import convert, store_root
-    from tether.paths import user_home
-
     session = named_session(ident, no_scan)
     # Written back under its own id (the tool deleted it), when that id is the tool's.
     same = restore and session.tool == tool and facts.get(tool).valid_id(session.native_id)
     native_id = session.native_id if same else None
+    return _write(session, tool, cwd, max_tokens, keep_secrets, native_id)
+
+
+def _write(
+    session: Any,
+    tool: str,
+    cwd: Path | None,
+    max_tokens: int | None,
+    keep_secrets: bool,
+    native_id: str | None = None,
+) -> Any:
+    """Write `session` as a native session of `tool` (on `native_id`, else a new one)."""
+    from tether.convert.context import ContextPolicy
+    from tether.convert.session import convert, store_root
+    from tether.paths import user_home
+
     return convert(
         session,
         tool,
@@ -244,6 +268,47 @@ def _convert(
         keep_secrets=keep_secrets,
         native_id=native_id,
     )
+
+
+def _link(result: Any, how: str) -> None:
+    """Record that the session written continues its source (lineage), unless it is the
+    source itself written back under its own id."""
+    from tether.archive import lineage
+    from tether.commands.common import archive
+    from tether.model import session_id
+
+    new_id = session_id(result.written.tool, result.written.native_id)
+    if new_id != result.source.id:
+        with archive() as db:
+            lineage.record(db, new_id, result.source.id, how)
+
+
+def _pulled_from(sid: str) -> dict[str, Any] | None:
+    """Where a session pulled from a tether server came from (None: captured here)."""
+    from tether.archive import lineage
+    from tether.commands.common import archive
+
+    with archive() as db:
+        pulled: dict[str, Any] | None = lineage.of(db, sid)["pulled"]
+        return pulled
+
+
+def _continue_here(
+    session: Any,
+    pulled: dict[str, Any],
+    tool: str,
+    cwd: Path | None,
+    max_tokens: int | None,
+    keep_secrets: bool,
+) -> Any:
+    """Write a pulled session as a new session of `tool` in this machine's checkout of its
+    project (found by its git remote, else `cwd`), its paths moved there."""
+    from tether.sync.checkouts import known_projects, place
+
+    moved, folder = place(session, pulled.get("git_remote"), cwd, known_projects())
+    result = _write(moved, tool, folder, max_tokens, keep_secrets)
+    _link(result, "resume")
+    return result
 
 
 def _print(result: Any, as_json: bool) -> None:

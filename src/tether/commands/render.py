@@ -98,7 +98,7 @@ def print_sessions(rows: list[dict[str, Any]]) -> None:
                 when(r["updated_at"]),
                 str(r["message_count"]),
                 _fit(short_path(r["project"]), 28),
-                _named(r) + (r["title"] or ""),
+                _lineage_mark(r) + _named(r) + (r["title"] or ""),
             ]
             for r in rows
         ],
@@ -112,6 +112,12 @@ def _named(row: dict[str, Any]) -> str:
     """A session's names and checkpoints before its title: `[auth, @before-fix] `."""
     names = [*row.get("names", ()), *(f"@{c}" for c in row.get("checkpoints", ()))]
     return f"[{', '.join(names)}] " if names else ""
+
+
+def _lineage_mark(row: Mapping[str, Any]) -> str:
+    """`[alice@laptop] ` for a pulled session, `↳ 3f9a2c1b ` for one that continues another."""
+    mark = f"[{row['pushed_by']}] " if row.get("pushed_by") else ""
+    return mark + (f"↳ {row['continues'][:8]} " if row.get("continues") else "")
 
 
 def print_hits(hits: list[dict[str, Any]]) -> None:
@@ -139,7 +145,9 @@ def _clip(body: str, full: bool) -> str:
     return "\n".join(lines[:RESULT_LINES]) + f"\n… {len(lines) - RESULT_LINES} more lines (--full)"
 
 
-def print_session(doc: dict[str, Any], full: bool = False) -> None:
+def print_session(
+    doc: dict[str, Any], full: bool = False, links: dict[str, Any] | None = None
+) -> None:
     from rich.text import Text
 
     from tether.formats.render import part_blocks
@@ -156,6 +164,8 @@ def print_session(doc: dict[str, Any], full: bool = False) -> None:
         ", ".join(info.get("models") or []),
     ]
     out.print(Text("  ".join(f for f in facts if f), style="dim"))
+    if links and (links["continues"] or links["continued_by"] or links["pulled"]):
+        out.print(Text(lineage_line(links), style="dim"))
     colours = {"user": "blue", "assistant": "green", "tool": "yellow", "system": "magenta"}
     for message in doc["messages"]:
         out.print()
@@ -169,6 +179,21 @@ def print_session(doc: dict[str, Any], full: bool = False) -> None:
             else:
                 out.print(Text(f"▸ {title}", style="bold"))
                 out.print(Text(_clip(body, full), style="dim"))
+
+
+def lineage_line(links: dict[str, Any]) -> str:
+    """Where a session comes from and where it went on: `show`'s lineage line."""
+    bits = []
+    pulled = links.get("pulled")
+    if pulled:
+        who = f"{pulled['owner']}@{pulled['device']}" if pulled.get("device") else pulled["owner"]
+        bits.append(f"pushed by {who} to {pulled['server']}")
+    if links.get("continues"):
+        parent = links["continues"]
+        bits.append(f"continues {parent['id'][:12]} ({parent['how']})")
+    for child in links.get("continued_by") or []:
+        bits.append(f"continued by {child['id'][:12]} ({child['how']})")
+    return " · ".join(bits)
 
 
 def print_scan(report: ScanReport) -> None:

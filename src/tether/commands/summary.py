@@ -61,6 +61,7 @@ def summary(
 
 
 def _session(ident: str, no_scan: bool) -> dict[str, Any]:
+    from tether.archive.lineage import annotate
     from tether.archive.names import with_names
     from tether.archive.query import find_session
     from tether.archive.store import iter_messages
@@ -69,7 +70,7 @@ def _session(ident: str, no_scan: bool) -> dict[str, Any]:
     with archive() as db:
         auto_scan(db, no_scan)
         pk, info = find_session(db, ident)
-        [info] = with_names(db, [info])  # as `tether list` prints a session
+        [info] = with_names(db, annotate(db, [info]))  # as `tether list` prints a session
         return summarize(info, (m for _, m in iter_messages(db, pk))).as_dict()
 
 

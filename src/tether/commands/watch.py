@@ -17,6 +17,7 @@ from tether.errors import TetherError
 
 if TYPE_CHECKING:
     from tether.capture.daemon import ServiceReport
+    from tether.capture.ingest import ScanReport
 
 
 def _data() -> Path:
@@ -53,13 +54,20 @@ def watch(log_file: Path | None, rescan: float) -> None:
     configure_logging(log_file)
     try:
         with watch_lock(data):
-            watcher = Watcher(data, os.environ, user_home(), rescan=rescan)
+            watcher = Watcher(data, os.environ, user_home(), rescan=rescan, after_capture=_auto())
             _stop_on_signals(watcher.stop)
             watcher.run()
     except (StoreError, OSError) as exc:
         if log_file is not None:  # the daemon's log says why it stopped, too
             log.error("%s", exc)
         raise
+
+
+def _auto() -> Callable[[ScanReport], None] | None:
+    """Auto-push after each capture, when `tether sync auto on` said so."""
+    from tether.sync.auto import hook
+
+    return hook()
 
 
 def _stop_on_signals(stop: Callable[[], None]) -> None:

@@ -1,0 +1,127 @@
+"""`GET /api/v1/search?q=…`: full-text search over the sessions you may see, best first,
+one hit per session. FTS5 on SQLite, PostgreSQL's own full-text search (a tsvector per
+piece of text, GIN-indexed) at scale; words match whole, `"two words"` is a phrase, `word*`
+a prefix on SQLite, `-word` excludes on PostgreSQL, and `OR` works on both.
+"""
+
+from __future__ import annotations
+
+import re
+from typing import Annotated, Any
+
+from fastapi import APIRouter, Query, Request
+from sqlalchemy import (
+    ColumnElement,
+    Connection,
+    String,
+    column,
+    desc,
+    func,
+    literal_column,
+    select,
+    table,
+)
+
+from tether.server.auth import Authenticated
+from tether.server.db import transaction
+from tether.server.errors import bad_request
+from tether.server.routes.sessions import handed_to, head_dict, heads
+from tether.server.schema import search_docs, sessions
+from tether.server.scope import visible_sessions
+
+router = APIRouter(tags=["search"])
+CANDIDATES = 500
+"""Pieces ranked before they are grouped by session."""
+SNIPPET_OPTIONS = "StartSel=«,StopSel=»,MaxFragments=1,MaxWords=24,MinWords=8"
+_TOKEN = re.compile(r'"[^"]*"|\S+')
+
+
+def fts5_query(query: str) -> str:
+    """Each word as an FTS5 string (so `file.py` and `foo-bar` search as typed)."""
+    out = []
+    for token in _TOKEN.findall(query):
+        if token in ("AND", "OR", "NOT"):
+            out.append(token)
+            continue
+        star = token.endswith("*") and len(token) > 1
+        word = token[:-1] if star else token
+        if len(word) >= 2 and word[0] == word[-1] == '"':
+            word = word[1:-1]
+        out.append('"' + word.replace('"', '""') + '"' + ("*" if star else ""))
+    return " ".join(out)
+
+
+def _ranked(connection: Connection, query: str, user_id: int) -> list[tuple[int, str]]:
+    """(session pk, snippet) of the best pieces of the sessions `user_id` may see."""
+    visible = search_docs.c.session_pk.in_(select(sessions.c.pk).where(visible_sessions(user_id)))
+    if connection.dialect.name == "postgresql":
+        words = func.websearch_to_tsquery("simple", query)
+        tsv: ColumnElement[Any] = literal_column("search_docs.tsv")
+        best = (
+            select(
+                search_docs.c.id, search_docs.c.session_pk, func.ts_rank(tsv, words).label("rank")
+            )
+            .where(tsv.op("@@")(words), visible)
+            .order_by(desc("rank"))
+            .limit(CANDIDATES)
+            .subquery()
+        )
+        snippet = func.ts_headline(
+            "simple", search_docs.c.text, words, SNIPPET_OPTIONS, type_=String
+        )
+        statement = (
+            select(best.c.session_pk, snippet)
+            .join(search_docs, search_docs.c.id == best.c.id)
+            .order_by(best.c.rank.desc())
+        )
+    else:
+        fts = table("search_fts", column("rowid"), column("rank"))
+        statement = (
+            select(
+                search_docs.c.session_pk,
+                func.snippet(literal_column("search_fts"), 0, "«", "»", "…", 16, type_=String),
+            )
+            .select_from(fts.join(search_docs, search_docs.c.id == fts.c.rowid))
+            .where(literal_column("search_fts").op("MATCH")(fts5_query(query)), visible)
+            .order_by(fts.c.rank)
+            .limit(CANDIDATES)
+        )
+    return [(int(pk), str(snippet)) for pk, snippet in connection.execute(statement)]
+
+
+@router.get("/search")
+def search(
+    who: Authenticated,
+    request: Request,
+    q: Annotated[str, Query(min_length=1, max_length=500)],
+    limit: Annotated[int, Query(ge=1, le=200)] = 20,
+) -> list[dict[str, Any]]:
+    """Sessions you may see whose text matches `q`, best first, with a snippet each."""
+    from sqlalchemy.exc import OperationalError, ProgrammingError
+
+    if not q.strip():
+        raise bad_request("the search query is empty")
+    with transaction(request.app.state.tether.engine, reading=True) as connection:
+        try:
+            ranked = _ranked(connection, q, who.user_id)
+        except (OperationalError, ProgrammingError) as exc:
+            if connection.dialect.name == "sqlite" and "fts5" in str(exc.orig).lower():
+                raise bad_request(f"cannot search for {q!r}: {exc.orig}") from None
+            raise
+        order: dict[int, str] = {}
+        for pk, snippet in ranked:
+            order.setdefault(pk, snippet)
+        if not order:
+            return []
+        rows = connection.execute(heads(who.user_id).where(sessions.c.pk.in_(list(order)))).all()
+        handed = handed_to(connection, who.user_id)
+    found = {row._mapping["pk"]: row for row in rows}
+    hits = []
+    for pk, snippet in order.items():
+        if pk in found:
+            hit = head_dict(found[pk], who.user_id, handed)
+            hit["snippet"] = snippet
+            hits.append(hit)
+        if len(hits) >= limit:
+            break
+    return hits
