@@ -214,3 +214,35 @@ def test_auto_push_sends_what_the_watcher_captures(
             watcher.stop()
             thread.join(60)
         assert box.json("sync", "auto", "off")["auto"] is False
+
+
+def test_a_session_from_a_file_not_named_by_its_id_keeps_its_id_when_pulled(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # Claude Code names a session's file by its id; a file copied in under another name (a
+    # fixture, a backup) is captured under its file's name, and must arrive on the other
+    # machine under the same tether id, so that `resume ID` there finds it.
+    folder = tmp_path / "server"
+    folder.mkdir()
+    with server_for((f"sqlite:///{folder}/server.db", str(folder / "objects"), {})) as server:
+        alice, bob = machine("alice", tmp_path, monkeypatch), machine("bob", tmp_path, monkeypatch)
+        store = alice.home / ".claude" / "projects" / "-tmp-proj"
+        store.mkdir(parents=True)
+        fixture = Path(__file__).parent / "fixtures" / "claude" / "agentsessions_small.jsonl"
+        (store / fixture.name).write_bytes(fixture.read_bytes())
+        alice.run("scan", "-q")
+        [session] = alice.json("list")
+        assert session["native_id"] == "agentsessions_small"
+        alice.login(server, "alice")
+        bob.login(server, "bob")
+        alice.run("handoff", session["id"][:12], "--to", "bob")
+        [item] = bob.json("inbox")
+        assert item["pulled"] and "problem" not in item
+        [pulled] = bob.json("list")
+        assert (pulled["id"], pulled["native_id"]) == (session["id"], "agentsessions_small")
+        checkout = bob.home / "proj"
+        checkout.mkdir()
+        resumed = bob.json(
+            "resume", session["id"][:12], "--in", "codex", "--print", "--cwd", str(checkout)
+        )
+        assert resumed["tool"] == "codex"

@@ -141,6 +141,10 @@ def _pull_one(
             path.unlink(missing_ok=True)
     if not pks:
         raise BadSession("its files hold no session tether can read")
+    marks = ",".join("?" * len(pks))
+    ids = {r[0] for r in db.execute(f"SELECT id FROM sessions WHERE pk IN ({marks})", pks)}
+    if sid not in ids:
+        raise BadSession("its files hold another session than the one the server named")
     _record(db, server, head, sid, owner)
     report.pulled.append(
         {
@@ -206,9 +210,12 @@ def _read(db: sqlite3.Connection, tool: str, native_id: str, path: Path, mode: s
     from tether.tools import facts
     from tether.tools.base import Source
 
-    # A native id reaches the reader only when it has its tool's shape; else the reader
-    # finds the id in the file, as it does for an import.
-    given = native_id if facts.get(tool).valid_id(native_id) else None
+    # A native id reaches the reader when it has its tool's shape, or is plain enough to
+    # stand in a file name (a session captured from a file its tool did not name by its
+    # id): the session keeps the id, and so the tether id, it has on the pusher's machine.
+    # Else the reader finds the id in the file, as it does for an import.
+    plain = facts.get(tool).valid_id(native_id) or facts.is_safe_id(native_id)
+    given = native_id if plain else None
     source = Source(path, "jsonl" if mode == "jsonl" else "document", native_id=given)
     scan = ScanReport()
     row = load_known(db, [str(path)]).get(str(path))
