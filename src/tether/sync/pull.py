@@ -136,7 +136,7 @@ def _pull_one(
         path = folder / f"{index}-{wire_name(name)}"
         _write(path, data)
         try:
-            pks += _read(db, tool, native_id, path, mode)
+            pks += read_file(db, tool, native_id, path, mode)
         finally:
             path.unlink(missing_ok=True)
     if not pks:
@@ -200,8 +200,11 @@ def _write(path: Path, data: bytes) -> None:
     temp.replace(path)
 
 
-def _read(db: sqlite3.Connection, tool: str, native_id: str, path: Path, mode: str) -> list[int]:
-    """Read one pulled file with its tool's own reader, as an import reads a file."""
+def read_file(
+    db: sqlite3.Connection, tool: str, native_id: str, path: Path, mode: str
+) -> list[int]:
+    """Read one pulled file with its tool's own reader, as an import reads a file (the
+    server reads what it holds the same way, to show it)."""
     from tether.capture.ingest import ScanReport, load_known, read_sessions, readers
     from tether.tools import facts
     from tether.tools.base import Source

@@ -150,7 +150,7 @@ def create_app(source: Source, auth: Auth, *, static_version: str = "1") -> Star
         viewer = auth.viewer(request)
         if not isinstance(viewer, Viewer):
             return _secured(viewer)
-        form = await _form(request)
+        form = await read_form(request)
         if not _same_origin(request) or form.get("csrf") != viewer.csrf_token:
             return _secured(Response("the form expired: reload the page", status_code=403))
         sid = request.path_params["ident"]
@@ -230,7 +230,7 @@ def _error(env: jinja2.Environment, exc: TetherError, as_json: bool, viewer: Vie
 FORM_LIMIT = 65536
 
 
-async def _form(request: Request) -> dict[str, str]:
+async def read_form(request: Request) -> dict[str, str]:
     """A small url-encoded form's fields (the first value of each); {} when it is not one."""
     from urllib.parse import parse_qs
 
