@@ -14,6 +14,8 @@ from collections.abc import AsyncIterator, Iterator
 from contextlib import asynccontextmanager
 from typing import TYPE_CHECKING, Any
 
+from starlette.types import Receive, Scope, Send
+
 from tether.archive.query import Filters
 from tether.errors import NotFoundError
 from tether.model import Message
@@ -24,8 +26,6 @@ from tether.server.views import Sessions, as_row, narrowing
 if TYPE_CHECKING:
     from mcp.server.mcpserver import MCPServer
     from sqlalchemy import Engine
-
-    from tether.server.app import Receive, Scope, Send
 
 PATH = "/mcp"
 _user: contextvars.ContextVar[Sessions] = contextvars.ContextVar("tether_mcp_user")
