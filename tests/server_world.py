@@ -53,13 +53,13 @@ class World:
         return client
 
     def sign_in_link(self, who: Machine) -> str:
-        answer = httpx.post(
-            f"{self.server.url}/api/v1/web/sign-in",
-            headers={"Authorization": f"Bearer {self.token(who)}"},
-            timeout=30,
-        )
-        assert answer.status_code == 201, answer.text
-        return str(answer.json()["url"])
+        """The link `tether remote web` gives (and would open)."""
+        from tests.test_json_output import SHAPES, assert_shape
+
+        made = who.json("remote", "web", "--no-open")
+        assert_shape(made, SHAPES["remote web"], "remote web")
+        assert made["opened"] is False and made["url"].startswith(self.server.url + "/-/sign-in")
+        return str(made["url"])
 
     @property
     def origin(self) -> dict[str, str]:

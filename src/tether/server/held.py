@@ -77,17 +77,17 @@ class Held:
 
     def _build(self, session: HeldSession, path: Path) -> None:
         from tether.archive.db import connect
-        from tether.sync.outgoing import wire_name
-        from tether.sync.pull import read_file
+        from tether.capture.ingest import read_pushed
 
         with tempfile.TemporaryDirectory(dir=self.folder, prefix=".build-") as work:
             built = Path(work) / "archive.db"
             db = connect(built)
             try:
                 for index, (name, mode, data) in enumerate(self._files(session)):
-                    file = Path(work) / f"{index}-{wire_name(name)}"
+                    # The name as pushed (checked by the push route: plain characters).
+                    file = Path(work) / f"{index}-{name}"
                     file.write_bytes(data)
-                    read_file(db, session.tool, session.native_id, file, mode)
+                    read_pushed(db, session.tool, session.native_id, file, mode, "server")
                     file.unlink()
                 db.execute("PRAGMA wal_checkpoint(TRUNCATE)")
                 db.execute("PRAGMA journal_mode = DELETE")

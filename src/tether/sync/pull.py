@@ -136,7 +136,7 @@ def _pull_one(
         path = folder / f"{index}-{wire_name(name)}"
         _write(path, data)
         try:
-            pks += read_file(db, tool, native_id, path, mode)
+            pks += _read(db, tool, native_id, path, mode)
         finally:
             path.unlink(missing_ok=True)
     if not pks:
@@ -200,25 +200,13 @@ def _write(path: Path, data: bytes) -> None:
     temp.replace(path)
 
 
-def read_file(
-    db: sqlite3.Connection, tool: str, native_id: str, path: Path, mode: str
-) -> list[int]:
-    """Read one pulled file with its tool's own reader, as an import reads a file (the
-    server reads what it holds the same way, to show it)."""
-    from tether.capture.ingest import ScanReport, load_known, read_sessions, readers
-    from tether.tools import facts
-    from tether.tools.base import Source
+def _read(db: sqlite3.Connection, tool: str, native_id: str, path: Path, mode: str) -> list[int]:
+    from tether.capture.ingest import ReadFailed, read_pushed
 
-    # A native id reaches the reader only when it has its tool's shape; else the reader
-    # finds the id in the file, as it does for an import.
-    given = native_id if facts.get(tool).valid_id(native_id) else None
-    source = Source(path, "jsonl" if mode == "jsonl" else "document", native_id=given)
-    scan = ScanReport()
-    row = load_known(db, [str(path)]).get(str(path))
-    pks = read_sessions(db, readers()[tool], source, path.stat(), row, scan, origin="pull")
-    if scan.failed:
-        raise BadSession(f"its file could not be read: {scan.failed[0].message}")
-    return pks
+    try:
+        return read_pushed(db, tool, native_id, path, mode, origin="pull")
+    except ReadFailed as exc:
+        raise BadSession(str(exc)) from None
 
 
 def _record(
