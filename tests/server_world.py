@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import json
 import re
+import tempfile
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
@@ -70,7 +71,11 @@ class World:
 def world(
     backend: tuple[str, str, dict[str, str]], base: Path, monkeypatch: pytest.MonkeyPatch
 ) -> Iterator[World]:
-    with server_for(backend) as server:
+    database, storage, env = backend
+    # The redaction rules' compiled cache, shared by the servers the tests start (each has
+    # a HOME of its own: cold, the rules take most of a minute to compile on a busy box).
+    env = env | {"XDG_CACHE_HOME": str(Path(tempfile.gettempdir()) / "tether-tests-cache")}
+    with server_for((database, storage, env)) as server:
         server.cli("team", "add", "backend")
         alice = machine("alice-box", base, monkeypatch)
         bob = machine("bob-box", base, monkeypatch)

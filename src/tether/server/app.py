@@ -7,7 +7,8 @@ processes can serve one database and one bucket behind a load balancer.
 
 from __future__ import annotations
 
-from collections.abc import Awaitable, Callable, MutableMapping
+from collections.abc import AsyncIterator, Awaitable, Callable, MutableMapping
+from contextlib import asynccontextmanager
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -21,6 +22,7 @@ from tether.sync.wire import MAX_BATCH, MAX_SESSION_BODY
 
 if TYPE_CHECKING:
     from tether.server.held import Held
+    from tether.server.mcp_http import McpEndpoint
 
 API = "/api/v1"
 MAX_BODY = 1 << 20
@@ -45,7 +47,7 @@ def create_app(runtime: Runtime, held: Path | None = None) -> FastAPI:
     readback = Held(runtime.engine, runtime.storage, held or server_home() / "held")
     mcp = McpEndpoint(runtime.engine, readback)
     app = FastAPI(
-        lifespan=lambda _app: mcp.running(),
+        lifespan=lambda _app: _running(mcp),
         title="tether server",
         version=__version__,
         description="Sessions of AI coding tools, synced between machines and teammates.",
@@ -63,6 +65,19 @@ def create_app(runtime: Runtime, held: Path | None = None) -> FastAPI:
     _add_pages(app, runtime, readback)
     app.add_middleware(BodyLimit)
     return app
+
+
+@asynccontextmanager
+async def _running(mcp: McpEndpoint) -> AsyncIterator[None]:
+    """While the server runs: the MCP transport's task group; and the redaction rules load
+    in the background at start (seconds; the first page would wait for them)."""
+    import threading
+
+    from tether.web.serve import warm_up
+
+    threading.Thread(target=warm_up, name="warm-up", daemon=True).start()
+    async with mcp.running():
+        yield
 
 
 def _add_pages(app: FastAPI, runtime: Runtime, held: Held) -> None:

@@ -33,7 +33,7 @@ from tether.server.db import now, transaction
 from tether.server.errors import ApiError
 from tether.server.pages import Member
 from tether.server.schema import team_members, teams, users, web_sign_ins
-from tether.web.app import HEADERS, read_form
+from tether.web.app import HEADERS, read_form, same_origin
 
 COOKIE = "tether_session"
 CODE_FOR = timedelta(minutes=5)
@@ -120,18 +120,6 @@ def _aware(when: Any) -> Any:
     from datetime import UTC
 
     return when.replace(tzinfo=UTC) if when.tzinfo is None else when
-
-
-def same_origin(request: Request) -> bool:
-    """Whether a POST comes from a page of this server: its Origin (or, without one, its
-    Referer) names this host, and the browser did not say it came from another site."""
-    if request.headers.get("sec-fetch-site", "same-origin") not in ("same-origin", "none"):
-        return False
-    origin = request.headers.get("origin") or request.headers.get("referer")
-    if origin is None:
-        return True  # not a browser's form: a browser sends Origin with every POST
-    host = origin.split("://", 1)[-1].split("/", 1)[0]
-    return host == request.headers.get("host")
 
 
 def routes(engine: Engine) -> list[Route]:
