@@ -89,7 +89,19 @@ def _add_pages(app: FastAPI, runtime: Runtime, held: Held) -> None:
 
     app.router.routes.extend(routes(runtime.engine))
     source = PagesSource(runtime.engine, held)
-    app.mount("/", pages(source, CookieAuth(runtime.engine), static_version=__version__))
+    web = pages(source, CookieAuth(runtime.engine), static_version=__version__)
+    api_not_found = app.router.default
+
+    async def fallback(scope: Scope, receive: Receive, send: Send) -> None:
+        # The pages answer what no route (nor any app mounted later) did, but under the
+        # API's prefix, where a miss stays the API's JSON 404.
+        path = scope.get("path", "")
+        if path == API or path.startswith(f"{API}/"):
+            await api_not_found(scope, receive, send)
+        else:
+            await web(scope, receive, send)
+
+    app.router.default = fallback
 
 
 def body_limit(method: str, path: str) -> int:
