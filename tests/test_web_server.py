@@ -192,3 +192,19 @@ def test_a_handoff_from_the_page_lands_in_the_inbox(w: World) -> None:
 def test_sessions_read_back_are_kept_in_the_servers_cache(w: World) -> None:
     held = Path(w.server.home) / "server" / "held"
     assert any(held.glob("*.db"))  # the sessions read back are a cache of the server's own
+
+
+@pytest.mark.parametrize("backend", ["postgres"], indirect=True)
+def test_on_postgresql_and_s3_too(
+    backend: tuple[str, str, dict[str, str]], tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The same scope, read-back and search with the server on PostgreSQL and SeaweedFS."""
+    with world(backend, tmp_path, monkeypatch) as there:
+        alice = there.browser(there.alice)
+        listed = alice.get("/sessions.json", params={"person": "carol"}).json()["sessions"]
+        assert [row["id"] for row in listed] == [CAROL_SID]
+        assert WORD in alice.get(f"/s/{ALICE_SID}").text
+        assert alice.get(f"/s/{BOB_SID}").status_code == 404
+        hits = alice.get("/search.json", params={"q": WORD}).json()["hits"]
+        assert [h["session_id"] for h in hits] == [ALICE_SID]
+        assert "«" in hits[0]["snippet"]
