@@ -101,3 +101,13 @@ def _with_word(path: Path, native_id: str) -> Path:
     data = CLAUDE_SAMPLE.read_text().replace(CLAUDE_ID, native_id)
     path.write_text(data.replace("can you review", f"{WORD}: can you review", 1))
     return path
+
+
+def shared_world(factory: pytest.TempPathFactory, name: str) -> Iterator[World]:
+    """A world on SQLite for a module's tests to share (the body of a module fixture)."""
+    base = factory.mktemp(name)
+    folder = base / "server"
+    folder.mkdir()
+    backend = (f"sqlite:///{folder}/server.db", str(folder / "objects"), {})
+    with pytest.MonkeyPatch.context() as patch, world(backend, base, patch) as made:
+        yield made

@@ -15,17 +15,20 @@ import anyio
 import httpx
 import pytest
 
-from tests.server_world import ALICE_SID, BOB_SID, CAROL_SID, WORD, World, world
+from tests.server_world import (
+    ALICE_SID,
+    BOB_SID,
+    CAROL_SID,
+    WORD,
+    World,
+    shared_world,
+    world,
+)
 
 
 @pytest.fixture(scope="module")
 def w(tmp_path_factory: pytest.TempPathFactory) -> Iterator[World]:
-    base = tmp_path_factory.mktemp("web-server")
-    folder = base / "server"
-    folder.mkdir()
-    backend = (f"sqlite:///{folder}/server.db", str(folder / "objects"), {})
-    with pytest.MonkeyPatch.context() as patch, world(backend, base, patch) as made:
-        yield made
+    yield from shared_world(tmp_path_factory, "web-server")
 
 
 def csrf_of(page: httpx.Response) -> str:

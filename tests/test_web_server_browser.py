@@ -8,13 +8,16 @@ A screenshot of each page goes to $TETHER_WEB_SCREENS (bench/results/web-screens
 from __future__ import annotations
 
 import json
+import os
+import shutil
+import tempfile
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
 import pytest
 
-from tests.server_world import ALICE_SID, WORD, World, world
+from tests.server_world import ALICE_SID, WORD, World, shared_world
 from tests.test_web_browser import CHROMIUM, FLAGS, shot
 from tests.web_home import payload
 from tether.model import session_id
@@ -74,11 +77,7 @@ def hostile_claude(home: Path) -> None:
 
 @pytest.fixture(scope="module")
 def w(tmp_path_factory: pytest.TempPathFactory) -> Iterator[World]:
-    base = tmp_path_factory.mktemp("web-server-browser")
-    folder = base / "server"
-    folder.mkdir()
-    backend = (f"sqlite:///{folder}/server.db", str(folder / "objects"), {})
-    with pytest.MonkeyPatch.context() as patch, world(backend, base, patch) as made:
+    for made in shared_world(tmp_path_factory, "web-server-browser"):
         hostile_claude(made.alice.home)
         made.alice.run("scan", "-q")
         pushed = made.alice.json("push", "--all")
@@ -88,18 +87,13 @@ def w(tmp_path_factory: pytest.TempPathFactory) -> Iterator[World]:
 
 @pytest.fixture(scope="module")
 def screens() -> Iterator[Path]:
-    import os
-    import shutil
-    import tempfile
-
+    """As tests/test_web_browser.py's (a module's fixtures are its own)."""
     chosen = os.environ.get("TETHER_WEB_SCREENS")
-    if chosen:
-        Path(chosen).mkdir(parents=True, exist_ok=True)
-        yield Path(chosen)
-        return
-    folder = Path(tempfile.mkdtemp(prefix="tether-server-screens-"))
+    folder = Path(chosen) if chosen else Path(tempfile.mkdtemp(prefix="tether-server-screens-"))
+    folder.mkdir(parents=True, exist_ok=True)
     yield folder
-    shutil.rmtree(folder)
+    if not chosen:
+        shutil.rmtree(folder)
 
 
 @pytest.fixture(scope="module")

@@ -20,7 +20,6 @@ from tether.archive.query import Filters
 from tether.errors import NotFoundError
 from tether.model import Message
 from tether.server.held import Held
-from tether.server.routes.search import Narrow
 from tether.server.views import Sessions, as_row, narrowing
 
 if TYPE_CHECKING:
@@ -38,7 +37,7 @@ class UserSessions:
         self.of = sessions
 
     def search(self, query: str, filters: Filters) -> list[dict[str, Any]]:
-        found = self.of.search(query, _narrow(filters), filters.limit)
+        found = self.of.search(query, narrowing(filters), filters.limit)
         # The server ranks whole sessions: a hit names the session, not the message.
         return [
             as_row(head)
@@ -48,7 +47,7 @@ class UserSessions:
         ]
 
     def sessions(self, filters: Filters) -> list[dict[str, Any]]:
-        rows, _ = self.of.listed(_narrow(filters), filters.offset, filters.limit)
+        rows, _ = self.of.listed(narrowing(filters), filters.offset, filters.limit)
         return rows
 
     def session(self, ident: str) -> tuple[dict[str, Any], Iterator[Message]]:
@@ -62,16 +61,6 @@ class UserSessions:
                     yield message
 
         return as_row(head), messages()
-
-
-def _narrow(filters: Filters) -> Narrow:
-    return narrowing(
-        tool=filters.tool,
-        project=filters.project,
-        model=filters.model,
-        since=filters.since,
-        until=filters.until,
-    )
 
 
 def _current() -> UserSessions:

@@ -12,7 +12,6 @@ from sqlalchemy import Engine
 from tether.archive import pages
 from tether.errors import NotFoundError
 from tether.server.held import Held
-from tether.server.routes.search import Narrow
 from tether.server.views import Sessions, as_row, narrowing
 from tether.web.source import (
     Facets,
@@ -33,18 +32,6 @@ class Member(Viewer):
     user_id: int = 0
 
 
-def _narrow(filters: SessionFilters) -> Narrow:
-    return narrowing(
-        tool=filters.tool,
-        project=filters.project,
-        model=filters.model,
-        since=filters.since,
-        until=filters.until,
-        person=filters.person,
-        team=filters.team,
-    )
-
-
 class PagesSource:
     """What the server's pages read, for the member signed in."""
 
@@ -60,7 +47,7 @@ class PagesSource:
         return Sessions(self.engine, self.held, viewer.user_id)
 
     def sessions(self, viewer: Viewer, filters: SessionFilters, offset: int, limit: int) -> Page:
-        rows, total = self._of(viewer).listed(_narrow(filters), offset, limit)
+        rows, total = self._of(viewer).listed(narrowing(filters), offset, limit)
         return Page(rows, offset, limit, offset + len(rows) < total, total)
 
     def facets(self, viewer: Viewer) -> Facets:
@@ -72,7 +59,7 @@ class PagesSource:
     def search(
         self, viewer: Viewer, query: str, filters: SessionFilters, offset: int, limit: int
     ) -> Page:
-        found = self._of(viewer).search(query, _narrow(filters), offset + limit + 1)
+        found = self._of(viewer).search(query, narrowing(filters), offset + limit + 1)
         rows = [
             as_row(head)
             | {

@@ -19,7 +19,7 @@ import hmac
 import html
 import re
 import secrets
-from datetime import timedelta
+from datetime import datetime, timedelta
 from typing import Any
 from urllib.parse import quote
 
@@ -52,25 +52,33 @@ def _hash(secret: str) -> str:
 @router.post("/web/sign-in", status_code=201)
 def new_sign_in(who: Authenticated, request: Request) -> dict[str, Any]:
     """A one-time link that signs a browser in to the web pages as you (five minutes)."""
-    key, secret = secrets.token_hex(8), secrets.token_urlsafe(32)
-    created = now()
-    with transaction(request.app.state.tether.engine) as connection:
+    secret = secrets.token_urlsafe(32)
+    key, expires = _record(request.app.state.tether.engine, who, code_hash=_hash(secret))
+    base = str(request.base_url).rstrip("/")
+    return {"url": f"{base}{SIGN_IN}?code={key}.{secret}", "expires_at": expires.isoformat()}
+
+
+def _record(
+    engine: Engine, who: Caller, code_hash: str | None = None, secret_hash: str | None = None
+) -> tuple[str, datetime]:
+    """A new sign-in of `who`'s device: a one-time code's, or at once a cookie's; (its key,
+    when it expires)."""
+    key, created = secrets.token_hex(8), now()
+    expires = created + (CODE_FOR if code_hash else SIGNED_IN_FOR)
+    with transaction(engine) as connection:
         connection.execute(
             insert(web_sign_ins).values(
                 user_id=who.user_id,
                 device_id=who.device_id,
                 key=key,
-                code_hash=_hash(secret),
+                code_hash=code_hash,
+                secret_hash=secret_hash,
                 csrf=secrets.token_hex(32),
                 created_at=created,
-                expires_at=created + CODE_FOR,
+                expires_at=expires,
             )
         )
-    base = str(request.base_url).rstrip("/")
-    return {
-        "url": f"{base}{SIGN_IN}?code={key}.{secret}",
-        "expires_at": (created + CODE_FOR).isoformat(),
-    }
+    return key, expires
 
 
 class CookieAuth:
@@ -202,19 +210,7 @@ def _exchange(engine: Engine, form: dict[str, str]) -> str | None:
         caller: Caller = find_caller(engine, f"Bearer {token}")
     except ApiError:
         return None
-    key = secrets.token_hex(8)
-    with transaction(engine) as connection:
-        connection.execute(
-            insert(web_sign_ins).values(
-                user_id=caller.user_id,
-                device_id=caller.device_id,
-                key=key,
-                secret_hash=_hash(secret),
-                csrf=secrets.token_hex(32),
-                created_at=now(),
-                expires_at=now() + SIGNED_IN_FOR,
-            )
-        )
+    key, _ = _record(engine, caller, secret_hash=_hash(secret))
     return f"{key}.{secret}"
 
 

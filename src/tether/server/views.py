@@ -28,20 +28,18 @@ from tether.server.scope import visible_sessions
 Row = dict[str, Any]
 
 
-def narrowing(
-    tool: str | None = None,
-    project: str | None = None,
-    model: str | None = None,
-    since: str | None = None,
-    until: str | None = None,
-    person: str | None = None,
-    team: str | None = None,
-) -> Narrow:
-    """Conditions on `sessions` for each filter given."""
+def narrowing(filters: Any) -> Narrow:
+    """Conditions on `sessions` for each filter set on `filters` (the pages' SessionFilters
+    or the archive's Filters: tool, project, model, since, until, and person and team)."""
+    given = {
+        key: getattr(filters, key, None)
+        for key in ("tool", "project", "model", "since", "until", "person", "team")
+    }
     out: list[ColumnElement[bool]] = []
-    if tool:
-        out.append(sessions.c.tool == tool)
-    if project:
+    if given["tool"]:
+        out.append(sessions.c.tool == given["tool"])
+    if given["project"]:
+        project = str(given["project"])
         below = project.rstrip("/") + "/"
         out.append(
             or_(
@@ -49,16 +47,17 @@ def narrowing(
                 func.substr(sessions.c.project, 1, len(below)) == below,
             )
         )
-    if model:
-        out.append(sessions.c.models.contains(json.dumps(model)))
-    if since:
-        out.append(sessions.c.updated_at >= since)
-    if until:
-        out.append(sessions.c.updated_at < until)
-    if person:
-        out.append(sessions.c.owner_id.in_(select(users.c.id).where(users.c.name == person)))
-    if team:
-        out.append(sessions.c.team_id.in_(select(teams.c.id).where(teams.c.name == team)))
+    if given["model"]:
+        out.append(sessions.c.models.contains(json.dumps(given["model"])))
+    if given["since"]:
+        out.append(sessions.c.updated_at >= given["since"])
+    if given["until"]:
+        out.append(sessions.c.updated_at < given["until"])
+    if given["person"]:
+        named = select(users.c.id).where(users.c.name == given["person"])
+        out.append(sessions.c.owner_id.in_(named))
+    if given["team"]:
+        out.append(sessions.c.team_id.in_(select(teams.c.id).where(teams.c.name == given["team"])))
     return tuple(out)
 
 
