@@ -24,6 +24,8 @@ from tether.model import session_id
 BOB_ID = "bbbbbbbb-1111-4222-8333-444455556666"
 WORD = "zebrafinch"
 """In alice's session and in bob's: each must find only their own."""
+TOUCHED = "docs/zebra-notes.md"
+"""A file alice's session and bob's read."""
 ALICE_SID = session_id("claude", CLAUDE_ID)
 CAROL_SID = session_id("codex", CODEX_ID)
 BOB_SID = session_id("claude", BOB_ID)
@@ -98,8 +100,18 @@ def _with_word(path: Path, native_id: str) -> Path:
     """The Claude sample as session `native_id`, its first prompt holding WORD."""
     from tests.stores import CLAUDE_SAMPLE
 
-    data = CLAUDE_SAMPLE.read_text().replace(CLAUDE_ID, native_id)
-    path.write_text(data.replace("can you review", f"{WORD}: can you review", 1))
+    data = CLAUDE_SAMPLE.read_text().replace(CLAUDE_ID, native_id).rstrip("\n") + "\n"
+    data = data.replace("can you review", f"{WORD}: can you review", 1)
+    read = {  # a Read call, for sessions_touching_file
+        "parentUuid": None, "isSidechain": False, "type": "assistant", "uuid": "read-1",
+        "sessionId": native_id, "cwd": "/Users/soph/Work/entire/devenv/cli",
+        "timestamp": "2026-01-22T19:02:00.000Z",
+        "message": {"model": "claude-opus-4-5-20251101", "id": "msg_read", "type": "message",
+                    "role": "assistant", "content": [
+                        {"type": "tool_use", "id": "toolu_read", "name": "Read",
+                         "input": {"file_path": f"/Users/soph/Work/entire/devenv/cli/{TOUCHED}"}}]},
+    }  # fmt: skip
+    path.write_text(data + json.dumps(read) + "\n")
     return path
 
 

@@ -19,6 +19,7 @@ from tests.server_world import (
     ALICE_SID,
     BOB_SID,
     CAROL_SID,
+    TOUCHED,
     WORD,
     World,
     shared_world,
@@ -142,14 +143,19 @@ def test_mcp_over_http_answers_each_user_with_their_own(w: World) -> None:
             found = await client.call_tool("search_sessions", {"query": WORD})
             recent = await client.call_tool("recent_sessions", {})
             read = await client.call_tool("get_session", {"session_id": ALICE_SID[:12]})
-            return tools, found.structured_content, recent.structured_content, read
+            touching = await client.call_tool("sessions_touching_file", {"path": TOUCHED})
+            return tools, found.structured_content, recent.structured_content, read, touching
 
-    tools, found, recent, read = anyio.run(call, w.token(w.alice))
+    tools, found, recent, read, touching = anyio.run(call, w.token(w.alice))
     assert "search_sessions" in tools and "get_session" in tools and len(tools) == 5
     assert [hit["session_id"] for hit in found["hits"]] == [ALICE_SID]
     assert {s["session_id"] for s in recent["sessions"]} == {ALICE_SID, CAROL_SID}
     assert WORD in str(read.structured_content["messages"][0]["text"])
-    _, theirs, _, denied = anyio.run(call, w.token(w.bob))
+    touched = touching.structured_content["sessions"]
+    assert [t["session"]["session_id"] for t in touched] == [ALICE_SID]
+    _, theirs, _, denied, touched_by_bob = anyio.run(call, w.token(w.bob))
+    bobs = touched_by_bob.structured_content["sessions"]
+    assert [t["session"]["session_id"] for t in bobs] == [BOB_SID]
     assert [hit["session_id"] for hit in theirs["hits"]] == [BOB_SID]
     assert denied.is_error  # alice's session does not exist for bob
 
