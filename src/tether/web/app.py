@@ -105,7 +105,7 @@ def create_app(source: Source, auth: Auth, *, static_version: str = "1") -> Star
     def page(template: str, handler: Handler) -> Callable[[Request], Awaitable[Response]]:
         async def endpoint(request: Request) -> Response:
             started = time.perf_counter()
-            viewer = auth.viewer(request)
+            viewer = await run_in_threadpool(auth.viewer, request)
             if not isinstance(viewer, Viewer):
                 return _secured(viewer)
             as_json = request.path_params.get("ext") == ".json"
@@ -126,13 +126,13 @@ def create_app(source: Source, auth: Auth, *, static_version: str = "1") -> Star
         return endpoint
 
     async def home(request: Request) -> Response:
-        viewer = auth.viewer(request)
+        viewer = await run_in_threadpool(auth.viewer, request)
         if not isinstance(viewer, Viewer):
             return _secured(viewer)
         return _secured(RedirectResponse("/sessions", status_code=303))
 
     async def csp_report(request: Request) -> Response:
-        viewer = auth.viewer(request)
+        viewer = await run_in_threadpool(auth.viewer, request)
         if not isinstance(viewer, Viewer):
             return _secured(viewer)
         body = await request.body()
@@ -140,14 +140,14 @@ def create_app(source: Source, auth: Auth, *, static_version: str = "1") -> Star
         return Response(status_code=204)
 
     async def static(scope: Any, receive: Any, send: Any) -> None:
-        viewer = auth.viewer(Request(scope, receive))
+        viewer = await run_in_threadpool(auth.viewer, Request(scope, receive))
         if not isinstance(viewer, Viewer):
             await _secured(viewer)(scope, receive, send)
             return
         await files(scope, receive, send)
 
     async def handoff(request: Request) -> Response:
-        viewer = auth.viewer(request)
+        viewer = await run_in_threadpool(auth.viewer, request)
         if not isinstance(viewer, Viewer):
             return _secured(viewer)
         form = await read_form(request)
