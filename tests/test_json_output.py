@@ -232,6 +232,7 @@ SHAPES: dict[str, Any] = {
     "sync": {"auto": None, "sent": PUSH, "received": PULL},
     "remote list": (HEAD,),
     "remote search": ({*HEAD, "snippet"},),
+    "remote web": {"url", "expires_at", "opened"},
     "handoff": {"id", "session_id", "from", "to", "note", "created_at", "pushed"},
     "inbox": (
         Some(

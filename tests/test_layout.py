@@ -26,8 +26,10 @@ ALLOWED: dict[str, set[str]] = {
     "rules": {"bottom", "tools"},
     # The sync client: push, pull, handoff; what it sends is redacted and chunked here.
     "sync": {"bottom", "tools", "formats", "archive", "capture", "convert"},
-    # The server (an optional extra): only the chunk wire format is shared with the client.
-    "server": {"bottom", "sync"},
+    # The server (an optional extra): only the chunk wire format is shared with the client;
+    # it reads pushed files as capture reads any file, and serves the web pages and the MCP
+    # tools over its own data.
+    "server": {"bottom", "sync", "archive", "capture", "web", "mcp"},
     "commands": {
         *("bottom", "tools", "formats", "archive", "autoresume", "capture", "convert", "teams"),
         *("web", "summary", "mcp", "rules", "sync", "server"),

@@ -16,6 +16,7 @@ import stat
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
+from pathlib import Path
 from typing import Any
 
 import orjson
@@ -24,6 +25,7 @@ from tether.archive.store import Applier, dumps
 from tether.capture.feed import MAX_REASONS, FileFeed, read_guarded
 from tether.capture.history import keep_dropped
 from tether.capture.marks import ArchivedMarks, forget
+from tether.errors import TetherError
 from tether.files import NotRegularFile, open_regular
 from tether.formats import tether_json
 from tether.tools.base import (
@@ -667,3 +669,31 @@ def _record_failure(
         " WHERE path = ?",
         (message, st.st_size, st.st_mtime_ns, st.st_ino, now_iso(), str(source.path)),
     )
+
+
+class ReadFailed(TetherError):
+    """A session's file, as a tether server holds it, could not be read."""
+
+
+def read_pushed(
+    db: sqlite3.Connection, tool: str, native_id: str, path: Path, mode: str, origin: str
+) -> list[int]:
+    """Read one file of a session that travelled through a tether server (pulled by the
+    client, or read back by the server to show it) with its tool's own reader, as an
+    import reads a file; `mode`: jsonl or document."""
+    from tether.tools import facts
+    from tether.tools.base import Source
+
+    # A native id reaches the reader when it has its tool's shape, or is plain enough to
+    # stand in a file name (a session captured from a file its tool did not name by its
+    # id): the session keeps the id, and so the tether id, it has on the pusher's machine.
+    # Else the reader finds the id in the file, as it does for an import.
+    plain = facts.get(tool).valid_id(native_id) or facts.is_safe_id(native_id)
+    given = native_id if plain else None
+    source = Source(path, "jsonl" if mode == "jsonl" else "document", native_id=given)
+    scan = ScanReport()
+    row = load_known(db, [str(path)]).get(str(path))
+    pks = read_sessions(db, readers()[tool], source, path.stat(), row, scan, origin=origin)
+    if scan.failed:
+        raise ReadFailed(f"its file could not be read: {scan.failed[0].message}")
+    return pks

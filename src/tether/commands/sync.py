@@ -279,6 +279,34 @@ def remote_search(query: tuple[str, ...], limit: int, as_json: bool) -> None:
     _print_heads(hits)
 
 
+@remote.command(name="web")
+@click.option("--no-open", is_flag=True, help="Do not open the browser; just print the link.")
+@click.option("--json", "as_json", is_flag=True, help="Print the link as JSON.")
+def remote_web(no_open: bool, as_json: bool) -> None:
+    """Open the server's web pages in the browser, signed in as you.
+
+    Asks the server for a one-time link (good for five minutes, once) with this machine's
+    device token; the page it opens asks you to confirm, then keeps you signed in (a cookie).
+    """
+    from tether.sync.client import Client
+
+    with Client.of(_remote()) as client:
+        made: dict[str, Any] = client.post("/api/v1/web/sign-in", {})
+    result = {"url": made["url"], "expires_at": made["expires_at"], "opened": False}
+    if not no_open:
+        import os
+        import webbrowser
+
+        from tether.web.serve import launch_file
+
+        # Through a private file (as `tether web` does): a command line shows in `ps`.
+        result["opened"] = webbrowser.open(launch_file(made["url"], os.getpid()).as_uri())
+    if as_json:
+        emit_json(result)
+        return
+    click.echo(f"sign in at {made['url']} (once, within five minutes)")
+
+
 def _print_heads(heads: list[dict[str, Any]]) -> None:
     from tether.commands.render import print_table, when
 

@@ -318,7 +318,10 @@ def sessions_touching_file(source: Source, path: str, limit: int = 10) -> Touchi
     if not wanted:
         raise UsageError("give a file path")
     hits = source.search(f'"{wanted[-1]}"', Filters(limit=CANDIDATES))
-    candidates = dict.fromkeys(hit["session_id"] for hit in hits if hit["kind"] == "tool_call")
+    # A hit from the tether server names a session, not a part (kind None): its calls decide.
+    candidates = dict.fromkeys(
+        hit["session_id"] for hit in hits if hit.get("kind") in ("tool_call", None)
+    )
     touches: list[FileTouch] = []
     for ident in candidates:
         row, messages = source.session(ident)

@@ -1,5 +1,5 @@
 """The ASGI app: `/api/v1` (one router per resource, OpenAPI at `/api/v1/openapi.json`),
-`/healthz`, and room for other apps (the web view) mounted beside the API.
+`/healthz`, the MCP tools over streamable HTTP at `/mcp`, and the web pages at `/`.
 
 Nothing lives in the process but the engine, the store and the settings, so several app
 processes can serve one database and one bucket behind a load balancer.
@@ -7,15 +7,22 @@ processes can serve one database and one bucket behind a load balancer.
 
 from __future__ import annotations
 
-from collections.abc import Awaitable, Callable, MutableMapping
-from typing import Any
+from collections.abc import AsyncIterator, Awaitable, Callable, MutableMapping
+from contextlib import asynccontextmanager
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
 
 from fastapi import FastAPI
+from starlette.routing import Route
 
 from tether import __version__
 from tether.errors import TetherError
 from tether.server.runtime import Runtime
 from tether.sync.wire import MAX_BATCH, MAX_SESSION_BODY
+
+if TYPE_CHECKING:
+    from tether.server.held import Held
+    from tether.server.mcp_http import McpEndpoint
 
 API = "/api/v1"
 MAX_BODY = 1 << 20
@@ -28,13 +35,19 @@ Send = Callable[[Message], Awaitable[None]]
 ASGIApp = Callable[[Scope, Receive, Send], Awaitable[None]]
 
 
-def create_app(runtime: Runtime) -> FastAPI:
-    """The server. Mount another ASGI app beside the API with `app.mount(path, other)`;
-    it finds the runtime at `request.app.state.tether` of this app through `runtime_of`."""
-    from tether.server import errors
+def create_app(runtime: Runtime, held: Path | None = None) -> FastAPI:
+    """The server: the API, the MCP tools at /mcp and the web pages at /. `held`: the
+    folder of sessions read back for the pages (default `$TETHER_HOME/server/held`)."""
+    from tether.server import errors, signin
+    from tether.server.held import Held
+    from tether.server.mcp_http import PATH, McpEndpoint
     from tether.server.routes import chunks, enrol, handoffs, health, push, search, sessions
+    from tether.server.settings import server_home
 
+    readback = Held(runtime.engine, runtime.storage, held or server_home() / "held")
+    mcp = McpEndpoint(runtime.engine, readback)
     app = FastAPI(
+        lifespan=lambda _app: _running(mcp),
         title="tether server",
         version=__version__,
         description="Sessions of AI coding tools, synced between machines and teammates.",
@@ -46,10 +59,49 @@ def create_app(runtime: Runtime) -> FastAPI:
     app.state.tether = runtime
     errors.install(app)
     app.include_router(health.router)
-    for module in (enrol, chunks, push, sessions, search, handoffs):
+    for module in (enrol, chunks, push, sessions, search, handoffs, signin):
         app.include_router(module.router, prefix=API)
+    app.router.routes.append(Route(PATH, mcp, methods=["GET", "POST", "DELETE"]))
+    _add_pages(app, runtime, readback)
     app.add_middleware(BodyLimit)
     return app
+
+
+@asynccontextmanager
+async def _running(mcp: McpEndpoint) -> AsyncIterator[None]:
+    """While the server runs: the MCP transport's task group; and the redaction rules load
+    in the background at start (seconds; the first page would wait for them)."""
+    import threading
+
+    from tether.web.serve import warm_up
+
+    threading.Thread(target=warm_up, name="warm-up", daemon=True).start()
+    async with mcp.running():
+        yield
+
+
+def _add_pages(app: FastAPI, runtime: Runtime, held: Held) -> None:
+    """The web pages (tether.web's, over what each signed-in user may see) at /, and the
+    routes that sign a browser in."""
+    from tether.server.pages import PagesSource
+    from tether.server.signin import CookieAuth, routes
+    from tether.web.app import create_app as pages
+
+    app.router.routes.extend(routes(runtime.engine))
+    source = PagesSource(runtime.engine, held)
+    web = pages(source, CookieAuth(runtime.engine), static_version=__version__)
+    api_not_found = app.router.default
+
+    async def fallback(scope: Scope, receive: Receive, send: Send) -> None:
+        # The pages answer what no route (nor any app mounted later) did, but under the
+        # API's prefix, where a miss stays the API's JSON 404.
+        path = scope.get("path", "")
+        if path == API or path.startswith(f"{API}/"):
+            await api_not_found(scope, receive, send)
+        else:
+            await web(scope, receive, send)
+
+    app.router.default = fallback
 
 
 def body_limit(method: str, path: str) -> int:

@@ -176,3 +176,24 @@ handoffs = Table(
     Column("created_at", DateTime(timezone=True), nullable=False),
     Column("received_at", DateTime(timezone=True)),
 )
+
+web_sign_ins = Table(
+    "web_sign_ins",
+    metadata,
+    Column("id", Integer, primary_key=True),
+    Column("user_id", ForeignKey("users.id", ondelete="CASCADE"), nullable=False, index=True),
+    Column("device_id", ForeignKey("devices.id", ondelete="CASCADE"), nullable=False, index=True),
+    # The device that asked for it: revoking the device signs its browsers out.
+    Column("key", String(32), nullable=False, unique=True),
+    # The public half of the one-time code and of the cookie: how either is found.
+    Column("code_hash", String(HASH)),
+    # sha256 of the one-time code's secret; NULL once it was exchanged for a cookie.
+    Column("secret_hash", String(HASH)),
+    # sha256 of the cookie's secret; NULL until the code was exchanged.
+    Column("csrf", String(HASH), nullable=False),
+    # The token every form of this sign-in carries back.
+    Column("created_at", DateTime(timezone=True), nullable=False),
+    Column("expires_at", DateTime(timezone=True), nullable=False),
+)
+"""A browser's sign-in to the web pages: first a one-time code (minutes), exchanged once for
+a session cookie (days). Both are `<key>.<secret>`; only hashes of the secrets are kept."""

@@ -205,24 +205,12 @@ def _write(path: Path, data: bytes) -> None:
 
 
 def _read(db: sqlite3.Connection, tool: str, native_id: str, path: Path, mode: str) -> list[int]:
-    """Read one pulled file with its tool's own reader, as an import reads a file."""
-    from tether.capture.ingest import ScanReport, load_known, read_sessions, readers
-    from tether.tools import facts
-    from tether.tools.base import Source
+    from tether.capture.ingest import ReadFailed, read_pushed
 
-    # A native id reaches the reader when it has its tool's shape, or is plain enough to
-    # stand in a file name (a session captured from a file its tool did not name by its
-    # id): the session keeps the id, and so the tether id, it has on the pusher's machine.
-    # Else the reader finds the id in the file, as it does for an import.
-    plain = facts.get(tool).valid_id(native_id) or facts.is_safe_id(native_id)
-    given = native_id if plain else None
-    source = Source(path, "jsonl" if mode == "jsonl" else "document", native_id=given)
-    scan = ScanReport()
-    row = load_known(db, [str(path)]).get(str(path))
-    pks = read_sessions(db, readers()[tool], source, path.stat(), row, scan, origin="pull")
-    if scan.failed:
-        raise BadSession(f"its file could not be read: {scan.failed[0].message}")
-    return pks
+    try:
+        return read_pushed(db, tool, native_id, path, mode, origin="pull")
+    except ReadFailed as exc:
+        raise BadSession(str(exc)) from None
 
 
 def _record(

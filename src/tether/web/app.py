@@ -105,7 +105,7 @@ def create_app(source: Source, auth: Auth, *, static_version: str = "1") -> Star
     def page(template: str, handler: Handler) -> Callable[[Request], Awaitable[Response]]:
         async def endpoint(request: Request) -> Response:
             started = time.perf_counter()
-            viewer = auth.viewer(request)
+            viewer = await run_in_threadpool(auth.viewer, request)
             if not isinstance(viewer, Viewer):
                 return _secured(viewer)
             as_json = request.path_params.get("ext") == ".json"
@@ -126,13 +126,13 @@ def create_app(source: Source, auth: Auth, *, static_version: str = "1") -> Star
         return endpoint
 
     async def home(request: Request) -> Response:
-        viewer = auth.viewer(request)
+        viewer = await run_in_threadpool(auth.viewer, request)
         if not isinstance(viewer, Viewer):
             return _secured(viewer)
         return _secured(RedirectResponse("/sessions", status_code=303))
 
     async def csp_report(request: Request) -> Response:
-        viewer = auth.viewer(request)
+        viewer = await run_in_threadpool(auth.viewer, request)
         if not isinstance(viewer, Viewer):
             return _secured(viewer)
         body = await request.body()
@@ -140,18 +140,18 @@ def create_app(source: Source, auth: Auth, *, static_version: str = "1") -> Star
         return Response(status_code=204)
 
     async def static(scope: Any, receive: Any, send: Any) -> None:
-        viewer = auth.viewer(Request(scope, receive))
+        viewer = await run_in_threadpool(auth.viewer, Request(scope, receive))
         if not isinstance(viewer, Viewer):
             await _secured(viewer)(scope, receive, send)
             return
         await files(scope, receive, send)
 
     async def handoff(request: Request) -> Response:
-        viewer = auth.viewer(request)
+        viewer = await run_in_threadpool(auth.viewer, request)
         if not isinstance(viewer, Viewer):
             return _secured(viewer)
-        form = await _form(request)
-        if not _same_origin(request) or form.get("csrf") != viewer.csrf_token:
+        form = await read_form(request)
+        if not same_origin(request) or form.get("csrf") != viewer.csrf_token:
             return _secured(Response("the form expired: reload the page", status_code=403))
         sid = request.path_params["ident"]
         try:
@@ -230,7 +230,7 @@ def _error(env: jinja2.Environment, exc: TetherError, as_json: bool, viewer: Vie
 FORM_LIMIT = 65536
 
 
-async def _form(request: Request) -> dict[str, str]:
+async def read_form(request: Request) -> dict[str, str]:
     """A small url-encoded form's fields (the first value of each); {} when it is not one."""
     from urllib.parse import parse_qs
 
@@ -245,7 +245,13 @@ async def _form(request: Request) -> dict[str, str]:
     return {key: values[0] for key, values in fields.items()}
 
 
-def _same_origin(request: Request) -> bool:
+def same_origin(request: Request) -> bool:
+    """Whether a POST comes from one of these pages. Browsers say so in Sec-Fetch-Site;
+    under `Referrer-Policy: no-referrer` their Origin on a form's POST is `null`, so Origin
+    decides only where Sec-Fetch-Site is missing (an older browser, or not a browser)."""
+    site = request.headers.get("sec-fetch-site")
+    if site is not None:
+        return site == "same-origin"
     origin = request.headers.get("origin")
     return origin is None or origin.split("://", 1)[-1] == request.headers.get("host")
 

@@ -23,7 +23,8 @@ from tether.web.source import Viewer
 
 class Auth(Protocol):
     """An auth policy: the viewer of a request, or the response that answers it instead
-    (a redirect, a sign-in page, a refusal)."""
+    (a redirect, a sign-in page, a refusal). The app calls it in a worker thread, so it may
+    block (the server's looks its cookie up in the database)."""
 
     def viewer(self, request: Request) -> Viewer | Response: ...
 

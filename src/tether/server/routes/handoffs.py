@@ -10,7 +10,7 @@ from typing import Annotated, Any
 
 from fastapi import APIRouter, Path, Request, Response
 from pydantic import BaseModel, Field
-from sqlalchemy import insert, select, update
+from sqlalchemy import Connection, insert, select, update
 from sqlalchemy.orm import aliased
 
 from tether.server.auth import Authenticated
@@ -32,37 +32,40 @@ class HandoffIn(BaseModel):
 def hand_off(body: HandoffIn, who: Authenticated, request: Request) -> dict[str, Any]:
     """Hand your session to user `to`, with an optional note."""
     with transaction(request.app.state.tether.engine) as connection:
-        pk = connection.execute(
-            select(sessions.c.pk).where(
-                sessions.c.owner_id == who.user_id, sessions.c.session_id == body.session_id
-            )
-        ).scalar()
-        if pk is None:
-            raise not_found("you have pushed no such session: `tether push ID` first")
-        to_id = connection.execute(select(users.c.id).where(users.c.name == body.to)).scalar()
-        if to_id is None:
-            raise not_found(f"no user named {body.to!r} on this server")
-        created = now()
-        handoff_id = connection.execute(
-            insert(handoffs)
-            .values(
-                session_pk=pk,
-                from_id=who.user_id,
-                to_id=to_id,
-                note=body.note,
-                created_at=created,
-            )
-            .returning(handoffs.c.id)
-        ).scalar_one()
-        connection.execute(
-            update(sessions).where(sessions.c.pk == pk).values(change=next_changes(connection))
+        return record_handoff(
+            connection, who.user_id, who.user, body.session_id, body.to, body.note
         )
+
+
+def record_handoff(
+    connection: Connection, user_id: int, user: str, session_id: str, to: str, note: str | None
+) -> dict[str, Any]:
+    """Hand `user`'s session to `to` (the API's route and the web pages' form)."""
+    pk = connection.execute(
+        select(sessions.c.pk).where(
+            sessions.c.owner_id == user_id, sessions.c.session_id == session_id
+        )
+    ).scalar()
+    if pk is None:
+        raise not_found("you have pushed no such session: `tether push ID` first")
+    to_id = connection.execute(select(users.c.id).where(users.c.name == to)).scalar()
+    if to_id is None:
+        raise not_found(f"no user named {to!r} on this server")
+    created = now()
+    handoff_id = connection.execute(
+        insert(handoffs)
+        .values(session_pk=pk, from_id=user_id, to_id=to_id, note=note, created_at=created)
+        .returning(handoffs.c.id)
+    ).scalar_one()
+    connection.execute(
+        update(sessions).where(sessions.c.pk == pk).values(change=next_changes(connection))
+    )
     return {
         "id": handoff_id,
-        "session_id": body.session_id,
-        "from": who.user,
-        "to": body.to,
-        "note": body.note,
+        "session_id": session_id,
+        "from": user,
+        "to": to,
+        "note": note,
         "created_at": created.isoformat(),
     }
 
@@ -70,27 +73,32 @@ def hand_off(body: HandoffIn, who: Authenticated, request: Request) -> dict[str,
 @router.get("/inbox")
 def inbox(who: Authenticated, request: Request) -> list[dict[str, Any]]:
     """Sessions handed to you, newest first, with who handed them and their note."""
-    sender = aliased(users)
     with transaction(request.app.state.tether.engine, reading=True) as connection:
-        rows = connection.execute(
-            select(
-                handoffs.c.id,
-                sender.c.name,
-                handoffs.c.note,
-                handoffs.c.created_at,
-                handoffs.c.received_at,
-                handoffs.c.session_pk,
-            )
-            .join(sender, sender.c.id == handoffs.c.from_id)
-            .where(handoffs.c.to_id == who.user_id)
-            .order_by(handoffs.c.created_at.desc(), handoffs.c.id.desc())
-        ).all()
-        pks = [row[5] for row in rows]
-        found = {
-            row._mapping["pk"]: row
-            for row in connection.execute(heads(who.user_id).where(sessions.c.pk.in_(pks)))
-        }
-        handed = handed_to(connection, who.user_id)
+        return inbox_of(connection, who.user_id)
+
+
+def inbox_of(connection: Connection, user_id: int) -> list[dict[str, Any]]:
+    """The handoffs to `user_id`, newest first, each with its session's head."""
+    sender = aliased(users)
+    rows = connection.execute(
+        select(
+            handoffs.c.id,
+            sender.c.name,
+            handoffs.c.note,
+            handoffs.c.created_at,
+            handoffs.c.received_at,
+            handoffs.c.session_pk,
+        )
+        .join(sender, sender.c.id == handoffs.c.from_id)
+        .where(handoffs.c.to_id == user_id)
+        .order_by(handoffs.c.created_at.desc(), handoffs.c.id.desc())
+    ).all()
+    pks = [row[5] for row in rows]
+    found = {
+        row._mapping["pk"]: row
+        for row in connection.execute(heads(user_id).where(sessions.c.pk.in_(pks)))
+    }
+    handed = handed_to(connection, user_id)
     return [
         {
             "id": handoff_id,
@@ -98,7 +106,7 @@ def inbox(who: Authenticated, request: Request) -> list[dict[str, Any]]:
             "note": note,
             "created_at": created.isoformat() if created else None,
             "received_at": received.isoformat() if received else None,
-            "session": head_dict(found[pk], who.user_id, handed),
+            "session": head_dict(found[pk], user_id, handed),
         }
         for handoff_id, sender_name, note, created, received, pk in rows
         if pk in found

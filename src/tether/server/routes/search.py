@@ -34,6 +34,8 @@ CANDIDATES = 500
 """Pieces ranked before they are grouped by session."""
 SNIPPET_OPTIONS = "StartSel=«,StopSel=»,MaxFragments=1,MaxWords=24,MinWords=8"
 _TOKEN = re.compile(r'"[^"]*"|\S+')
+Narrow = tuple[ColumnElement[bool], ...]
+"""Conditions on `sessions` a search must also meet (a tool, a person, …)."""
 
 
 def fts5_query(query: str) -> str:
@@ -51,9 +53,14 @@ def fts5_query(query: str) -> str:
     return " ".join(out)
 
 
-def _ranked(connection: Connection, query: str, user_id: int) -> list[tuple[int, str]]:
-    """(session pk, snippet) of the best pieces of the sessions `user_id` may see."""
-    visible = search_docs.c.session_pk.in_(select(sessions.c.pk).where(visible_sessions(user_id)))
+def _ranked(
+    connection: Connection, query: str, user_id: int, narrow: Narrow = ()
+) -> list[tuple[int, str]]:
+    """(session pk, snippet) of the best pieces of the sessions `user_id` may see (and that
+    meet every condition of `narrow`)."""
+    visible = search_docs.c.session_pk.in_(
+        select(sessions.c.pk).where(visible_sessions(user_id), *narrow)
+    )
     if connection.dialect.name == "postgresql":
         words = func.websearch_to_tsquery("simple", query)
         tsv: ColumnElement[Any] = literal_column("search_docs.tsv")
@@ -97,29 +104,37 @@ def search(
     limit: Annotated[int, Query(ge=1, le=200)] = 20,
 ) -> list[dict[str, Any]]:
     """Sessions you may see whose text matches `q`, best first, with a snippet each."""
-    from sqlalchemy.exc import OperationalError, ProgrammingError
-
     if not q.strip():
         raise bad_request("the search query is empty")
     with transaction(request.app.state.tether.engine, reading=True) as connection:
-        try:
-            ranked = _ranked(connection, q, who.user_id)
-        except (OperationalError, ProgrammingError) as exc:
-            if connection.dialect.name == "sqlite" and "fts5" in str(exc.orig).lower():
-                raise bad_request(f"cannot search for {q!r}: {exc.orig}") from None
-            raise
-        order: dict[int, str] = {}
-        for pk, snippet in ranked:
-            order.setdefault(pk, snippet)
-        if not order:
-            return []
-        rows = connection.execute(heads(who.user_id).where(sessions.c.pk.in_(list(order)))).all()
-        handed = handed_to(connection, who.user_id)
+        return search_heads(connection, q, who.user_id, limit=limit)
+
+
+def search_heads(
+    connection: Connection, q: str, user_id: int, narrow: Narrow = (), limit: int = 20
+) -> list[dict[str, Any]]:
+    """The heads of the sessions `user_id` may see that match `q`, best first, each with a
+    `snippet` (the API's route, the web pages and the MCP tools)."""
+    from sqlalchemy.exc import OperationalError, ProgrammingError
+
+    try:
+        ranked = _ranked(connection, q, user_id, narrow)
+    except (OperationalError, ProgrammingError) as exc:
+        if connection.dialect.name == "sqlite" and "fts5" in str(exc.orig).lower():
+            raise bad_request(f"cannot search for {q!r}: {exc.orig}") from None
+        raise
+    order: dict[int, str] = {}
+    for pk, snippet in ranked:
+        order.setdefault(pk, snippet)
+    if not order:
+        return []
+    rows = connection.execute(heads(user_id).where(sessions.c.pk.in_(list(order)))).all()
+    handed = handed_to(connection, user_id)
     found = {row._mapping["pk"]: row for row in rows}
     hits = []
     for pk, snippet in order.items():
         if pk in found:
-            hit = head_dict(found[pk], who.user_id, handed)
+            hit = head_dict(found[pk], user_id, handed)
             hit["snippet"] = snippet
             hits.append(hit)
         if len(hits) >= limit:
