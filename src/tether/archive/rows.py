@@ -29,25 +29,8 @@ def session_dict(row: sqlite3.Row | tuple[Any, ...]) -> dict[str, Any]:
     """A sessions row (SESSION_COLUMNS order) as the JSON contract's session object."""
     import orjson
 
-    (
-        _pk,
-        sid,
-        tool,
-        native_id,
-        project,
-        cwd,
-        branch,
-        commit,
-        title,
-        first_prompt,
-        created,
-        updated,
-        count,
-        models,
-        usage,
-        parent_id,
-        _native,
-    ) = row
+    sid, tool, native_id, project, cwd, branch, commit, title, first_prompt = row[1:10]
+    created, updated, count, models, usage, parent_id = row[10:16]
     return {
         "id": sid,
         "tool": tool,
@@ -85,25 +68,8 @@ def stored(value: str | bytes | None, empty: str) -> str:
 
 def session_text(row: sqlite3.Row | tuple[Any, ...]) -> str:
     """session_dict(row) as JSON text, without parsing the row's JSON columns."""
-    (
-        _pk,
-        sid,
-        tool,
-        native_id,
-        project,
-        cwd,
-        branch,
-        commit,
-        title,
-        first_prompt,
-        created,
-        updated,
-        count,
-        models,
-        usage,
-        parent_id,
-        _native,
-    ) = row
+    sid, tool, native_id, project, cwd, branch, commit, title, first_prompt = row[1:10]
+    created, updated, count, models, usage, parent_id = row[10:16]
     return (
         f'{{"id":{text(sid)},"tool":{text(tool)},"native_id":{text(native_id)},'
         f'"project":{text(project)},"cwd":{text(cwd)},"git_branch":{text(branch)},'

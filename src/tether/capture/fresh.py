@@ -64,7 +64,7 @@ def watcher_covers(data: str, key: str, wait: float = WATCHER_WAIT) -> bool:
     pid, beat, pending, done, ready, watched = state
     if not ready or watched != key or time.time() - beat > 3 * HEARTBEAT:
         return False
-    if _lock_holder(data) != pid:  # dead, or a new watcher not ready yet
+    if running_pid(data) != pid:  # dead, or a new watcher not ready yet
         return False
     deadline = time.monotonic() + wait
     while done < pending:
@@ -113,9 +113,9 @@ def write_state(data: Path, pid: int, pending: int, done: int, ready: bool, key:
     os.replace(temp, path)
 
 
-def _lock_holder(data: str) -> int | None:
-    """The pid in watch.pid while its lock is held (the kernel drops the lock with the
-    watcher's process, however it ends), else None."""
+def running_pid(data: str | Path) -> int | None:
+    """The pid of the watcher that holds watch.pid locked (the kernel drops the lock with
+    the watcher's process, however it ends), else None (0: it is just starting)."""
     import fcntl
 
     try:
@@ -126,11 +126,15 @@ def _lock_holder(data: str) -> int | None:
         try:
             fcntl.flock(fd, fcntl.LOCK_SH | fcntl.LOCK_NB)
         except BlockingIOError:
-            text = os.pread(fd, 32, 0).decode(errors="replace").strip()
-            return int(text) if text.isdigit() else None
+            return pid_in(fd) or 0
         return None
     finally:
         os.close(fd)  # closing drops our own lock, if we got it
+
+
+def pid_in(fd: int) -> int | None:
+    text = os.pread(fd, 32, 0).decode(errors="replace").strip()
+    return int(text) if text.isdigit() else None
 
 
 # ---------------------------------------------------------------- the quick check

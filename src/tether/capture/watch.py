@@ -20,7 +20,7 @@ from contextlib import contextmanager, suppress
 from pathlib import Path
 from typing import TYPE_CHECKING, NamedTuple
 
-from tether.capture.fresh import HEARTBEAT, write_state
+from tether.capture.fresh import HEARTBEAT, pid_in, write_state
 from tether.capture.ingest import ScanReport
 from tether.capture.scan import read_files, scan, scan_lock
 from tether.errors import ConflictError
@@ -74,7 +74,7 @@ def watch_lock(data: Path) -> Iterator[None]:
         try:
             fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
         except BlockingIOError:
-            raise AlreadyWatching(_pid_in(fd)) from None
+            raise AlreadyWatching(pid_in(fd)) from None
         os.ftruncate(fd, 0)
         os.pwrite(fd, f"{os.getpid()}\n".encode(), 0)
         try:
@@ -83,28 +83,6 @@ def watch_lock(data: Path) -> Iterator[None]:
             os.ftruncate(fd, 0)
     finally:
         os.close(fd)
-
-
-def running_pid(data: Path) -> int | None:
-    """The pid of the watcher that holds the lock, else None (0: it is just starting)."""
-    try:
-        fd = os.open(data / PID_FILE, os.O_RDONLY)
-    except OSError:
-        return None
-    try:
-        try:
-            fcntl.flock(fd, fcntl.LOCK_SH | fcntl.LOCK_NB)
-        except BlockingIOError:
-            return _pid_in(fd) or 0
-        fcntl.flock(fd, fcntl.LOCK_UN)
-        return None
-    finally:
-        os.close(fd)
-
-
-def _pid_in(fd: int) -> int | None:
-    text = os.pread(fd, 32, 0).decode(errors="replace").strip()
-    return int(text) if text.isdigit() else None
 
 
 def configure_logging(log_file: Path | None) -> None:
