@@ -27,6 +27,7 @@ import subprocess
 import sys
 import time
 import uuid
+from collections.abc import Callable
 from pathlib import Path
 
 import orjson
@@ -34,7 +35,16 @@ import orjson
 BENCH = Path(__file__).resolve().parent
 sys.path.insert(0, str(BENCH))
 
-from run import OUT, compile_bytecode, ensure_corpus, run, tether_argv, tether_env, warm  # noqa: E402
+from run import (  # noqa: E402
+    OUT,
+    Run,
+    compile_bytecode,
+    ensure_corpus,
+    run,
+    tether_argv,
+    tether_env,
+    warm,
+)
 from watch import Archive, claude_line, cpu_seconds, measure_latency, percentile  # noqa: E402
 
 ANSWER_FACTOR = 3.0
@@ -52,6 +62,7 @@ class Table:
 
     def head(self, text: str) -> None:
         self.lines += ["", text, f"{'figure':<64} {'value':>12}  {'target':<26} ok"]
+        print("\n".join(self.lines[-3:]), flush=True)
 
     def row(self, figure: str, value: str, target: str = "", ok: bool | None = None) -> None:
         mark = "" if ok is None else ("ok" if ok else "NO")
@@ -65,15 +76,55 @@ class Table:
         print(text, flush=True)
 
 
-def median_ms(argv: list[str], env: dict[str, str], runs: int) -> float:
-    run(argv, env)
-    samples = []
-    for _ in range(runs):
-        result = run(argv, env)
-        if not result.ok:
-            sys.exit(f"bench: {' '.join(argv)} failed: {result.failure()}")
-        samples.append(result.seconds * 1000)
-    return statistics.median(samples)
+class Clock:
+    """Wall times of tether commands, each paired with a bare interpreter start run just
+    before it: on a machine other jobs share, the ratio of the two is what holds still."""
+
+    def __init__(self, python: str, env: dict[str, str], runs: int) -> None:
+        self.python = python
+        self.env = env
+        self.runs = runs
+
+    def time(
+        self,
+        argv: Callable[[], list[str]],
+        before: Callable[[], None] | None = None,
+        check: Callable[[Run], str | None] | None = None,
+    ) -> tuple[float, float, float]:
+        """(median ms, median ms of the floor beside it, median ratio), after one run that
+        is not counted; `before` runs before each, `check` says what is wrong with a result."""
+        samples: list[tuple[float, float]] = []
+        for _ in range(self.runs + 1):
+            if before is not None:
+                before()
+            bare = run([self.python, "-c", "pass"], self.env)
+            result = run(argv(), self.env)
+            problem = result.failure() if not result.ok else check(result) if check else None
+            if problem:
+                sys.exit(f"bench: {' '.join(argv())}: {problem}")
+            samples.append((result.seconds * 1000, bare.seconds * 1000))
+        counted = samples[1:]
+        return (
+            statistics.median(ms for ms, _ in counted),
+            statistics.median(floor for _, floor in counted),
+            statistics.median(ms / floor for ms, floor in counted),
+        )
+
+    def row(self, table: Table, figure: str, argv: list[str], factor: float | None) -> float:
+        ms, floor, ratio = self.time(lambda: argv)
+        return _ratio_row(table, figure, ms, floor, ratio, factor)
+
+
+def _ratio_row(
+    table: Table, figure: str, ms: float, floor: float, ratio: float, factor: float | None
+) -> float:
+    table.row(
+        figure,
+        f"{ms:.0f} ms {ratio:.1f}x",
+        f"≤ {factor:g}x floor ({floor:.0f} ms)" if factor else f"floor {floor:.0f} ms",
+        ratio <= factor if factor else None,
+    )
+    return ratio
 
 
 def table_sizes(db_file: Path) -> dict[str, int]:
@@ -111,47 +162,35 @@ class Fresh:
 
 
 def answers(
-    table: Table,
-    tether: list[str],
-    env: dict[str, str],
-    fresh: Fresh,
-    runs: int,
-    floor_ms: float,
-    label: str,
-    gap: float | None,
+    table: Table, clock: Clock, tether: list[str], fresh: Fresh, label: str, gap: float | None
 ) -> dict[str, float]:
-    """list, search and show, each run `gap` seconds after a write it must show (None:
-    nothing written since the last answer)."""
-    commands = {
-        "list --json --limit 50": (["list", "--json", "--limit", "50"], "list"),
-        "search WORD --json": (["search", "WORD", "--json"], "word"),
-        "show ID --json": (["show", fresh.sid, "--json"], "word"),
+    """list, search and show (their ratios to the floor), each run `gap` seconds after a
+    write it must show (None: nothing written since the last answer)."""
+
+    def write() -> None:
+        if gap is not None:
+            fresh.write()
+            time.sleep(gap)
+
+    def first_listed(result: Run) -> str | None:
+        first = orjson.loads(result.stdout)[0]["native_id"]
+        return None if first == fresh.sid else "the session written to is not listed first"
+
+    def holds_word(result: Run) -> str | None:
+        return None if fresh.word.encode() in result.stdout else "the line written is not in it"
+
+    commands: dict[str, tuple[Callable[[], list[str]], Callable[[Run], str | None]]] = {
+        "list --json --limit 50": (
+            lambda: [*tether, "list", "--json", "--limit", "50"],
+            first_listed,
+        ),
+        "search WORD --json": (lambda: [*tether, "search", fresh.word, "--json"], holds_word),
+        "show ID --json": (lambda: [*tether, "show", fresh.sid, "--json"], holds_word),
     }
     out = {}
-    for name, (args, check) in commands.items():
-        samples = []
-        for _ in range(runs + 1):
-            if gap is not None:
-                fresh.write()
-                time.sleep(gap)
-            argv = [*tether, *(fresh.word if a == "WORD" else a for a in args)]
-            result = run(argv, env)
-            if not result.ok:
-                sys.exit(f"bench: {' '.join(argv)} failed: {result.failure()}")
-            if check == "word" and fresh.word.encode() not in result.stdout:
-                sys.exit(f"bench: {name} {label} did not hold the line written before it")
-            if check == "list" and orjson.loads(result.stdout)[0]["native_id"] != fresh.sid:
-                sys.exit(f"bench: {name} {label}: the session written to is not first")
-            samples.append(result.seconds * 1000)
-        value = statistics.median(samples[1:])
-        out[name] = value
-        limit = ANSWER_FACTOR * floor_ms
-        table.row(
-            f"{name}, {label}",
-            f"{value:.1f} ms",
-            f"≤ {limit:.0f} ms ({ANSWER_FACTOR:g}x floor)",
-            value <= limit,
-        )
+    for name, (argv, check) in commands.items():
+        ms, floor, ratio = clock.time(argv, write, check)
+        out[name] = _ratio_row(table, f"{name}, {label}", ms, floor, ratio, ANSWER_FACTOR)
     return out
 
 
@@ -221,80 +260,79 @@ def one_scale(table: Table, scale: float, args: Args) -> dict[str, float]:
     shutil.rmtree(work, ignore_errors=True)
     home, data = work / "home", work / "data"
     shutil.copytree(corpus / manifest["home"], home, symlinks=True)
-    native = manifest["bytes"]
-    table.head(f"## {scale:g}x: {manifest['files']} files, {native / 1e6:.0f} MB")
+    table.head(f"## {scale:g}x: {manifest['files']} files, {manifest['bytes'] / 1e6:.0f} MB")
     tether = tether_argv(args.tether)
     env = tether_env(home, data)
-    figures: dict[str, float] = {}
     try:
-        warm(home)
-        floor = run([sys.executable, str(BENCH / "floor.py"), str(home), "--json"], timeout=3600)
-        first = run([*tether, "scan", "--quiet"], env, timeout=7200)
-        if not (floor.ok and first.ok):
-            sys.exit(f"bench: floor or scan failed: {floor.failure()} {first.failure()}")
-        limit = SCAN_FACTOR * floor.seconds
-        table.row("floor: read + parse every file", f"{floor.seconds:.2f} s")
-        table.row(
-            "scan, first full",
-            f"{first.seconds:.2f} s",
-            f"≤ {limit:.2f} s ({SCAN_FACTOR:g}x floor)",
-            first.seconds <= limit,
-        )
-        table.row("scan, first full: peak RSS", f"{first.rss_mb:.0f} MB")
-        again = run([*tether, "scan", "--quiet"], env)
-        table.row("scan, nothing new (every file stat'ed)", f"{again.seconds * 1000:.0f} ms")
-        figures["rss"] = first.rss_mb
-        sizes = table_sizes(data / "tether.db")
-        total = sum(p.stat().st_size for p in data.rglob("*") if p.is_file())
-        table.row(
-            "archive / native bytes",
-            f"{total / native:.2f}x",
-            f"≤ {SIZE_FACTOR:g}x",
-            total / native <= SIZE_FACTOR,
-        )
-        for name, size in sorted(sizes.items(), key=lambda item: -item[1])[:8]:
-            table.row(f"  table {name}", f"{size / 1e6:.0f} MB")
+        figures = capture(table, tether, env, home, data, manifest["bytes"])
         beside = Path(tether[0]).parent / "python"
         python = str(beside) if beside.exists() else sys.executable
-        bare = median_ms([python, "-c", "pass"], env, args.runs)
-        table.row("floor: python -c pass (same venv)", f"{bare:.1f} ms")
-        for flag in ("--help", "--version"):
-            value = median_ms([*tether, flag], env, args.runs)
-            limit = HELP_FACTOR * bare
-            table.row(
-                f"tether {flag}",
-                f"{value:.1f} ms",
-                f"≤ {limit:.0f} ms ({HELP_FACTOR:g}x floor)",
-                value <= limit,
-            )
-        fresh = Fresh(home)
-        fresh.write()
-        run([*tether, "list"], env)
-        time.sleep(2.5)  # the folder just written to is listed by every check until then
-        gap = args.gap
-        figures |= answers(table, tether, env, fresh, args.runs, bare, "nothing new", None)
-        wrote = answers(
-            table, tether, env, fresh, args.runs, bare, f"written {gap:g} s before", gap
-        )
-        figures |= {f"{name} (written)": value for name, value in wrote.items()}
-        nothing = median_ms([*tether, "search", fresh.word, "--json", "--no-scan"], env, args.runs)
-        table.row("search WORD --json --no-scan (not fresh)", f"{nothing:.1f} ms")
-        proc = watcher(tether, env, data)
-        try:
-            label = f"written {gap:g} s before, beside a watcher"
-            figures |= {
-                f"{name} (watcher)": value
-                for name, value in answers(
-                    table, tether, env, fresh, args.runs, bare, label, gap
-                ).items()
-            }
-            watch_figures(table, proc, home, data, args.appends)
-        finally:
-            proc.send_signal(signal.SIGTERM)
-            proc.wait(30)
+        figures |= latencies(table, Clock(python, env, args.runs), tether, home, data, args)
     finally:
         if not args.keep:
             shutil.rmtree(work, ignore_errors=True)
+    return figures
+
+
+def capture(
+    table: Table, tether: list[str], env: dict[str, str], home: Path, data: Path, native: int
+) -> dict[str, float]:
+    """The first full scan beside the floor, and the archive it made beside the native bytes."""
+    warm(home)
+    floor = run([sys.executable, str(BENCH / "floor.py"), str(home), "--json"], timeout=3600)
+    first = run([*tether, "scan", "--quiet"], env, timeout=7200)
+    if not (floor.ok and first.ok):
+        sys.exit(f"bench: floor or scan failed: {floor.failure()} {first.failure()}")
+    limit = SCAN_FACTOR * floor.seconds
+    table.row("floor: read + parse every file", f"{floor.seconds:.2f} s")
+    table.row(
+        "scan, first full",
+        f"{first.seconds:.2f} s",
+        f"≤ {limit:.2f} s ({SCAN_FACTOR:g}x floor)",
+        first.seconds <= limit,
+    )
+    table.row("scan, first full: peak RSS", f"{first.rss_mb:.0f} MB")
+    again = run([*tether, "scan", "--quiet"], env)
+    table.row("scan, nothing new (every file stat'ed)", f"{again.seconds * 1000:.0f} ms")
+    total = sum(p.stat().st_size for p in data.rglob("*") if p.is_file())
+    table.row(
+        "archive / native bytes",
+        f"{total / native:.2f}x",
+        f"≤ {SIZE_FACTOR:g}x",
+        total / native <= SIZE_FACTOR,
+    )
+    sizes = table_sizes(data / "tether.db")
+    for name, size in sorted(sizes.items(), key=lambda item: -item[1])[:8]:
+        table.row(f"  table {name}", f"{size / 1e6:.0f} MB")
+    return {"rss": first.rss_mb}
+
+
+def latencies(
+    table: Table, clock: Clock, tether: list[str], home: Path, data: Path, args: Args
+) -> dict[str, float]:
+    """--help, --version and the fresh answers (ratios to the floor), then the watcher."""
+    figures = {}
+    for flag in ("--help", "--version"):
+        figures[flag] = clock.row(table, f"tether {flag}", [*tether, flag], HELP_FACTOR)
+    fresh = Fresh(home)
+    fresh.write()
+    run([*tether, "list"], clock.env)
+    time.sleep(2.5)  # the folder just written to is listed by every check until then
+    figures |= answers(table, clock, tether, fresh, "nothing new", None)
+    written = f"written {args.gap:g} s before"
+    got = answers(table, clock, tether, fresh, written, args.gap)
+    figures |= {f"{name}, {written}": value for name, value in got.items()}
+    argv = [*tether, "search", fresh.word, "--json", "--no-scan"]
+    clock.row(table, "search WORD --json --no-scan (not fresh)", argv, None)
+    proc = watcher(tether, clock.env, data)
+    try:
+        label = f"{written}, beside a watcher"
+        got = answers(table, clock, tether, fresh, label, args.gap)
+        figures |= {f"{name}, {label}": value for name, value in got.items()}
+        watch_figures(table, proc, home, data, args.appends)
+    finally:
+        proc.send_signal(signal.SIGTERM)
+        proc.wait(30)
     return figures
 
 
@@ -321,16 +359,18 @@ def main(argv: list[str] | None = None) -> int:
     by_scale = {scale: one_scale(table, scale, args) for scale in args.scales}
     if len(by_scale) > 1:
         small, large = by_scale[min(by_scale)], by_scale[max(by_scale)]
-        table.head(f"## {max(by_scale):g}x against {min(by_scale):g}x")
+        table.head(
+            f"## {max(by_scale):g}x against {min(by_scale):g}x: ratios to the floor, divided"
+        )
         for name in small:
             if name == "rss":
                 continue
             ratio = large[name] / small[name]
-            table.row(f"{name}", f"{ratio:.2f}x", "≤ 1.25x (within noise)", ratio <= 1.25)
+            table.row(f"{name}", f"{ratio:.2f}x", "≤ 1.25x (flat)", ratio <= 1.25)
         ratio = large["rss"] / small["rss"]
         table.row("scan, first full: peak RSS", f"{ratio:.2f}x", "≤ 1.25x (flat)", ratio <= 1.25)
     table.note(
-        f"\nload {os.getloadavg()[0]:.1f} at the end; missed: {', '.join(table.failed) or 'none'}"
+        f"\nload {os.getloadavg()[0]:.1f} at the end; {len(table.failed)} figures missed (NO)"
     )
     out = args.out or BENCH / "results" / f"{stamp[:10]}-fast.txt"
     out.write_text("\n".join(table.lines) + "\n")
