@@ -368,16 +368,43 @@ class ScopedScan:
         leaves = [prefix for _, prefix in self.scopes if prefix[:-1] not in direct]
         known.update(load_known_under(self.db, leaves))
         known.update(load_known_under(self.db, [f + os.sep for f in direct], direct=True))
+        moved = self._moved_away([key for key in self.listed if key not in known])
+        known.update(load_known(self.db, moved))
+        scopes = [*self.scopes, *((known[path].tool, path) for path in moved if path in known)]
         todo: list[Item] = []
         for key, (tool, source) in self.listed.items():
             _consider(tool, source, known.get(key), todo, report)
-        report.missing = _mark_missing(self.db, known, set(self.listed), self.scopes, imports=False)
+        report.missing = _mark_missing(self.db, known, set(self.listed), scopes, imports=False)
         todo.sort(key=lambda item: str(item[1].path))
         if todo:
             read_all(self.db, todo, report, Tally(sum(item[2].st_size for item in todo), None))
         self.folders.record(self.db, listed_at, None, replace=False)
         report.seconds = time.perf_counter() - started
         return report
+
+    def _moved_away(self, new: list[str]) -> list[str]:
+        """The files the archive holds as present that these new files are (the same inode)
+        and that are gone from their place: a session file moved out of a folder this scan
+        does not list (`codex archive`, seen by the watcher before the move's other half) is
+        marked missing first, so that its session moves with it rather than splitting."""
+        out = []
+        for path in new:
+            try:
+                inode = os.stat(path).st_ino
+            except OSError:
+                continue
+            for (old,) in self.db.execute(
+                "SELECT path FROM sources WHERE inode = ? AND path != ?"
+                " AND missing_since IS NULL AND container_id IS NULL",
+                (inode, path),
+            ):
+                try:
+                    gone = os.stat(old).st_ino != inode
+                except OSError:
+                    gone = True
+                if gone:
+                    out.append(old)
+        return out
 
 
 def load_known_under(
