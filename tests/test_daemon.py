@@ -22,7 +22,7 @@ from tests.conftest import eventually, run
 from tests.stores import append, claude_prompt, place_claude
 from tests.test_watch import hits, quiet_log, spawn_watcher
 from tether.capture import daemon, watch
-from tether.capture.watch import running_pid
+from tether.capture.fresh import running_pid
 from tether.paths import tether_home
 
 __all__ = ["quiet_log"]  # the autouse fixture, for this module too

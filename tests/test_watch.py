@@ -37,7 +37,8 @@ from tests.stores import (
     place_claude,
     place_codex,
 )
-from tether.capture.watch import AlreadyWatching, Watcher, running_pid, watch_lock
+from tether.capture.fresh import running_pid
+from tether.capture.watch import AlreadyWatching, Watcher, watch_lock
 from tether.paths import tether_home
 
 

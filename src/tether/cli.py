@@ -1,20 +1,25 @@
 """tether's command line: the group that wires every command family, loaded on first use,
 and the one place where an error becomes a line on stderr and an exit code.
 
-Only click is imported at start-up; each command's module (tether.commands.*) imports what
-it needs, so `--help` and the read commands start fast.
+The console script (`run`) answers `--help`, `--version` and the JSON forms of `list`,
+`show` and `search` without importing click (tether.commands.usage and quick); every other
+command goes through the click group `main`, which is built on first use, and each
+command's module (tether.commands.*) imports what it needs.
 """
 
 from __future__ import annotations
 
 import os
 import sys
-from collections.abc import Sequence
-from typing import Any
-
-import click
 
 from tether import __version__
+
+TYPE_CHECKING = False
+if TYPE_CHECKING:  # typing costs --version a third of its time
+    from collections.abc import Sequence
+    from typing import Any
+
+    import click
 
 # Commands that live in their own modules under tether/commands, loaded only when run:
 # name -> (module, attribute, one-line help shown by `tether --help`). A new command
@@ -204,63 +209,138 @@ LAZY_COMMANDS: dict[str, tuple[str, str, str]] = {
 }
 
 
-class Group(click.Group):
-    """Commands in the order they are declared; LAZY_COMMANDS imported on first use."""
+HELP = """Keep every AI coding session: capture, search, export.
 
-    def list_commands(self, ctx: click.Context) -> list[str]:
-        return [*self.commands, *(name for name in LAZY_COMMANDS if name not in self.commands)]
+tether reads the sessions that Claude Code, Codex CLI, Gemini CLI, Copilot CLI,
+Cursor, Cline, Roo Code, Kilo Code, opencode, Qwen Code, Antigravity, Amp and Aider
+leave on disk into one archive that outlives the tools' own clean-up, and finds
+anything said in any of them in milliseconds. Native files are only ever read.
 
-    def get_command(self, ctx: click.Context, cmd_name: str) -> click.Command | None:
-        command = self.commands.get(cmd_name)
-        if command is not None or cmd_name not in LAZY_COMMANDS:
-            return command
-        import importlib
+\b
+Start with:
+  tether scan                 capture everything new
+  tether list --here          this project's sessions, newest first
+  tether search "flaky test"  find where something was said
+  tether show ID              read one session (ID: any unique prefix)
 
-        module, attribute, _ = LAZY_COMMANDS[cmd_name]
-        loaded = getattr(importlib.import_module(module), attribute)
-        if not isinstance(loaded, click.Command):
-            raise TypeError(f"{module}.{attribute} is not a click command")
-        return loaded
+Data lives in $TETHER_HOME (else the platform's user data folder)."""
+"""The group's help text (click's `main` and the quick --help print the same)."""
+VERSION_HELP = "Show the version and exit."
+HELP_HELP = "Show this message and exit."
 
-    def main(
-        self,
-        args: Sequence[str] | None = None,
-        prog_name: str | None = None,
-        complete_var: str | None = None,
-        standalone_mode: bool = True,
-        **extra: Any,
-    ) -> Any:
-        """Run the command; any error ends as one line on stderr (a JSON object when --json is
-        among the arguments) and its documented exit code. A traceback is a bug."""
-        if not standalone_mode:
-            return super().main(args, prog_name, complete_var, standalone_mode, **extra)
-        argv = list(sys.argv[1:] if args is None else args)
+
+def run() -> None:
+    """The console script: what can be answered without click is answered here (the same
+    output, the same errors), the rest by `main`."""
+    argv = sys.argv[1:]
+    if argv in (["--version"], ["-V"]):
+        sys.stdout.write(f"tether, version {__version__}\n")
+        sys.exit(0)
+    if argv in (["--help"], ["-h"]):
+        from tether.commands.usage import page, terminal_width
+
+        options = [("-V, --version", VERSION_HELP), ("-h, --help", HELP_HELP)]
+        commands = [(name, entry[2]) for name, entry in LAZY_COMMANDS.items()]
+        prog = os.path.basename(sys.argv[0]) or "tether"
+        sys.stdout.write(page(prog, HELP, options, commands, terminal_width()))
+        sys.exit(0)
+    if argv and argv[0] in ("list", "show", "search"):
+        from tether.commands.quick import answer
+
         try:
-            result = super().main(argv, prog_name, complete_var, False, **extra)
-        except click.exceptions.NoArgsIsHelpError as exc:
-            exc.show()  # a group named alone: its help
-            sys.exit(exc.exit_code)
-        except click.Abort:  # Ctrl-C: as click says it
-            click.echo("Aborted!", err=True)
+            answered = answer(argv)
+        except KeyboardInterrupt:
+            sys.stderr.write("Aborted!\n")
             sys.exit(1)
-        except Exception as exc:  # the one handler: every error ends here
+        except Exception as exc:
             sys.exit(report(exc, as_json="--json" in argv))
-        sys.exit(result if isinstance(result, int) else 0)
+        if answered:
+            sys.exit(0)
+    __getattr__("main")()
 
-    def format_commands(self, ctx: click.Context, formatter: click.HelpFormatter) -> None:
-        """Like click's, but lazy commands show their help from the table, unimported."""
-        rows = []
-        for name in self.list_commands(ctx):
-            if name in self.commands:
-                command = self.commands[name]
-                if command.hidden:
-                    continue
-                rows.append((name, command.get_short_help_str(formatter.width - 6 - len(name))))
-            else:
-                rows.append((name, LAZY_COMMANDS[name][2]))
-        if rows:
-            with formatter.section("Commands"):
-                formatter.write_dl(rows)
+
+def __getattr__(name: str) -> Any:
+    """`main` (the click group) and `Group`, built when first asked for: importing this
+    module does not import click."""
+    if name in ("main", "Group"):
+        built = _build()
+        globals().update(built)
+        return built[name]
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+
+
+def _build() -> dict[str, Any]:
+    import click
+
+    class Group(click.Group):
+        """Commands in the order they are declared; LAZY_COMMANDS imported on first use."""
+
+        def list_commands(self, ctx: click.Context) -> list[str]:
+            return [*self.commands, *(name for name in LAZY_COMMANDS if name not in self.commands)]
+
+        def get_command(self, ctx: click.Context, cmd_name: str) -> click.Command | None:
+            command = self.commands.get(cmd_name)
+            if command is not None or cmd_name not in LAZY_COMMANDS:
+                return command
+            import importlib
+
+            module, attribute, _ = LAZY_COMMANDS[cmd_name]
+            loaded = getattr(importlib.import_module(module), attribute)
+            if not isinstance(loaded, click.Command):
+                raise TypeError(f"{module}.{attribute} is not a click command")
+            return loaded
+
+        def main(
+            self,
+            args: Sequence[str] | None = None,
+            prog_name: str | None = None,
+            complete_var: str | None = None,
+            standalone_mode: bool = True,
+            **extra: Any,
+        ) -> Any:
+            """Run the command; any error ends as one line on stderr (a JSON object when --json is
+            among the arguments) and its documented exit code. A traceback is a bug."""
+            if not standalone_mode:
+                return super().main(args, prog_name, complete_var, standalone_mode, **extra)
+            argv = list(sys.argv[1:] if args is None else args)
+            try:
+                result = super().main(argv, prog_name, complete_var, False, **extra)
+            except click.exceptions.NoArgsIsHelpError as exc:
+                exc.show()  # a group named alone: its help
+                sys.exit(exc.exit_code)
+            except click.Abort:  # Ctrl-C: as click says it
+                click.echo("Aborted!", err=True)
+                sys.exit(1)
+            except Exception as exc:  # the one handler: every error ends here
+                sys.exit(report(exc, as_json="--json" in argv))
+            sys.exit(result if isinstance(result, int) else 0)
+
+        def format_commands(self, ctx: click.Context, formatter: click.HelpFormatter) -> None:
+            """Like click's, but lazy commands show their help from the table, unimported."""
+            rows = []
+            for name in self.list_commands(ctx):
+                if name in self.commands:
+                    command = self.commands[name]
+                    if command.hidden:
+                        continue
+                    rows.append((name, command.get_short_help_str(formatter.width - 6 - len(name))))
+                else:
+                    rows.append((name, LAZY_COMMANDS[name][2]))
+            if rows:
+                with formatter.section("Commands"):
+                    formatter.write_dl(rows)
+
+    @click.group(
+        name="tether",
+        cls=Group,
+        help=HELP,
+        context_settings={"help_option_names": ["-h", "--help"]},
+    )
+    @click.version_option(__version__, "-V", "--version", prog_name="tether", help=VERSION_HELP)
+    def main() -> None:
+        pass
+
+    return {"Group": Group, "main": main}
 
 
 def report(exc: Exception, as_json: bool) -> int:
@@ -268,16 +348,18 @@ def report(exc: Exception, as_json: bool) -> int:
     exit_code); the exit code it documents. TETHER_DEBUG=1 adds the traceback."""
     from tether.errors import BUG, describe, one_line
 
+    click = sys.modules.get("click")  # not loaded: no error of click's can be here
+
     if os.environ.get("TETHER_DEBUG"):
         import traceback
 
         traceback.print_exception(exc)
-    if isinstance(exc, click.ClickException):
+    if click is not None and isinstance(exc, click.ClickException):
         kind = "usage" if isinstance(exc, click.UsageError) else "error"
         message = exc.format_message()
         if isinstance(exc, click.UsageError) and exc.ctx is not None:
             message = f"{message.rstrip('.')} (see `{exc.ctx.command_path} --help`)"
-        described = (kind, " ".join(message.split()), exc.exit_code)
+        described = (kind, " ".join(message.split()), int(exc.exit_code))
     else:
         described = describe(exc) or (
             "bug",
@@ -294,26 +376,6 @@ def report(exc: Exception, as_json: bool) -> int:
         sys.stderr.write(line + "\n")
         sys.stderr.flush()
     else:
-        click.echo(f"tether: error: {message}", err=True)
+        sys.stderr.write(f"tether: error: {message}\n")
+        sys.stderr.flush()
     return code
-
-
-@click.group(name="tether", cls=Group, context_settings={"help_option_names": ["-h", "--help"]})
-@click.version_option(__version__, "-V", "--version", prog_name="tether")
-def main() -> None:
-    """Keep every AI coding session: capture, search, export.
-
-    tether reads the sessions that Claude Code, Codex CLI, Gemini CLI, Copilot CLI,
-    Cursor, Cline, Roo Code, Kilo Code, opencode, Qwen Code, Antigravity, Amp and Aider
-    leave on disk into one archive that outlives the tools' own clean-up, and finds
-    anything said in any of them in milliseconds. Native files are only ever read.
-
-    \b
-    Start with:
-      tether scan                 capture everything new
-      tether list --here          this project's sessions, newest first
-      tether search "flaky test"  find where something was said
-      tether show ID              read one session (ID: any unique prefix)
-
-    Data lives in $TETHER_HOME (else the platform's user data folder).
-    """

@@ -3,11 +3,16 @@
 from __future__ import annotations
 
 import os
-from collections.abc import Mapping
-from pathlib import Path
+
+TYPE_CHECKING = False
+if TYPE_CHECKING:  # pathlib is loaded where a Path is made: the quick answers take strings
+    from collections.abc import Mapping
+    from pathlib import Path
 
 
 def tether_home(env: Mapping[str, str] | None = None) -> Path:
+    from pathlib import Path
+
     env = os.environ if env is None else env
     if env.get("TETHER_HOME"):
         return Path(env["TETHER_HOME"]).expanduser()
@@ -18,8 +23,24 @@ def tether_home(env: Mapping[str, str] | None = None) -> Path:
     return Path(platformdirs.user_data_dir("tether", appauthor=False))
 
 
+def data_dir(env: Mapping[str, str] | None = None) -> str:
+    """tether_home() as a string, without importing pathlib (the quick answers' path)."""
+    env = os.environ if env is None else env
+    if env.get("TETHER_HOME"):
+        return os.path.expanduser(env["TETHER_HOME"])
+    return str(tether_home(env))
+
+
+def user_home_str(env: Mapping[str, str] | None = None) -> str:
+    """user_home() as a string, without importing pathlib."""
+    env = os.environ if env is None else env
+    return env.get("HOME") or os.path.expanduser("~")
+
+
 def user_home(env: Mapping[str, str] | None = None) -> Path:
     """The home whose tool stores are scanned (HOME, as the tools themselves use it)."""
+    from pathlib import Path
+
     env = os.environ if env is None else env
     return Path(env.get("HOME") or Path.home())
 

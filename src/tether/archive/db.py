@@ -10,9 +10,12 @@ import os
 import sqlite3
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
-from pathlib import Path
 
 from tether.errors import BusyError, TetherError
+
+TYPE_CHECKING = False
+if TYPE_CHECKING:  # callers give a Path or a str: the quick answers never load pathlib
+    from pathlib import Path
 
 Migration = Callable[[sqlite3.Connection], None]
 
@@ -234,6 +237,25 @@ def m009_sync_marks(db: sqlite3.Connection) -> None:
     )
 
 
+def m010_folders_and_recent_files(db: sqlite3.Connection) -> None:
+    # What a quick freshness check stats instead of every file (tether.capture.fresh): the
+    # store folders a full scan went through, when each was listed (-1: it was not there),
+    # and the files by mtime, so that the recently written ones are found without a scan.
+    _script(
+        db,
+        """
+        CREATE TABLE folders (
+            path TEXT PRIMARY KEY,
+            tool TEXT NOT NULL,
+            root TEXT NOT NULL,
+            checked_ns INTEGER NOT NULL
+        ) WITHOUT ROWID;
+        CREATE TABLE scan_state (key TEXT PRIMARY KEY, value TEXT) WITHOUT ROWID;
+        CREATE INDEX sources_mtime ON sources(mtime_ns);
+        """,
+    )
+
+
 MIGRATIONS: list[Migration] = [
     m001_sessions_messages_parts,
     m002_fts_for_parts,
@@ -244,6 +266,7 @@ MIGRATIONS: list[Migration] = [
     m007_names_and_checkpoints,
     m008_session_lineage,
     m009_sync_marks,
+    m010_folders_and_recent_files,
 ]
 
 
@@ -271,7 +294,7 @@ _FILE_TROUBLE = {
 }
 
 
-def store_error(exc: sqlite3.Error, path: Path, doing: str = "use") -> StoreError | None:
+def store_error(exc: sqlite3.Error, path: Path | str, doing: str = "use") -> StoreError | None:
     """What a SQLite error says about the archive at `path` (while `doing` it: open, use), as a
     StoreError; None when it is about the SQL itself."""
     code = getattr(exc, "sqlite_errorcode", None)
@@ -287,7 +310,7 @@ def store_error(exc: sqlite3.Error, path: Path, doing: str = "use") -> StoreErro
 
 
 @contextmanager
-def store_errors(path: Path) -> Iterator[None]:
+def store_errors(path: Path | str) -> Iterator[None]:
     """Turn SQLite's errors about the archive's file (locked past the wait, read-only, full,
     damaged) into StoreError, raised from the original."""
     try:
@@ -299,7 +322,7 @@ def store_errors(path: Path) -> Iterator[None]:
         raise error from exc
 
 
-def connect(path: Path, readonly: bool = False) -> sqlite3.Connection:
+def connect(path: Path | str, readonly: bool = False) -> sqlite3.Connection:
     """Open (and create or migrate) the database. Read-only opens never migrate."""
     try:
         return _connect(path, readonly)
@@ -309,18 +332,20 @@ def connect(path: Path, readonly: bool = False) -> sqlite3.Connection:
         ) from None
 
 
-def _connect(path: Path, readonly: bool) -> sqlite3.Connection:
+def _connect(path: Path | str, readonly: bool) -> sqlite3.Connection:
+    name = os.fspath(path)
     if readonly:
-        if not path.exists():
+        if not os.path.exists(name):
             raise StoreError(f"no archive at {path}: run `tether scan` first")
-        db = sqlite3.connect(f"file:{path}?mode=ro", uri=True, isolation_level=None)
+        db = sqlite3.connect(f"file:{name}?mode=ro", uri=True, isolation_level=None)
     else:
-        path.parent.mkdir(parents=True, exist_ok=True)
-        if path.parent.stat().st_mode & 0o077:
-            path.parent.chmod(0o700)
-        db = sqlite3.connect(path, isolation_level=None, timeout=BUSY_TIMEOUT)
-        if path.stat().st_mode & 0o077:
-            path.chmod(0o600)
+        folder = os.path.dirname(name) or "."
+        os.makedirs(folder, exist_ok=True)
+        if os.stat(folder).st_mode & 0o077:
+            os.chmod(folder, 0o700)
+        db = sqlite3.connect(name, isolation_level=None, timeout=BUSY_TIMEOUT)
+        if os.stat(name).st_mode & 0o077:
+            os.chmod(name, 0o600)
     try:
         db.execute(f"PRAGMA busy_timeout = {int(BUSY_TIMEOUT * 1000)}")
         if not readonly:

@@ -9,14 +9,18 @@ teammate, the continuation is a session of its own, linked here to the one it co
 from __future__ import annotations
 
 import sqlite3
-from datetime import UTC, datetime
-from typing import Any
+
+TYPE_CHECKING = False
+if TYPE_CHECKING:  # the quick `list` reads lineage: typing costs it a millisecond to import
+    from typing import Any
 
 HOWS = ("resume", "convert", "fork", "handoff")
 
 
 def record(db: sqlite3.Connection, session_id: str, parent_id: str, how: str) -> None:
     """Session `session_id` continues `parent_id` (the first record of a session wins)."""
+    from datetime import UTC, datetime
+
     stamp = datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%S.%f")[:-3] + "Z"
     db.execute(
         "INSERT OR IGNORE INTO lineage (session_id, parent_id, how, created_at)"
@@ -53,7 +57,16 @@ def of(db: sqlite3.Connection, session_id: str) -> dict[str, Any]:
 def annotate(db: sqlite3.Connection, rows: list[dict[str, Any]]) -> list[dict[str, Any]]:
     """Add `continues` (the tether id it continues, else None) and `pushed_by` (`user@device`
     of a pulled session, else None) to session rows as `list` prints them."""
-    ids = [row["id"] for row in rows]
+    parents, pushers = links(db, [row["id"] for row in rows])
+    for row in rows:
+        row["continues"] = parents.get(row["id"])
+        row["pushed_by"] = pushers.get(row["id"])
+    return rows
+
+
+def links(db: sqlite3.Connection, ids: list[str]) -> tuple[dict[str, str], dict[str, str]]:
+    """Of these sessions: the tether id each continues, and `user@device` of each pulled
+    one (those with neither are left out)."""
     parents: dict[str, str] = {}
     pushers: dict[str, str] = {}
     for at in range(0, len(ids), 500):
@@ -68,7 +81,4 @@ def annotate(db: sqlite3.Connection, rows: list[dict[str, Any]]) -> list[dict[st
             f"SELECT session_id, owner, device FROM pulled WHERE session_id IN ({marks})", group
         ):
             pushers[sid] = f"{owner}@{device}" if device else owner
-    for row in rows:
-        row["continues"] = parents.get(row["id"])
-        row["pushed_by"] = pushers.get(row["id"])
-    return rows
+    return parents, pushers

@@ -10,6 +10,7 @@ import sqlite3
 from dataclasses import dataclass, replace
 from typing import Any, Literal
 
+from tether.archive.rows import names_of
 from tether.errors import ConflictError, UsageError
 from tether.model import Message, Session
 
@@ -107,21 +108,6 @@ def remove_all(db: sqlite3.Connection, session_id: str, kind: Kind) -> list[str]
     ]
     db.execute("DELETE FROM names WHERE session_id = ? AND kind = ?", (session_id, kind))
     return gone
-
-
-def names_of(db: sqlite3.Connection, session_ids: list[str]) -> dict[str, dict[str, list[str]]]:
-    """Per session id: its `names` (aliases) and `checkpoints`, each sorted."""
-    out: dict[str, dict[str, list[str]]] = {}
-    for start in range(0, len(session_ids), 500):
-        chunk = session_ids[start : start + 500]
-        marks = ",".join("?" * len(chunk))
-        for name, kind, sid in db.execute(
-            f"SELECT name, kind, session_id FROM names WHERE session_id IN ({marks}) ORDER BY name",
-            chunk,
-        ):
-            entry = out.setdefault(sid, {"names": [], "checkpoints": []})
-            entry["names" if kind == "alias" else "checkpoints"].append(name)
-    return out
 
 
 def with_names(db: sqlite3.Connection, rows: list[dict[str, Any]]) -> list[dict[str, Any]]:

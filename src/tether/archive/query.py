@@ -1,18 +1,20 @@
-"""Reading the archive: list sessions, find one by any id, full-text search."""
+"""Reading the archive: list sessions, find one by any id, full-text search.
+
+Cheap to import (no dataclasses, re or orjson at import time): `list`, `show` and `search`
+answer through here without loading more than sqlite3 (tether.commands.quick).
+"""
 
 from __future__ import annotations
 
-import re
 import sqlite3
-from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any
 
-from tether.archive.lineage import annotate
-from tether.archive.names import lookup
-from tether.archive.store import SESSION_COLUMNS, session_dict
+from tether.archive.rows import SESSION_COLUMNS, session_dict
 from tether.errors import NotFoundError, UsageError
 
-if TYPE_CHECKING:
+TYPE_CHECKING = False
+if TYPE_CHECKING:  # typing costs an answer a millisecond to import
+    from typing import Any
+
     from tether.archive.names import Named
 
 
@@ -28,24 +30,64 @@ class BadQuery(UsageError, ValueError):
     pass
 
 
-@dataclass
 class Filters:
-    tool: str | None = None
-    project: str | None = None
-    since: str | None = None
-    role: str | None = None
-    limit: int = 50
-    include_empty: bool = False
-    """List sessions with no user, assistant or tool message too (stubs, aborted starts)."""
-    offset: int = 0
-    """Skip this many results first (the pages of `tether web`)."""
-    model: str | None = None
-    """Only sessions in which this model answered."""
-    until: str | None = None
-    """Sessions updated before this time (ISO 8601, exclusive)."""
-    newest: int | None = None
-    """Search without other filters: rank only the newest this many places the words
-    appear (ranking every place a word in every session appears takes seconds)."""
+    """Which sessions (or hits) a query wants. A plain class, not a dataclass: importing
+    dataclasses costs a `list` answer as much as the rest of it."""
+
+    __slots__ = (
+        "include_empty",
+        "limit",
+        "model",
+        "newest",
+        "offset",
+        "project",
+        "role",
+        "since",
+        "tool",
+        "until",
+    )
+
+    def __init__(
+        self,
+        tool: str | None = None,
+        project: str | None = None,
+        since: str | None = None,
+        role: str | None = None,
+        limit: int = 50,
+        include_empty: bool = False,
+        offset: int = 0,
+        model: str | None = None,
+        until: str | None = None,
+        newest: int | None = None,
+    ) -> None:
+        self.tool = tool
+        self.project = project
+        self.since = since
+        self.role = role
+        self.limit = limit
+        self.include_empty = include_empty
+        """List sessions with no user, assistant or tool message too (stubs, aborted
+        starts)."""
+        self.offset = offset
+        """Skip this many results first (the pages of `tether web`)."""
+        self.model = model
+        """Only sessions in which this model answered."""
+        self.until = until
+        """Sessions updated before this time (ISO 8601, exclusive)."""
+        self.newest = newest
+        """Search without other filters: rank only the newest this many places the words
+        appear (ranking every place a word in every session appears takes seconds)."""
+
+    def __repr__(self) -> str:
+        values = ", ".join(f"{name}={getattr(self, name)!r}" for name in self.__slots__)
+        return f"Filters({values})"
+
+    def __eq__(self, other: object) -> bool:
+        if not isinstance(other, Filters):
+            return NotImplemented
+        return all(getattr(self, n) == getattr(other, n) for n in self.__slots__)
+
+    __hash__ = None  # type: ignore[assignment]  # mutable, as the dataclass was
 
 
 def like_prefix(text: str) -> str:
@@ -85,16 +127,22 @@ def session_conditions(f: Filters, alias: str = "s") -> tuple[list[str], list[An
 
 
 def list_sessions(db: sqlite3.Connection, f: Filters) -> list[dict[str, Any]]:
+    from tether.archive.lineage import annotate
+
+    return annotate(db, [session_dict(r) for r in session_rows(db, f)])
+
+
+def session_rows(db: sqlite3.Connection, f: Filters) -> list[tuple[Any, ...]]:
+    """The sessions rows (SESSION_COLUMNS) `list` shows, most recently updated first."""
     where, args = _session_where(f)
     if not f.include_empty:
         where.append("s.message_count > 0")
     clause = f"WHERE {' AND '.join(where)}" if where else ""
-    rows = db.execute(
+    return db.execute(
         f"SELECT {SESSION_COLUMNS} FROM sessions s {clause}"
         " ORDER BY s.updated_at DESC NULLS LAST, s.pk DESC LIMIT ? OFFSET ?",
         (*args, f.limit, f.offset),
-    )
-    return annotate(db, [session_dict(r) for r in rows])
+    ).fetchall()
 
 
 def find_session(db: sqlite3.Connection, ident: str) -> tuple[int, dict[str, Any]]:
@@ -106,26 +154,42 @@ def find_session(db: sqlite3.Connection, ident: str) -> tuple[int, dict[str, Any
 
 def find_named(db: sqlite3.Connection, ident: str) -> tuple[int, dict[str, Any], Named | None]:
     """find_session, and the name `ident` is when it is one (a checkpoint names a point)."""
+    row, kind = find_session_row(db, ident)
+    named = None
+    if kind is not None:
+        from tether.archive.names import lookup
+
+        named = lookup(db, ident.strip())
+    return row[0], session_dict(row), named
+
+
+def find_session_row(db: sqlite3.Connection, ident: str) -> tuple[tuple[Any, ...], str | None]:
+    """The sessions row (SESSION_COLUMNS) of find_session's session, and the kind of name
+    (alias, checkpoint) `ident` is, None when it is an id. Without tether.archive.names,
+    which the quick answers do not load."""
     ident = ident.strip()
     if not ident:
         raise UsageError("give a session id")
-    named = lookup(db, ident) if len(ident) < 64 else None
+    named = (
+        db.execute("SELECT kind, session_id FROM names WHERE name = ?", (ident,)).fetchone()
+        if len(ident) < 64
+        else None
+    )
     if named is not None:
         row = db.execute(
-            f"SELECT {SESSION_COLUMNS} FROM sessions WHERE id = ?", (named.session_id,)
+            f"SELECT {SESSION_COLUMNS} FROM sessions WHERE id = ?", (named[1],)
         ).fetchone()
         if row is None:
             raise NotFound(f"{ident!r} names a session that is no longer in the archive")
-        return row[0], session_dict(row), named
-    pk, row = _find_by_id(db, ident)
-    return pk, row, None
+        return row, named[0]
+    return _find_by_id(db, ident), None
 
 
-def _find_by_id(db: sqlite3.Connection, ident: str) -> tuple[int, dict[str, Any]]:
+def _find_by_id(db: sqlite3.Connection, ident: str) -> tuple[Any, ...]:
     rows = db.execute(
         f"SELECT {SESSION_COLUMNS} FROM sessions WHERE id = ? OR native_id = ?", (ident, ident)
     ).fetchall()
-    if not rows and re.fullmatch(r"[0-9a-fA-F]{4,64}", ident):
+    if not rows and 4 <= len(ident) <= 64 and all(c in HEX for c in ident):
         rows = db.execute(
             f"SELECT {SESSION_COLUMNS} FROM sessions WHERE id >= ? AND id < ? LIMIT 10",
             (ident.lower(), ident.lower() + "g"),
@@ -140,17 +204,41 @@ def _find_by_id(db: sqlite3.Connection, ident: str) -> tuple[int, dict[str, Any]
     if len(rows) > 1:
         ids = ", ".join(f"{r[1][:12]} ({r[2]} {r[3]})" for r in rows[:5])
         raise Ambiguous(f"{ident!r} matches {len(rows)} sessions: {ids}; give more characters")
-    return rows[0][0], session_dict(rows[0])
+    found: tuple[Any, ...] = rows[0]
+    return found
 
 
-_TOKEN = re.compile(r'"[^"]*"|\S+')
+HEX = frozenset("0123456789abcdefABCDEF")
 _OPERATORS = {"AND", "OR", "NOT", "NEAR"}
+
+
+def _tokens(query: str) -> list[str]:
+    """The query's words: a "quoted phrase" (up to the next quote) or a run of non-space
+    characters, as the regular expression `"[^"]*"|\\S+` finds them (re costs a search
+    more to import than the rest of its answer)."""
+    out = []
+    at, end = 0, len(query)
+    while at < end:
+        if query[at].isspace():
+            at += 1
+            continue
+        close = query.find('"', at + 1) if query[at] == '"' else -1
+        if close >= 0:
+            out.append(query[at : close + 1])
+            at = close + 1
+            continue
+        stop = at
+        while stop < end and not query[stop].isspace():
+            stop += 1
+        out.append(query[at:stop])
+        at = stop
+    return out
 
 
 def _quoted(query: str) -> str:
     """Each word as an FTS5 string: `file.py`, `foo-bar` and `C++` search as typed."""
     out = []
-    for token in _TOKEN.findall(query):
+    for token in _tokens(query):
         if token in _OPERATORS:
             out.append(token)
             continue
@@ -175,6 +263,36 @@ def query_error(query: str, exc: sqlite3.OperationalError) -> Exception:
 
 def search(db: sqlite3.Connection, query: str, f: Filters) -> list[dict[str, Any]]:
     """Parts matching an FTS5 query, best first, with their session and message."""
+    return [hit_dict(r) for r in search_rows(db, query, f)]
+
+
+def hit_dict(r: tuple[Any, ...]) -> dict[str, Any]:
+    """A row of search_rows as the JSON contract's hit."""
+    import orjson
+
+    return {
+        "id": r[0],
+        "session_id": r[0],
+        "tool": r[1],
+        "native_id": r[2],
+        "project": r[3],
+        "title": r[4] or r[5],
+        "created_at": r[6],
+        "updated_at": r[7],
+        "message_count": r[8],
+        "models": orjson.loads(r[9]) if r[9] else [],
+        "message_id": f"{r[0]}:{r[10]}",
+        "role": r[11],
+        "timestamp": r[12],
+        "kind": r[13],
+        "snippet": r[14],
+    }
+
+
+def search_rows(db: sqlite3.Connection, query: str, f: Filters) -> list[tuple[Any, ...]]:
+    """The rows of `search`'s hits: session id, tool, native id, project, title, first
+    prompt, created, updated, message count, models (JSON), message seq, role, timestamp,
+    part kind, snippet."""
     if not query.strip():
         raise BadQuery("the search query is empty")
     where, args = _session_where(f)
@@ -192,33 +310,10 @@ def search(db: sqlite3.Connection, query: str, f: Filters) -> list[dict[str, Any
     )
     try:
         if f.newest and not where:
-            rows = _newest_best(db, sql, _quoted(query), f)
-        else:
-            rows = db.execute(sql, (_quoted(query), *args, f.limit, f.offset)).fetchall()
+            return _newest_best(db, sql, _quoted(query), f)
+        return db.execute(sql, (_quoted(query), *args, f.limit, f.offset)).fetchall()
     except sqlite3.OperationalError as exc:
         raise query_error(query, exc) from None
-    import orjson
-
-    return [
-        {
-            "id": r[0],
-            "session_id": r[0],
-            "tool": r[1],
-            "native_id": r[2],
-            "project": r[3],
-            "title": r[4] or r[5],
-            "created_at": r[6],
-            "updated_at": r[7],
-            "message_count": r[8],
-            "models": orjson.loads(r[9]) if r[9] else [],
-            "message_id": f"{r[0]}:{r[10]}",
-            "role": r[11],
-            "timestamp": r[12],
-            "kind": r[13],
-            "snippet": r[14],
-        }
-        for r in rows
-    ]
 
 
 def _newest_best(db: sqlite3.Connection, sql: str, match: str, f: Filters) -> list[Any]:
@@ -263,4 +358,6 @@ def list_sessions_by_pk(db: sqlite3.Connection, pks: list[int]) -> list[dict[str
             unique,
         )
     }
+    from tether.archive.lineage import annotate
+
     return annotate(db, [rows[pk] for pk in unique if pk in rows])

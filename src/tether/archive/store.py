@@ -14,6 +14,8 @@ import orjson
 
 from tether.archive.assemble import merge_fields
 from tether.archive.db import Staging
+from tether.archive.rows import SESSION_COLUMNS as SESSION_COLUMNS  # noqa: PLC0414  # re-exported: moved to rows, imported from here too
+from tether.archive.rows import session_dict as session_dict  # noqa: PLC0414  # re-exported, as above
 from tether.model import (
     ROLES,
     Attachment,
@@ -541,51 +543,6 @@ class Applier:
             writer.rewind(op.key)
         elif isinstance(op, Reset):
             writer.reset()
-
-
-SESSION_COLUMNS = (
-    "pk, id, tool, native_id, project, cwd, git_branch, git_commit, title, first_prompt,"
-    " created_at, updated_at, message_count, models, usage, parent_id, native"
-)
-
-
-def session_dict(row: sqlite3.Row | tuple[Any, ...]) -> dict[str, Any]:
-    """A sessions row (SESSION_COLUMNS order) as the JSON contract's session object."""
-    (
-        _pk,
-        sid,
-        tool,
-        native_id,
-        project,
-        cwd,
-        branch,
-        commit,
-        title,
-        first_prompt,
-        created,
-        updated,
-        count,
-        models,
-        usage,
-        parent_id,
-        _native,
-    ) = row
-    return {
-        "id": sid,
-        "tool": tool,
-        "native_id": native_id,
-        "project": project,
-        "cwd": cwd,
-        "git_branch": branch,
-        "git_commit": commit,
-        "title": title or first_prompt,
-        "created_at": created,
-        "updated_at": updated,
-        "message_count": count,
-        "models": orjson.loads(models) if models else [],
-        "usage": orjson.loads(usage) if usage else None,
-        "parent_id": parent_id,
-    }
 
 
 def iter_messages(db: sqlite3.Connection, session_pk: int) -> Iterator[tuple[int, Message]]:

@@ -15,7 +15,8 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any, BinaryIO, Literal
 
-from tether.capture.watch import LOG_FILE, PID_FILE, AlreadyWatching, running_pid
+from tether.capture.fresh import running_pid
+from tether.capture.watch import LOG_FILE, PID_FILE, AlreadyWatching
 from tether.errors import TetherError
 from tether.files import replace
 

@@ -16,6 +16,7 @@ from collections.abc import Iterable, Iterator, Mapping
 from contextlib import contextmanager
 from pathlib import Path
 
+from tether.capture.folders import Folders, sources_in
 from tether.capture.ingest import (
     Item,
     Known,
@@ -35,25 +36,40 @@ from tether.tools.base import (
     Source,
     Tool,
 )
+from tether.tools.listing import entries, is_dir
 from tether.tools.registry import TOOLS
 
 HEAD = 16384
 
 
 @contextmanager
-def scan_lock(home: Path, wait: bool) -> Iterator[bool]:
-    """One capture at a time per archive; yields False when busy and not waiting."""
+def scan_lock(home: Path, wait: bool, timeout: float | None = None) -> Iterator[bool]:
+    """One capture at a time per archive; yields False when busy and not waiting (or not
+    free within `timeout` seconds)."""
     home.mkdir(parents=True, exist_ok=True)
     fd = os.open(home / "scan.lock", os.O_RDWR | os.O_CREAT, 0o600)
     try:
-        try:
-            fcntl.flock(fd, fcntl.LOCK_EX | (0 if wait else fcntl.LOCK_NB))
-        except BlockingIOError:
+        if not _take(fd, wait, timeout):
             yield False
             return
         yield True
     finally:
         os.close(fd)
+
+
+def _take(fd: int, wait: bool, timeout: float | None) -> bool:
+    if wait and timeout is None:
+        fcntl.flock(fd, fcntl.LOCK_EX)
+        return True
+    deadline = time.monotonic() + (timeout if wait and timeout is not None else 0.0)
+    while True:
+        try:
+            fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+            return True
+        except BlockingIOError:
+            if time.monotonic() >= deadline:
+                return False
+            time.sleep(0.01)
 
 
 def discover_all(
@@ -84,15 +100,20 @@ def scan(
     removed first.
     """
     started = time.perf_counter()
+    listed_at = time.time_ns()
     report = ScanReport()
     clear_leftovers(db)
+    every_tool = tools is None or {tool.name for tool in tools} >= set(TOOLS)
     tools = list(TOOLS.values()) if tools is None else tools
     known = load_known(db)
     seen: set[str] = set()
     scanned_roots: list[tuple[str, str]] = []
+    folders = Folders()
     todo: list[Item] = []
     for tool in tools:
         for root in tool.store_roots(env, home):
+            if only is None:
+                folders.root(tool.name, root)
             if (only is not None and not only.touches(root)) or not root.is_dir():
                 continue
             scanned_roots.append((tool.name, str(root) + os.sep))
@@ -101,6 +122,8 @@ def scan(
                 if key in seen:
                     continue
                 seen.add(key)
+                if only is None:
+                    folders.above(tool.name, root, source.path)
                 if found is not None:
                     found[key] = (tool, source)
                 row = known.get(key)
@@ -134,8 +157,43 @@ def scan(
     todo.sort(key=lambda item: str(item[1].path))
     if todo:
         read_all(db, todo, report, Tally(sum(item[2].st_size for item in todo), progress))
+    if only is None:
+        if report.sessions_added:
+            _late_roots(db, env, home, tools, scanned_roots, listed_at, folders, report, found)
+        folders.remember(db, listed_at, env, home, every_tool)
     report.seconds = time.perf_counter() - started
     return report
+
+
+def _late_roots(
+    db: sqlite3.Connection,
+    env: Mapping[str, str],
+    home: Path,
+    tools: list[Tool],
+    scanned: list[tuple[str, str]],
+    listed_at: int,
+    folders: Folders,
+    report: ScanReport,
+    found: dict[str, tuple[Tool, Source]] | None,
+) -> None:
+    """The stores that the sessions just read made known (Aider keeps its history in each
+    project: a project first seen in another tool's session is one), listed whole now, so
+    that one scan finds them."""
+    more = ScopedScan(db)
+    for tool in tools:
+        for root in tool.store_roots(env, home):
+            if (tool.name, str(root) + os.sep) not in scanned and root.is_dir():
+                folders.root(tool.name, root)
+                more.folder(tool, root, root, whole=True)
+    if not more.listed:
+        return
+    late = more.run(listed_at)
+    folders.found.update(more.folders.found)
+    report.files += late.files
+    report.missing += late.missing
+    report.add(late)
+    if found is not None:
+        found.update(more.listed)
 
 
 def read_files(db: sqlite3.Connection, files: list[tuple[Tool, Source]]) -> ScanReport:
@@ -241,3 +299,127 @@ class Changed:
                 return True
             path = path[: max(path.rfind(os.sep), 0)]
         return False
+
+
+class ScopedScan:
+    """A scan of some folders and files only: what a quick check or the watcher saw change.
+    Each folder is listed alone (with what lies below it), its files looked at as scan
+    looks at them, and files gone from it marked missing; no other part of any store is
+    listed, and only these files' rows are loaded."""
+
+    def __init__(self, db: sqlite3.Connection) -> None:
+        self.db = db
+        self.listed: dict[str, tuple[Tool, Source]] = {}
+        self.scopes: list[tuple[str, str]] = []
+        """(tool, folder + sep) whose files absent from the listing are missing."""
+        self.direct: list[str] = []
+        """Scopes listed only at their top: only their own files can be missing."""
+        self.folders = Folders()
+
+    def folder(self, tool: Tool, root: Path, folder: Path, whole: bool = False) -> None:
+        """Look at what changed in this folder: all of it when it is a leaf of the folders
+        a scan went through (a project's sessions, a day's rollouts), or `whole`; in a
+        folder above others (the projects, a month), only its own files and the folders
+        new in it (each folder below has its own mtime checked)."""
+        self.folders.found[str(folder)] = (tool.name, str(root))
+        below = set() if whole else self._known_below(str(folder))
+        if not below or not folder.is_dir():
+            self.scopes.append((tool.name, str(folder) + os.sep))
+            if folder.is_dir():
+                for source in sources_in(tool, root, folder):
+                    self._list(tool, source)
+                    self.folders.above(tool.name, root, source.path, within=folder)
+            return
+        self.direct.append(str(folder))
+        self.scopes.append((tool.name, str(folder) + os.sep))
+        for entry in entries(folder):
+            if is_dir(entry, follow_symlinks=False):
+                if entry.path not in below:
+                    self.folder(tool, root, Path(entry.path))
+            else:
+                for source in sources_in(tool, root, Path(entry.path)):
+                    self._list(tool, source)
+
+    def _known_below(self, folder: str) -> set[str]:
+        """The folders a scan went through right below this one."""
+        upper = folder + chr(ord(os.sep) + 1)
+        rows = self.db.execute(
+            "SELECT path FROM folders WHERE path > ? AND path < ?", (folder + os.sep, upper)
+        )
+        return {path for (path,) in rows if os.path.dirname(path) == folder}
+
+    def _list(self, tool: Tool, source: Source) -> None:
+        self.listed.setdefault(str(source.path), (tool, source))
+
+    def file(self, tool: Tool, path: Path) -> None:
+        row = self.db.execute(
+            "SELECT root FROM folders WHERE path = ?", (os.path.dirname(str(path)),)
+        ).fetchone()
+        if row is None:
+            return  # not in a store folder a scan listed: the next full scan looks
+        for source in sources_in(tool, Path(row[0]), path):
+            self.listed.setdefault(str(source.path), (tool, source))
+
+    def run(self, listed_at: int) -> ScanReport:
+        started = time.perf_counter()
+        report = ScanReport()
+        known = load_known(self.db, list(self.listed))
+        direct = set(self.direct)
+        leaves = [prefix for _, prefix in self.scopes if prefix[:-1] not in direct]
+        known.update(load_known_under(self.db, leaves))
+        known.update(load_known_under(self.db, [f + os.sep for f in direct], direct=True))
+        moved = self._moved_away([key for key in self.listed if key not in known])
+        known.update(load_known(self.db, moved))
+        scopes = [*self.scopes, *((known[path].tool, path) for path in moved if path in known)]
+        todo: list[Item] = []
+        for key, (tool, source) in self.listed.items():
+            _consider(tool, source, known.get(key), todo, report)
+        report.missing = _mark_missing(self.db, known, set(self.listed), scopes, imports=False)
+        todo.sort(key=lambda item: str(item[1].path))
+        if todo:
+            read_all(self.db, todo, report, Tally(sum(item[2].st_size for item in todo), None))
+        self.folders.record(self.db, listed_at, None, replace=False)
+        report.seconds = time.perf_counter() - started
+        return report
+
+    def _moved_away(self, new: list[str]) -> list[str]:
+        """The files the archive holds as present that these new files are (the same inode)
+        and that are gone from their place: a session file moved out of a folder this scan
+        does not list (`codex archive`, seen by the watcher before the move's other half) is
+        marked missing first, so that its session moves with it rather than splitting."""
+        out = []
+        for path in new:
+            try:
+                inode = os.stat(path).st_ino
+            except OSError:
+                continue
+            for (old,) in self.db.execute(
+                "SELECT path FROM sources WHERE inode = ? AND path != ?"
+                " AND missing_since IS NULL AND container_id IS NULL",
+                (inode, path),
+            ):
+                try:
+                    gone = os.stat(old).st_ino != inode
+                except OSError:
+                    gone = True
+                if gone:
+                    out.append(old)
+        return out
+
+
+def load_known_under(
+    db: sqlite3.Connection, prefixes: list[str], direct: bool = False
+) -> dict[str, Known]:
+    """What the archive knows of the files below these folders (each given with its
+    trailing separator); direct: of the files right in them only."""
+    from tether.capture.ingest import KNOWN_COLUMNS
+
+    out: dict[str, Known] = {}
+    for prefix in prefixes:
+        upper = prefix[:-1] + chr(ord(prefix[-1]) + 1)
+        for r in db.execute(
+            f"SELECT {KNOWN_COLUMNS} FROM sources WHERE path >= ? AND path < ?", (prefix, upper)
+        ):
+            if not direct or os.sep not in r[0][len(prefix) :]:
+                out[r[0]] = Known(*r[1:])
+    return out

@@ -1,7 +1,9 @@
 """The watcher: filesystem events on every tool's store, debounced, captured as `scan` does.
 
-A tick captures only what the events name (capture.Changed); a full scan runs at start and
-every `rescan` seconds as a safety net. One watcher per archive: it holds watch.pid locked.
+A tick captures only what the events name: an append is read from where the last capture
+stopped, a file made, moved or deleted has its folder listed alone (capture.fresh); a full
+scan runs at start and every `rescan` seconds as a safety net. One watcher per archive: it
+holds watch.pid locked, and tells the answers in watch.state when it is ready.
 """
 
 from __future__ import annotations
@@ -18,8 +20,9 @@ from contextlib import contextmanager, suppress
 from pathlib import Path
 from typing import TYPE_CHECKING, NamedTuple
 
+from tether.capture.fresh import HEARTBEAT, pid_in, write_state
 from tether.capture.ingest import ScanReport
-from tether.capture.scan import Changed, read_files, scan, scan_lock
+from tether.capture.scan import read_files, scan, scan_lock
 from tether.errors import ConflictError
 
 if TYPE_CHECKING:
@@ -71,7 +74,7 @@ def watch_lock(data: Path) -> Iterator[None]:
         try:
             fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
         except BlockingIOError:
-            raise AlreadyWatching(_pid_in(fd)) from None
+            raise AlreadyWatching(pid_in(fd)) from None
         os.ftruncate(fd, 0)
         os.pwrite(fd, f"{os.getpid()}\n".encode(), 0)
         try:
@@ -80,28 +83,6 @@ def watch_lock(data: Path) -> Iterator[None]:
             os.ftruncate(fd, 0)
     finally:
         os.close(fd)
-
-
-def running_pid(data: Path) -> int | None:
-    """The pid of the watcher that holds the lock, else None (0: it is just starting)."""
-    try:
-        fd = os.open(data / PID_FILE, os.O_RDONLY)
-    except OSError:
-        return None
-    try:
-        try:
-            fcntl.flock(fd, fcntl.LOCK_SH | fcntl.LOCK_NB)
-        except BlockingIOError:
-            return _pid_in(fd) or 0
-        fcntl.flock(fd, fcntl.LOCK_UN)
-        return None
-    finally:
-        os.close(fd)
-
-
-def _pid_in(fd: int) -> int | None:
-    text = os.pread(fd, 32, 0).decode(errors="replace").strip()
-    return int(text) if text.isdigit() else None
 
 
 def configure_logging(log_file: Path | None) -> None:
@@ -126,11 +107,15 @@ class Inbox:
     The loop sleeps in select() on a pipe, so an idle watcher wakes for nothing.
     """
 
-    def __init__(self) -> None:
+    def __init__(self, told: Callable[[int], None] | None = None) -> None:
         self._lock = threading.Lock()
         self._written: set[str] = set()
         self._reshaped: set[str] = set()
         self._first = self._last = 0.0
+        self.generation = 0
+        """Bursts of events so far: a burst begins when the inbox was empty."""
+        self._told = told
+        """Called (on the observer's thread) with the generation a new burst begins."""
         self._read, self._write = os.pipe()
         os.set_blocking(self._read, False)
         os.set_blocking(self._write, False)
@@ -138,11 +123,16 @@ class Inbox:
     def put(self, paths: Iterable[str], written: bool) -> None:
         """written: the files' bytes changed; else something was made, moved or deleted."""
         now = time.monotonic()
+        began = None
         with self._lock:
             if not (self._written or self._reshaped):
                 self._first = now
+                self.generation += 1
+                began = self.generation
             (self._written if written else self._reshaped).update(paths)
             self._last = now
+        if began is not None and self._told is not None:
+            self._told(began)
         self.wake()
 
     def wake(self) -> None:
@@ -157,10 +147,11 @@ class Inbox:
                 return None
             return min(self._first + max_delay, self._last + quiet)
 
-    def take(self) -> tuple[set[str], set[str]]:
-        """(files written to, paths made, moved or deleted) since the last take."""
+    def take(self) -> tuple[set[str], set[str], int]:
+        """(files written to, paths made, moved or deleted, the generation they end) since
+        the last take."""
         with self._lock:
-            taken = self._written, self._reshaped
+            taken = self._written, self._reshaped, self.generation
             self._written, self._reshaped = set(), set()
         return taken
 
@@ -377,7 +368,8 @@ class Watcher:
         self.quiet = quiet
         self.max_delay = max_delay
         self.rescan = rescan
-        self.inbox = Inbox()
+        self.word = Word(data, env, home)
+        self.inbox = Inbox(told=self.word.told)
         self.ready = threading.Event()
         self.ticks = 0
         """Captures run (for tests and logs)."""
@@ -388,6 +380,7 @@ class Watcher:
         self.watches: Watches | None = None
         self.after_capture = after_capture
         """Called after each capture that read something (auto-push, tether.sync.auto)."""
+        self._owners: list[tuple[str, str]] = []
         self._stopping = False
 
     def roots(self) -> tuple[list[Path], list[Path]]:
@@ -428,13 +421,17 @@ class Watcher:
         try:
             watches.roots, watches.shared = self.roots()
             watches.refresh()
+            self.word.write()
             scanned = self._capture(db, None)
             watches.roots, watches.shared = self.roots()  # with the project folders just found
             watches.refresh()
+            self._owners = self._store_owners()
             log.info("%s", watches.describe())
+            self.word.settle(ready=scanned and not watches.failed)
             self.ready.set()
             self._loop(db, watches, RETRY if not scanned else self.rescan)
         finally:
+            self.word.gone()
             observer.stop()
             observer.join()
             db.close()
@@ -445,11 +442,14 @@ class Watcher:
         next_full = time.monotonic() + first_full if first_full > 0 else None
         while not self._stopping:
             due = self.inbox.due(self.quiet, self.max_delay)
-            wake = [t for t in (due, next_full) if t is not None]
-            self.inbox.sleep(min(wake) if wake else None)
+            beat = self.word.beaten + HEARTBEAT
+            wake = [t for t in (due, next_full, beat) if t is not None]
+            self.inbox.sleep(min(wake))
             if self._stopping:
                 return
             now = time.monotonic()
+            if now >= self.word.beaten + HEARTBEAT:
+                self.word.write()
             due = self.inbox.due(self.quiet, self.max_delay)
             full = next_full is not None and now >= next_full
             if not full and (due is None or now < due):
@@ -458,33 +458,92 @@ class Watcher:
                 next_full = now + self.rescan if self.rescan > 0 else None
             if not self._tick(db, watches, full):
                 next_full = now + RETRY
+                self.word.settle(ready=False)
+            elif full:
+                self.word.settle(ready=not watches.failed)
 
     def _tick(self, db: sqlite3.Connection, watches: Watches, full: bool) -> bool:
         """Capture what the events name: an append to a file already listed is read
         straight away; anything made, moved or deleted has its store listed again."""
-        written, reshaped = self.inbox.take()
+        written, reshaped, generation = self.inbox.take()
         if full:  # the archive may know new project folders by now
             watches.roots, watches.shared = self.roots()
+            self._owners = self._store_owners()
         appeared = watches.refresh()
         if appeared:
             log.info("watching anew: %s", ", ".join(map(str, appeared)))
             log.info("%s", watches.describe())
         if full:
-            return self._capture(db, None)
-        if reshaped or appeared:
-            return self._capture(db, Changed([*written, *reshaped, *appeared]))
-        # A file no scan listed is no session file (debug logs, caches): a new session
-        # file is listed when it is made, and read whole then.
-        files = [self.files[p] for p in sorted(written) if p in self.files]
-        if not files:
-            self.ignored += 1
-            return True
-        return self._run(lambda: read_files(db, files), full=False)
+            done = self._capture(db, None)
+        elif reshaped or appeared:
+            done = self._run(lambda: self._scoped(db, written, reshaped, appeared), full=False)
+        else:
+            # A file no scan listed is no session file (debug logs, caches): a new session
+            # file is listed when it is made, and read whole then.
+            files = [self.files[p] for p in sorted(written) if p in self.files]
+            if files:
+                done = self._run(lambda: read_files(db, files), full=False)
+            else:
+                self.ignored += 1
+                done = True
+        if done:
+            self.word.captured(generation)
+        return done
 
-    def _capture(self, db: sqlite3.Connection, only: Changed | None) -> bool:
+    def _scoped(
+        self, db: sqlite3.Connection, written: set[str], reshaped: set[str], appeared: list[Path]
+    ) -> ScanReport:
+        """Capture what was made, moved or deleted by listing the folders it happened in
+        (and the roots that appeared) alone, and read the files written to: no store is
+        listed whole, however large."""
+        from tether.capture.fresh import capture_changes
+
+        folders: dict[str, tuple[str, str]] = {}
+        whole: set[str] = set()
+        for path in [*reshaped, *map(str, appeared)]:
+            owner = self._owner(path)
+            if owner is None:
+                continue
+            if Path(path).is_dir():  # made or moved here: what it holds sent no event
+                folders[path] = owner
+                whole.add(path)
+            parent = str(Path(path).parent)
+            if len(parent) >= len(owner[1]):
+                folders[parent] = owner
+        files = [(p, self.files[p][0].name) for p in sorted(written) if p in self.files]
+        started = time.time_ns()
+        listed: dict[str, tuple[Tool, Source]] = {}
+        report = capture_changes(
+            db,
+            [(f, tool, root) for f, (tool, root) in folders.items()],
+            files,
+            started,
+            listed,
+            frozenset(whole),
+        )
+        self.files.update(listed)
+        return report
+
+    def _store_owners(self) -> list[tuple[str, str]]:
+        """(root, tool) of every store root, the longest first."""
+        owners = {
+            str(root.absolute()): tool.name
+            for tool in self.tools
+            for root in tool.store_roots(self.env, self.home)
+        }
+        return sorted(owners.items(), key=lambda item: len(item[0]), reverse=True)
+
+    def _owner(self, path: str) -> tuple[str, str] | None:
+        """(tool, root) of the store a path lies in."""
+        for root, tool in self._owners:
+            if path == root or path.startswith(root + os.sep):
+                return tool, root
+        return None
+
+    def _capture(self, db: sqlite3.Connection, only: None) -> bool:
         return self._run(
             lambda: scan(db, self.env, self.home, tools=self.tools, only=only, found=self.files),
-            full=only is None,
+            full=True,
         )
 
     def _run(self, capture: Callable[[], ScanReport], full: bool) -> bool:
@@ -516,3 +575,47 @@ def _report(report: ScanReport, full: bool) -> None:
     line = report.problem_line()
     if line:
         log.warning("%s", line)
+
+
+class Word:
+    """What the watcher tells the answers (tether.capture.fresh.watcher_covers), in
+    $TETHER_HOME/watch.state: that it is ready (its first full scan done, every store
+    watched), which stores it watches, its heartbeat, and the bursts of events it has been
+    told of (pending) and has captured (done)."""
+
+    def __init__(self, data: Path, env: Mapping[str, str], home: Path) -> None:
+        from tether.capture.folders import roots_key
+
+        self.data = data
+        self.key = roots_key(env, str(home))
+        self.pending = self.done = 0
+        self.ready = False
+        self.beaten = time.monotonic()
+        self._lock = threading.Lock()
+
+    def write(self) -> None:
+        with self._lock:
+            self.beaten = time.monotonic()
+            try:
+                write_state(self.data, os.getpid(), self.pending, self.done, self.ready, self.key)
+            except OSError as exc:  # the answers then check for themselves
+                log.warning("cannot write %s: %s", self.data / "watch.state", exc)
+
+    def told(self, generation: int) -> None:
+        """A burst of events began (on the observer's thread)."""
+        self.pending = generation
+        self.write()
+
+    def captured(self, generation: int) -> None:
+        if generation > self.done:
+            self.done = generation
+            self.write()
+
+    def settle(self, ready: bool) -> None:
+        if ready != self.ready:
+            self.ready = ready
+            self.write()
+
+    def gone(self) -> None:
+        with suppress(OSError):
+            (self.data / "watch.state").unlink()

@@ -15,7 +15,13 @@ from tether.errors import TetherError
 @click.command()
 @click.option("--json", "as_json", is_flag=True, help="Print the report as JSON.")
 @click.option("--quiet", "-q", is_flag=True, help="Print nothing but problems.")
-def scan(as_json: bool, quiet: bool) -> None:
+@click.option(
+    "--if-idle",
+    is_flag=True,
+    hidden=True,
+    help="Do nothing when another capture is running (the background scan answers start).",
+)
+def scan(as_json: bool, quiet: bool, if_idle: bool) -> None:
     """Capture every new or changed session from every tool found.
 
     Files already captured and unchanged cost one stat; a file that grew is read from
@@ -23,7 +29,7 @@ def scan(as_json: bool, quiet: bool) -> None:
     (`tether doctor` says which and why).
     """
     with archive() as db:
-        report = run_scan(db, wait=True, show_progress=not (as_json or quiet))
+        report = run_scan(db, wait=not if_idle, show_progress=not (as_json or quiet))
     if as_json:
         emit_json(report.as_dict())
     elif not quiet:

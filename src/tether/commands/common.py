@@ -69,11 +69,15 @@ def run_scan(db: sqlite3.Connection, wait: bool, show_progress: bool) -> ScanRep
 
 
 def auto_scan(db: sqlite3.Connection, skip: bool) -> None:
-    """Keep results fresh before reading: stat-only when nothing changed."""
+    """Keep results fresh before reading (tether.capture.fresh): a live watcher's word, else
+    a stat per store folder and per recently written file."""
     if skip:
         return
-    report = run_scan(db, wait=False, show_progress=False)
-    line = report.problem_line()
+    from tether.capture.fresh import fresh
+    from tether.paths import data_dir, user_home_str
+
+    report = fresh(db, data_dir(), os.environ, user_home_str())
+    line = report.problem_line() if report is not None else None
     if line:
         click.echo(f"tether: {line}", err=True)
 

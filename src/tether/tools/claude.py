@@ -8,7 +8,9 @@ from __future__ import annotations
 
 import base64
 import contextlib
+import os
 import re
+import stat
 from collections.abc import Callable, Iterator, Mapping
 from pathlib import Path
 from typing import Any
@@ -132,6 +134,39 @@ def discover(root: Path) -> Iterator[Source]:
     for entry in entries(projects):
         if is_dir(entry, follow_symlinks=False):
             yield from _project_sources(Path(entry.path))
+
+
+def discover_in(root: Path, path: Path) -> Iterator[Source]:
+    """The sources discover(root) yields at or below `path` (a folder or a file of the
+    store), listing that folder alone: what a quick check or the watcher saw change."""
+    projects = root / "projects"
+    if root.name == "projects" and not projects.is_dir():
+        projects = root
+    if path == projects or projects.is_relative_to(path):
+        yield from discover(root)
+        return
+    if not path.is_relative_to(projects):
+        return
+    parts = path.relative_to(projects).parts
+    project = projects / parts[0]
+    if not _real_folder(project):
+        return
+    if len(parts) == 1:
+        yield from _project_sources(project)
+    elif len(parts) == 2 and parts[1].endswith(".jsonl"):
+        if os.path.lexists(path):
+            yield Source(path, "jsonl", _path_native_id(path, trust_stem=True))
+    elif _real_folder(project / parts[1]):
+        for source in _subagent_sources(project / parts[1] / "subagents", parts[1], 0):
+            if source.path == path or source.path.is_relative_to(path):
+                yield source
+
+
+def _real_folder(path: Path) -> bool:
+    try:
+        return stat.S_ISDIR(os.lstat(path).st_mode)
+    except OSError:
+        return False
 
 
 def _project_sources(project: Path) -> Iterator[Source]:

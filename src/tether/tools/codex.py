@@ -7,6 +7,7 @@ copies of it and only contribute usage, titles, errors and rollbacks.
 from __future__ import annotations
 
 import os
+import stat
 import time
 import uuid
 from collections.abc import Iterator, Mapping
@@ -122,6 +123,26 @@ def store_roots(env: Mapping[str, str], home: Path) -> list[Path]:
 def discover(root: Path) -> Iterator[Source]:
     yield from _rollouts(root / "sessions", DATE_DEPTH)
     yield from _rollouts(root / "archived_sessions", 0)
+
+
+def discover_in(root: Path, path: Path) -> Iterator[Source]:
+    """The sources discover(root) yields at or below `path` (a folder or a file of the
+    store), listing that folder alone: what a quick check or the watcher saw change."""
+    for top, depth in ((root / "sessions", DATE_DEPTH), (root / "archived_sessions", 0)):
+        if path == top or top.is_relative_to(path):
+            yield from _rollouts(top, depth)
+            continue
+        if not path.is_relative_to(top):
+            continue
+        level = len(path.relative_to(top).parts)
+        try:
+            folder = stat.S_ISDIR(os.lstat(path).st_mode)
+        except OSError:
+            continue
+        if folder and level <= depth:
+            yield from _rollouts(path, depth - level)
+        elif not folder and level - 1 <= depth:
+            yield from (s for s in _rollouts(path.parent, 0) if s.path == path)
 
 
 def _rollouts(directory: Path, depth: int) -> Iterator[Source]:
