@@ -452,3 +452,33 @@ def test_the_real_entry_point_reads_while_another_process_writes(
     # A write waits for the lock (30 s here: the real default); a read does not wait at all.
     done = python_m_tether("list", "--no-scan", "--json")
     assert done.returncode == 0 and json.loads(done.stdout)[0]["id"] == world.session
+
+
+def test_a_reader_that_goes_away_ends_tether_quietly(world: World) -> None:
+    # `tether list | head -1`: once the reader has closed the pipe, tether stops without a
+    # word on stderr (no "Broken pipe" error, no traceback) and exit status 1, as click's
+    # own commands do.
+    cases = [
+        ["--version"],
+        ["--help"],
+        ["list", "--json", "--no-scan"],  # the quick path
+        ["list", "--no-scan"],
+        ["show", world.session, "--json", "--no-scan"],
+        ["export", world.session, "--no-scan"],  # click's path
+        ["search", "the", "--json", "--no-scan"],
+    ]
+    for args in cases:
+        read, write = os.pipe()
+        os.close(read)
+        try:
+            done = subprocess.run(
+                [sys.executable, "-m", "tether", *args],
+                stdout=write,
+                stderr=subprocess.PIPE,
+                text=True,
+                timeout=DEADLINE,
+                check=False,
+            )
+        finally:
+            os.close(write)
+        assert (done.returncode, done.stderr) == (1, ""), args

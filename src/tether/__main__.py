@@ -1,4 +1,4 @@
-from tether.cli import main
+from tether.cli import run
 
 if __name__ == "__main__":  # not when a spawned worker process imports it
-    main()
+    run()

@@ -17,7 +17,7 @@ from tether import __version__
 TYPE_CHECKING = False
 if TYPE_CHECKING:  # typing costs --version a third of its time
     from collections.abc import Sequence
-    from typing import Any
+    from typing import Any, NoReturn
 
     import click
 
@@ -232,10 +232,16 @@ HELP_HELP = "Show this message and exit."
 def run() -> None:
     """The console script: what can be answered without click is answered here (the same
     output, the same errors), the rest by `main`."""
-    argv = sys.argv[1:]
+    try:
+        _run(sys.argv[1:])
+    except BrokenPipeError:
+        sys.exit(gone_reader())
+
+
+def _run(argv: list[str]) -> None:
     if argv in (["--version"], ["-V"]):
         sys.stdout.write(f"tether, version {__version__}\n")
-        sys.exit(0)
+        done(0)
     if argv in (["--help"], ["-h"]):
         from tether.commands.usage import page, terminal_width
 
@@ -243,7 +249,7 @@ def run() -> None:
         commands = [(name, entry[2]) for name, entry in LAZY_COMMANDS.items()]
         prog = os.path.basename(sys.argv[0]) or "tether"
         sys.stdout.write(page(prog, HELP, options, commands, terminal_width()))
-        sys.exit(0)
+        done(0)
     if argv and argv[0] in ("list", "show", "search"):
         from tether.commands.quick import answer
 
@@ -255,8 +261,28 @@ def run() -> None:
         except Exception as exc:
             sys.exit(report(exc, as_json="--json" in argv))
         if answered:
-            sys.exit(0)
+            done(0)
     __getattr__("main")()
+
+
+def done(code: int) -> NoReturn:
+    """Exit with `code` once stdout is flushed; a reader that went away meanwhile (`tether
+    list | head`) ends it quietly, with 1, as click does."""
+    try:
+        sys.stdout.flush()
+    except BrokenPipeError:
+        code = gone_reader()
+    sys.exit(code)
+
+
+def gone_reader() -> int:
+    """stdout's reader closed the pipe: nothing more can be said there, and nothing is wrong
+    to say on stderr. stdout goes to /dev/null (so the flush at exit cannot fail again)."""
+    try:  # noqa: SIM105 (contextlib is not loaded on the quick path)
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+    except OSError:
+        pass
+    return 1  # as click ends a command whose reader went away
 
 
 def __getattr__(name: str) -> Any:
@@ -313,7 +339,7 @@ def _build() -> dict[str, Any]:
                 sys.exit(1)
             except Exception as exc:  # the one handler: every error ends here
                 sys.exit(report(exc, as_json="--json" in argv))
-            sys.exit(result if isinstance(result, int) else 0)
+            done(result if isinstance(result, int) else 0)
 
         def format_commands(self, ctx: click.Context, formatter: click.HelpFormatter) -> None:
             """Like click's, but lazy commands show their help from the table, unimported."""
@@ -348,6 +374,8 @@ def report(exc: Exception, as_json: bool) -> int:
     exit_code); the exit code it documents. TETHER_DEBUG=1 adds the traceback."""
     from tether.errors import BUG, describe, one_line
 
+    if isinstance(exc, BrokenPipeError):
+        return gone_reader()
     click = sys.modules.get("click")  # not loaded: no error of click's can be here
 
     if os.environ.get("TETHER_DEBUG"):
