@@ -64,6 +64,12 @@ def session_pattern(native_id: str, cwd: str | None) -> str | None:
     return f"tasks/{native_id}/api_conversation_history.json"
 
 
+def holds_session(path: str, native_id: str) -> bool:
+    """A CLI session (`ses_…`) is a row of kilo.db, as opencode's are; a task of the
+    extension is its own folder."""
+    return not native_id.startswith("ses_") or opencode.holds_session(path, native_id)
+
+
 def started_since(store: str, cwd: str, since: float, headless: bool) -> list[tuple[str, str]]:
     """The CLI sessions begun in `cwd` at or after `since`, oldest first, as (id, kilo.db)."""
     return sessions_since(f"{store}/{APP}.db", cwd, since)
