@@ -45,6 +45,7 @@ LAUNCH: LaunchSpec | None = {
         *("profile", "remote", "daemon", "config", "worktree", "help"),
     ),
     "prompt": ("--prompt", "{prompt}"),
+    "resume_takes_prompt": False,  # as opencode's TUI (kilo 7.7.9: seen in tmux)
 }
 
 

@@ -53,6 +53,9 @@ LAUNCH: LaunchSpec | None = {
         *("github", "pr", "session", "plugin", "plug", "db"),
     ),
     "prompt": ("--prompt", "{prompt}"),
+    # opencode 1.18.33's TUI opened with --session shows that session and drops a --prompt
+    # given with it (seen in tmux against the mock: no request, an empty input box).
+    "resume_takes_prompt": False,
 }
 SESSION_ROW = "SELECT 1 FROM session WHERE id = ? LIMIT 1"
 SESSIONS_SINCE = (
