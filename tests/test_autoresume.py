@@ -211,7 +211,7 @@ def test_a_session_whose_file_is_gone_is_replaced(project: Path, isolated_home: 
     kept.unlink()
     again = go("gemini", [], project, isolated_home)
     assert again.args[0] == "--session-id" and again.args[1] != first
-    assert again.note and "no file" in again.note
+    assert again.note and "is gone" in again.note
     assert state_of(project, "gemini")["session_id"] == again.args[1]
 
 

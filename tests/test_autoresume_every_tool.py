@@ -49,6 +49,9 @@ KINDS = [
     ("kilo", ["run", "-c", "hi"], "passthrough"),
     ("kilo", ["session", "list"], "passthrough"),
     ("opencode", ["run", "hi"], "headless"),
+    ("opencode", ["--prompt", "fix it"], "passthrough"),  # --session would drop the prompt
+    ("kilo", ["--model", "m", "--prompt=fix it"], "passthrough"),
+    ("opencode", ["--model", "m"], "interactive"),
     ("opencode", ["--continue"], "passthrough"),
     ("qwen", ["-p", "hi"], "headless"),
     ("qwen", ["--continue"], "passthrough"),

@@ -10,6 +10,7 @@ import os
 import sys
 from collections.abc import AsyncIterator
 from pathlib import Path
+from types import SimpleNamespace
 from typing import Any
 
 import pytest
@@ -115,6 +116,78 @@ def test_help_loads_neither_the_sdk_nor_prices_nor_tomlkit() -> None:
     )
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
     assert out.stdout.strip().splitlines()[-1] == "[]"
+
+
+LOADED_AT_EXIT = """
+import atexit, json, sys
+from tether.cli import main
+atexit.register(lambda: print(json.dumps(sorted(sys.modules)), file=sys.stderr))
+sys.argv = ["tether", "mcp", "serve"]
+main()
+"""
+
+
+INITIALIZE = {"id": 1, "method": "initialize", "params": {"protocolVersion": "2025-11-25",
+              "capabilities": {}, "clientInfo": {"name": "test", "version": "0"}}}  # fmt: skip
+LIST = [{"method": "notifications/initialized"}, {"id": 2, "method": "tools/list"}]
+DISCOVER = {"id": 0, "method": "server/discover", "params": {"_meta": {
+    "io.modelcontextprotocol/protocolVersion": "2026-07-28",
+    "io.modelcontextprotocol/clientInfo": {"name": "test", "version": "0"},
+    "io.modelcontextprotocol/clientCapabilities": {}}}}  # fmt: skip
+
+
+def serve_raw(tmp_path: Path, messages: list[dict[str, Any]]) -> tuple[dict[Any, Any], str]:
+    """`tether mcp serve` sent these messages at once, as a client that does not wait for
+    the server's replies; stdin closes once every request has its reply (or the server
+    ends). Its replies by id, and its stderr."""
+    import subprocess
+
+    lines = "".join(json.dumps({"jsonrpc": "2.0", **m}) + "\n" for m in messages)
+    wanted = {m["id"] for m in messages if "id" in m}
+    server = subprocess.Popen(
+        [sys.executable, "-c", LOADED_AT_EXIT],
+        stdin=subprocess.PIPE,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+        cwd=tmp_path,
+    )
+    assert server.stdin is not None and server.stdout is not None
+    server.stdin.write(lines)
+    server.stdin.flush()
+    replies: dict[Any, Any] = {}
+    while not wanted <= replies.keys() and (line := server.stdout.readline()):
+        reply = json.loads(line)
+        replies[reply.get("id")] = reply
+    _, stderr = server.communicate(timeout=120)
+    return replies, stderr
+
+
+def test_a_discover_the_client_gave_up_on_does_not_refuse_its_initialize(tmp_path: Path) -> None:
+    """Copilot CLI probes `server/discover` (the 2026-07-28 protocol) and, after ~10 s
+    without an answer, falls back to `initialize`; a server that was still starting reads
+    both at once. The server answers the probe with an error and serves the `initialize`
+    handshake: it never locks the connection to the era of a probe nobody waits for."""
+    replies, stderr = serve_raw(tmp_path, [DISCOVER, INITIALIZE, *LIST])
+    assert "error" in replies[0]
+    assert replies[1]["result"]["protocolVersion"] == "2025-11-25", replies[1]
+    assert {tool["name"] for tool in replies[2]["result"]["tools"]} == TOOLS, stderr
+
+
+def test_serve_lists_its_tools_before_loading_the_archive_or_the_rules(tmp_path: Path) -> None:
+    """Coding tools give a server only seconds to answer (Copilot ~10 s from spawn, on a
+    loaded box): the archive's queries, the redaction rules and the summaries load with
+    the first tool call, and the tool list is whole anyway."""
+    replies, stderr = serve_raw(tmp_path, [INITIALIZE, *LIST])
+    done = SimpleNamespace(stderr=stderr)
+    listed = replies[2]["result"]["tools"]
+    assert {tool["name"] for tool in listed} == TOOLS, done.stderr
+    for tool in listed:
+        assert tool["outputSchema"]["type"] == "object" and tool["outputSchema"]["properties"]
+        assert tool["inputSchema"]["type"] == "object"
+    loaded = json.loads(done.stderr.strip().splitlines()[-1])
+    late = ("tether.archive", "tether.redact", "tether.summary", "tether.capture", "tether.model")
+    assert [name for name in loaded if name.startswith(late)] == []
 
 
 @pytest.mark.anyio

@@ -196,7 +196,7 @@ def test_a_gone_session_file_goes_to_python_which_starts_new(bed: Bed) -> None:
     got, err, python = bed.launch("claude")
     argv = got["argv"]
     assert python and isinstance(argv, list) and argv[0] == "--session-id"
-    assert argv[1] != session_id and "has no file" in err
+    assert argv[1] != session_id and "is gone" in err
     assert not bed.fast("claude").exists()  # a new session: no fast file until it is resumed
 
 
@@ -394,7 +394,7 @@ def test_a_committed_state_cannot_point_outside_the_store(bed: Bed, tmp_path: Pa
         got, err, python = bed.launch("claude")
         argv = got["argv"]
         assert python and isinstance(argv, list) and argv[0] == "--session-id" and ID not in argv
-        assert "has no file" in err
+        assert "is gone" in err
 
 
 def test_a_committed_fast_file_of_an_older_tether_is_never_read(bed: Bed) -> None:

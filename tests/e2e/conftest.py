@@ -3,6 +3,9 @@
 from __future__ import annotations
 
 import os
+import shutil
+import tempfile
+from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from subprocess import SubprocessError
@@ -32,6 +35,19 @@ def require_qwen_and_opencode() -> None:
     if os.environ.get("TETHER_E2E", "0") not in ("", "0"):
         pytest.fail(f"{message} (TETHER_E2E is set, so this is a failure)", pytrace=False)
     pytest.skip(message)
+
+
+@pytest.fixture(scope="module")
+def tmux_dir() -> Iterator[str]:
+    """A private tmux server's socket folder (short: socket paths are limited)."""
+    if shutil.which("tmux") is None:
+        message = "tmux is not installed (apt install tmux)"
+        if os.environ.get("TETHER_E2E", "0") not in ("", "0"):
+            pytest.fail(f"{message}, and TETHER_E2E is set", pytrace=False)
+        pytest.skip(message)
+    folder = tempfile.mkdtemp(prefix="tt-e2e-", dir="/tmp")
+    yield folder
+    shutil.rmtree(folder, ignore_errors=True)
 
 
 @pytest.fixture(scope="session")

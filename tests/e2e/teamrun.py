@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import json
 import os
+import sqlite3
 import subprocess
 import sys
 import time
@@ -29,6 +30,11 @@ from tests.e2e.mockmodel import (  # noqa: E402
     bring_loopback_up,
     end_leftovers,
 )
+from tether.tools import launch  # noqa: E402
+
+READY = {"cline": clis.CLINE_READY, "opencode": ("ctrl+p commands",)}
+READY["kilo"] = READY["opencode"]
+"""What a TUI shows once it takes keys, for the tools whose resume drops a prompt."""
 
 TEAM = "crew"
 SECOND = "Second turn: what was the word?"
@@ -38,6 +44,15 @@ MOVED, MOVED_TO = "planner", "codex"
 
 def first_prompt(agent: str) -> str:
     return f"Hello from {agent}: remember the word zebra-{agent}"
+
+
+QWEN_SETTINGS = {
+    **clis.QWEN_SETTINGS,
+    # Its TUI takes no --openai-* flags from a team: the provider is in its settings.
+    "security": {"auth": {"selectedType": "openai", "apiKey": "test",
+                          "baseUrl": f"{clis.MOCK_URL}/v1"}},
+    "model": {"name": clis.QWEN_MODEL},
+}  # fmt: skip
 
 
 def write_configs(home: Path, folders: list[Path], port: str) -> None:
@@ -63,6 +78,10 @@ def write_configs(home: Path, folders: list[Path], port: str) -> None:
         home / ".copilot" / "config.json": json.dumps(
             {"trustedFolders": [str(folder) for folder in folders]}
         ),
+        home / ".qwen" / "settings.json": json.dumps(QWEN_SETTINGS),
+        **clis.opencode_config_files(home),
+        **clis.kilo_config_files(home),
+        **clis.cline_files(home),
     }
     for path, text in files.items():
         path.parent.mkdir(parents=True, exist_ok=True)
@@ -73,9 +92,11 @@ def agent_env(spec: dict[str, Any], port: str) -> dict[str, str]:
     env = clis.base_env(Path(spec["home"]))
     del env["CI"]  # Ink, the TUI library of several CLIs, draws no live screen under CI
     env.update(TERM="xterm-256color", NO_COLOR="1")
-    for each in (clis.CLAUDE_ENV, clis.CODEX_ENV, clis.GEMINI_ENV, clis.copilot_env()):
+    for each in (clis.CLAUDE_ENV, clis.CODEX_ENV, clis.GEMINI_ENV, clis.copilot_env(),
+                 clis.QWEN_ENV, clis.OPENCODE_ENV, clis.KILO_ENV, clis.CLINE_ENV):  # fmt: skip
         env.update({key: value.replace(PORT_TOKEN, port) for key, value in each.items()})
-    env["PATH"] = f"{clis.binary('claude').parent}{os.pathsep}{env['PATH']}"
+    bins = [clis.binary("claude").parent, clis.binary("kilo").parent]
+    env["PATH"] = os.pathsep.join([*map(str, bins), env["PATH"]])
     env["TETHER_HOME"] = spec["tether_home"]
     env["TMUX_TMPDIR"] = spec["tmux_dir"]
     return env
@@ -123,10 +144,38 @@ class Scenario:
     @staticmethod
     def _holds(row: dict[str, Any], text: str) -> bool:
         path = row.get("session_file")
+        if path and path.endswith(".db"):  # opencode's and Kilo's: one database of them all
+            return in_database(path, row["native_id"], text)
         try:
             return bool(path) and text in Path(path).read_text(errors="replace")
         except OSError:
             return False
+
+    def type_where_resume_drops_the_prompt(self, prompt: str) -> None:
+        """Type `prompt` into the agents whose tool's resume drops a prompt (the TUIs of
+        Cline, opencode and Kilo opened on a session): `team resume` leaves it out, and a
+        user types it."""
+        typed = self.out.setdefault("typed", {})
+        for agent in (self.record() or {}).get("agents", []):
+            if launch.spec(agent["tool"]).get("resume_takes_prompt", True):
+                continue
+            target = f"={TEAM}:={agent['name']}"
+            typed[agent["name"]] = self.wait_for_screen(target, READY[agent["tool"]])
+            if typed[agent["name"]]:
+                for keys in (["-l", prompt], ["Enter"]):
+                    subprocess.run(["tmux", "send-keys", "-t", target, *keys], env=self.env,
+                                   check=False)  # fmt: skip
+
+    def wait_for_screen(self, target: str, shows: tuple[str, ...]) -> bool:
+        started = time.monotonic()
+        while time.monotonic() - started < self.spec["timeout"]:
+            screen = subprocess.run(["tmux", "capture-pane", "-p", "-t", target], env=self.env,
+                                    capture_output=True, text=True, check=False).stdout  # fmt: skip
+            if any(text in screen for text in shows):
+                time.sleep(2)  # drawn is not yet listening: let it settle
+                return True
+            time.sleep(1)
+        return False
 
     def screens(self) -> dict[str, str]:
         shown = {}
@@ -160,10 +209,12 @@ class Scenario:
             with self.mock.lock:
                 self.out["resume_at"] = len(self.mock.requests)
             self.tether("resume", "team", "resume", TEAM, "--prompt", SECOND, "--json")
+            self.type_where_resume_drops_the_prompt(SECOND)
             if self.wait_for_turns("second", lambda _agent: SECOND):
                 self.out["status_resumed"] = self.status()
                 self.out["record_resumed"] = self.record()
-                self.move()
+                if self.spec.get("move", True):
+                    self.move()
         self.out["screens"] = self.screens()
         self.out["record"] = self.record()
         return self.out
@@ -176,6 +227,20 @@ class Scenario:
         self.tether("stop_last", "team", "stop", TEAM)
         subprocess.run(["tmux", "kill-server"], env=self.env, capture_output=True, check=False)
         self.out["leftovers"] = end_leftovers(self.spec["home"])
+
+
+def in_database(path: str, native_id: str, text: str) -> bool:
+    """Whether a part of session `native_id` in opencode's (or Kilo's) database holds
+    `text`, read while the CLI writes it (its write-ahead log included)."""
+    try:
+        db = sqlite3.connect(f"file:{path}?mode=ro", uri=True, timeout=5)
+        try:
+            query = "SELECT 1 FROM part WHERE session_id = ? AND instr(data, ?) > 0 LIMIT 1"
+            return db.execute(query, (native_id, text)).fetchone() is not None
+        finally:
+            db.close()
+    except sqlite3.Error:
+        return False
 
 
 def main(spec_path: str, out_path: str) -> int:

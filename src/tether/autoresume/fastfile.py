@@ -19,7 +19,9 @@ regular file no newer than the fast file (a state that was reset, replaced, edit
 out or removed since sends the launch to python), and the session's file is still there.
 The id and the file come from the fast file, which only tether writes, after python
 checked both (tether.tools.facts): a project cloned from a stranger cannot put an argument
-in front of the tool. Anything else: no fast file, and every launch decides in python.
+in front of the tool. Anything else: no fast file, and every launch decides in python; so
+too for a tool whose sessions are rows of one database (opencode, Kilo's CLI), where the
+file stays when a session is deleted.
 
 It is replaced atomically (rename) but not fsync'd: a crash can leave it empty or torn, and
 then it matches nothing and the launch goes to python, which writes it again.
@@ -73,6 +75,8 @@ def render(
         return None
     if session_id is None or session_file is None or not facts.get(tool).valid_id(session_id):
         return None
+    if getattr(facts.get(tool), "holds_session", None) is not None:
+        return None  # its file is a database of every session: sh cannot see one deleted
     lines = [
         MAGIC,
         f"root={root}",

@@ -134,7 +134,8 @@ def decide(
     kind: Kind,
     now: float,
 ) -> Decision:
-    """Resume the recorded session if its file is still there; else pick up a session the
+    """Resume the recorded session if its tool still has it (its file; its row, for a
+    tool that keeps a database); else pick up a session the
     tool named itself (codex) since the recorded launch; else start a new one."""
     tool_facts = facts.get(tool)
     store = tool_facts.store_roots(env, home(env))[0]
@@ -153,7 +154,7 @@ def decide(
             taken = "carrying on ai-session-manager's" if migrated else "resuming"
             note = f"{taken} session {session_id} ({root})"
             return Decision(False, session_id, note, write, found)
-        gone = f"session {session_id} has no file (never used, or deleted); "
+        gone = f"session {session_id} is gone (never used, or deleted); "
     elif state and isinstance(state.get("launched_at"), (int, float)) and tool_facts.started_since:
         picked = tool_facts.started_since(
             store, root, float(state["launched_at"]), bool(state.get("headless"))

@@ -39,13 +39,13 @@ def serve(no_scan: bool) -> None:
     recent_sessions. Diagnostics go to stderr; stdout is the protocol's.
     """
 
-    from tether.mcp.server import build
+    from tether.mcp.server import build, serve_stdio
     from tether.mcp.source import LocalArchive
     from tether.paths import db_path, tether_home
 
     home = tether_home()
     source = LocalArchive(db_path(home), home, scan=not no_scan)
-    build(lambda: source, here=here_root()).run("stdio")
+    serve_stdio(build(lambda: source, here=here_root()))
 
 
 TOOLS_HELP = "The tool to configure (repeat for several): " + ", ".join(

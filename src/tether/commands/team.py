@@ -77,7 +77,12 @@ def stop(name: str, as_json: bool) -> None:
 
 @team.command()
 @click.argument("name")
-@click.option("--prompt", metavar="TEXT", help="Send TEXT to every agent once it is back.")
+@click.option(
+    "--prompt",
+    metavar="TEXT",
+    help="Send TEXT to every agent once it is back (not to Cline, opencode and Kilo agents:"
+    " their resume opens the session and drops a prompt; type it in their window).",
+)
 @json_option
 def resume(name: str, prompt: str | None, as_json: bool) -> None:
     """Bring every agent of team NAME back on its own session (agents running are left)."""

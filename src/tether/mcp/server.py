@@ -1,9 +1,9 @@
 """tether's MCP server on the official SDK: five read-only tools over a Source.
 
 `build(source)` gives the server; `tether mcp serve` runs it on stdio over the local
-archive, and the team server mounts the same tools over streamable HTTP with a source that
-is the signed-in user's view (`source` is called once per tool call, so it may look the
-user up in the request's context).
+archive (`serve_stdio`), and the team server mounts the same tools over streamable HTTP
+with a source that is the signed-in user's view (`source` is called once per tool call,
+so it may look the user up in the request's context).
 """
 
 from __future__ import annotations
@@ -102,3 +102,28 @@ def build(source: Callable[[], Source], here: str | None = None) -> MCPServer:
         return run(lambda s: tools.sessions_touching_file(s, path, limit))
 
     return server
+
+
+def serve_stdio(server: MCPServer) -> None:
+    """Serve `server` on stdin/stdout, in the `initialize` handshake's protocol era only.
+
+    The SDK's own stdio loop serves both eras and lets the client's first request choose,
+    once. Copilot CLI opens with a `server/discover` probe (2026-07-28) and, when a server
+    that is still starting has not answered it within ~10 s, falls back to `initialize`;
+    the server then reads both, locks the connection to the probe's era, refuses the
+    `initialize` (-32022), and Copilot runs without tether. Here the probe is refused at
+    once (it carries the 2026 envelope, which the handshake era does not accept): the client
+    falls back, however slowly the server started, and every client meets one protocol.
+    """
+    import anyio
+    from mcp.server.runner import serve_loop
+    from mcp.server.stdio import stdio_server
+
+    lowlevel = server._lowlevel_server  # the SDK's public serve_loop drives this Server
+
+    async def run() -> None:
+        async with stdio_server() as (read, write), lowlevel.lifespan(lowlevel) as state:
+            options = lowlevel.create_initialization_options()
+            await serve_loop(lowlevel, read, write, lifespan_state=state, init_options=options)
+
+    anyio.run(run)

@@ -11,11 +11,11 @@ import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
-from typing import Any, Protocol
+from typing import TYPE_CHECKING, Any, Protocol
 
-from tether.archive.query import Filters, find_session, list_sessions, search
-from tether.archive.store import iter_messages
-from tether.model import Message
+if TYPE_CHECKING:  # the queries load with the first read (tether.mcp.tools says why)
+    from tether.archive.query import Filters
+    from tether.model import Message
 
 
 class Source(Protocol):
@@ -72,14 +72,21 @@ class LocalArchive:
         self._scanned = time.monotonic()
 
     def search(self, query: str, filters: Filters) -> list[dict[str, Any]]:
+        from tether.archive.query import search
+
         with self._db() as db:
             return search(db, query, filters)
 
     def sessions(self, filters: Filters) -> list[dict[str, Any]]:
+        from tether.archive.query import list_sessions
+
         with self._db() as db:
             return list_sessions(db, filters)
 
     def session(self, ident: str) -> tuple[dict[str, Any], Iterator[Message]]:
+        from tether.archive.query import find_session
+        from tether.archive.store import iter_messages
+
         with self._db() as db:
             pk, info = find_session(db, ident)
 

@@ -2,7 +2,10 @@
 schemas), redacted, and capped in size, each saying how to ask for more.
 
 No MCP SDK here: tether.mcp.server puts these on it, for stdio here and for streamable HTTP
-on the team server.
+on the team server. What the tools do is imported when a tool is first called, not with the
+types: `tether mcp serve` answers `initialize` and `tools/list` without the archive's
+queries, the redaction rules or the summaries loaded (coding tools wait only so long for a
+server: bench/mcp_start.py).
 """
 
 from __future__ import annotations
@@ -10,18 +13,16 @@ from __future__ import annotations
 import json
 from collections.abc import Iterable
 from pathlib import PurePosixPath
-from typing import Any, TypeVar
+from typing import TYPE_CHECKING, Any, TypeVar
 
 from typing_extensions import TypedDict  # pydantic reads it on 3.11 (typing.TypedDict: 3.12)
 
-from tether.archive.query import Filters
-from tether.dates import parse_since
 from tether.errors import UsageError
-from tether.mcp.source import Source
-from tether.model import Attachment, Message, Text, ToolCall, ToolResult
-from tether.redact import redact_value
-from tether.summary.calls import action
-from tether.summary.session import summarize
+
+if TYPE_CHECKING:
+    from tether.archive.query import Filters
+    from tether.mcp.source import Source
+    from tether.model import Message
 
 DEFAULT_CHARS = 20_000
 MAX_CHARS = 60_000
@@ -132,6 +133,8 @@ T = TypeVar("T")
 
 
 def _redacted(value: T) -> T:
+    from tether.redact import redact_value
+
     redacted: T = redact_value(value)
     return redacted
 
@@ -143,6 +146,8 @@ def _limit(limit: int) -> int:
 
 
 def _filters(tool: str | None, project: str | None, since: str | None, limit: int) -> Filters:
+    from tether.archive.query import Filters
+    from tether.dates import parse_since
     from tether.tools.facts import resolve
 
     return Filters(
@@ -207,7 +212,7 @@ def recent_sessions(
     rest: list[dict[str, Any]] = []
     if len(ours) < limit:
         seen = {row["id"] for row in ours}
-        others = source.sessions(Filters(limit=limit + len(ours) + 1))
+        others = source.sessions(_filters(None, None, None, limit + len(ours) + 1))
         rest = [row for row in others if row["id"] not in seen]
     rows = [*ours, *rest]
     more = None
@@ -261,6 +266,8 @@ def get_session(
 
 def message_text(message: Message) -> str:
     """A message as text: its words whole (to TEXT_CHARS), calls and results shortened."""
+    from tether.model import Attachment, Text, ToolCall, ToolResult
+
     pieces = []
     for part in message.parts:
         if isinstance(part, Text):
@@ -283,6 +290,8 @@ def _cut(text: str, limit: int) -> str:
 
 
 def session_summary(source: Source, session_id: str) -> SummaryResult:
+    from tether.summary.session import summarize
+
     row, messages = source.session(session_id)
     full = summarize(row, messages).as_dict()
     truncated = []
@@ -317,7 +326,7 @@ def sessions_touching_file(source: Source, path: str, limit: int = 10) -> Touchi
     wanted = PurePosixPath(path.strip()).parts
     if not wanted:
         raise UsageError("give a file path")
-    hits = source.search(f'"{wanted[-1]}"', Filters(limit=CANDIDATES))
+    hits = source.search(f'"{wanted[-1]}"', _filters(None, None, None, CANDIDATES))
     # A hit from the tether server names a session, not a part (kind None): its calls decide.
     candidates = dict.fromkeys(
         hit["session_id"] for hit in hits if hit.get("kind") in ("tool_call", None)
@@ -341,6 +350,9 @@ def sessions_touching_file(source: Source, path: str, limit: int = 10) -> Touchi
 def _touches(
     row: dict[str, Any], messages: Iterable[Message], wanted: tuple[str, ...]
 ) -> FileTouch | None:
+    from tether.model import ToolCall
+    from tether.summary.calls import action
+
     touch: FileTouch = {"session": info(row), "paths": [], "read": 0, "write": 0, "edit": 0,
                         "delete": 0}  # fmt: skip
     for message in messages:

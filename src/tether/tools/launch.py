@@ -104,6 +104,7 @@ def classify(tool: str, args: Sequence[str]) -> Kind:
             if name in launch["headless_flags"]:
                 kind = "headless"
             keeps_interactive |= name in launch.get("interactive_flags", ())
+            prompt |= name == launch["prompt"][0]  # its own prompt flag: `--prompt TEXT`
             value_may_follow = "=" not in word and (
                 not headless_prompt or name in launch["headless_value_flags"]
             )

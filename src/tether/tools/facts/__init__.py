@@ -215,12 +215,21 @@ def matches(store: str, pattern: str, path: str) -> bool:
 def find_session(facts: Facts, store: str, native_id: str, cwd: str | None = None) -> str | None:
     """The file below `store` that holds session `native_id` of the tool (of a session that
     ran in `cwd`, else anywhere): the newest when the tool left several; None for an id
-    that is not the tool's or a session with no file."""
+    that is not the tool's, a session with no file, or one its database no longer has."""
     pattern = facts.session_pattern(native_id, cwd) if facts.valid_id(native_id) else None
     found = session_files(store, pattern) if pattern else []
     if len(found) > 1:
         found.sort(key=_mtime)
-    return found[-1] if found else None
+    return found[-1] if found and holds(facts, found[-1], native_id) else None
+
+
+def holds(facts: Facts, path: str, native_id: str) -> bool:
+    """Whether the file found for session `native_id` still holds it. A tool that keeps
+    every session in one database (opencode, Kilo's CLI) has `holds_session(path, id)`:
+    deleting a session there removes its row, not the file. Any other tool's file is its
+    session's own."""
+    check: Callable[[str, str], bool] | None = getattr(facts, "holds_session", None)
+    return check is None or check(path, native_id)
 
 
 def checked_session(
@@ -233,7 +242,7 @@ def checked_session(
     pattern = facts.session_pattern(native_id, cwd)
     if pattern is None or not matches(store, pattern, recorded):
         return None
-    return recorded if is_regular(recorded) else None
+    return recorded if is_regular(recorded) and holds(facts, recorded, native_id) else None
 
 
 def _mtime(path: str) -> float:
@@ -265,11 +274,19 @@ def in_project(recorded: object, root: str) -> bool:
 
 def query_readonly(path: str, sql: str, params: tuple[object, ...]) -> list[tuple[Any, ...]]:
     """Rows of a query on another tool's SQLite database, opened read-only (immutable when
-    the tool is not running, so that no -wal or -shm file is made); none on any error.
+    the tool is not running, so that no -wal or -shm file is made); none on any error."""
+    return lookup_readonly(path, sql, params) or []
+
+
+def lookup_readonly(
+    path: str, sql: str, params: tuple[object, ...]
+) -> list[tuple[Any, ...]] | None:
+    """query_readonly, with None when the database could not be read (no such file, not a
+    database, locked past a second): "no rows" is then not an answer.
 
     sqlite3 is imported here, not at the top: only a launch that looks a session up pays."""
     if not is_regular(path):
-        return []
+        return None
     import sqlite3
 
     live = os.path.exists(path + "-wal") and os.path.exists(path + "-shm")
@@ -278,12 +295,12 @@ def query_readonly(path: str, sql: str, params: tuple[object, ...]) -> list[tupl
     try:
         db = sqlite3.connect(uri, uri=True, isolation_level=None, timeout=1.0)
     except sqlite3.Error:
-        return []
+        return None
     try:
         db.execute("PRAGMA query_only = ON")
         return list(db.execute(sql, params).fetchall())
     except sqlite3.Error:
-        return []
+        return None
     finally:
         db.close()
 

@@ -45,6 +45,7 @@ LAUNCH: LaunchSpec | None = {
         *("profile", "remote", "daemon", "config", "worktree", "help"),
     ),
     "prompt": ("--prompt", "{prompt}"),
+    "resume_takes_prompt": False,  # as opencode's TUI (kilo 7.7.9: seen in tmux)
 }
 
 
@@ -62,6 +63,12 @@ def session_pattern(native_id: str, cwd: str | None) -> str | None:
     if native_id.startswith("ses_"):
         return f"{APP}.db"
     return f"tasks/{native_id}/api_conversation_history.json"
+
+
+def holds_session(path: str, native_id: str) -> bool:
+    """A CLI session (`ses_…`) is a row of kilo.db, as opencode's are; a task of the
+    extension is its own folder."""
+    return not native_id.startswith("ses_") or opencode.holds_session(path, native_id)
 
 
 def started_since(store: str, cwd: str, since: float, headless: bool) -> list[tuple[str, str]]:
