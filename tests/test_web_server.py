@@ -38,6 +38,26 @@ def csrf_of(page: httpx.Response) -> str:
     return found[1]
 
 
+def test_a_pushed_session_is_read_back_before_anyone_opens_it(w: World) -> None:
+    """The push queued its sessions to be read back: they appear in the server's cache with
+    no page opened (this test runs first), and the first page is served from that file."""
+    import time
+
+    held = Path(w.server.home) / "server" / "held"
+    deadline = time.monotonic() + 120
+    while time.monotonic() < deadline:
+        built = {path.name.split("-")[1]: path for path in held.glob("*.db")}
+        if {ALICE_SID, BOB_SID, CAROL_SID} <= set(built):
+            break
+        time.sleep(0.2)
+    assert {ALICE_SID, BOB_SID, CAROL_SID} <= set(built), sorted(held.iterdir())
+    before = built[ALICE_SID].stat().st_ino
+    page = w.browser(w.alice).get(f"/s/{ALICE_SID}")
+    assert page.status_code == 200 and WORD in page.text
+    assert built[ALICE_SID].stat().st_ino == before  # a hit: the file the push built
+    assert not list(held.glob(".build-*"))
+
+
 def test_each_sees_own_and_teams_not_anothers(w: World) -> None:
     alice = w.browser(w.alice)
     listed = alice.get("/sessions.json").json()

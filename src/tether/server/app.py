@@ -57,6 +57,7 @@ def create_app(runtime: Runtime, held: Path | None = None) -> FastAPI:
         swagger_ui_oauth2_redirect_url=None,
     )
     app.state.tether = runtime
+    app.state.held = readback  # a push has what it took read back ahead of the pages
     errors.install(app)
     app.include_router(health.router)
     for module in (enrol, chunks, push, sessions, search, handoffs, signin):
