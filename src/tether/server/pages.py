@@ -12,6 +12,7 @@ from sqlalchemy import Engine
 from tether.archive import pages
 from tether.errors import NotFoundError
 from tether.server.held import Held
+from tether.server.routes.search import NEWEST
 from tether.server.views import Sessions, as_row, narrowing
 from tether.web.source import (
     Facets,
@@ -59,7 +60,8 @@ class PagesSource:
     def search(
         self, viewer: Viewer, query: str, filters: SessionFilters, offset: int, limit: int
     ) -> Page:
-        found = self._of(viewer).search(query, narrowing(filters), offset + limit + 1)
+        sessions, narrow = self._of(viewer), narrowing(filters)
+        found = sessions.search(query, narrow, offset + limit + 1)
         rows = [
             as_row(head)
             | {
@@ -72,10 +74,15 @@ class PagesSource:
             }
             for head in found[offset : offset + limit]
         ]
-        note = None
+        notes = []
+        if sessions.capped(query, narrow):
+            notes.append(
+                f"The words are in {NEWEST:,} places or more: these are the best of the"
+                f" {NEWEST:,} newest. More words or a filter narrow the search."
+            )
         if filters.role:
-            note = "The server searches whole sessions: the role filter is not used here."
-        return Page(rows, offset, limit, len(found) > offset + limit, note=note)
+            notes.append("The server searches whole sessions: the role filter is not used here.")
+        return Page(rows, offset, limit, len(found) > offset + limit, note=" ".join(notes) or None)
 
     def session(self, viewer: Viewer, ident: str) -> Row:
         head, _ = self._of(viewer).find(ident)

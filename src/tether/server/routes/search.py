@@ -15,7 +15,6 @@ from sqlalchemy import (
     Connection,
     String,
     column,
-    desc,
     func,
     literal_column,
     select,
@@ -31,7 +30,10 @@ from tether.server.scope import visible_sessions
 
 router = APIRouter(tags=["search"])
 CANDIDATES = 500
-"""Pieces ranked before they are grouped by session."""
+"""Best pieces kept before they are grouped by session."""
+NEWEST = 5_000
+"""A search ranks the newest this many pieces of text its words are in (a common word is
+in nearly every session: ranking them all took seconds), as `tether web` does."""
 SNIPPET_OPTIONS = "StartSel=«,StopSel=»,MaxFragments=1,MaxWords=24,MinWords=8"
 _TOKEN = re.compile(r'"[^"]*"|\S+')
 Narrow = tuple[ColumnElement[bool], ...]
@@ -53,47 +55,68 @@ def fts5_query(query: str) -> str:
     return " ".join(out)
 
 
-def _ranked(
-    connection: Connection, query: str, user_id: int, narrow: Narrow = ()
-) -> list[tuple[int, str]]:
-    """(session pk, snippet) of the best pieces of the sessions `user_id` may see (and that
-    meet every condition of `narrow`)."""
+def _matching(connection: Connection, query: str, user_id: int, narrow: Narrow) -> Any:
+    """SELECT (piece id, session pk, rank) of the newest NEWEST pieces of text that match
+    `query` in the sessions `user_id` may see (and that meet `narrow`), as a subquery."""
     visible = search_docs.c.session_pk.in_(
         select(sessions.c.pk).where(visible_sessions(user_id), *narrow)
     )
     if connection.dialect.name == "postgresql":
         words = func.websearch_to_tsquery("simple", query)
         tsv: ColumnElement[Any] = literal_column("search_docs.tsv")
-        best = (
+        found = (
             select(
-                search_docs.c.id, search_docs.c.session_pk, func.ts_rank(tsv, words).label("rank")
+                search_docs.c.id,
+                search_docs.c.session_pk,
+                (-func.ts_rank(tsv, words)).label("rank"),
             )
             .where(tsv.op("@@")(words), visible)
-            .order_by(desc("rank"))
-            .limit(CANDIDATES)
-            .subquery()
-        )
-        snippet = func.ts_headline(
-            "simple", search_docs.c.text, words, SNIPPET_OPTIONS, type_=String
-        )
-        statement = (
-            select(best.c.session_pk, snippet)
-            .join(search_docs, search_docs.c.id == best.c.id)
-            .order_by(best.c.rank.desc())
+            .order_by(search_docs.c.id.desc())
         )
     else:
         fts = table("search_fts", column("rowid"), column("rank"))
-        statement = (
-            select(
-                search_docs.c.session_pk,
-                func.snippet(literal_column("search_fts"), 0, "«", "»", "…", 16, type_=String),
-            )
+        found = (
+            select(search_docs.c.id, search_docs.c.session_pk, fts.c.rank)
             .select_from(fts.join(search_docs, search_docs.c.id == fts.c.rowid))
             .where(literal_column("search_fts").op("MATCH")(fts5_query(query)), visible)
-            .order_by(fts.c.rank)
-            .limit(CANDIDATES)
+            .order_by(fts.c.rowid.desc())  # the index's own order: no sort, no rank of the rest
         )
-    return [(int(pk), str(snippet)) for pk, snippet in connection.execute(statement)]
+    return found.limit(NEWEST).subquery()
+
+
+def _ranked(
+    connection: Connection, query: str, user_id: int, narrow: Narrow = ()
+) -> list[tuple[int, int]]:
+    """(piece id, session pk) of the best of the newest matching pieces, best first."""
+    newest = _matching(connection, query, user_id, narrow)
+    statement = select(newest.c.id, newest.c.session_pk).order_by(newest.c.rank).limit(CANDIDATES)
+    return [(int(piece), int(pk)) for piece, pk in connection.execute(statement)]
+
+
+def _snippets(connection: Connection, query: str, pieces: list[int]) -> dict[int, str]:
+    """Each piece's snippet around the words: made for one page of hits only (a snippet
+    reads its whole piece, up to 256 KB)."""
+    if connection.dialect.name == "postgresql":
+        words = func.websearch_to_tsquery("simple", query)
+        snippet = func.ts_headline(
+            "simple", search_docs.c.text, words, SNIPPET_OPTIONS, type_=String
+        )
+        statement = select(search_docs.c.id, snippet).where(search_docs.c.id.in_(pieces))
+    else:
+        fts = table("search_fts", column("rowid"))
+        snippet = func.snippet(literal_column("search_fts"), 0, "«", "»", "…", 16, type_=String)
+        statement = select(fts.c.rowid, snippet).where(
+            literal_column("search_fts").op("MATCH")(fts5_query(query)), fts.c.rowid.in_(pieces)
+        )
+    return {int(piece): str(text) for piece, text in connection.execute(statement)}
+
+
+def capped(connection: Connection, query: str, user_id: int, narrow: Narrow = ()) -> bool:
+    """Whether `query` is in NEWEST pieces of text or more (a search then ranked only the
+    newest of them)."""
+    newest = _matching(connection, query, user_id, narrow)
+    count = connection.execute(select(func.count()).select_from(newest)).scalar_one()
+    return bool(count >= NEWEST)
 
 
 @router.get("/search")
@@ -123,20 +146,21 @@ def search_heads(
         if connection.dialect.name == "sqlite" and "fts5" in str(exc.orig).lower():
             raise bad_request(f"cannot search for {q!r}: {exc.orig}") from None
         raise
-    order: dict[int, str] = {}
-    for pk, snippet in ranked:
-        order.setdefault(pk, snippet)
-    if not order:
+    best: dict[int, int] = {}
+    for piece, pk in ranked:
+        if len(best) >= limit:
+            break
+        best.setdefault(pk, piece)
+    if not best:
         return []
-    rows = connection.execute(heads(user_id).where(sessions.c.pk.in_(list(order)))).all()
+    snippets = _snippets(connection, q, list(best.values()))
+    rows = connection.execute(heads(user_id).where(sessions.c.pk.in_(list(best)))).all()
     handed = handed_to(connection, user_id)
     found = {row._mapping["pk"]: row for row in rows}
     hits = []
-    for pk, snippet in order.items():
+    for pk, piece in best.items():
         if pk in found:
             hit = head_dict(found[pk], user_id, handed)
-            hit["snippet"] = snippet
+            hit["snippet"] = snippets.get(piece, "")
             hits.append(hit)
-        if len(hits) >= limit:
-            break
     return hits
