@@ -187,6 +187,8 @@ def test_mcp_over_http_answers_each_user_with_their_own(w: World) -> None:
 
 
 def test_a_handoff_from_the_page_lands_in_the_inbox(w: World) -> None:
+    bob = w.browser(w.bob)
+    assert bob.get("/sessions.json").json()["facets"]["people"] == [["bob", 1]]  # kept now
     alice = w.browser(w.alice)
     page = alice.get(f"/s/{ALICE_SID}")
     assert "<option>bob</option>" in page.text and "<option>carol</option>" in page.text
@@ -197,7 +199,9 @@ def test_a_handoff_from_the_page_lands_in_the_inbox(w: World) -> None:
     theirs = alice.post(f"/s/{CAROL_SID}/handoff", data=form, headers=w.origin)
     assert theirs.status_code == 404
 
-    bob = w.browser(w.bob)
+    # the counts kept for bob's filters went with the handoff's change number
+    people = bob.get("/sessions.json").json()["facets"]["people"]
+    assert sorted(people) == [["alice", 1], ["bob", 1]]
     inbox = bob.get("/inbox.json").json()["handoffs"]
     assert [(i["from"], i["note"], i["session"]["id"]) for i in inbox] == [
         ("alice", "take over <b>this</b>", ALICE_SID)

@@ -195,6 +195,25 @@ class Sessions:
                 raise NotFoundError("this session's files hold no session tether can read")
             yield head, db, int(found[0])
 
+    def seen_mark(self) -> tuple[Any, ...]:
+        """What changes when what this user sees may have: the last change number (every
+        push and handoff takes one), the users (a removed user's sessions go) and the teams
+        the user is in."""
+        from tether.server.schema import counter, team_members
+
+        with self._reading() as connection:
+            mark = connection.execute(
+                select(
+                    select(counter.c.value).scalar_subquery(),
+                    select(func.count()).select_from(users).scalar_subquery(),
+                    select(func.max(users.c.id)).scalar_subquery(),
+                )
+            ).one()
+            mine = connection.execute(
+                select(team_members.c.team_id).where(team_members.c.user_id == self.user_id)
+            ).scalars()
+            return (*mark, *sorted(mine))
+
     def facets(self) -> dict[str, list[tuple[str, int]]]:
         """Each filter's values with their sessions, most first. The database counts the
         sessions per distinct (tool, models, project, owner, team): a few hundred rows to
