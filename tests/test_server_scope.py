@@ -91,3 +91,26 @@ def test_the_list_and_its_facets_whichever_way_they_are_read(engine: Engine) -> 
     assert dict(facets["people"]) == {"alice": 3, "carol": 1, "bob": 1}
     assert dict(facets["teams"]) == {"backend": 1} and dict(facets["tools"]) == {"claude": 5}
     assert dict(facets["projects"]) == {"/p/0": 2, "/p/1": 3}
+
+
+def test_a_common_word_ranks_only_the_newest_places_it_is_in(engine: Engine) -> None:
+    """Past NEWEST pieces of text the search says it ranked only the newest; the cap counts
+    only what the user may see."""
+    from tether.server.routes.search import NEWEST
+    from tether.server.schema import search_docs
+    from tether.server.views import Sessions
+
+    with transaction(engine) as c:
+        pk = {n: p for p, n in c.execute(select(sessions.c.pk, sessions.c.native_id))}
+        c.execute(
+            insert(search_docs),
+            [{"session_pk": pk["a1"], "seq": n, "text": "common words"} for n in range(NEWEST)]
+            + [{"session_pk": pk["a2"], "seq": 0, "text": "common and rare words"}],
+        )
+    alice, bob = Sessions(engine, None, 1), Sessions(engine, None, 2)  # type: ignore[arg-type]
+    hits, capped = alice.search("common", (), 10)
+    assert capped and {h["native_id"] for h in hits} == {"a1", "a2"}
+    assert "«common»" in hits[0]["snippet"]
+    hits, capped = alice.search("rare", (), 10)
+    assert not capped and [h["native_id"] for h in hits] == ["a2"]
+    assert bob.search("common", (), 10) == ([], False)

@@ -84,7 +84,7 @@ class PagesSource:
         self, viewer: Viewer, query: str, filters: SessionFilters, offset: int, limit: int
     ) -> Page:
         sessions, narrow = self._of(viewer), narrowing(filters)
-        found = sessions.search(query, narrow, offset + limit + 1)
+        found, capped = sessions.search(query, narrow, offset + limit + 1)
         rows = [
             as_row(head)
             | {
@@ -98,7 +98,7 @@ class PagesSource:
             for head in found[offset : offset + limit]
         ]
         notes = []
-        if sessions.capped(query, narrow):
+        if capped:
             notes.append(
                 f"The words are in {NEWEST:,} places or more: these are the best of the"
                 f" {NEWEST:,} newest. More words or a filter narrow the search."

@@ -20,7 +20,7 @@ from sqlalchemy import ColumnElement, Connection, Engine, and_, func, or_, selec
 from tether.errors import NotFoundError, UsageError
 from tether.server.db import transaction
 from tether.server.held import Held, HeldSession
-from tether.server.routes.search import Narrow, capped, search_heads
+from tether.server.routes.search import Narrow, search_heads
 from tether.server.routes.sessions import handed_to, head_dict, heads
 from tether.server.schema import handoffs, sessions, teams, users
 from tether.server.scope import visible_sessions
@@ -138,14 +138,10 @@ class Sessions:
         """About how many sessions the server holds (its highest row number: no scan)."""
         return int(connection.execute(select(func.max(sessions.c.pk))).scalar() or 0)
 
-    def search(self, query: str, narrow: Narrow, limit: int) -> list[Row]:
+    def search(self, query: str, narrow: Narrow, limit: int) -> tuple[list[Row], bool]:
+        """(hits, whether only the newest places the words are in were ranked)."""
         with self._reading() as connection:
             return search_heads(connection, query, self.user_id, narrow, limit)
-
-    def capped(self, query: str, narrow: Narrow) -> bool:
-        """Whether a search for `query` ranked only the newest places its words are in."""
-        with self._reading() as connection:
-            return capped(connection, query, self.user_id, narrow)
 
     def find(self, ident: str) -> tuple[Row, HeldSession]:
         """One session by tether id, unique prefix or the tool's own id: yours before a

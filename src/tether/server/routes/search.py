@@ -29,8 +29,6 @@ from tether.server.schema import search_docs, sessions
 from tether.server.scope import visible_sessions
 
 router = APIRouter(tags=["search"])
-CANDIDATES = 500
-"""Best pieces kept before they are grouped by session."""
 NEWEST = 5_000
 """A search ranks the newest this many pieces of text its words are in (a common word is
 in nearly every session: ranking them all took seconds), as `tether web` does."""
@@ -85,12 +83,29 @@ def _matching(connection: Connection, query: str, user_id: int, narrow: Narrow) 
 
 
 def _ranked(
-    connection: Connection, query: str, user_id: int, narrow: Narrow = ()
-) -> list[tuple[int, int]]:
-    """(piece id, session pk) of the best of the newest matching pieces, best first."""
+    connection: Connection, query: str, user_id: int, narrow: Narrow, limit: int
+) -> tuple[list[tuple[int, int]], bool]:
+    """(piece id, session pk) of the best piece of each of the `limit` best sessions among
+    the newest matching pieces, best first; and whether there were NEWEST of them (or more:
+    only the newest were ranked)."""
     newest = _matching(connection, query, user_id, narrow)
-    statement = select(newest.c.id, newest.c.session_pk).order_by(newest.c.rank).limit(CANDIDATES)
-    return [(int(piece), int(pk)) for piece, pk in connection.execute(statement)]
+    each = select(
+        newest.c.id,
+        newest.c.session_pk,
+        newest.c.rank,
+        func.row_number()
+        .over(partition_by=newest.c.session_pk, order_by=newest.c.rank)
+        .label("nth"),
+        func.count().over().label("found"),
+    ).subquery()
+    statement = (
+        select(each.c.id, each.c.session_pk, each.c.found)
+        .where(each.c.nth == 1)
+        .order_by(each.c.rank)
+        .limit(limit)
+    )
+    rows = connection.execute(statement).all()
+    return [(int(piece), int(pk)) for piece, pk, _ in rows], bool(rows and rows[0][2] >= NEWEST)
 
 
 def _snippets(connection: Connection, query: str, pieces: list[int]) -> dict[int, str]:
@@ -111,14 +126,6 @@ def _snippets(connection: Connection, query: str, pieces: list[int]) -> dict[int
     return {int(piece): str(text) for piece, text in connection.execute(statement)}
 
 
-def capped(connection: Connection, query: str, user_id: int, narrow: Narrow = ()) -> bool:
-    """Whether `query` is in NEWEST pieces of text or more (a search then ranked only the
-    newest of them)."""
-    newest = _matching(connection, query, user_id, narrow)
-    count = connection.execute(select(func.count()).select_from(newest)).scalar_one()
-    return bool(count >= NEWEST)
-
-
 @router.get("/search")
 def search(
     who: Authenticated,
@@ -130,29 +137,26 @@ def search(
     if not q.strip():
         raise bad_request("the search query is empty")
     with transaction(request.app.state.tether.engine, reading=True) as connection:
-        return search_heads(connection, q, who.user_id, limit=limit)
+        return search_heads(connection, q, who.user_id, limit=limit)[0]
 
 
 def search_heads(
     connection: Connection, q: str, user_id: int, narrow: Narrow = (), limit: int = 20
-) -> list[dict[str, Any]]:
+) -> tuple[list[dict[str, Any]], bool]:
     """The heads of the sessions `user_id` may see that match `q`, best first, each with a
-    `snippet` (the API's route, the web pages and the MCP tools)."""
+    `snippet` (the API's route, the web pages and the MCP tools); and whether only the
+    newest NEWEST places the words are in were ranked."""
     from sqlalchemy.exc import OperationalError, ProgrammingError
 
     try:
-        ranked = _ranked(connection, q, user_id, narrow)
+        ranked, capped = _ranked(connection, q, user_id, narrow, limit)
     except (OperationalError, ProgrammingError) as exc:
         if connection.dialect.name == "sqlite" and "fts5" in str(exc.orig).lower():
             raise bad_request(f"cannot search for {q!r}: {exc.orig}") from None
         raise
-    best: dict[int, int] = {}
-    for piece, pk in ranked:
-        if len(best) >= limit:
-            break
-        best.setdefault(pk, piece)
+    best = {pk: piece for piece, pk in ranked}
     if not best:
-        return []
+        return [], capped
     snippets = _snippets(connection, q, list(best.values()))
     rows = connection.execute(heads(user_id).where(sessions.c.pk.in_(list(best)))).all()
     handed = handed_to(connection, user_id)
@@ -163,4 +167,4 @@ def search_heads(
             hit = head_dict(found[pk], user_id, handed)
             hit["snippet"] = snippets.get(piece, "")
             hits.append(hit)
-    return hits
+    return hits, capped
