@@ -38,6 +38,26 @@ def csrf_of(page: httpx.Response) -> str:
     return found[1]
 
 
+def test_a_pushed_session_is_read_back_before_anyone_opens_it(w: World) -> None:
+    """The push queued its sessions to be read back: they appear in the server's cache with
+    no page opened (this test runs first), and the first page is served from that file."""
+    import time
+
+    held = Path(w.server.home) / "server" / "held"
+    deadline = time.monotonic() + 120
+    while time.monotonic() < deadline:
+        built = {path.name.split("-")[1]: path for path in held.glob("*.db")}
+        if {ALICE_SID, BOB_SID, CAROL_SID} <= set(built):
+            break
+        time.sleep(0.2)
+    assert {ALICE_SID, BOB_SID, CAROL_SID} <= set(built), sorted(held.iterdir())
+    before = built[ALICE_SID].stat().st_ino
+    page = w.browser(w.alice).get(f"/s/{ALICE_SID}")
+    assert page.status_code == 200 and WORD in page.text
+    assert built[ALICE_SID].stat().st_ino == before  # a hit: the file the push built
+    assert not list(held.glob(".build-*"))
+
+
 def test_each_sees_own_and_teams_not_anothers(w: World) -> None:
     alice = w.browser(w.alice)
     listed = alice.get("/sessions.json").json()
@@ -167,6 +187,8 @@ def test_mcp_over_http_answers_each_user_with_their_own(w: World) -> None:
 
 
 def test_a_handoff_from_the_page_lands_in_the_inbox(w: World) -> None:
+    bob = w.browser(w.bob)
+    assert bob.get("/sessions.json").json()["facets"]["people"] == [["bob", 1]]  # kept now
     alice = w.browser(w.alice)
     page = alice.get(f"/s/{ALICE_SID}")
     assert "<option>bob</option>" in page.text and "<option>carol</option>" in page.text
@@ -177,7 +199,9 @@ def test_a_handoff_from_the_page_lands_in_the_inbox(w: World) -> None:
     theirs = alice.post(f"/s/{CAROL_SID}/handoff", data=form, headers=w.origin)
     assert theirs.status_code == 404
 
-    bob = w.browser(w.bob)
+    # the counts kept for bob's filters went with the handoff's change number
+    people = bob.get("/sessions.json").json()["facets"]["people"]
+    assert sorted(people) == [["alice", 1], ["bob", 1]]
     inbox = bob.get("/inbox.json").json()["handoffs"]
     assert [(i["from"], i["note"], i["session"]["id"]) for i in inbox] == [
         ("alice", "take over <b>this</b>", ALICE_SID)

@@ -47,7 +47,7 @@ def create_app(runtime: Runtime, held: Path | None = None) -> FastAPI:
     readback = Held(runtime.engine, runtime.storage, held or server_home() / "held")
     mcp = McpEndpoint(runtime.engine, readback)
     app = FastAPI(
-        lifespan=lambda _app: _running(mcp),
+        lifespan=lambda app: _running(mcp, app.state.pages.state.warm_up),
         title="tether server",
         version=__version__,
         description="Sessions of AI coding tools, synced between machines and teammates.",
@@ -57,6 +57,7 @@ def create_app(runtime: Runtime, held: Path | None = None) -> FastAPI:
         swagger_ui_oauth2_redirect_url=None,
     )
     app.state.tether = runtime
+    app.state.held = readback  # a push has what it took read back ahead of the pages
     errors.install(app)
     app.include_router(health.router)
     for module in (enrol, chunks, push, sessions, search, handoffs, signin):
@@ -68,14 +69,19 @@ def create_app(runtime: Runtime, held: Path | None = None) -> FastAPI:
 
 
 @asynccontextmanager
-async def _running(mcp: McpEndpoint) -> AsyncIterator[None]:
-    """While the server runs: the MCP transport's task group; and the redaction rules load
-    in the background at start (seconds; the first page would wait for them)."""
+async def _running(mcp: McpEndpoint, pages_warm_up: Callable[[], None]) -> AsyncIterator[None]:
+    """While the server runs: the MCP transport's task group; and the redaction rules and
+    the pages' templates load in the background at start (seconds; the first page would
+    wait for them)."""
     import threading
 
     from tether.web.serve import warm_up
 
-    threading.Thread(target=warm_up, name="warm-up", daemon=True).start()
+    def both() -> None:
+        warm_up()
+        pages_warm_up()
+
+    threading.Thread(target=both, name="warm-up", daemon=True).start()
     async with mcp.running():
         yield
 
@@ -90,6 +96,7 @@ def _add_pages(app: FastAPI, runtime: Runtime, held: Held) -> None:
     app.router.routes.extend(routes(runtime.engine))
     source = PagesSource(runtime.engine, held)
     web = pages(source, CookieAuth(runtime.engine), static_version=__version__)
+    app.state.pages = web
     api_not_found = app.router.default
 
     async def fallback(scope: Scope, receive: Receive, send: Send) -> None:

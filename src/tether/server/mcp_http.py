@@ -37,7 +37,7 @@ class UserSessions:
         self.of = sessions
 
     def search(self, query: str, filters: Filters) -> list[dict[str, Any]]:
-        found = self.of.search(query, narrowing(filters), filters.limit)
+        found, _ = self.of.search(query, narrowing(filters), filters.limit)
         # The server ranks whole sessions: a hit names the session, not the message.
         return [
             as_row(head)

@@ -5,13 +5,17 @@ their inbox. The pages themselves are tether.web's, the same as `tether web` ser
 
 from __future__ import annotations
 
+import threading
+import time
 from dataclasses import dataclass
+from typing import Any
 
 from sqlalchemy import Engine
 
 from tether.archive import pages
 from tether.errors import NotFoundError
 from tether.server.held import Held
+from tether.server.routes.search import NEWEST
 from tether.server.views import Sessions, as_row, narrowing
 from tether.web.source import (
     Facets,
@@ -23,6 +27,11 @@ from tether.web.source import (
     SessionFilters,
     Viewer,
 )
+
+FACETS_FOR = 60.0
+"""Seconds a user's filters' counts are kept at most."""
+FACETS_KEPT = 1000
+"""Users whose counts are kept at once (the oldest kept go first)."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -40,6 +49,8 @@ class PagesSource:
     def __init__(self, engine: Engine, held: Held) -> None:
         self.engine = engine
         self.held = held
+        self._facets: dict[int, tuple[tuple[Any, ...], Facets]] = {}
+        self._lock = threading.Lock()
 
     def _of(self, viewer: Viewer) -> Sessions:
         if not isinstance(viewer, Member) or viewer.user_id <= 0:
@@ -51,15 +62,29 @@ class PagesSource:
         return Page(rows, offset, limit, offset + len(rows) < total, total)
 
     def facets(self, viewer: Viewer) -> Facets:
-        found = self._of(viewer).facets()
-        return Facets(
+        """Counted again only when what the user sees may have changed (or a minute has
+        passed): over 25,000 sessions the counts cost more than the rest of a page."""
+        sessions = self._of(viewer)
+        key = (*sessions.seen_mark(), int(time.monotonic() // FACETS_FOR))
+        with self._lock:
+            kept = self._facets.get(sessions.user_id)
+        if kept is not None and kept[0] == key:
+            return kept[1]
+        found = sessions.facets()
+        facets = Facets(
             found["tools"], found["models"], found["projects"], found["people"], found["teams"]
         )
+        with self._lock:
+            if len(self._facets) >= FACETS_KEPT:
+                self._facets.pop(next(iter(self._facets)))
+            self._facets[sessions.user_id] = (key, facets)
+        return facets
 
     def search(
         self, viewer: Viewer, query: str, filters: SessionFilters, offset: int, limit: int
     ) -> Page:
-        found = self._of(viewer).search(query, narrowing(filters), offset + limit + 1)
+        sessions, narrow = self._of(viewer), narrowing(filters)
+        found, capped = sessions.search(query, narrow, offset + limit + 1)
         rows = [
             as_row(head)
             | {
@@ -72,10 +97,15 @@ class PagesSource:
             }
             for head in found[offset : offset + limit]
         ]
-        note = None
+        notes = []
+        if capped:
+            notes.append(
+                f"The words are in {NEWEST:,} places or more: these are the best of the"
+                f" {NEWEST:,} newest. More words or a filter narrow the search."
+            )
         if filters.role:
-            note = "The server searches whole sessions: the role filter is not used here."
-        return Page(rows, offset, limit, len(found) > offset + limit, note=note)
+            notes.append("The server searches whole sessions: the role filter is not used here.")
+        return Page(rows, offset, limit, len(found) > offset + limit, note=" ".join(notes) or None)
 
     def session(self, viewer: Viewer, ident: str) -> Row:
         head, _ = self._of(viewer).find(ident)

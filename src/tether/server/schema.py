@@ -129,6 +129,9 @@ sessions = Table(
     UniqueConstraint("owner_id", "session_id", name="sessions_owner_session"),
     Index("sessions_change", "change"),
     Index("sessions_session_id", "session_id"),
+    Index("sessions_updated", "updated_at", "pk"),
+    Index("sessions_native_id", "native_id"),
+    Index("sessions_parent_id", "parent_id"),
 )
 
 session_sources = Table(

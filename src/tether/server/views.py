@@ -107,22 +107,39 @@ class Sessions:
 
     def listed(self, narrow: Narrow, offset: int, limit: int) -> tuple[list[Row], int]:
         """(rows, how many in all), most recently updated first."""
-        query = heads(self.user_id).where(*narrow)
         with self._reading() as connection:
+            visible, most = self._visible(connection)
+            total = self._count(connection, narrow, indexed=not most) if narrow else visible
+            scan = total > 0 and (offset + limit) * self._largest(connection) < total * total
             rows = self._heads(
                 connection,
-                query.order_by(sessions.c.updated_at.desc(), sessions.c.pk.desc())
+                heads(self.user_id, indexed=not scan)
+                .where(*narrow)
+                .order_by(sessions.c.updated_at.desc(), sessions.c.pk.desc())
                 .offset(offset)
                 .limit(limit),
             )
-            total = connection.execute(
-                select(func.count()).select_from(
-                    sessions.select().where(visible_sessions(self.user_id), *narrow).subquery()
-                )
-            ).scalar_one()
-        return [as_row(row) for row in rows], int(total)
+        return [as_row(row) for row in rows], total
 
-    def search(self, query: str, narrow: Narrow, limit: int) -> list[Row]:
+    def _count(self, connection: Connection, narrow: Narrow = (), indexed: bool = True) -> int:
+        query = select(func.count()).where(visible_sessions(self.user_id, indexed), *narrow)
+        return int(connection.execute(query.select_from(sessions)).scalar_one())
+
+    def _visible(self, connection: Connection) -> tuple[int, bool]:
+        """(how many sessions the user sees, whether that is most of the table). For most,
+        one pass over the table beats fetching each row by owner, team and handoff; and a
+        page newest first is cheaper read in `updated_at` order, skipping what is not
+        theirs (about page end x all / matching rows), than all matching sorted."""
+        visible = self._count(connection)
+        return visible, 3 * visible > self._largest(connection)
+
+    @staticmethod
+    def _largest(connection: Connection) -> int:
+        """About how many sessions the server holds (its highest row number: no scan)."""
+        return int(connection.execute(select(func.max(sessions.c.pk))).scalar() or 0)
+
+    def search(self, query: str, narrow: Narrow, limit: int) -> tuple[list[Row], bool]:
+        """(hits, whether only the newest places the words are in were ranked)."""
         with self._reading() as connection:
             return search_heads(connection, query, self.user_id, narrow, limit)
 
@@ -174,28 +191,51 @@ class Sessions:
                 raise NotFoundError("this session's files hold no session tether can read")
             yield head, db, int(found[0])
 
+    def seen_mark(self) -> tuple[Any, ...]:
+        """What changes when what this user sees may have: the last change number (every
+        push and handoff takes one), the users (a removed user's sessions go) and the teams
+        the user is in."""
+        from tether.server.schema import counter, team_members
+
+        with self._reading() as connection:
+            mark = connection.execute(
+                select(
+                    select(counter.c.value).scalar_subquery(),
+                    select(func.count()).select_from(users).scalar_subquery(),
+                    select(func.max(users.c.id)).scalar_subquery(),
+                )
+            ).one()
+            mine = connection.execute(
+                select(team_members.c.team_id).where(team_members.c.user_id == self.user_id)
+            ).scalars()
+            return (*mark, *sorted(mine))
+
     def facets(self) -> dict[str, list[tuple[str, int]]]:
-        """Each filter's values with their sessions, most first."""
-        query = (
-            select(
-                sessions.c.tool, sessions.c.models, sessions.c.project, users.c.name, teams.c.name
-            )
-            .join(users, users.c.id == sessions.c.owner_id)
-            .outerjoin(teams, teams.c.id == sessions.c.team_id)
-            .where(visible_sessions(self.user_id))
-        )
+        """Each filter's values with their sessions, most first. The database counts the
+        sessions per distinct (tool, models, project, owner, team): a few hundred rows to
+        add up here, not one per session."""
         counts: dict[str, Counter[str]] = {
             k: Counter() for k in ("tools", "models", "projects", "people", "teams")
         }
+        c = sessions.c
         with self._reading() as connection:
-            for tool, models, project, owner, team in connection.execute(query):
-                counts["tools"][tool] += 1
-                counts["models"].update(set(json.loads(models or "[]")))
-                counts["people"][owner] += 1
+            _, scan = self._visible(connection)
+            query = (
+                select(c.tool, c.models, c.project, users.c.name, teams.c.name, func.count())
+                .join(users, users.c.id == c.owner_id)
+                .outerjoin(teams, teams.c.id == c.team_id)
+                .where(visible_sessions(self.user_id, indexed=not scan))
+                .group_by(c.tool, c.models, c.project, users.c.name, teams.c.name)
+            )
+            for tool, models, project, owner, team, n in connection.execute(query):
+                counts["tools"][tool] += n
+                for model in set(json.loads(models or "[]")):
+                    counts["models"][model] += n
+                counts["people"][owner] += n
                 if project:
-                    counts["projects"][project] += 1
+                    counts["projects"][project] += n
                 if team:
-                    counts["teams"][team] += 1
+                    counts["teams"][team] += n
         return {key: counter.most_common() for key, counter in counts.items()}
 
     def related(self, session_id: str) -> tuple[Row | None, list[Row], list[Row]]:
@@ -239,19 +279,20 @@ class Sessions:
         return parent, [as_row(child) for child in children], moves
 
     def projects(self) -> list[Row]:
-        query = (
-            select(
-                sessions.c.project,
-                sessions.c.tool,
-                func.count(),
-                func.sum(sessions.c.message_count),
-                func.max(sessions.c.updated_at),
-            )
-            .where(visible_sessions(self.user_id), sessions.c.project.is_not(None))
-            .group_by(sessions.c.project, sessions.c.tool)
-        )
         out: dict[str, Row] = {}
         with self._reading() as connection:
+            _, scan = self._visible(connection)
+            query = (
+                select(
+                    sessions.c.project,
+                    sessions.c.tool,
+                    func.count(),
+                    func.sum(sessions.c.message_count),
+                    func.max(sessions.c.updated_at),
+                )
+                .where(visible_sessions(self.user_id, not scan), sessions.c.project.is_not(None))
+                .group_by(sessions.c.project, sessions.c.tool)
+            )
             for project, tool, count, messages, updated in connection.execute(query):
                 entry = out.setdefault(
                     project,

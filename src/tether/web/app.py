@@ -180,7 +180,19 @@ def create_app(source: Source, auth: Auth, *, static_version: str = "1") -> Star
     ]
     app = Starlette(routes=routes, exception_handlers={404: _not_found})
     app.state.csp_reports = reports
+    app.state.warm_up = lambda: _warm_up(env)
     return app
+
+
+def _warm_up(env: jinja2.Environment) -> None:
+    """Compile the pages' templates and load what a session page renders calls with, for
+    a server to run as it starts: on the first session page it was a tenth of a second or
+    more (session.html alone takes 80 ms to compile)."""
+    from tether.convert.writers import vocabulary
+
+    for name in env.list_templates(filter_func=lambda n: n.endswith(".html") and n[0] != "_"):
+        env.get_template(name)
+    vocabulary("claude")
 
 
 def _redacted(handler: Handler, request: Request, viewer: Viewer) -> Data:

@@ -118,6 +118,7 @@ def push(session_id: str, body: SessionIn, who: Authenticated, request: Request)
     if item is None:
         raise bad_request("the session id is not the hash of its tool and native id")
     result = push_many(request.app.state.tether.engine, who, [item])[0]
+    _read_back(request, who, [result])
     if "error" in result:
         raise ApiError(result["status"], result["kind"], result["error"])
     return PushOut(**result)
@@ -155,12 +156,22 @@ async def push_batch(who: Authenticated, request: Request) -> BatchOut:
         raise bad_request(f"bad request: {where}: {reason}"[:300]) from None
     engine = request.app.state.tether.engine
     results = await run_in_threadpool(push_many, engine, who, body.sessions)
+    _read_back(request, who, results)
     for result in results:
         result.pop("status", None)
     return BatchOut(results=results)
 
 
 Manifest = list[wire.SourceManifest]
+
+
+def _read_back(request: Request, who: Caller, results: list[dict[str, Any]]) -> None:
+    """Queue the sessions this push changed (committed by now) to be read back for the web
+    pages in the background: the answer does not wait for it."""
+    held = getattr(request.app.state, "held", None)
+    changed = [r["session_id"] for r in results if "error" not in r and not r["unchanged"]]
+    if held is not None and changed:
+        held.prepare(who.user_id, changed)
 
 
 def push_many(engine: Engine, who: Caller, items: list[SessionPush]) -> list[dict[str, Any]]:

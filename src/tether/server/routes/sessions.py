@@ -49,14 +49,15 @@ HEAD_COLUMNS = (
 )
 
 
-def heads(user_id: int) -> Any:
-    """SELECT of the session heads `user_id` may see (join of sessions, owner, team)."""
+def heads(user_id: int, indexed: bool = True) -> Any:
+    """SELECT of the session heads `user_id` may see (join of sessions, owner, team);
+    `indexed` as for tether.server.scope.visible_sessions."""
     return (
         select(*HEAD_COLUMNS)
         .select_from(sessions)
         .join(users, users.c.id == sessions.c.owner_id)
         .outerjoin(teams, teams.c.id == sessions.c.team_id)
-        .where(visible_sessions(user_id))
+        .where(visible_sessions(user_id, indexed))
     )
 
 
