@@ -394,3 +394,25 @@ def test_another_app_mounts_beside_the_api_and_shares_who_sees_what(tmp_path: Pa
     assert client.get("/web/mine", headers=headers).json() == {"user": "alice", "sessions": 0}
     assert client.get(f"{API}/me", headers=headers).json()["user"] == "alice"
     runtime.engine.dispose()
+
+
+def test_a_search_ranking_only_the_newest_places_says_so(world: World) -> None:
+    # A word in more places than a search ranks: the answer's header says only the newest
+    # were ranked, for the user whose sessions hold them, and not for another user.
+    from tether.server.routes.search import CAPPED_HEADER, NEWEST
+
+    with world.runtime.engine.begin() as connection:
+        pk = connection.execute(
+            select(schema.sessions.c.pk).where(schema.sessions.c.session_id == world.session)
+        ).scalar_one()
+        connection.execute(
+            schema.search_docs.insert(),
+            [{"session_pk": pk, "seq": 100 + n, "text": "commonplace"} for n in range(NEWEST)],
+        )
+    answer = call(world, "GET", f"{API}/search?q=commonplace", world.alice)
+    assert answer.headers.get(CAPPED_HEADER) == str(NEWEST)
+    assert [hit["session_id"] for hit in answer.json()] == [world.session]
+    rare = call(world, "GET", f"{API}/search?q={WORD}", world.alice)
+    assert CAPPED_HEADER not in rare.headers and rare.json()
+    theirs = call(world, "GET", f"{API}/search?q=commonplace", world.bob)
+    assert CAPPED_HEADER not in theirs.headers and theirs.json() == []

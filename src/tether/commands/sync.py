@@ -272,11 +272,21 @@ def remote_search(query: tuple[str, ...], limit: int, as_json: bool) -> None:
     from tether.sync.client import Client
 
     with Client.of(_remote()) as client:
-        hits: list[dict[str, Any]] = client.get("/api/v1/search", q=" ".join(query), limit=limit)
+        answer = client.request(
+            "GET", "/api/v1/search", params={"q": " ".join(query), "limit": limit}
+        )
+    hits: list[dict[str, Any]] = answer.json()
     if as_json:
         emit_json(hits)
         return
     _print_heads(hits)
+    capped = answer.headers.get("Tether-Search-Capped", "")
+    if capped.isdigit():
+        click.echo(
+            f"(ranked among the newest {int(capped):,} places these words are in:"
+            " add a word to rank every match)",
+            err=True,
+        )
 
 
 @remote.command(name="web")

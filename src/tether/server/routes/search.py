@@ -9,7 +9,7 @@ from __future__ import annotations
 import re
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Query, Request
+from fastapi import APIRouter, Query, Request, Response
 from sqlalchemy import (
     ColumnElement,
     Connection,
@@ -126,18 +126,28 @@ def _snippets(connection: Connection, query: str, pieces: list[int]) -> dict[int
     return {int(piece): str(text) for piece, text in connection.execute(statement)}
 
 
+CAPPED_HEADER = "Tether-Search-Capped"
+"""Set (to NEWEST) on a search's answer when its words are in more places than it ranks."""
+
+
 @router.get("/search")
 def search(
     who: Authenticated,
     request: Request,
+    response: Response,
     q: Annotated[str, Query(min_length=1, max_length=500)],
     limit: Annotated[int, Query(ge=1, le=200)] = 20,
 ) -> list[dict[str, Any]]:
-    """Sessions you may see whose text matches `q`, best first, with a snippet each."""
+    """Sessions you may see whose text matches `q`, best first, with a snippet each. When
+    the words are in more than 5,000 places, only the newest 5,000 are ranked, and the
+    answer's `Tether-Search-Capped` header says so."""
     if not q.strip():
         raise bad_request("the search query is empty")
     with transaction(request.app.state.tether.engine, reading=True) as connection:
-        return search_heads(connection, q, who.user_id, limit=limit)[0]
+        hits, capped = search_heads(connection, q, who.user_id, limit=limit)
+    if capped:
+        response.headers[CAPPED_HEADER] = str(NEWEST)
+    return hits
 
 
 def search_heads(
