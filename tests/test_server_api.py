@@ -416,3 +416,28 @@ def test_a_search_ranking_only_the_newest_places_says_so(world: World) -> None:
     assert CAPPED_HEADER not in rare.headers and rare.json()
     theirs = call(world, "GET", f"{API}/search?q=commonplace", world.bob)
     assert CAPPED_HEADER not in theirs.headers and theirs.json() == []
+
+
+def test_a_batch_that_inflates_past_its_limit_is_refused_as_it_is_read(
+    world: World, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # Chunks of zeros inflate ~30,000-fold: 32 MiB of them would be hundreds of gigabytes to
+    # decompress and hash. Each chunk here is valid; the batch's total is what is refused.
+    monkeypatch.setattr(wire, "MAX_BATCH_RAW", 3 * wire.MAX_CHUNK, raising=False)
+    before = snapshot(world.runtime)
+    raws = [bytes([n]) + b"\0" * (wire.MAX_CHUNK - 1) for n in range(4)]
+    batch = wire.pack([(wire.digest(raw), wire.compress(raw)) for raw in raws])
+    assert len(batch) < 4096
+    answer = call(world, "POST", f"{API}/chunks", world.alice, content=batch)
+    assert "inflates past" in assert_error(answer, 400)["error"]
+    assert snapshot(world.runtime) == before
+    assert (
+        call(
+            world,
+            "POST",
+            f"{API}/chunks",
+            world.alice,
+            content=wire.pack([(wire.digest(raw), wire.compress(raw)) for raw in raws[:3]]),
+        ).status_code
+        == 200
+    )
