@@ -441,3 +441,21 @@ def test_a_batch_that_inflates_past_its_limit_is_refused_as_it_is_read(
         ).status_code
         == 200
     )
+
+
+def test_a_session_larger_than_its_limit_is_refused_however_few_chunks_it_sent(
+    world: World, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # A manifest may name one chunk any number of times: 64 files of 100,000 times an 8 MiB
+    # chunk would be 5 PB to read back for the pages from one 300-byte upload.
+    monkeypatch.setattr(wire, "MAX_SESSION_RAW", 100 * len(world.raw), raising=False)
+    before = snapshot(world.runtime)
+    native = "6a1c2b3d-0000-4000-8000-000000000009"
+    body = push_body(native, world.chunk, len(world.raw))
+    body["sources"][0]["chunks"] = [[world.chunk, len(world.raw)]] * 101
+    answer = call(world, "PUT", f"{API}/sessions/{sid_of(native)}", world.alice, json=body)
+    assert "more than" in assert_error(answer, 400)["error"]
+    assert snapshot(world.runtime) == before
+    body["sources"][0]["chunks"] = [[world.chunk, len(world.raw)]] * 100
+    answer = call(world, "PUT", f"{API}/sessions/{sid_of(native)}", world.alice, json=body)
+    assert answer.status_code == 200, answer.text
