@@ -212,3 +212,24 @@ def test_what_a_session_or_a_server_wrote_cannot_drive_the_terminal(
     shown = capsys.readouterr().out
     assert "\x1b" not in shown and "\x07" not in shown and "\u202e" not in shown
     assert "\\u001b[2J" in shown
+
+
+def test_pull_refuses_a_session_the_server_says_is_huge_before_fetching_it(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    # One chunk named many times over would be joined in memory: the server's manifest is
+    # held to the limits a pusher's is held to on the server.
+    from tether.sync import wire
+    from tether.sync.pull import BadSession, _check_sources
+
+    monkeypatch.setattr(wire, "MAX_SESSION_RAW", 1000, raising=False)
+    ref = ["ab" * 32, 10]
+    assert _check_sources([{"name": "a.jsonl", "mode": "jsonl", "chunks": [ref] * 100}])
+    for sources in (
+        [{"name": "a.jsonl", "mode": "jsonl", "chunks": [ref] * 101}],
+        [{"name": "a.jsonl", "mode": "jsonl", "chunks": [[ref[0], -(1 << 40)], ref]}],
+        [{"name": "a.jsonl", "mode": "jsonl", "chunks": [[ref[0], wire.MAX_CHUNK + 1]]}],
+        ["a.jsonl"],
+    ):
+        with pytest.raises(BadSession):
+            _check_sources(sources)
