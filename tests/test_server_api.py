@@ -459,3 +459,17 @@ def test_a_session_larger_than_its_limit_is_refused_however_few_chunks_it_sent(
     body["sources"][0]["chunks"] = [[world.chunk, len(world.raw)]] * 100
     answer = call(world, "PUT", f"{API}/sessions/{sid_of(native)}", world.alice, json=body)
     assert answer.status_code == 200, answer.text
+
+
+def test_an_inbox_shows_the_newest_handoffs_however_many_are_sent(
+    world: World, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # Anyone on the server may hand bob sessions: a flood must not make his inbox unusable.
+    from tether.server.routes import handoffs
+
+    monkeypatch.setattr(handoffs, "INBOX", 3, raising=False)
+    for n in range(5):
+        body = {"session_id": world.session, "to": "bob", "note": f"note {n}"}
+        assert call(world, "POST", f"{API}/handoffs", world.alice, json=body).status_code == 201
+    inbox = call(world, "GET", f"{API}/inbox", world.bob).json()
+    assert [item["note"] for item in inbox] == ["note 4", "note 3", "note 2"]
