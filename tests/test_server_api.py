@@ -416,3 +416,60 @@ def test_a_search_ranking_only_the_newest_places_says_so(world: World) -> None:
     assert CAPPED_HEADER not in rare.headers and rare.json()
     theirs = call(world, "GET", f"{API}/search?q=commonplace", world.bob)
     assert CAPPED_HEADER not in theirs.headers and theirs.json() == []
+
+
+def test_a_batch_that_inflates_past_its_limit_is_refused_as_it_is_read(
+    world: World, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # Chunks of zeros inflate ~30,000-fold: 32 MiB of them would be hundreds of gigabytes to
+    # decompress and hash. Each chunk here is valid; the batch's total is what is refused.
+    monkeypatch.setattr(wire, "MAX_BATCH_RAW", 3 * wire.MAX_CHUNK, raising=False)
+    before = snapshot(world.runtime)
+    raws = [bytes([n]) + b"\0" * (wire.MAX_CHUNK - 1) for n in range(4)]
+    batch = wire.pack([(wire.digest(raw), wire.compress(raw)) for raw in raws])
+    assert len(batch) < 4096
+    answer = call(world, "POST", f"{API}/chunks", world.alice, content=batch)
+    assert "inflates past" in assert_error(answer, 400)["error"]
+    assert snapshot(world.runtime) == before
+    assert (
+        call(
+            world,
+            "POST",
+            f"{API}/chunks",
+            world.alice,
+            content=wire.pack([(wire.digest(raw), wire.compress(raw)) for raw in raws[:3]]),
+        ).status_code
+        == 200
+    )
+
+
+def test_a_session_larger_than_its_limit_is_refused_however_few_chunks_it_sent(
+    world: World, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # A manifest may name one chunk any number of times: 64 files of 100,000 times an 8 MiB
+    # chunk would be 5 PB to read back for the pages from one 300-byte upload.
+    monkeypatch.setattr(wire, "MAX_SESSION_RAW", 100 * len(world.raw), raising=False)
+    before = snapshot(world.runtime)
+    native = "6a1c2b3d-0000-4000-8000-000000000009"
+    body = push_body(native, world.chunk, len(world.raw))
+    body["sources"][0]["chunks"] = [[world.chunk, len(world.raw)]] * 101
+    answer = call(world, "PUT", f"{API}/sessions/{sid_of(native)}", world.alice, json=body)
+    assert "more than" in assert_error(answer, 400)["error"]
+    assert snapshot(world.runtime) == before
+    body["sources"][0]["chunks"] = [[world.chunk, len(world.raw)]] * 100
+    answer = call(world, "PUT", f"{API}/sessions/{sid_of(native)}", world.alice, json=body)
+    assert answer.status_code == 200, answer.text
+
+
+def test_an_inbox_shows_the_newest_handoffs_however_many_are_sent(
+    world: World, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # Anyone on the server may hand bob sessions: a flood must not make his inbox unusable.
+    from tether.server.routes import handoffs
+
+    monkeypatch.setattr(handoffs, "INBOX", 3, raising=False)
+    for n in range(5):
+        body = {"session_id": world.session, "to": "bob", "note": f"note {n}"}
+        assert call(world, "POST", f"{API}/handoffs", world.alice, json=body).status_code == 201
+    inbox = call(world, "GET", f"{API}/inbox", world.bob).json()
+    assert [item["note"] for item in inbox] == ["note 4", "note 3", "note 2"]

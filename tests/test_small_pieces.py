@@ -188,3 +188,55 @@ def test_a_head_gives_the_json_of_its_first_lines_only() -> None:
     assert list(head_records(head, 4)) == [{"a": 1}, [2]]
     assert list(head_records(head, 10)) == [{"a": 1}, [2], {"b": 3}]
     assert list(head_records(b"", 5)) == []
+
+
+def test_what_a_session_or_a_server_wrote_cannot_drive_the_terminal(
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    # A pulled title, a handoff note, a device name: an OSC sets the terminal's title, a CSI
+    # moves the cursor, a bidi mark reorders; each prints as its code, in every column.
+    from tether.commands.render import print_session, print_table
+
+    hostile = "ok\x1b]0;pwned\x07\x1b[2J\u202eevil\r\nnext"
+    print_table(["FROM", "NOTE", "TITLE"], [[hostile, hostile, hostile]], fit=2)
+    table = capsys.readouterr().out
+    assert "\x1b" not in table and "\x07" not in table and "\u202e" not in table
+    assert "ok\\u001b]0;pwned\\u0007\\u001b[2J\\u202eevil next" in table
+    doc = {
+        "session": {"title": hostile, "tool": "claude", "native_id": "x", "id": "ab" * 32},
+        "messages": [
+            {"role": "user", "timestamp": None, "parts": [{"type": "text", "text": hostile}]}
+        ],
+    }
+    print_session(doc)
+    shown = capsys.readouterr().out
+    assert "\x1b" not in shown and "\x07" not in shown and "\u202e" not in shown
+    assert "\\u001b[2J" in shown
+    # what joins letters and emoji is text, not a trick: it prints as it is
+    family, persian = (
+        "\U0001f468\u200d\U0001f469\u200d\U0001f467",
+        "\u0645\u06cc\u200c\u0631\u0648\u0645",
+    )
+    print_table(["TITLE"], [[f"{family} {persian}"]], fit=0)
+    assert f"{family} {persian}" in capsys.readouterr().out
+
+
+def test_pull_refuses_a_session_the_server_says_is_huge_before_fetching_it(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    # One chunk named many times over would be joined in memory: the server's manifest is
+    # held to the limits a pusher's is held to on the server.
+    from tether.sync import wire
+    from tether.sync.pull import BadSession, _check_sources
+
+    monkeypatch.setattr(wire, "MAX_SESSION_RAW", 1000, raising=False)
+    ref = ["ab" * 32, 10]
+    assert _check_sources([{"name": "a.jsonl", "mode": "jsonl", "chunks": [ref] * 100}])
+    for sources in (
+        [{"name": "a.jsonl", "mode": "jsonl", "chunks": [ref] * 101}],
+        [{"name": "a.jsonl", "mode": "jsonl", "chunks": [[ref[0], -(1 << 40)], ref]}],
+        [{"name": "a.jsonl", "mode": "jsonl", "chunks": [[ref[0], wire.MAX_CHUNK + 1]]}],
+        ["a.jsonl"],
+    ):
+        with pytest.raises(BadSession):
+            _check_sources(sources)

@@ -417,3 +417,20 @@ def test_a_sub_agent_and_its_parent_link_to_each_other(pages: Pages) -> None:
     parent = page_json(pages, f"/s/{child['parent_id']}")["lineage"]
     assert [c["id"] for c in parent["children"]] == [child["id"]]
     assert f'href="/s/{child["id"]}"' in html(pages, f"/s/{child['parent_id']}")
+
+
+def test_csp_reports_are_kept_few_and_any_body_is_taken(
+    built: WebHome, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # A signed-in page (or a script on one) may post reports without end: memory kept bounded.
+    from tether.web import app
+
+    monkeypatch.setattr(app, "CSP_KEPT", 3, raising=False)
+    served = local_app(built)
+    client = Pages(served).signed_in()
+    try:
+        for body in (b"{not json", b'{"csp-report": {"n": 1}}', b"x", b"{}", b"[]"):
+            assert client.post("/-/csp-report", content=body).status_code == 204
+    finally:
+        client.close()
+    assert served.state.csp_reports == [b"x", {}, []]

@@ -107,6 +107,13 @@ def test_without_signing_in_nothing_is_shown(w: World) -> None:
     link = w.sign_in_link(w.alice)
     code = link.split("code=", 1)[1]
     bad = code[:-4] + ("aaaa" if not code.endswith("aaaa") else "bbbb")
+    # the confirm page says whose account the link opens (it may be someone else's, sent to
+    # you), and a wrong code gets no form at all
+    confirm = anyone.get(link)
+    assert confirm.status_code == 200 and "Sign in to tether as alice</h1>" in confirm.text
+    assert "<code>alice-box</code>" in confirm.text, confirm.text
+    refused = anyone.get(f"/-/sign-in?code={bad}")
+    assert refused.status_code == 403 and 'id="confirm"' not in refused.text
     assert anyone.post("/-/sign-in", data={"code": bad}, headers=w.origin).status_code == 403
     assert anyone.post("/-/sign-in", data={"code": code}, headers=w.origin).status_code == 303
     again = httpx.Client(base_url=w.server.url, timeout=30)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import re
 from collections.abc import Callable, Collection, Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from pathlib import Path
@@ -14,6 +15,26 @@ if TYPE_CHECKING:
     from tether.capture.ingest import ScanReport
 
 RESULT_LINES = 12
+
+_CONTROL = re.compile(
+    "[\x00-\x08\x0b-\x1f\x7f-\x9f\u200b\u200e\u200f\u2028\u2029\u202a-\u202e\u2066-\u2069\ufeff]"
+)
+"""Characters a terminal would act on or that hide and reorder text (C0/C1 controls with
+ESC among them, a zero-width space, bidirectional marks), as the web pages' `turns` treats
+them. The zero-width joiner and non-joiner stay: emoji sequences and Persian words need
+them, and they hide or reorder nothing."""
+
+
+def shown(text: str) -> str:
+    """`text` safe to print: a title, note or message from a session or a server (anything
+    tether did not write) must not set the terminal's title, move the cursor or hide text,
+    so its control characters print as their code (`\\u001b`)."""
+    return _CONTROL.sub(lambda m: f"\\u{ord(m[0]):04x}", text)
+
+
+def one_line(text: str) -> str:
+    """`text` on one line (runs of white space as one space), safe to print."""
+    return shown(" ".join(text.split()))
 
 
 def console(stderr: bool = False) -> Console:
@@ -40,7 +61,7 @@ def _styled(text: str, code: str, colour: bool) -> str:
 
 
 def _fit(text: str, width: int) -> str:
-    text = " ".join(text.split())
+    text = one_line(text)
     return text if len(text) <= width else text[: max(width - 1, 0)] + "…"
 
 
@@ -66,7 +87,7 @@ def print_table(
     codes) on a terminal."""
     width, colour = _terminal()
     styles = styles or {}
-    table = [list(headers), *([str(cell) for cell in row] for row in rows)]
+    table = [list(headers), *([one_line(str(cell)) for cell in row] for row in rows)]
     widths = [max(len(row[i]) for row in table) for i in range(len(headers))]
     if fit is not None:
         others = sum(w + 2 for i, w in enumerate(widths) if i != fit)
@@ -131,7 +152,7 @@ def print_hits(hits: list[dict[str, Any]]) -> None:
         head = f"  {hit['tool']}  {stamp}  {role}  "
         title = _fit(hit["title"] or "", max(width - len(head) - 14, 10))
         print(_styled(hit["session_id"][:12], "36", colour) + head + _styled(title, "2", colour))
-        snippet = " ".join(hit["snippet"].split())
+        snippet = one_line(hit["snippet"])
         if colour:
             snippet = snippet.replace("«", "\x1b[1;33m").replace("»", "\x1b[0m")
         print("  " + snippet)
@@ -154,7 +175,7 @@ def print_session(
 
     out = console()
     info = doc["session"]
-    out.print(Text(info.get("title") or "Untitled session", style="bold"))
+    out.print(Text(one_line(info.get("title") or "Untitled session"), style="bold"))
     facts = [
         f"{info['tool']} {info['native_id']}",
         f"id {info['id'][:12]}",
@@ -163,9 +184,9 @@ def print_session(
         f"{when(info.get('created_at'))} → {when(info.get('updated_at'))}",
         ", ".join(info.get("models") or []),
     ]
-    out.print(Text("  ".join(f for f in facts if f), style="dim"))
+    out.print(Text(one_line("  ".join(f for f in facts if f)), style="dim"))
     if links and (links["continues"] or links["continued_by"] or links["pulled"]):
-        out.print(Text(lineage_line(links), style="dim"))
+        out.print(Text(one_line(lineage_line(links)), style="dim"))
     colours = {"user": "blue", "assistant": "green", "tool": "yellow", "system": "magenta"}
     for message in doc["messages"]:
         out.print()
@@ -173,12 +194,12 @@ def print_session(
         out.print(Text(f"{role} {when(message.get('timestamp'))}", style=f"bold {colours[role]}"))
         for kind, title, body in part_blocks(message):
             if kind == "text":
-                out.print(Text(body))
+                out.print(Text(shown(body)))
             elif kind == "reasoning":
-                out.print(Text(_clip(body, full), style="italic dim"))
+                out.print(Text(shown(_clip(body, full)), style="italic dim"))
             else:
-                out.print(Text(f"▸ {title}", style="bold"))
-                out.print(Text(_clip(body, full), style="dim"))
+                out.print(Text(f"▸ {one_line(title)}", style="bold"))
+                out.print(Text(shown(_clip(body, full)), style="dim"))
 
 
 def lineage_line(links: dict[str, Any]) -> str:

@@ -169,17 +169,21 @@ def _print_pull(result: dict[str, Any], as_json: bool) -> None:
     if as_json:
         emit_json(result)
         return
+    from tether.commands.render import one_line
+
     click.echo(
         f"pulled {len(result['pulled'])} session(s), {result['unchanged']} unchanged"
         f" ({result['bytes_received'] / 1e6:.2f} MB)"
     )
     for item in result["pulled"]:
         click.echo(
-            f"  {item['id'][:12]}  {item['tool']}  {item['owner']}@{item['device']}"
-            f"  {item.get('title') or ''}"
+            one_line(
+                f"  {item['id'][:12]}  {item['tool']}  {item['owner']}@{item['device']}"
+                f"  {item.get('title') or ''}"
+            )
         )
     for skipped in result["skipped"]:
-        click.echo(f"tether: skipped {skipped['id'][:12]}: {skipped['reason']}", err=True)
+        click.echo(one_line(f"tether: skipped {skipped['id'][:12]}: {skipped['reason']}"), err=True)
 
 
 @click.command()

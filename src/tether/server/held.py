@@ -146,10 +146,12 @@ class Held:
             built = Path(work) / "archive.db"
             db = connect(built)
             try:
-                for index, (name, mode, data) in enumerate(self._files(session)):
+                for index, (name, mode, pieces) in enumerate(self._files(session)):
                     # The name as pushed (checked by the push route: plain characters).
                     file = Path(work) / f"{index}-{name}"
-                    file.write_bytes(data)
+                    with file.open("wb") as out:  # piece by piece: a file may be gigabytes
+                        for piece in pieces:
+                            out.write(piece)
                     read_pushed(db, session.tool, session.native_id, file, mode, "server")
                     file.unlink()
                 db.execute("PRAGMA wal_checkpoint(TRUNCATE)")
@@ -158,10 +160,8 @@ class Held:
                 db.close()
             built.replace(path)
 
-    def _files(self, session: HeldSession) -> Iterator[tuple[str, str, bytes]]:
-        """Each of the session's files: (name, mode, its bytes joined from its chunks)."""
-        from tether.sync import wire
-
+    def _files(self, session: HeldSession) -> Iterator[tuple[str, str, Iterator[bytes]]]:
+        """Each of the session's files: (name, mode, its bytes chunk by chunk)."""
         with transaction(self.engine, reading=True) as connection:
             sources = connection.execute(
                 select(session_sources.c.idx, session_sources.c.name, session_sources.c.mode)
@@ -174,14 +174,17 @@ class Held:
                 .order_by(session_chunks.c.idx, session_chunks.c.seq)
             ).all()
         for idx, name, mode in sources:
-            pieces = []
-            for _, digest in (ref for ref in refs if ref[0] == idx):
-                try:
-                    stored = self.storage.get(object_key(digest))
-                except FileNotFoundError:
-                    raise NotFoundError("a part of this session is missing on the server") from None
-                pieces.append(wire.decompress(stored))
-            yield str(name), str(mode), b"".join(pieces)
+            digests = [digest for at, digest in refs if at == idx]
+            yield str(name), str(mode), (self._chunk(digest) for digest in digests)
+
+    def _chunk(self, digest: str) -> bytes:
+        from tether.sync import wire
+
+        try:
+            stored = self.storage.get(object_key(digest))
+        except FileNotFoundError:
+            raise NotFoundError("a part of this session is missing on the server") from None
+        return wire.decompress(stored)
 
     def _evict(self) -> None:
         held = sorted(self.folder.glob("*.db"), key=lambda p: p.stat().st_mtime, reverse=True)

@@ -32,7 +32,7 @@ from tether.server.auth import Authenticated, Caller, find_caller
 from tether.server.db import now, transaction
 from tether.server.errors import ApiError
 from tether.server.pages import Member
-from tether.server.schema import team_members, teams, users, web_sign_ins
+from tether.server.schema import devices, team_members, teams, users, web_sign_ins
 from tether.web.app import HEADERS, read_form, same_origin
 
 COOKIE = "tether_session"
@@ -43,6 +43,7 @@ SIGN_IN = "/-/sign-in"
 SIGN_OUT = "/-/sign-out"
 
 router = APIRouter(tags=["web"])
+INVALID = "That sign-in link or token is not valid (used, expired or mistyped)."
 
 
 def _hash(secret: str) -> str:
@@ -134,9 +135,16 @@ def routes(engine: Engine) -> list[Route]:
     """The sign-in page (GET), the exchange (POST) and signing out (POST)."""
 
     async def sign_in_page(request: Request) -> Response:
-        code = request.query_params.get("code", "")
+        from starlette.concurrency import run_in_threadpool
+
+        code = request.query_params.get("code", "").strip()
         following = _safe_next(request.query_params.get("next"))
-        return _page(_sign_in_html(code if VALUE.fullmatch(code) else "", following))
+        if not VALUE.fullmatch(code):
+            return _page(_sign_in_html("", following))
+        made_by = await run_in_threadpool(_made_by, engine, code)
+        if made_by is None:
+            return _page(f"<p>{INVALID}</p>", 403)
+        return _page(_sign_in_html(code, following, made_by))
 
     async def sign_in(request: Request) -> Response:
         from starlette.concurrency import run_in_threadpool
@@ -147,8 +155,7 @@ def routes(engine: Engine) -> list[Route]:
         cookie = await run_in_threadpool(_exchange, engine, form)
         if cookie is None:
             return _page(
-                "<p>That sign-in link or token is not valid (used, expired or mistyped).</p>"
-                f'<p><a href="{SIGN_IN}">Try again</a></p>',
+                f'<p>{INVALID}</p><p><a href="{SIGN_IN}">Try again</a></p>',
                 403,
             )
         response = RedirectResponse(_safe_next(form.get("next")), status_code=303)
@@ -214,6 +221,23 @@ def _exchange(engine: Engine, form: dict[str, str]) -> str | None:
     return f"{key}.{secret}"
 
 
+def _made_by(engine: Engine, code: str) -> tuple[str, str] | None:
+    """(user, device) that made this unused one-time code; None when there is none."""
+    key, secret = code.split(".", 1)
+    with transaction(engine, reading=True) as connection:
+        row = connection.execute(
+            select(users.c.name, devices.c.name)
+            .join(users, users.c.id == web_sign_ins.c.user_id)
+            .join(devices, devices.c.id == web_sign_ins.c.device_id)
+            .where(
+                web_sign_ins.c.key == key,
+                web_sign_ins.c.code_hash == _hash(secret),
+                web_sign_ins.c.expires_at > now(),
+            )
+        ).first()
+    return None if row is None else (str(row[0]), str(row[1]))
+
+
 def _safe_next(target: str | None) -> str:
     """Where to go after signing in: a path on this server only (never `//host`)."""
     if target and target.startswith("/") and not target.startswith(("//", "/\\")):
@@ -221,12 +245,16 @@ def _safe_next(target: str | None) -> str:
     return "/sessions"
 
 
-def _sign_in_html(code: str, following: str) -> str:
+def _sign_in_html(code: str, following: str, made_by: tuple[str, str] = ("", "")) -> str:
     hidden = f'<input type="hidden" name="next" value="{html.escape(following)}">'
     if code:
+        # Whose account it opens, said before the click: a link someone sends you may be
+        # theirs, and what you do signed in to it (a handoff) would be done as them.
+        user, device = (html.escape(part) for part in made_by)
         return (
-            "<h1>Sign in to tether</h1>"
-            "<p>This link was made by <code>tether remote web</code> on one of your machines.</p>"
+            f"<h1>Sign in to tether as {user}</h1>"
+            f"<p>This link was made by <code>tether remote web</code> on {user}'s machine"
+            f" <code>{device}</code>. Not you? Close this page.</p>"
             f'<form method="post" action="{SIGN_IN}">{hidden}'
             f'<input type="hidden" name="code" value="{html.escape(code)}">'
             '<button type="submit" id="confirm">Sign in</button></form>'

@@ -129,8 +129,8 @@ def place(
             raise UsageError(f"{new_root} is not a folder")
     else:
         found = find_checkout(git_remote, known) if git_remote else None
-        if found is None and old_root and Path(old_root).is_dir():
-            return session, Path(session.cwd or old_root)
+        if found is None and old_root and _own_folder(Path(old_root), git_remote, known):
+            found = Path(old_root)
         if found is None:
             where = f"of {git_remote}" if git_remote else "of this session's project"
             raise NoCheckout(
@@ -141,8 +141,28 @@ def place(
     if not old_root:
         return session, new_root
     moved = relocate(session, old_root, str(new_root))
-    folder = Path(moved.cwd) if moved.cwd and Path(moved.cwd).is_dir() else new_root
-    return moved, folder
+    return moved, _inside(moved.cwd, new_root)
+
+
+def _own_folder(folder: Path, git_remote: str | None, known: list[Path]) -> bool:
+    """Whether the folder a pulled session names is one of the user's here: a checkout
+    tether knows of, or a checkout of the session's repository. Any folder that merely
+    exists (`/`, `~`, `~/.ssh`) would have the tool run there on a teammate's word."""
+    if not folder.is_dir():
+        return False
+    real = folder.resolve()
+    if any(real == known_folder.resolve() for known_folder in candidates(known)):
+        return True
+    wanted = normal_remote(git_remote)
+    return wanted is not None and (folder / ".git").exists() and remote_of(folder) == wanted
+
+
+def _inside(cwd: str | None, root: Path) -> Path:
+    """The session's folder when it lies inside `root` (its project here), else `root`: a
+    session's cwd outside its project must not move the tool out of the checkout."""
+    if cwd and Path(cwd).is_dir() and Path(cwd).resolve().is_relative_to(root.resolve()):
+        return Path(cwd)
+    return root
 
 
 def relocate(session: Session, old_root: str, new_root: str) -> Session:

@@ -163,15 +163,25 @@ def _check_sources(sources: Any) -> list[tuple[str, str, list[tuple[str, int]]]]
         raise BadSession("the server sent a session without files")
     out = []
     for source in sources:
+        if not isinstance(source, dict):
+            raise BadSession("the server sent a file that is not one")
         name, mode, refs = source.get("name"), source.get("mode"), source.get("chunks")
         if not isinstance(name, str) or mode not in ("jsonl", "document"):
             raise BadSession("the server sent a file without a usable name or mode")
         if not isinstance(refs, list) or not all(
-            isinstance(r, list) and len(r) == 2 and wire.is_hash(r[0]) and isinstance(r[1], int)
+            isinstance(r, list)
+            and len(r) == 2
+            and wire.is_hash(r[0])
+            and isinstance(r[1], int)
+            and 0 < r[1] <= wire.MAX_CHUNK
             for r in refs
         ):
             raise BadSession("the server sent a file with a bad chunk list")
         out.append((name, str(mode), [(str(h), int(n)) for h, n in refs]))
+    # A server's word, as a pusher's is to the server: a few chunks named many times over
+    # would be joined in memory here.
+    if sum(n for _, _, refs in out for _, n in refs) > wire.MAX_SESSION_RAW:
+        raise BadSession(f"the server sent a session over {wire.MAX_SESSION_RAW} bytes")
     return out
 
 

@@ -243,14 +243,19 @@ def _send(
 
 def _upload(client: Client, items: list[tuple[str, bytes]], report: PushReport) -> None:
     group: list[tuple[str, bytes]] = []
-    size = 0
+    size = inflated = 0
     for name, raw in items:
         data = wire.compress(raw)
-        if group and size + len(data) > UPLOAD_BYTES:
+        if group and (
+            size + len(data) > UPLOAD_BYTES
+            or inflated + len(raw) > wire.MAX_BATCH_RAW
+            or len(group) >= wire.MAX_HASHES
+        ):
             client.upload(group)
-            group, size = [], 0
+            group, size, inflated = [], 0, 0
         group.append((name, data))
         size += len(data)
+        inflated += len(raw)
         report.bytes_sent += len(data)
         report.chunks_sent += 1
     if group:

@@ -24,6 +24,13 @@ MAX_BATCH = 32 << 20
 """Largest batch body, compressed."""
 MAX_HASHES = 10_000
 """Most hashes one request may name."""
+MAX_BATCH_RAW = 1 << 30
+"""Largest batch once its chunks are decompressed: zstd inflates up to thousands-fold, so
+32 MiB of chunks that each inflate to MAX_CHUNK would keep a server worker decompressing
+and hashing hundreds of gigabytes."""
+MAX_SESSION_RAW = 2 << 30
+"""Largest session, its files' bytes together: its manifest may name one chunk any number of
+times, and the server reads every byte back for its pages."""
 MAX_SESSION_BODY = 16 << 20
 """Largest JSON body of a session push (its manifest and search text)."""
 HEX64 = re.compile(r"[0-9a-f]{64}")

@@ -96,6 +96,18 @@ def environment() -> jinja2.Environment:
     return env
 
 
+CSP_KEPT = 100
+"""Content-Security-Policy reports kept (the newest), for tests and a look in a debugger."""
+
+
+def _keep_report(reports: list[Any], body: bytes) -> None:
+    try:
+        reports.append(orjson.loads(body))
+    except orjson.JSONDecodeError:  # a browser's report is JSON; anyone's post may not be
+        reports.append(body)
+    del reports[:-CSP_KEPT]  # a page may post reports without end: the newest are kept
+
+
 def create_app(source: Source, auth: Auth, *, static_version: str = "1") -> Starlette:
     """The pages over `source`, each request let in (or not) by `auth`."""
     env = environment()
@@ -135,8 +147,7 @@ def create_app(source: Source, auth: Auth, *, static_version: str = "1") -> Star
         viewer = await run_in_threadpool(auth.viewer, request)
         if not isinstance(viewer, Viewer):
             return _secured(viewer)
-        body = await request.body()
-        reports.append(orjson.loads(body[:65536]) if body[:1] == b"{" else body[:65536])
+        _keep_report(reports, (await request.body())[:65536])
         return Response(status_code=204)
 
     async def static(scope: Any, receive: Any, send: Any) -> None:

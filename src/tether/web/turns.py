@@ -21,7 +21,7 @@ DIFF_LINES = 2000
 ID = re.compile(r"[0-9a-f]{64}")
 
 _CONTROL = re.compile(
-    "[\x00-\x08\x0b-\x1f\x7f-\x9f\u200b-\u200f\u2028\u2029\u202a-\u202e\u2066-\u2069\ufeff]"
+    "[\x00-\x08\x0b-\x1f\x7f-\x9f\u200b\u200e\u200f\u2028\u2029\u202a-\u202e\u2066-\u2069\ufeff]"
 )
 """Characters that would hide or reorder what is shown (C0/C1 controls, zero-width and
 bidirectional marks): shown as their code instead."""

@@ -78,16 +78,24 @@ async def upload(who: Authenticated, request: Request) -> StoredOut:
 def _store(runtime: Runtime, who: Caller, body: bytes) -> StoredOut:
     engine, storage = runtime.engine, runtime.storage
     checked: list[tuple[str, int, bytes]] = []
+    inflated = 0
     try:
+        # Counted as they come: the limits stop a batch before it costs what they bound.
         for name, data in wire.unpack(body):
+            if len(checked) >= wire.MAX_HASHES:
+                raise bad_request("too many chunks in one batch: nothing kept")
             raw = wire.decompress(data)
+            inflated += len(raw)
+            if inflated > wire.MAX_BATCH_RAW:
+                raise bad_request(
+                    f"the batch inflates past {wire.MAX_BATCH_RAW} bytes: send fewer chunks"
+                    " at once; nothing kept"
+                )
             if wire.digest(raw) != name:
                 raise bad_request(f"chunk {name[:12]}… does not match its bytes: nothing kept")
             checked.append((name, len(raw), data))
     except wire.BadBatch as exc:
         raise bad_request(f"bad chunk batch: {exc}: nothing kept") from None
-    if len(checked) > wire.MAX_HASHES:
-        raise bad_request("too many chunks in one batch")
     unique = {name: (size, data) for name, size, data in checked}
     with transaction(engine, reading=True) as connection:
         known = set(

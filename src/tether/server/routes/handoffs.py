@@ -70,6 +70,11 @@ def record_handoff(
     }
 
 
+INBOX = 200
+"""Handoffs an inbox shows, the newest: anyone on the server may hand you sessions, and a
+million of them must not make your inbox (or `tether inbox`, which pulls each) unusable."""
+
+
 @router.get("/inbox")
 def inbox(who: Authenticated, request: Request) -> list[dict[str, Any]]:
     """Sessions handed to you, newest first, with who handed them and their note."""
@@ -92,6 +97,7 @@ def inbox_of(connection: Connection, user_id: int) -> list[dict[str, Any]]:
         .join(sender, sender.c.id == handoffs.c.from_id)
         .where(handoffs.c.to_id == user_id)
         .order_by(handoffs.c.created_at.desc(), handoffs.c.id.desc())
+        .limit(INBOX)
     ).all()
     pks = [row[5] for row in rows]
     found = {

@@ -186,6 +186,9 @@ def push_many(engine: Engine, who: Caller, items: list[SessionPush]) -> list[dic
                     item, bad_request("the session id is not the hash of its tool and native id")
                 )
             )
+        elif sum(n for _, _, refs in sources for _, n in refs) > wire.MAX_SESSION_RAW:
+            message = f"the session's files come to more than {wire.MAX_SESSION_RAW} bytes"
+            prepared.append(_refused(item, bad_request(message)))
         else:
             prepared.append((item, sources, wire.revision(sources)))
     prepared = _require_chunks(engine, who, prepared)
