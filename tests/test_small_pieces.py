@@ -240,3 +240,21 @@ def test_pull_refuses_a_session_the_server_says_is_huge_before_fetching_it(
     ):
         with pytest.raises(BadSession):
             _check_sources(sources)
+
+
+def test_the_sign_in_link_opens_on_the_server_this_machine_is_logged_in_to() -> None:
+    # `tether remote web` opens what the server answers: a hostile or misconfigured server
+    # cannot send the browser to another site; behind a proxy the path lands on the public URL.
+    from tether.commands.sync import on_server
+    from tether.sync.client import ServerRefused
+
+    here = "http://127.0.0.1:8765"
+    assert on_server(here, f"{here}/-/sign-in?code=AB") == f"{here}/-/sign-in?code=AB"
+    public = "https://tether.example.com"
+    assert on_server(public, "http://10.0.0.5:8765/-/sign-in?code=AB") == (
+        f"{public}/-/sign-in?code=AB"
+    )
+    assert on_server(public, "https://evil.example/-/sign-in") == f"{public}/-/sign-in"
+    for bad in ("javascript:alert(1)", "", "data:text/html,hi"):
+        with pytest.raises(ServerRefused):
+            on_server(public, bad)

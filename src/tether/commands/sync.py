@@ -304,9 +304,12 @@ def remote_web(no_open: bool, as_json: bool) -> None:
     """
     from tether.sync.client import Client
 
-    with Client.of(_remote()) as client:
+    remote = _remote()
+    with Client.of(remote) as client:
         made: dict[str, Any] = client.post("/api/v1/web/sign-in", {})
-    result = {"url": made["url"], "expires_at": made["expires_at"], "opened": False}
+    link = on_server(remote.url, str(made.get("url") or ""))
+    made["url"] = link
+    result = {"url": link, "expires_at": made["expires_at"], "opened": False}
     if not no_open:
         import os
         import webbrowser
@@ -319,6 +322,25 @@ def remote_web(no_open: bool, as_json: bool) -> None:
         emit_json(result)
         return
     click.echo(f"sign in at {made['url']} (once, within five minutes)")
+
+
+def on_server(server: str, url: str) -> str:
+    """The sign-in link the server gave, on the server this machine is logged in to: its
+    path and query joined to the server's own URL, whatever host the server named (behind a
+    proxy it may not know its public name; a hostile one could name any site)."""
+    from urllib.parse import urlsplit
+
+    parts = urlsplit(url)
+    if not parts.path.startswith("/") or parts.path.startswith("//"):
+        from tether.sync.client import ServerRefused
+
+        raise ServerRefused(f"the server answered a sign-in link that is not one: {url[:80]!r}")
+    if url.startswith(server + "/"):
+        return url
+    origin = urlsplit(server)
+    return f"{origin.scheme}://{origin.netloc}{parts.path}" + (
+        f"?{parts.query}" if parts.query else ""
+    )
 
 
 def _print_heads(heads: list[dict[str, Any]]) -> None:
