@@ -3,11 +3,12 @@
 from __future__ import annotations
 
 import os
-import re
 from collections.abc import Callable, Collection, Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
+
+from tether.controls import CONTROLS
 
 if TYPE_CHECKING:
     from rich.console import Console
@@ -16,20 +17,12 @@ if TYPE_CHECKING:
 
 RESULT_LINES = 12
 
-_CONTROL = re.compile(
-    "[\x00-\x08\x0b-\x1f\x7f-\x9f\u200b\u200e\u200f\u2028\u2029\u202a-\u202e\u2066-\u2069\ufeff]"
-)
-"""Characters a terminal would act on or that hide and reorder text (C0/C1 controls with
-ESC among them, a zero-width space, bidirectional marks), as the web pages' `turns` treats
-them. The zero-width joiner and non-joiner stay: emoji sequences and Persian words need
-them, and they hide or reorder nothing."""
-
 
 def shown(text: str) -> str:
     """`text` safe to print: a title, note or message from a session or a server (anything
     tether did not write) must not set the terminal's title, move the cursor or hide text,
     so its control characters print as their code (`\\u001b`)."""
-    return _CONTROL.sub(lambda m: f"\\u{ord(m[0]):04x}", text)
+    return CONTROLS.sub(lambda m: f"\\u{ord(m[0]):04x}", text)
 
 
 def one_line(text: str) -> str:

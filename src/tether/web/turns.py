@@ -13,18 +13,13 @@ from typing import Any
 import orjson
 from markupsafe import Markup, escape
 
+from tether.controls import CONTROLS
 from tether.tools import facts
 
 FOLD_LINES = 12
 FOLD_CHARS = 1200
 DIFF_LINES = 2000
 ID = re.compile(r"[0-9a-f]{64}")
-
-_CONTROL = re.compile(
-    "[\x00-\x08\x0b-\x1f\x7f-\x9f\u200b\u200e\u200f\u2028\u2029\u202a-\u202e\u2066-\u2069\ufeff]"
-)
-"""Characters that would hide or reorder what is shown (C0/C1 controls, zero-width and
-bidirectional marks): shown as their code instead."""
 
 # Argument names that carry an edit, when a tool's own vocabulary does not say.
 _EDIT_KEYS = (
@@ -43,7 +38,7 @@ _PATCH = re.compile(r"^(\*\*\* Begin Patch|diff --git |--- \S|@@ )", re.MULTILIN
 def visible(text: Any) -> Markup:
     """`text` escaped for HTML, with control and direction characters shown as `\\uXXXX`."""
     escaped = str(escape("" if text is None else str(text).replace("\r\n", "\n")))
-    return Markup(_CONTROL.sub(lambda m: f'<span class="ctl">\\u{ord(m[0]):04x}</span>', escaped))
+    return Markup(CONTROLS.sub(lambda m: f'<span class="ctl">\\u{ord(m[0]):04x}</span>', escaped))
 
 
 def folded(text: str | None) -> bool:
