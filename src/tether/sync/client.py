@@ -49,7 +49,11 @@ class Client:
 
     def request(self, method: str, path: str, **kwargs: Any) -> httpx.Response:
         try:
-            response = self.http.request(method, path, **kwargs)
+            response = self.http.send(self.http.build_request(method, path, **kwargs), stream=True)
+            try:
+                body = self._read(response)
+            finally:
+                response.close()
         except httpx.TimeoutException:
             raise ServerUnreachable(
                 f"the tether server at {self.url} did not answer in time; {AGAIN}"
@@ -59,9 +63,31 @@ class Client:
             raise ServerUnreachable(
                 f"cannot reach the tether server at {self.url} ({reason}); {AGAIN}"
             ) from None
+        response._content = body  # read under a limit, as httpx's own read() would store it
         if response.status_code >= 400:
             raise self._error(response)
         return response
+
+    def _read(self, response: httpx.Response) -> bytes:
+        """The answer's body, decoded, refused past wire.MAX_ANSWER (counted as it arrives:
+        a server that says nothing of its length, or compresses a bomb, is stopped too)."""
+        declared = response.headers.get("Content-Length", "")
+        if declared.isdigit() and int(declared) > wire.MAX_ANSWER:
+            raise self._too_big()
+        pieces: list[bytes] = []
+        total = 0
+        for piece in response.iter_bytes():
+            total += len(piece)
+            if total > wire.MAX_ANSWER:
+                raise self._too_big()
+            pieces.append(piece)
+        return b"".join(pieces)
+
+    def _too_big(self) -> ServerRefused:
+        return ServerRefused(
+            f"the server at {self.url} sent an answer over {wire.MAX_ANSWER >> 20} MiB;"
+            " tether reads no more of it (is it a tether server?)"
+        )
 
     def get(self, path: str, **params: Any) -> Any:
         return self.request("GET", path, params=params).json()

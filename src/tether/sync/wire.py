@@ -33,6 +33,10 @@ MAX_SESSION_RAW = 2 << 30
 times, and the server reads every byte back for its pages."""
 MAX_SESSION_BODY = 16 << 20
 """Largest JSON body of a session push (its manifest and search text)."""
+MAX_ANSWER = 64 << 20
+"""Largest answer the client reads from a server (a chunk batch is at most MAX_BATCH and a
+listing of every session a few MiB): past it a hostile or broken server is refused, not
+read into memory."""
 HEX64 = re.compile(r"[0-9a-f]{64}")
 CONTENT_TYPE = "application/x-tether-chunks"
 
