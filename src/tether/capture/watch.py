@@ -22,6 +22,7 @@ from typing import TYPE_CHECKING, NamedTuple
 
 from tether.capture.fresh import HEARTBEAT, pid_in, write_state
 from tether.capture.ingest import ScanReport
+from tether.capture.ondemand import last_used, mark_used
 from tether.capture.scan import read_files, scan, scan_lock
 from tether.errors import ConflictError
 
@@ -358,6 +359,7 @@ class Watcher:
         max_delay: float = MAX_DELAY,
         rescan: float = RESCAN,
         after_capture: Callable[[ScanReport], None] | None = None,
+        idle_exit: float = 0.0,
     ) -> None:
         from tether.tools.registry import TOOLS
 
@@ -380,6 +382,9 @@ class Watcher:
         self.watches: Watches | None = None
         self.after_capture = after_capture
         """Called after each capture that read something (auto-push, tether.sync.auto)."""
+        self.idle_exit = idle_exit
+        """Seconds with no answer relying on it before it exits (0: never); a watcher
+        started on demand (tether.capture.ondemand)."""
         self._owners: list[tuple[str, str]] = []
         self._stopping = False
 
@@ -429,6 +434,9 @@ class Watcher:
             log.info("%s", watches.describe())
             self.word.settle(ready=scanned and not watches.failed)
             self.ready.set()
+            if self.idle_exit:
+                mark_used(str(self.data))  # the answer that started it relied on it
+                log.info("started on demand: exits after %.0f s unused", self.idle_exit)
             self._loop(db, watches, RETRY if not scanned else self.rescan)
         finally:
             self.word.gone()
@@ -440,14 +448,21 @@ class Watcher:
 
     def _loop(self, db: sqlite3.Connection, watches: Watches, first_full: float) -> None:
         next_full = time.monotonic() + first_full if first_full > 0 else None
+        idle = self._idle_at()
         while not self._stopping:
             due = self.inbox.due(self.quiet, self.max_delay)
             beat = self.word.beaten + HEARTBEAT
-            wake = [t for t in (due, next_full, beat) if t is not None]
+            wake = [t for t in (due, next_full, beat, idle) if t is not None]
             self.inbox.sleep(min(wake))
             if self._stopping:
                 return
             now = time.monotonic()
+            if idle is not None and now >= idle:
+                left = self._idle_left()
+                if left <= 0:
+                    log.info("no answer relied on it for %.0f s: exiting", self.idle_exit)
+                    return
+                idle = now + left
             if now >= self.word.beaten + HEARTBEAT:
                 self.word.write()
             due = self.inbox.due(self.quiet, self.max_delay)
@@ -461,6 +476,15 @@ class Watcher:
                 self.word.settle(ready=False)
             elif full:
                 self.word.settle(ready=not watches.failed)
+
+    def _idle_at(self) -> float | None:
+        """When (monotonic) the watcher will have been unused for idle_exit seconds, as
+        watch.used says now; None when it never exits on idle."""
+        return time.monotonic() + self._idle_left() if self.idle_exit else None
+
+    def _idle_left(self) -> float:
+        """Seconds until the watcher has been unused for idle_exit seconds (one stat)."""
+        return self.idle_exit - (time.time() - last_used(str(self.data)))
 
     def _tick(self, db: sqlite3.Connection, watches: Watches, full: bool) -> bool:
         """Capture what the events name: an append to a file already listed is read
