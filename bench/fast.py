@@ -16,6 +16,7 @@ The table goes to stdout and to --out (default bench/results/<date>-fast.txt).
 from __future__ import annotations
 
 import argparse
+import contextlib
 import datetime
 import os
 import random
@@ -320,10 +321,12 @@ def latencies(
     time.sleep(2.5)  # the folder just written to is listed by every check until then
     figures |= answers(table, clock, tether, fresh, "nothing new", None)
     written = f"written {args.gap:g} s before"
-    got = answers(table, clock, tether, fresh, written, args.gap)
-    figures |= {f"{name}, {written}": value for name, value in got.items()}
+    label = f"{written}, no watcher (on-demand off)"
+    got = answers(table, clock, tether, fresh, label, args.gap)
+    figures |= {f"{name}, {label}": value for name, value in got.items()}
     argv = [*tether, "search", fresh.word, "--json", "--no-scan"]
     clock.row(table, "search WORD --json --no-scan (not fresh)", argv, None)
+    figures |= on_demand(table, clock, tether, fresh, data, written, args)
     proc = watcher(tether, clock.env, data)
     try:
         label = f"{written}, beside a watcher"
@@ -334,6 +337,76 @@ def latencies(
         proc.send_signal(signal.SIGTERM)
         proc.wait(30)
     return figures
+
+
+def on_demand(
+    table: Table,
+    clock: Clock,
+    tether: list[str],
+    fresh: Fresh,
+    data: Path,
+    written: str,
+    args: Args,
+) -> dict[str, float]:
+    """With on-demand watchers on (tether.capture.ondemand): the first answer after a
+    quiet spell, none running (it checks the stores itself, then starts one), and the
+    answers after it, beside the watcher it started."""
+    env = {**clock.env, "TETHER_WATCH_ON_DEMAND": "1"}
+    timed = Clock(clock.python, env, clock.runs)
+
+    def none_running() -> None:
+        if (data / "watch.started").exists():  # the last answer started one: still importing?
+            wait_ready(data)
+        stop_watcher(data)
+        (data / "watch.started").unlink(missing_ok=True)
+        fresh.write()
+        time.sleep(args.gap)
+
+    def holds_word(result: Run) -> str | None:
+        return None if fresh.word.encode() in result.stdout else "the line written is not in it"
+
+    argv = lambda: [*tether, "search", fresh.word, "--json"]  # noqa: E731
+    ms, floor, ratio = timed.time(argv, none_running, holds_word)
+    label = f"search WORD --json, {written}, none running (starts one)"
+    _ratio_row(table, label, ms, floor, ratio, None)
+    none_running()
+    run([*tether, "list", "--json"], env)
+    pid = wait_ready(data)
+    label = f"{written}, beside one started on demand"
+    got = answers(table, timed, tether, fresh, label, args.gap)
+    status = Path(f"/proc/{pid}/status").read_text().splitlines()
+    table.note(f"  (the watcher started on demand: pid {pid}, {_rss(status)} MB peak RSS)")
+    stop_watcher(data)
+    return {f"{name}, {label}": value for name, value in got.items()}
+
+
+def _rss(status: list[str]) -> int:
+    return next(int(line.split()[1]) for line in status if line.startswith("VmHWM")) // 1024
+
+
+def wait_ready(data: Path) -> int:
+    """The pid of the watcher once its state file says it is ready."""
+    state = data / "watch.state"
+    end = time.monotonic() + 600
+    while time.monotonic() < end:
+        text = state.read_text(errors="replace") if state.exists() else ""
+        if " ready\n" in text:
+            return int(text.split()[1])
+        time.sleep(0.05)
+    sys.exit("bench: the watcher started on demand did not become ready")
+
+
+def stop_watcher(data: Path) -> None:
+    """SIGTERM the watcher that holds watch.pid, and wait for it to let go."""
+    sys.path.insert(0, str(BENCH.parent / "src"))
+    from tether.capture.fresh import running_pid
+
+    end = time.monotonic() + 60
+    while (pid := running_pid(data)) is not None and time.monotonic() < end:
+        if pid:
+            with contextlib.suppress(ProcessLookupError):
+                os.kill(pid, signal.SIGTERM)
+        time.sleep(0.02)
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -71,6 +71,7 @@ def watch(log_file: Path | None, rescan: float, idle_exit: float) -> None:
                 rescan=rescan,
                 after_capture=_auto(),
                 idle_exit=idle_exit,
+                apart=True,
             )
             _stop_on_signals(watcher.stop)
             watcher.run()
