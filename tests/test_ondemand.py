@@ -245,12 +245,18 @@ def test_on_unless_switched_off(isolated_home: Path, monkeypatch: pytest.MonkeyP
     assert ondemand.idle_seconds({ondemand.IDLE_VARIABLE: "soon"}) == ondemand.IDLE
 
 
-@pytest.mark.parametrize("name", ["watch.pid", "watch.state", "watch.started", "watch.used"])
+NAMES = ["watch.pid", "watch.state", "watch.started", "watch.used", "watch.log", "watch.err"]
+
+
+@pytest.mark.parametrize("name", NAMES)
 def test_a_fifo_in_place_of_a_watcher_file_hangs_no_answer(on_demand: Path, name: str) -> None:
     os.mkfifo(tether_home() / name)
     append(on_demand, claude_prompt(on_demand, f"beside a fifo {name.replace('.', '')}"))
     assert words_found(name.replace(".", ""))
     answer("list")
+    if name in ("watch.log", "watch.err", "watch.started"):  # none started: none hangs
+        time.sleep(0.5)
+        assert watchers() == []
 
 
 def test_a_stale_state_file_is_not_trusted(
@@ -262,3 +268,17 @@ def test_a_stale_state_file_is_not_trusted(
     freshness.write_state(tether_home(), 1, 0, 0, True, freshness_key())
     append(on_demand, claude_prompt(on_demand, "stale word bandicoot"))
     assert words_found("bandicoot")
+
+
+def test_daemon_start_replaces_a_watcher_started_on_demand(on_demand: Path) -> None:
+    """One that exits on idle is not what `daemon start` asks for: it takes its place."""
+    answer("list")
+    first = ready()
+    assert ondemand.started_on_demand(data_dir(), first)
+    said = answer("daemon", "start")
+    assert said["started"] and said["pid"] != first
+    assert ready() == said["pid"]
+    assert not ondemand.started_on_demand(data_dir(), said["pid"])
+    argv = Path(f"/proc/{said['pid']}/cmdline").read_bytes().split(b"\0")
+    assert b"--idle-exit" not in argv
+    assert answer("daemon", "start") == {"pid": said["pid"], "started": False}

@@ -38,6 +38,9 @@ START_EVERY = 30.0
 """Seconds before an answer starts another watcher, when the last one it started is not
 running (it failed, or it is still importing): never one per answer."""
 CONFIG_LIMIT = 1 << 20
+MARK_FILE = "watch.ondemand"
+"""Holds the pid of the running watcher when an answer started it (`daemon start` replaces
+such a watcher with one that never exits on idle)."""
 
 
 def mark_used(data: str) -> None:
@@ -60,6 +63,23 @@ def last_used(data: str) -> float:
         return os.stat(os.path.join(data, USED_FILE), follow_symlinks=False).st_mtime
     except OSError:
         return 0.0
+
+
+def mark_started_on_demand(data: str, pid: int) -> None:
+    """Said by a watcher started on demand, once it holds the watcher lock."""
+    from tether.statefile import write_atomic
+
+    write_atomic(os.path.join(data, MARK_FILE), f"{pid}\n", mode=0o600, sync=False)
+
+
+def started_on_demand(data: str, pid: int) -> bool:
+    """Whether the watcher with this pid (the one holding the lock) was started on demand."""
+    from tether.files import read_regular
+
+    try:
+        return read_regular(os.path.join(data, MARK_FILE), 64).strip() == str(pid).encode()
+    except OSError:
+        return False
 
 
 def enabled(env: Mapping[str, str], data: str) -> bool:
@@ -117,7 +137,7 @@ def start_watcher(data: str, env: Mapping[str, str]) -> bool:
         return False
     try:
         st = os.fstat(fd)
-        if not stat.S_ISREG(st.st_mode):
+        if not stat.S_ISREG(st.st_mode) or not _log_writable(data):
             return False
         fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
         st = os.fstat(fd)  # as the answer that held the lock before us left it
@@ -131,6 +151,19 @@ def start_watcher(data: str, env: Mapping[str, str]) -> bool:
         return False
     finally:
         os.close(fd)
+
+
+def _log_writable(data: str) -> bool:
+    """No log, or a regular file: the watcher would wait forever on a FIFO put there,
+    and the next answer would start another."""
+    import stat
+
+    try:
+        return stat.S_ISREG(os.lstat(os.path.join(data, "watch.log")).st_mode)
+    except FileNotFoundError:
+        return True
+    except OSError:
+        return False
 
 
 def watch_argv(data: str, env: Mapping[str, str]) -> list[str]:

@@ -64,6 +64,10 @@ def watch(log_file: Path | None, rescan: float, idle_exit: float) -> None:
         os.chdir("/")  # started by an answer, in its folder: hold no folder of the user's
     try:
         with watch_lock(data):
+            if idle_exit:
+                from tether.capture.ondemand import mark_started_on_demand
+
+                mark_started_on_demand(str(data), os.getpid())
             watcher = Watcher(
                 data,
                 os.environ,
