@@ -216,7 +216,7 @@ def watcher(tether: list[str], env: dict[str, str], data: Path) -> subprocess.Po
 
 def watch_figures(
     table: Table, proc: subprocess.Popen[bytes], home: Path, data: Path, appends: int
-) -> None:
+) -> float:
     files = sorted(home.glob(".claude/projects/*/*.jsonl")) + sorted(
         home.glob(".codex/sessions/*/*/*/*.jsonl")
     )
@@ -242,6 +242,7 @@ def watch_figures(
     status = Path(f"/proc/{proc.pid}/status").read_text().splitlines()
     peak = next(int(line.split()[1]) for line in status if line.startswith("VmHWM"))
     table.row("watch: peak RSS", f"{peak / 1024:.0f} MB")
+    return peak / 1024
 
 
 class Args(argparse.Namespace):
@@ -332,7 +333,7 @@ def latencies(
         label = f"{written}, beside a watcher"
         got = answers(table, clock, tether, fresh, label, args.gap)
         figures |= {f"{name}, {label}": value for name, value in got.items()}
-        watch_figures(table, proc, home, data, args.appends)
+        figures["watch_rss"] = watch_figures(table, proc, home, data, args.appends)
     finally:
         proc.send_signal(signal.SIGTERM)
         proc.wait(30)
@@ -374,8 +375,18 @@ def on_demand(
     pid = wait_ready(data)
     label = f"{written}, beside one started on demand"
     got = answers(table, timed, tether, fresh, label, args.gap)
+    time.sleep(1.0)
+    cpu0, t0 = cpu_seconds(pid), time.perf_counter()
+    time.sleep(5.0)
+    idle = (cpu_seconds(pid) - cpu0) / (time.perf_counter() - t0) * 100
+    table.row(
+        "watch, started on demand: idle CPU (5 s)",
+        f"{idle:.2f} %",
+        f"≤ {IDLE_CPU_PERCENT} %",
+        idle <= IDLE_CPU_PERCENT,
+    )
     status = Path(f"/proc/{pid}/status").read_text().splitlines()
-    table.note(f"  (the watcher started on demand: pid {pid}, {_rss(status)} MB peak RSS)")
+    table.row("watch, started on demand: peak RSS", f"{_rss(status)} MB")
     stop_watcher(data)
     return {f"{name}, {label}": value for name, value in got.items()}
 
@@ -436,12 +447,14 @@ def main(argv: list[str] | None = None) -> int:
             f"## {max(by_scale):g}x against {min(by_scale):g}x: ratios to the floor, divided"
         )
         for name in small:
-            if name == "rss":
+            if name in ("rss", "watch_rss"):
                 continue
             ratio = large[name] / small[name]
             table.row(f"{name}", f"{ratio:.2f}x", "≤ 1.25x (flat)", ratio <= 1.25)
         ratio = large["rss"] / small["rss"]
         table.row("scan, first full: peak RSS", f"{ratio:.2f}x", "≤ 1.25x (flat)", ratio <= 1.25)
+        ratio = large["watch_rss"] / small["watch_rss"]
+        table.row("watch: peak RSS", f"{ratio:.2f}x", "≤ 1.25x (flat)", ratio <= 1.25)
     table.note(
         f"\nload {os.getloadavg()[0]:.1f} at the end; {len(table.failed)} figures missed (NO)"
     )
