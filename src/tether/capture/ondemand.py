@@ -147,7 +147,7 @@ def start_watcher(data: str, env: Mapping[str, str]) -> bool:
         os.pwrite(fd, b"started\n", 0)  # a size: a stamp, not a file just made
         os.utime(fd)
         return True
-    except (OSError, AttributeError):  # BlockingIOError: another answer is starting one
+    except (OSError, AttributeError, NotImplementedError):  # BlockingIOError: another answer
         return False
     finally:
         os.close(fd)
