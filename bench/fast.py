@@ -16,6 +16,7 @@ The table goes to stdout and to --out (default bench/results/<date>-fast.txt).
 from __future__ import annotations
 
 import argparse
+import contextlib
 import datetime
 import os
 import random
@@ -215,7 +216,7 @@ def watcher(tether: list[str], env: dict[str, str], data: Path) -> subprocess.Po
 
 def watch_figures(
     table: Table, proc: subprocess.Popen[bytes], home: Path, data: Path, appends: int
-) -> None:
+) -> float:
     files = sorted(home.glob(".claude/projects/*/*.jsonl")) + sorted(
         home.glob(".codex/sessions/*/*/*/*.jsonl")
     )
@@ -241,6 +242,7 @@ def watch_figures(
     status = Path(f"/proc/{proc.pid}/status").read_text().splitlines()
     peak = next(int(line.split()[1]) for line in status if line.startswith("VmHWM"))
     table.row("watch: peak RSS", f"{peak / 1024:.0f} MB")
+    return peak / 1024
 
 
 class Args(argparse.Namespace):
@@ -320,20 +322,102 @@ def latencies(
     time.sleep(2.5)  # the folder just written to is listed by every check until then
     figures |= answers(table, clock, tether, fresh, "nothing new", None)
     written = f"written {args.gap:g} s before"
-    got = answers(table, clock, tether, fresh, written, args.gap)
-    figures |= {f"{name}, {written}": value for name, value in got.items()}
+    label = f"{written}, no watcher (on-demand off)"
+    got = answers(table, clock, tether, fresh, label, args.gap)
+    figures |= {f"{name}, {label}": value for name, value in got.items()}
     argv = [*tether, "search", fresh.word, "--json", "--no-scan"]
     clock.row(table, "search WORD --json --no-scan (not fresh)", argv, None)
+    figures |= on_demand(table, clock, tether, fresh, data, written, args)
     proc = watcher(tether, clock.env, data)
     try:
         label = f"{written}, beside a watcher"
         got = answers(table, clock, tether, fresh, label, args.gap)
         figures |= {f"{name}, {label}": value for name, value in got.items()}
-        watch_figures(table, proc, home, data, args.appends)
+        figures["watch_rss"] = watch_figures(table, proc, home, data, args.appends)
     finally:
         proc.send_signal(signal.SIGTERM)
         proc.wait(30)
     return figures
+
+
+def on_demand(
+    table: Table,
+    clock: Clock,
+    tether: list[str],
+    fresh: Fresh,
+    data: Path,
+    written: str,
+    args: Args,
+) -> dict[str, float]:
+    """With on-demand watchers on (tether.capture.ondemand): the first answer after a
+    quiet spell, none running (it checks the stores itself, then starts one), and the
+    answers after it, beside the watcher it started."""
+    env = {**clock.env, "TETHER_WATCH_ON_DEMAND": "1"}
+    timed = Clock(clock.python, env, clock.runs)
+
+    def none_running() -> None:
+        if (data / "watch.started").exists():  # the last answer started one: still importing?
+            wait_ready(data)
+        stop_watcher(data)
+        (data / "watch.started").unlink(missing_ok=True)
+        fresh.write()
+        time.sleep(args.gap)
+
+    def holds_word(result: Run) -> str | None:
+        return None if fresh.word.encode() in result.stdout else "the line written is not in it"
+
+    argv = lambda: [*tether, "search", fresh.word, "--json"]  # noqa: E731
+    ms, floor, ratio = timed.time(argv, none_running, holds_word)
+    label = f"search WORD --json, {written}, none running (starts one)"
+    _ratio_row(table, label, ms, floor, ratio, None)
+    none_running()
+    run([*tether, "list", "--json"], env)
+    pid = wait_ready(data)
+    label = f"{written}, beside one started on demand"
+    got = answers(table, timed, tether, fresh, label, args.gap)
+    time.sleep(1.0)
+    cpu0, t0 = cpu_seconds(pid), time.perf_counter()
+    time.sleep(5.0)
+    idle = (cpu_seconds(pid) - cpu0) / (time.perf_counter() - t0) * 100
+    table.row(
+        "watch, started on demand: idle CPU (5 s)",
+        f"{idle:.2f} %",
+        f"≤ {IDLE_CPU_PERCENT} %",
+        idle <= IDLE_CPU_PERCENT,
+    )
+    status = Path(f"/proc/{pid}/status").read_text().splitlines()
+    table.row("watch, started on demand: peak RSS", f"{_rss(status)} MB")
+    stop_watcher(data)
+    return {f"{name}, {label}": value for name, value in got.items()}
+
+
+def _rss(status: list[str]) -> int:
+    return next(int(line.split()[1]) for line in status if line.startswith("VmHWM")) // 1024
+
+
+def wait_ready(data: Path) -> int:
+    """The pid of the watcher once its state file says it is ready."""
+    state = data / "watch.state"
+    end = time.monotonic() + 600
+    while time.monotonic() < end:
+        text = state.read_text(errors="replace") if state.exists() else ""
+        if " ready\n" in text:
+            return int(text.split()[1])
+        time.sleep(0.05)
+    sys.exit("bench: the watcher started on demand did not become ready")
+
+
+def stop_watcher(data: Path) -> None:
+    """SIGTERM the watcher that holds watch.pid, and wait for it to let go."""
+    sys.path.insert(0, str(BENCH.parent / "src"))
+    from tether.capture.fresh import running_pid
+
+    end = time.monotonic() + 60
+    while (pid := running_pid(data)) is not None and time.monotonic() < end:
+        if pid:
+            with contextlib.suppress(ProcessLookupError):
+                os.kill(pid, signal.SIGTERM)
+        time.sleep(0.02)
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -363,12 +447,14 @@ def main(argv: list[str] | None = None) -> int:
             f"## {max(by_scale):g}x against {min(by_scale):g}x: ratios to the floor, divided"
         )
         for name in small:
-            if name == "rss":
+            if name in ("rss", "watch_rss"):
                 continue
             ratio = large[name] / small[name]
             table.row(f"{name}", f"{ratio:.2f}x", "≤ 1.25x (flat)", ratio <= 1.25)
         ratio = large["rss"] / small["rss"]
         table.row("scan, first full: peak RSS", f"{ratio:.2f}x", "≤ 1.25x (flat)", ratio <= 1.25)
+        ratio = large["watch_rss"] / small["watch_rss"]
+        table.row("watch: peak RSS", f"{ratio:.2f}x", "≤ 1.25x (flat)", ratio <= 1.25)
     table.note(
         f"\nload {os.getloadavg()[0]:.1f} at the end; {len(table.failed)} figures missed (NO)"
     )

@@ -117,6 +117,9 @@ def tether_argv(option: str | None) -> list[str]:
 def tether_env(home: Path, tether_home: Path) -> dict[str, str]:
     env = {k: v for k, v in os.environ.items() if k not in NATIVE_ENV}
     env.update(HOME=str(home), TETHER_HOME=str(tether_home), NO_COLOR="1")
+    # A bench that wants a watcher starts one itself (or turns this on, bench/fast.py):
+    # none may outlive the copy it watches.
+    env["TETHER_WATCH_ON_DEMAND"] = "0"
     # Start-up is measured as users see it: pip compiles bytecode at install time, so a
     # machine-wide PYTHONDONTWRITEBYTECODE (set on some CI images) must not make every
     # run recompile tether and its dependencies.

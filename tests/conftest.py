@@ -47,6 +47,9 @@ def isolated_home(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[P
     monkeypatch.setenv("HOME", str(home))
     monkeypatch.setenv("TETHER_HOME", str(tmp_path / "tether-data"))
     monkeypatch.setenv("TETHER_TESTING", "1")
+    # An answer would start a watcher that outlives the test (tether.capture.ondemand):
+    # off, unless a test turns it on (tests/test_ondemand.py).
+    monkeypatch.setenv("TETHER_WATCH_ON_DEMAND", "0")
     for name in TOOL_ENV:
         monkeypatch.delenv(name, raising=False)
     before = _home_fingerprint()

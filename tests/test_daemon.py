@@ -48,6 +48,8 @@ def test_start_status_logs_stop(isolated_home: Path, stop_daemon: None) -> None:
     state = status()
     assert state["running"] and state["started_at"]
     assert state["log_file"] == str(tether_home() / "watch.log")
+    # Its first full scan (a child process) done: the line below is an event's capture.
+    eventually(lambda: " ready\n" in _state_text(), "the watcher ready")
     append(transcript, claude_prompt(transcript, "backgrounded bilby"))
     eventually(lambda: hits("bilby"), "a line searchable through the daemon")
     eventually(lambda: "captured: 1 file(s)" in run("daemon", "logs").stdout, "the log says so")
@@ -58,6 +60,11 @@ def test_start_status_logs_stop(isolated_home: Path, stop_daemon: None) -> None:
     assert status()["running"] is False and running_pid(tether_home()) is None
     assert "stopped" in run("daemon", "logs", "-n", "1").stdout
     assert run("daemon", "stop").stdout == "no watcher was running\n"
+
+
+def _state_text() -> str:
+    path = tether_home() / "watch.state"
+    return path.read_text() if path.exists() else ""
 
 
 def test_a_stale_pid_file_is_no_watcher(isolated_home: Path) -> None:

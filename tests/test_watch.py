@@ -161,7 +161,7 @@ def test_a_failed_capture_is_retried_by_a_full_scan(
     transcript = place_claude(isolated_home)
     running = watching()
     failures: list[int] = []
-    real = tether.capture.watch.read_files
+    real = tether.capture.watch.Watcher._appended
 
     def flaky(*args: Any) -> Any:
         if not failures:
@@ -169,11 +169,41 @@ def test_a_failed_capture_is_retried_by_a_full_scan(
             raise RuntimeError("database is locked")  # say, by a stuck process
         return real(*args)
 
-    monkeypatch.setattr(tether.capture.watch, "read_files", flaky)
+    monkeypatch.setattr(tether.capture.watch.Watcher, "_appended", flaky)
     monkeypatch.setattr(tether.capture.watch, "RETRY", 0.05)
     append(transcript, claude_prompt(transcript, "retried tapir"))
     eventually(lambda: hits("tapir"), "the line captured by the retry")
     assert failures == [1] and running.thread.is_alive()
+
+
+def test_it_keeps_no_map_of_the_stores_only_the_files_written_lately(
+    isolated_home: Path, watching: Any, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Its memory does not grow with the stores: a full scan leaves nothing behind, and
+    it keeps the sources of the files written to lately, RECENT at most."""
+    import tether.capture.fresh
+    import tether.capture.watch
+
+    transcript = place_claude(isolated_home)
+    rollout = place_codex(isolated_home)
+    running = watching()
+    assert not running.watcher.recent
+    append(transcript, claude_prompt(transcript, "first okapi"))
+    eventually(lambda: hits("okapi"), "the first append, listed alone")
+    assert list(running.watcher.recent) == [str(transcript)]
+
+    def refuse(*args: Any, **kwargs: Any) -> Any:
+        raise AssertionError("a file written lately was listed again")
+
+    real = tether.capture.fresh.capture_changes
+    monkeypatch.setattr(tether.capture.fresh, "capture_changes", refuse)
+    append(transcript, claude_prompt(transcript, "second okapi gazelle"))
+    eventually(lambda: hits("gazelle"), "the next append, read straight away")
+    monkeypatch.setattr(tether.capture.fresh, "capture_changes", real)
+    monkeypatch.setattr(tether.capture.watch, "RECENT", 1)
+    append(rollout, codex_prompt("a codex eland", 90))
+    eventually(lambda: hits("eland"), "the codex append")
+    assert list(running.watcher.recent) == [str(rollout)]
 
 
 def test_a_partial_line_waits_for_its_end(isolated_home: Path, watching: Any) -> None:
@@ -473,3 +503,19 @@ def test_kill_9_mid_write_loses_and_duplicates_nothing(
     finally:
         child.terminate()
         assert child.wait(DEADLINE) == 0
+
+
+def test_a_full_scan_apart_reports_what_it_read(isolated_home: Path) -> None:
+    """`tether watch` scans in a child process (its memory stays flat): the report is the
+    child's, and a child that cannot scan is a failed capture (retried), not a silent one."""
+    from tether.capture.watch import scan_apart
+
+    place_claude(isolated_home)
+    report = scan_apart(os.environ)
+    assert (report.read, report.sessions_added) == (1, 1)
+    assert sessions() == [(CLAUDE_ID, sessions()[0][1])]
+    (tether_home() / "tether.db").write_bytes(b"not a database" * 100)
+    for name in ("tether.db-wal", "tether.db-shm"):
+        (tether_home() / name).unlink(missing_ok=True)
+    with pytest.raises(RuntimeError, match="scan exited"):
+        scan_apart(os.environ)

@@ -114,6 +114,7 @@ def base_env(home: Path) -> dict[str, str]:
         "CI": "1",
         "TZ": "UTC",
         "TMPDIR": os.environ.get("TMPDIR", "/tmp"),
+        "TETHER_WATCH_ON_DEMAND": "0",  # no watcher left behind by a tether run here
     }
 
 

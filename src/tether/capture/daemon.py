@@ -38,8 +38,14 @@ def watch_argv(data: Path) -> list[str]:
 
 
 def start(data: Path, env: Mapping[str, str]) -> int:
-    """Run `tether watch` detached; returns its pid once it holds the watcher lock."""
+    """Run `tether watch` detached; returns its pid once it holds the watcher lock. A
+    watcher an answer started on demand (which exits on idle) is replaced."""
+    from tether.capture.ondemand import started_on_demand
+
     pid = running_pid(data)
+    if pid and started_on_demand(str(data), pid):
+        stop(data)
+        pid = running_pid(data)
     if pid is not None:
         raise AlreadyWatching(pid)
     data.mkdir(parents=True, exist_ok=True)

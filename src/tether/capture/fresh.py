@@ -81,10 +81,8 @@ def watcher_covers(data: str, key: str, wait: float = WATCHER_WAIT) -> bool:
 def read_state(data: str) -> tuple[int, float, int, int, bool, str] | None:
     """(pid, heartbeat time, pending, done, ready, roots key) from the watcher's state file,
     None when there is none or it cannot be read whole."""
-    try:
-        with open(os.path.join(data, STATE_FILE), "rb") as fh:
-            raw = fh.read(1 << 16)
-    except OSError:
+    raw = _read_small(os.path.join(data, STATE_FILE))
+    if raw is None:
         return None
     head, sep, key = raw.decode("utf-8", "replace").partition("\n")
     fields = head.split()
@@ -95,6 +93,27 @@ def read_state(data: str) -> tuple[int, float, int, int, bool, str] | None:
     except ValueError:
         return None
     return pid, beat, pending, done, fields[5] == "ready", key[:-1]
+
+
+def _read_small(path: str, limit: int = 1 << 16) -> bytes | None:
+    """The first `limit` bytes of a regular file; None for anything else (a FIFO put
+    there is never waited on)."""
+    try:
+        fd = os.open(path, os.O_RDONLY | os.O_NONBLOCK)
+    except OSError:
+        return None
+    try:
+        return os.read(fd, limit) if _regular(fd) else None
+    except OSError:
+        return None
+    finally:
+        os.close(fd)
+
+
+def _regular(fd: int) -> bool:
+    import stat
+
+    return stat.S_ISREG(os.fstat(fd).st_mode)
 
 
 def write_state(data: Path, pid: int, pending: int, done: int, ready: bool, key: str) -> None:
@@ -119,10 +138,12 @@ def running_pid(data: str | Path) -> int | None:
     import fcntl
 
     try:
-        fd = os.open(os.path.join(data, "watch.pid"), os.O_RDONLY)
+        fd = os.open(os.path.join(data, "watch.pid"), os.O_RDONLY | os.O_NONBLOCK)
     except OSError:
         return None
     try:
+        if not _regular(fd):
+            return None  # no watcher made this: none holds it
         try:
             fcntl.flock(fd, fcntl.LOCK_SH | fcntl.LOCK_NB)
         except BlockingIOError:
@@ -151,6 +172,9 @@ def fresh(
     names = recorded.get("roots_variables")
     key = roots_key(env, home, names.split(",") if names is not None else None)
     if watcher_covers(data, key):
+        from tether.capture.ondemand import mark_used
+
+        mark_used(data)
         return None
     started = time.time_ns()
     if recorded.get("roots_key") != key:
@@ -160,9 +184,20 @@ def fresh(
     files = changed_files(db, started)
     if folders or files:
         report = _locked(data, lambda: capture_changes(db, folders, files, started))
-    if _due(recorded, data):
+    if not _start_watcher(data, env) and _due(recorded, data):
         start_full_scan(data, env)
     return report
+
+
+def _start_watcher(data: str, env: Mapping[str, str]) -> bool:
+    """Start a watcher on demand (tether.capture.ondemand) when none runs, now that the
+    answer is fresh without it: the answers after it are served beside it. True when one
+    was started (its first full scan stands for the one that may be due)."""
+    if running_pid(data) is not None:
+        return False  # running or starting, if not trusted: no second one
+    from tether.capture import ondemand
+
+    return ondemand.enabled(env, data) and ondemand.start_watcher(data, env)
 
 
 def _state(db: sqlite3.Connection) -> dict[str, str]:
@@ -227,7 +262,7 @@ def start_full_scan(data: str, env: Mapping[str, str]) -> None:
     when another capture holds the lock. Never raises: freshness is best effort here."""
     try:
         mark = os.path.join(data, FULL_SCAN_MARK)
-        os.close(os.open(mark, os.O_WRONLY | os.O_CREAT, 0o600))
+        os.close(os.open(mark, os.O_WRONLY | os.O_CREAT | os.O_NONBLOCK, 0o600))
         os.utime(mark)
         null = os.devnull
         os.posix_spawn(

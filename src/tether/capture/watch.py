@@ -15,13 +15,15 @@ import select
 import stat
 import threading
 import time
+from collections import OrderedDict
 from collections.abc import Callable, Iterable, Iterator, Mapping
-from contextlib import contextmanager, suppress
+from contextlib import contextmanager, nullcontext, suppress
 from pathlib import Path
 from typing import TYPE_CHECKING, NamedTuple
 
 from tether.capture.fresh import HEARTBEAT, pid_in, write_state
 from tether.capture.ingest import ScanReport
+from tether.capture.ondemand import last_used, mark_used
 from tether.capture.scan import read_files, scan, scan_lock
 from tether.errors import ConflictError
 
@@ -38,6 +40,8 @@ QUIET = 0.1
 MAX_DELAY = 0.4
 """…but never later than this after the first event, however busy the tool is."""
 RESCAN = 600.0
+RECENT = 256
+"""Files written to lately whose sources the watcher keeps (tether.capture.watch.Watcher)."""
 SHARED_WATCHES = 64
 """Project folders watched for a tool that writes into them (Aider): the most recent."""
 RETRY = 5.0
@@ -358,6 +362,8 @@ class Watcher:
         max_delay: float = MAX_DELAY,
         rescan: float = RESCAN,
         after_capture: Callable[[ScanReport], None] | None = None,
+        idle_exit: float = 0.0,
+        apart: bool = False,
     ) -> None:
         from tether.tools.registry import TOOLS
 
@@ -375,11 +381,18 @@ class Watcher:
         """Captures run (for tests and logs)."""
         self.ignored = 0
         """Ticks whose events named no session file, so that nothing was read."""
-        self.files: dict[str, tuple[Tool, Source]] = {}
-        """Every file the last scans listed: an append to one is read without a listing."""
+        self.recent: OrderedDict[str, tuple[Tool, Source]] = OrderedDict()
+        """The files written to lately (RECENT at most, the last used last): an append to
+        one is read without a listing. Not every file a scan listed: the watcher's memory
+        does not grow with the stores."""
         self.watches: Watches | None = None
         self.after_capture = after_capture
         """Called after each capture that read something (auto-push, tether.sync.auto)."""
+        self.apart = apart and tools is None
+        """Full scans in a child process (scan_apart): `tether watch` does that."""
+        self.idle_exit = idle_exit
+        """Seconds with no answer relying on it before it exits (0: never); a watcher
+        started on demand (tether.capture.ondemand)."""
         self._owners: list[tuple[str, str]] = []
         self._stopping = False
 
@@ -429,6 +442,9 @@ class Watcher:
             log.info("%s", watches.describe())
             self.word.settle(ready=scanned and not watches.failed)
             self.ready.set()
+            if self.idle_exit:
+                mark_used(str(self.data))  # the answer that started it relied on it
+                log.info("started on demand: exits after %.0f s unused", self.idle_exit)
             self._loop(db, watches, RETRY if not scanned else self.rescan)
         finally:
             self.word.gone()
@@ -440,14 +456,21 @@ class Watcher:
 
     def _loop(self, db: sqlite3.Connection, watches: Watches, first_full: float) -> None:
         next_full = time.monotonic() + first_full if first_full > 0 else None
+        idle = self._idle_at()
         while not self._stopping:
             due = self.inbox.due(self.quiet, self.max_delay)
             beat = self.word.beaten + HEARTBEAT
-            wake = [t for t in (due, next_full, beat) if t is not None]
+            wake = [t for t in (due, next_full, beat, idle) if t is not None]
             self.inbox.sleep(min(wake))
             if self._stopping:
                 return
             now = time.monotonic()
+            if idle is not None and now >= idle:
+                left = self._idle_left()
+                if left <= 0:
+                    log.info("no answer relied on it for %.0f s: exiting", self.idle_exit)
+                    return
+                idle = now + left
             if now >= self.word.beaten + HEARTBEAT:
                 self.word.write()
             due = self.inbox.due(self.quiet, self.max_delay)
@@ -461,6 +484,15 @@ class Watcher:
                 self.word.settle(ready=False)
             elif full:
                 self.word.settle(ready=not watches.failed)
+
+    def _idle_at(self) -> float | None:
+        """When (monotonic) the watcher will have been unused for idle_exit seconds, as
+        watch.used says now; None when it never exits on idle."""
+        return time.monotonic() + self._idle_left() if self.idle_exit else None
+
+    def _idle_left(self) -> float:
+        """Seconds until the watcher has been unused for idle_exit seconds (one stat)."""
+        return self.idle_exit - (time.time() - last_used(str(self.data)))
 
     def _tick(self, db: sqlite3.Connection, watches: Watches, full: bool) -> bool:
         """Capture what the events name: an append to a file already listed is read
@@ -478,11 +510,11 @@ class Watcher:
         elif reshaped or appeared:
             done = self._run(lambda: self._scoped(db, written, reshaped, appeared), full=False)
         else:
-            # A file no scan listed is no session file (debug logs, caches): a new session
-            # file is listed when it is made, and read whole then.
-            files = [self.files[p] for p in sorted(written) if p in self.files]
-            if files:
-                done = self._run(lambda: read_files(db, files), full=False)
+            # A file the archive lacks is no session file (debug logs, caches): a new
+            # session file is listed when it is made, and read whole then.
+            cached, known = self._written(db, written)
+            if cached or known:
+                done = self._run(lambda: self._appended(db, cached, known), full=False)
             else:
                 self.ignored += 1
                 done = True
@@ -510,7 +542,10 @@ class Watcher:
             parent = str(Path(path).parent)
             if len(parent) >= len(owner[1]):
                 folders[parent] = owner
-        files = [(p, self.files[p][0].name) for p in sorted(written) if p in self.files]
+        for path in reshaped:
+            self.recent.pop(path, None)
+        cached, known = self._written(db, written)
+        files = sorted({*known, *((str(source.path), tool.name) for tool, source in cached)})
         started = time.time_ns()
         listed: dict[str, tuple[Tool, Source]] = {}
         report = capture_changes(
@@ -521,8 +556,59 @@ class Watcher:
             listed,
             frozenset(whole),
         )
-        self.files.update(listed)
+        self._remember({p: listed[p] for p in [*written, *reshaped] if p in listed})
         return report
+
+    def _written(
+        self, db: sqlite3.Connection, written: set[str]
+    ) -> tuple[list[tuple[Tool, Source]], list[tuple[str, str]]]:
+        """The files written to that the archive holds: those written lately, with their
+        sources; the others as (path, tool), to be found by listing them alone."""
+        cached: list[tuple[Tool, Source]] = []
+        rest: list[str] = []
+        for path in sorted(written):
+            hit = self.recent.get(path)
+            if hit is None:
+                rest.append(path)
+            else:
+                self.recent.move_to_end(path)
+                cached.append(hit)
+        known: list[tuple[str, str]] = []
+        for i in range(0, len(rest), 500):
+            chunk = rest[i : i + 500]
+            known += db.execute(
+                f"SELECT path, tool FROM sources WHERE path IN ({','.join('?' * len(chunk))})"
+                " AND container_id IS NULL",
+                chunk,
+            ).fetchall()
+        return cached, sorted(known)
+
+    def _appended(
+        self,
+        db: sqlite3.Connection,
+        cached: list[tuple[Tool, Source]],
+        known: list[tuple[str, str]],
+    ) -> ScanReport:
+        """Read the files written to: those written lately straight away, the others once
+        listed alone (then kept among the recent)."""
+        from tether.capture.fresh import capture_changes
+
+        report = read_files(db, cached) if cached else ScanReport()
+        if known:
+            listed: dict[str, tuple[Tool, Source]] = {}
+            more = capture_changes(db, [], known, time.time_ns(), listed)
+            report.files += more.files
+            report.missing += more.missing
+            report.add(more)
+            self._remember(listed)
+        return report
+
+    def _remember(self, sources: dict[str, tuple[Tool, Source]]) -> None:
+        self.recent.update(sources)
+        for path in sources:
+            self.recent.move_to_end(path)
+        while len(self.recent) > RECENT:
+            self.recent.popitem(last=False)
 
     def _store_owners(self) -> list[tuple[str, str]]:
         """(root, tool) of every store root, the longest first."""
@@ -541,14 +627,16 @@ class Watcher:
         return None
 
     def _capture(self, db: sqlite3.Connection, only: None) -> bool:
+        if self.apart:
+            return self._run(lambda: scan_apart(self.env), full=True, lock=False)
         return self._run(
-            lambda: scan(db, self.env, self.home, tools=self.tools, only=only, found=self.files),
+            lambda: scan(db, self.env, self.home, tools=self.tools, only=only),
             full=True,
         )
 
-    def _run(self, capture: Callable[[], ScanReport], full: bool) -> bool:
+    def _run(self, capture: Callable[[], ScanReport], full: bool, lock: bool = True) -> bool:
         try:
-            with scan_lock(self.data, wait=True):
+            with scan_lock(self.data, wait=True) if lock else nullcontext():
                 report = capture()
         except Exception:
             log.exception("capture failed; a full scan follows in %.0f s", RETRY)
@@ -558,6 +646,44 @@ class Watcher:
         if self.after_capture is not None and report.read:
             self.after_capture(report)
         return True
+
+
+def scan_apart(env: Mapping[str, str]) -> ScanReport:
+    """`tether scan --json` in a child process, which takes the scan lock itself: what a
+    full scan holds of every file (the archive's rows, the listings) goes with the child,
+    and the watcher's memory stays as it was, however large the stores grow."""
+    import json
+    import subprocess
+    import sys
+
+    from tether.capture.ingest import Problem
+
+    done = subprocess.run(
+        [sys.executable, "-m", "tether", "scan", "--json"],
+        env={**env, "TETHER_WATCH_ON_DEMAND": "0"},
+        stdin=subprocess.DEVNULL,
+        capture_output=True,
+        start_new_session=True,  # a Ctrl-C stops the watcher after it, as after a capture
+        check=False,
+    )
+    try:  # the report comes first; a problem line may follow it
+        said, _ = json.JSONDecoder().raw_decode(done.stdout.decode())
+        return ScanReport(
+            files=said["files"],
+            read=said["read"],
+            sessions_added=said["sessions_added"],
+            sessions_updated=said["sessions_updated"],
+            bytes_read=said["bytes_read"],
+            skipped=said["skipped_lines"],
+            repaired=said["repaired_lines"],
+            failed=[Problem(**p) for p in said["failed"]],
+            skipped_in=[Problem(**p) for p in said["skipped_in"]],
+            missing=said["missing"],
+            seconds=said["seconds"],
+        )
+    except (ValueError, KeyError, TypeError):
+        why = done.stderr.decode(errors="replace").strip().splitlines()[-1:]
+        raise RuntimeError(f"scan exited {done.returncode}: {' '.join(why)}") from None
 
 
 def _report(report: ScanReport, full: bool) -> None:

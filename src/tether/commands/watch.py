@@ -39,7 +39,15 @@ def _data() -> Path:
     show_default=True,
     help="Seconds between full scans, a safety net for missed events (0: never).",
 )
-def watch(log_file: Path | None, rescan: float) -> None:
+@click.option(
+    "--idle-exit",
+    type=click.FloatRange(min=0),
+    default=0,
+    metavar="SECONDS",
+    help="Exit once no answer has relied on the watcher for this long (0: never); what"
+    " a watcher that `list`, `search` or `show` started on demand does.",
+)
+def watch(log_file: Path | None, rescan: float, idle_exit: float) -> None:
     """Capture new messages as the tools write them, until Ctrl-C.
 
     Watches every tool's store (and, for a store not made yet, the folder it will appear
@@ -47,16 +55,35 @@ def watch(log_file: Path | None, rescan: float) -> None:
     within a second. One watcher at a time; `tether daemon start` runs it in the background.
     """
     from tether.archive.db import StoreError
-    from tether.capture.watch import Watcher, configure_logging, log, watch_lock
+    from tether.capture.watch import AlreadyWatching, Watcher, configure_logging, log, watch_lock
     from tether.paths import user_home
 
     data = _data()
     configure_logging(log_file)
+    if idle_exit:
+        os.chdir("/")  # started by an answer, in its folder: hold no folder of the user's
     try:
         with watch_lock(data):
-            watcher = Watcher(data, os.environ, user_home(), rescan=rescan, after_capture=_auto())
+            if idle_exit:
+                from tether.capture.ondemand import mark_started_on_demand
+
+                mark_started_on_demand(str(data), os.getpid())
+            watcher = Watcher(
+                data,
+                os.environ,
+                user_home(),
+                rescan=rescan,
+                after_capture=_auto(),
+                idle_exit=idle_exit,
+                apart=True,
+            )
             _stop_on_signals(watcher.stop)
             watcher.run()
+    except AlreadyWatching as exc:
+        if idle_exit:  # started on demand beside one that runs: what it was for is done
+            log.info("not started on demand: %s", exc)
+            return
+        raise
     except (StoreError, OSError) as exc:
         if log_file is not None:  # the daemon's log says why it stopped, too
             log.error("%s", exc)
