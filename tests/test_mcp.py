@@ -414,3 +414,23 @@ def test_a_project_file_that_is_a_link_out_of_the_project_is_never_written(
     monkeypatch.chdir(project)
     refused = configure("install", "--for", "claude", "--scope", "project", ok=False)
     assert refused["code"] == 3 and yours.read_text() == '{"mine": true}\n'
+
+
+def test_the_archive_an_agent_reads_holds_a_line_written_a_moment_before(
+    isolated_home: Path,
+) -> None:
+    """The MCP server's reads are as fresh as `search`'s: no window in which a line a tool
+    just wrote is missing (it used to rescan at most every 5 s, and stat every file then)."""
+    from tests.stores import append, claude_prompt, place_claude
+    from tether.archive.query import Filters
+    from tether.mcp.source import LocalArchive
+    from tether.paths import db_path, tether_home
+
+    path = place_claude(isolated_home)
+    home = tether_home()
+    source = LocalArchive(db_path(home), home)
+    assert source.search("wombatfirst", Filters()) == []
+    for word in ("wombatfirst", "wombatsecond"):
+        append(path, claude_prompt(path, f"a line with {word} in it"))
+        hits = source.search(word, Filters())
+        assert [hit["snippet"] for hit in hits if word in hit["snippet"]], word

@@ -7,7 +7,6 @@ from __future__ import annotations
 
 import os
 import sqlite3
-import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
@@ -36,16 +35,14 @@ class Source(Protocol):
 
 
 class LocalArchive:
-    """The archive in $TETHER_HOME, kept fresh: before a read, an incremental scan (a `stat`
-    per file when nothing changed), at most every `rescan` seconds, never waiting for
-    another scan that holds the lock."""
+    """The archive in $TETHER_HOME, kept fresh before every read as `list` and `search` keep
+    it (tether.capture.fresh: beside a live watcher nothing is looked at; without one, a
+    check whose cost does not grow with history, and a watcher started on demand)."""
 
-    def __init__(self, path: Path, home: Path, scan: bool = True, rescan: float = 5.0) -> None:
+    def __init__(self, path: Path, home: Path, scan: bool = True) -> None:
         self.path = path
         self.home = home
         self.scan = scan
-        self.rescan = rescan
-        self._scanned = 0.0
 
     @contextmanager
     def _db(self) -> Iterator[sqlite3.Connection]:
@@ -60,16 +57,12 @@ class LocalArchive:
             db.close()
 
     def _fresh(self, db: sqlite3.Connection) -> None:
-        if not self.scan or time.monotonic() - self._scanned < self.rescan:
+        if not self.scan:
             return
-        from tether.capture.scan import scan, scan_lock
+        from tether.capture.fresh import fresh
+        from tether.paths import user_home_str
 
-        with scan_lock(self.home, wait=False) as got:
-            if got:
-                from tether.paths import user_home
-
-                scan(db, os.environ, user_home())
-        self._scanned = time.monotonic()
+        fresh(db, str(self.home), os.environ, user_home_str())
 
     def search(self, query: str, filters: Filters) -> list[dict[str, Any]]:
         from tether.archive.query import search
