@@ -1,0 +1,185 @@
+"""Where the parts' text is kept: compressed in blocks, read back through the `parts` view.
+
+A part's text and data (JSON) are most of the archive, and one part alone (a few hundred
+bytes) hardly compresses. So the parts a writer flushes together (a session's, in order) go
+into zstd blocks of up to BLOCK_BYTES (`part_blocks`), and each row of `part_rows` says where
+its text and data are in its block. The view `parts (pk, message_pk, seq, kind, text, data)`
+gives every reader (queries, the full-text index's content, snippets) the text as it was,
+through the SQL function part_slice(block, at, length), which every archive connection has
+(`register`): it keeps the last blocks it opened, so reading a session in order opens each
+block once.
+
+A block's id is a random 62-bit number, never reused: a block a process has cached cannot
+be replaced by another with the same id (a rollback, another process's write).
+"""
+
+from __future__ import annotations
+
+import os
+import weakref
+from collections import OrderedDict
+
+TYPE_CHECKING = False
+if TYPE_CHECKING:  # the quick answers open the archive: nothing here they do not need
+    import sqlite3
+    from collections.abc import Callable, Iterable, Iterator
+    from typing import Any
+
+BLOCK_BYTES = 128 << 10
+"""A block ends with the part that takes it past this many bytes: larger blocks compress a
+few per cent better and cost more to open for one part."""
+
+LEVEL = 3
+CACHE_BYTES = 4 << 20
+"""How many bytes of opened blocks a connection keeps (the last one is always kept)."""
+
+PartRow = tuple[int, int, int, str, str, str | None]
+"""(pk, message_pk, seq, kind, text, data): a part as a writer has it."""
+
+SCHEMA = """
+CREATE TABLE part_blocks (id INTEGER PRIMARY KEY, data BLOB NOT NULL);
+CREATE TABLE part_rows (
+    pk INTEGER PRIMARY KEY,
+    message_pk INTEGER NOT NULL REFERENCES messages(pk) ON DELETE CASCADE,
+    seq INTEGER NOT NULL,
+    kind TEXT NOT NULL,
+    block INTEGER NOT NULL,
+    at INTEGER NOT NULL,
+    text_len INTEGER NOT NULL,
+    data_len INTEGER
+);
+CREATE INDEX part_rows_message ON part_rows(message_pk, seq);
+CREATE INDEX part_rows_block ON part_rows(block);
+"""
+"""The tables (the view and its triggers are VIEW, made once the old `parts` is gone)."""
+
+VIEW = """
+CREATE VIEW parts (pk, message_pk, seq, kind, text, data) AS
+    SELECT pk, message_pk, seq, kind, part_slice(block, at, text_len),
+        part_slice(block, at + text_len, data_len)
+    FROM part_rows;
+CREATE TRIGGER part_rows_gone AFTER DELETE ON part_rows BEGIN
+    DELETE FROM part_blocks WHERE id = OLD.block
+        AND NOT EXISTS (SELECT 1 FROM part_rows WHERE block = OLD.block);
+END;
+CREATE TRIGGER parts_delete INSTEAD OF DELETE ON parts BEGIN
+    DELETE FROM part_rows WHERE pk = OLD.pk;
+END;
+CREATE TRIGGER parts_insert INSTEAD OF INSERT ON parts BEGIN
+    INSERT INTO part_blocks (id, data)
+        VALUES (random() >> 2, part_pack(NEW.text, NEW.data));
+    INSERT INTO part_rows (pk, message_pk, seq, kind, block, at, text_len, data_len)
+        VALUES (NEW.pk, NEW.message_pk, NEW.seq, NEW.kind, last_insert_rowid(), 0,
+            length(CAST(NEW.text AS BLOB)), length(CAST(NEW.data AS BLOB)));
+END;
+"""
+"""`parts` as readers know it. Tether's writers write part_rows and part_blocks themselves
+(SessionWriter.flush packs a flush into blocks); the INSTEAD OF triggers keep a plain
+INSERT or DELETE on `parts` working (one block per part), and a block goes with its last
+part however that part is deleted (a message's cascade too)."""
+
+
+def block_id() -> int:
+    return int.from_bytes(os.urandom(8), "big") >> 2
+
+
+def pack(rows: Iterable[PartRow]) -> tuple[list[tuple[int, bytes]], list[tuple[Any, ...]]]:
+    """Blocks (id, zstd bytes) and part_rows rows for parts written together, in order."""
+    import zstandard
+
+    compressor = zstandard.ZstdCompressor(level=LEVEL)
+    blocks: list[tuple[int, bytes]] = []
+    out: list[tuple[Any, ...]] = []
+    buffer = bytearray()
+    block = block_id()
+    for pk, message_pk, seq, kind, text, data in rows:
+        if buffer and len(buffer) >= BLOCK_BYTES:
+            blocks.append((block, compressor.compress(bytes(buffer))))
+            buffer, block = bytearray(), block_id()
+        raw_text = text.encode()
+        raw_data = None if data is None else data.encode()
+        at = len(buffer)
+        buffer += raw_text
+        if raw_data is not None:
+            buffer += raw_data
+        size = None if raw_data is None else len(raw_data)
+        out.append((pk, message_pk, seq, kind, block, at, len(raw_text), size))
+    if out:
+        blocks.append((block, compressor.compress(bytes(buffer))))
+    return blocks, out
+
+
+def write(db: sqlite3.Connection, rows: list[PartRow]) -> None:
+    """Store parts (their pks given) in blocks."""
+    blocks, part_rows = pack(rows)
+    db.executemany("INSERT INTO part_blocks (id, data) VALUES (?, ?)", blocks)
+    db.executemany("INSERT INTO part_rows VALUES (?,?,?,?,?,?,?,?)", part_rows)
+
+
+def register(db: sqlite3.Connection) -> None:
+    """Give this connection the SQL functions the `parts` view and its triggers call."""
+    try:
+        ref: Callable[[], sqlite3.Connection | None] = weakref.ref(db)
+    except TypeError:  # a plain sqlite3.Connection (tests): held until it is closed
+        ref = lambda: db  # noqa: E731
+    cache: OrderedDict[int, bytes] = OrderedDict()
+    held = [0]
+
+    def opened(block: int) -> bytes:
+        data = cache.get(block)
+        if data is not None:
+            cache.move_to_end(block)
+            return data
+        import zstandard
+
+        conn = ref()
+        assert conn is not None  # the function lives only as long as its connection
+        row = conn.execute("SELECT data FROM part_blocks WHERE id = ?", (block,)).fetchone()
+        if row is None:
+            raise LookupError(f"part block {block} is missing")
+        data = zstandard.ZstdDecompressor().decompress(row[0])
+        cache[block] = data
+        held[0] += len(data)
+        while held[0] > CACHE_BYTES and len(cache) > 1:
+            held[0] -= len(cache.popitem(last=False)[1])
+        return data
+
+    def part_slice(block: int, at: int, length: int | None) -> str | None:
+        if length is None:
+            return None
+        return opened(block)[at : at + length].decode()
+
+    def part_pack(text: str, data: str | None) -> bytes:
+        import zstandard
+
+        raw = text.encode() + (b"" if data is None else data.encode())
+        return zstandard.ZstdCompressor(level=LEVEL).compress(raw)
+
+    db.create_function("part_slice", 3, part_slice, deterministic=True)
+    db.create_function("part_pack", 2, part_pack)
+
+
+def convert(db: sqlite3.Connection, old: str) -> None:
+    """Move the parts of the plain table `old` (as main's m001 made it) into blocks, a
+    session's parts together, in pk order (a scan wrote them so: it reads no session twice)."""
+    rows = db.execute(
+        "SELECT m.session_pk, p.pk, p.message_pk, p.seq, p.kind, p.text, p.data"
+        f" FROM {old} p LEFT JOIN messages m ON m.pk = p.message_pk ORDER BY p.pk"
+    )
+    for batch in _sessions(rows):
+        write(db, batch)
+
+
+def _sessions(rows: Iterable[tuple[Any, ...]]) -> Iterator[list[PartRow]]:
+    batch: list[PartRow] = []
+    session = None
+    size = 0
+    for session_pk, *part in rows:
+        if batch and (session_pk != session or size >= 16 * BLOCK_BYTES):
+            yield batch
+            batch, size = [], 0
+        session = session_pk
+        size += len(part[4]) + len(part[5] or "")
+        batch.append((part[0], part[1], part[2], part[3], part[4], part[5]))
+    if batch:
+        yield batch
