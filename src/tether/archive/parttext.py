@@ -79,15 +79,45 @@ INSERT or DELETE on `parts` working (one block per part), and a block goes with 
 part however that part is deleted (a message's cascade too)."""
 
 
+def zstd() -> Any:
+    """zstandard's C backend, loaded without the package's __init__: that one imports
+    platform, typing and re (40 ms, more than a whole quick answer) to choose a backend.
+    Falls back on the package when the C backend is not where zstandard puts it."""
+    import sys
+
+    module = sys.modules.get("zstandard.backend_c")
+    if module is not None:
+        return module
+    try:
+        from importlib.machinery import EXTENSION_SUFFIXES
+        from importlib.util import find_spec, module_from_spec, spec_from_file_location
+
+        package = find_spec("zstandard")
+        folders = (package.submodule_search_locations or []) if package else []
+        for suffix in EXTENSION_SUFFIXES if folders else ():
+            origin = f"{folders[0]}/backend_c{suffix}"
+            spec = spec_from_file_location("zstandard.backend_c", origin)
+            # no pathlib here: the quick answers come through
+            if spec is None or spec.loader is None or not os.path.isfile(origin):  # noqa: PTH113
+                continue
+            module = module_from_spec(spec)
+            spec.loader.exec_module(module)
+            sys.modules["zstandard.backend_c"] = module  # `import zstandard` reuses it
+            return module
+    except (ImportError, OSError):
+        pass
+    import zstandard
+
+    return zstandard
+
+
 def block_id() -> int:
     return int.from_bytes(os.urandom(8), "big") >> 2
 
 
 def pack(rows: Iterable[PartRow]) -> tuple[list[tuple[int, bytes]], list[tuple[Any, ...]]]:
     """Blocks (id, zstd bytes) and part_rows rows for parts written together, in order."""
-    import zstandard
-
-    compressor = zstandard.ZstdCompressor(level=LEVEL)
+    compressor = zstd().ZstdCompressor(level=LEVEL)
     blocks: list[tuple[int, bytes]] = []
     out: list[tuple[Any, ...]] = []
     buffer = bytearray()
@@ -130,14 +160,12 @@ def register(db: sqlite3.Connection) -> None:
         if data is not None:
             cache.move_to_end(block)
             return data
-        import zstandard
-
         conn = ref()
         assert conn is not None  # the function lives only as long as its connection
         row = conn.execute("SELECT data FROM part_blocks WHERE id = ?", (block,)).fetchone()
         if row is None:
             raise LookupError(f"part block {block} is missing")
-        data = zstandard.ZstdDecompressor().decompress(row[0])
+        data = bytes(zstd().ZstdDecompressor().decompress(row[0]))
         cache[block] = data
         held[0] += len(data)
         while held[0] > CACHE_BYTES and len(cache) > 1:
@@ -150,10 +178,8 @@ def register(db: sqlite3.Connection) -> None:
         return opened(block)[at : at + length].decode()
 
     def part_pack(text: str, data: str | None) -> bytes:
-        import zstandard
-
         raw = text.encode() + (b"" if data is None else data.encode())
-        return zstandard.ZstdCompressor(level=LEVEL).compress(raw)
+        return bytes(zstd().ZstdCompressor(level=LEVEL).compress(raw))
 
     db.create_function("part_slice", 3, part_slice, deterministic=True)
     db.create_function("part_pack", 2, part_pack)
