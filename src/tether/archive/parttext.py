@@ -30,6 +30,8 @@ BLOCK_BYTES = 128 << 10
 few per cent better and cost more to open for one part."""
 
 LEVEL = 3
+CONVERT_ROWS = 4000
+"""Parts the migration converts at a time (then deletes from the plain table)."""
 CACHE_BYTES = 4 << 20
 """How many bytes of opened blocks a connection keeps (the last one is always kept)."""
 
@@ -186,26 +188,35 @@ def register(db: sqlite3.Connection) -> None:
 
 
 def convert(db: sqlite3.Connection, old: str) -> None:
-    """Move the parts of the plain table `old` (as main's m001 made it) into blocks, a
-    session's parts together, in pk order (a scan wrote them so: it reads no session twice)."""
-    rows = db.execute(
-        "SELECT m.session_pk, p.pk, p.message_pk, p.seq, p.kind, p.text, p.data"
-        f" FROM {old} p LEFT JOIN messages m ON m.pk = p.message_pk ORDER BY p.pk"
-    )
-    for batch in _sessions(rows):
-        write(db, batch)
+    """Move the parts of the plain table `old` (as m001 made it) into blocks, a session's
+    parts together, in pk order (a scan wrote a session's parts together), deleting them
+    from `old` as it goes: the blocks reuse the pages the text leaves, and the file does not
+    grow by what it converts."""
+    db.execute(f"DROP INDEX IF EXISTS {old}_message")  # old's own: not needed to read it in order
+    last = -(1 << 63)
+    while True:
+        rows = db.execute(
+            "SELECT m.session_pk, p.pk, p.message_pk, p.seq, p.kind, p.text, p.data"
+            f" FROM {old} p LEFT JOIN messages m ON m.pk = p.message_pk WHERE p.pk > ?"
+            " ORDER BY p.pk LIMIT ?",
+            (last, CONVERT_ROWS),
+        ).fetchall()
+        if not rows:
+            return
+        for batch in _sessions(rows):
+            write(db, batch)
+        db.execute(f"DELETE FROM {old} WHERE pk <= ?", (rows[-1][1],))
+        last = rows[-1][1]
 
 
 def _sessions(rows: Iterable[tuple[Any, ...]]) -> Iterator[list[PartRow]]:
     batch: list[PartRow] = []
     session = None
-    size = 0
     for session_pk, *part in rows:
-        if batch and (session_pk != session or size >= 16 * BLOCK_BYTES):
+        if batch and session_pk != session:
             yield batch
-            batch, size = [], 0
+            batch = []
         session = session_pk
-        size += len(part[4]) + len(part[5] or "")
         batch.append((part[0], part[1], part[2], part[3], part[4], part[5]))
     if batch:
         yield batch
