@@ -17,7 +17,6 @@ from __future__ import annotations
 
 import os
 import weakref
-from collections import OrderedDict
 
 TYPE_CHECKING = False
 if TYPE_CHECKING:  # the quick answers open the archive: nothing here they do not need
@@ -154,30 +153,34 @@ def register(db: sqlite3.Connection) -> None:
         ref: Callable[[], sqlite3.Connection | None] = weakref.ref(db)
     except TypeError:  # a plain sqlite3.Connection (tests): held until it is closed
         ref = lambda: db  # noqa: E731
-    cache: OrderedDict[int, bytes] = OrderedDict()
+    cache: dict[int, bytes] = {}
+    """Opened blocks, oldest first: readers go through a session in order, so the first
+    opened is the first no longer needed."""
     held = [0]
+    tools: list[Any] = []
 
     def opened(block: int) -> bytes:
-        data = cache.get(block)
-        if data is not None:
-            cache.move_to_end(block)
-            return data
         conn = ref()
         assert conn is not None  # the function lives only as long as its connection
         row = conn.execute("SELECT data FROM part_blocks WHERE id = ?", (block,)).fetchone()
         if row is None:
             raise LookupError(f"part block {block} is missing")
-        data = bytes(zstd().ZstdDecompressor().decompress(row[0]))
+        if not tools:
+            tools.append(zstd().ZstdDecompressor())
+        data = bytes(tools[0].decompress(row[0]))
         cache[block] = data
         held[0] += len(data)
         while held[0] > CACHE_BYTES and len(cache) > 1:
-            held[0] -= len(cache.popitem(last=False)[1])
+            held[0] -= len(cache.pop(next(iter(cache))))
         return data
 
     def part_slice(block: int, at: int, length: int | None) -> str | None:
         if length is None:
             return None
-        return opened(block)[at : at + length].decode()
+        data = cache.get(block)
+        if data is None:
+            data = opened(block)
+        return data[at : at + length].decode()
 
     def part_pack(text: str, data: str | None) -> bytes:
         raw = text.encode() + (b"" if data is None else data.encode())
