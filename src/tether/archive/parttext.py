@@ -125,7 +125,7 @@ def pack(rows: Iterable[PartRow]) -> tuple[list[tuple[int, bytes]], list[tuple[A
     block = block_id()
     for pk, message_pk, seq, kind, text, data in rows:
         if buffer and len(buffer) >= BLOCK_BYTES:
-            blocks.append((block, compressor.compress(bytes(buffer))))
+            blocks.append((block, compressor.compress(buffer)))
             buffer, block = bytearray(), block_id()
         raw_text = text.encode()
         raw_data = None if data is None else data.encode()
@@ -136,7 +136,7 @@ def pack(rows: Iterable[PartRow]) -> tuple[list[tuple[int, bytes]], list[tuple[A
         size = None if raw_data is None else len(raw_data)
         out.append((pk, message_pk, seq, kind, block, at, len(raw_text), size))
     if out:
-        blocks.append((block, compressor.compress(bytes(buffer))))
+        blocks.append((block, compressor.compress(buffer)))
     return blocks, out
 
 
