@@ -16,7 +16,7 @@ be replaced by another with the same id (a rollback, another process's write).
 from __future__ import annotations
 
 import os
-import weakref
+from _weakref import ref as weak  # weakref's own, without its imports (1 ms)
 
 TYPE_CHECKING = False
 if TYPE_CHECKING:  # the quick answers open the archive: nothing here they do not need
@@ -89,20 +89,24 @@ def zstd() -> Any:
     module = sys.modules.get("zstandard.backend_c")
     if module is not None:
         return module
-    try:
-        from importlib.machinery import EXTENSION_SUFFIXES
-        from importlib.util import find_spec, module_from_spec, spec_from_file_location
+    try:  # not importlib.util: its contextlib and collections cost a quick answer 7 ms
+        from importlib.machinery import (
+            EXTENSION_SUFFIXES,
+            ExtensionFileLoader,
+            ModuleSpec,
+            PathFinder,
+        )
 
-        package = find_spec("zstandard")
+        package = PathFinder.find_spec("zstandard")
         folders = (package.submodule_search_locations or []) if package else []
         for suffix in EXTENSION_SUFFIXES if folders else ():
             origin = f"{folders[0]}/backend_c{suffix}"
-            spec = spec_from_file_location("zstandard.backend_c", origin)
             # no pathlib here: the quick answers come through
-            if spec is None or spec.loader is None or not os.path.isfile(origin):  # noqa: PTH113
+            if not os.path.isfile(origin):  # noqa: PTH113
                 continue
-            module = module_from_spec(spec)
-            spec.loader.exec_module(module)
+            loader = ExtensionFileLoader("zstandard.backend_c", origin)
+            module = loader.create_module(ModuleSpec(loader.name, loader, origin=origin))
+            loader.exec_module(module)
             sys.modules["zstandard.backend_c"] = module  # `import zstandard` reuses it
             return module
     except (ImportError, OSError):
@@ -150,7 +154,7 @@ def write(db: sqlite3.Connection, rows: list[PartRow]) -> None:
 def register(db: sqlite3.Connection) -> None:
     """Give this connection the SQL functions the `parts` view and its triggers call."""
     try:
-        ref: Callable[[], sqlite3.Connection | None] = weakref.ref(db)
+        ref: Callable[[], sqlite3.Connection | None] = weak(db)
     except TypeError:  # a plain sqlite3.Connection (tests): held until it is closed
         ref = lambda: db  # noqa: E731
     cache: dict[int, bytes] = {}
