@@ -10,6 +10,8 @@ from typing import Any
 
 import pytest
 
+from tests.conftest import FIXTURES
+from tests.stores import place_claude
 from tests.test_staging import WORDS, fill
 from tether.archive import parttext
 from tether.archive.db import connect, mark_key
@@ -188,3 +190,28 @@ def test_blocks_stop_at_their_size() -> None:
     assert len(blocks) == 3  # 2 + 2 + 1 halves of a block
     assert [r[5] for r in part_rows] == [0, len(big), 0, len(big), 0]
     assert len({r[4] for r in part_rows}) == 3
+
+
+def test_a_session_captured_a_line_at_a_time_ends_in_one_block(
+    isolated_home: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("TETHER_SCAN_WORKERS", "0")
+    sample = FIXTURES / "claude" / "agentsessions_small.jsonl"
+    lines = sample.read_bytes().splitlines(keepends=True)
+    path = place_claude(isolated_home, sample)
+    env = {"HOME": str(isolated_home)}
+    path.write_bytes(b"")
+    db = connect(tmp_path / "live" / "tether.db")
+    for line in lines:  # as the watcher sees it: one line more at each read
+        with path.open("ab") as fh:
+            fh.write(line if line.endswith(b"\n") else line + b"\n")
+        scan(db, env, isolated_home)
+    whole = connect(tmp_path / "whole" / "tether.db")
+    scan(whole, env, isolated_home)
+    assert session_parts(db) == session_parts(whole)
+    assert len(session_parts(db)) == 1 and orphan_blocks(db) == 0
+    # The text is far under a block: every append re-packed it with what came before.
+    assert db.execute("SELECT COUNT(*) FROM part_blocks").fetchone()[0] == 1
+    db.execute("INSERT INTO parts_fts(parts_fts, rank) VALUES ('integrity-check', 1)")
+    db.close()
+    whole.close()

@@ -144,11 +144,43 @@ def pack(rows: Iterable[PartRow]) -> tuple[list[tuple[int, bytes]], list[tuple[A
     return blocks, out
 
 
-def write(db: sqlite3.Connection, rows: list[PartRow]) -> None:
-    """Store parts (their pks given) in blocks."""
-    blocks, part_rows = pack(rows)
+def write(db: sqlite3.Connection, rows: list[PartRow], session_pk: int | None = None) -> None:
+    """Store parts (their pks given) in blocks. Parts added to a session (`session_pk`) whose
+    last block is not full are packed with that block's parts, which keep their pks: a
+    session the watcher captures a few lines at a time ends in blocks as full as a scan's."""
+    carried = _last_block(db, session_pk) if session_pk is not None else None
+    old: list[PartRow] = []
+    if carried is not None:
+        old = db.execute(
+            "SELECT pk, message_pk, seq, kind, text, data FROM parts"
+            " WHERE pk IN (SELECT pk FROM part_rows WHERE block = ?) ORDER BY pk",
+            (carried,),
+        ).fetchall()
+    blocks, part_rows = pack([*old, *rows])
     db.executemany("INSERT INTO part_blocks (id, data) VALUES (?, ?)", blocks)
-    db.executemany("INSERT INTO part_rows VALUES (?,?,?,?,?,?,?,?)", part_rows)
+    if old:
+        moved = part_rows[: len(old)]
+        db.executemany(
+            "UPDATE part_rows SET block = ?, at = ? WHERE pk = ?",
+            [(r[4], r[5], r[0]) for r in moved],
+        )
+        db.execute("DELETE FROM part_blocks WHERE id = ?", (carried,))
+    db.executemany("INSERT INTO part_rows VALUES (?,?,?,?,?,?,?,?)", part_rows[len(old) :])
+
+
+def _last_block(db: sqlite3.Connection, session_pk: int) -> int | None:
+    """The block of the session's last part, when it holds less than half a block."""
+    row = db.execute(
+        "SELECT p.block FROM messages m JOIN part_rows p ON p.message_pk = m.pk"
+        " WHERE m.session_pk = ? ORDER BY m.seq DESC, p.seq DESC LIMIT 1",
+        (session_pk,),
+    ).fetchone()
+    if row is None:
+        return None
+    (size,) = db.execute(
+        "SELECT SUM(text_len + IFNULL(data_len, 0)) FROM part_rows WHERE block = ?", row
+    ).fetchone()
+    return int(row[0]) if size is not None and size < BLOCK_BYTES // 2 else None
 
 
 def register(db: sqlite3.Connection) -> None:

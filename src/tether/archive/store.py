@@ -350,7 +350,7 @@ class SessionWriter:
             )
             self.pending = {}
         if self.part_rows:
-            parttext.write(self.db, self.part_rows)
+            parttext.write(self.db, self.part_rows, self.session_pk)
             if self.indexed:
                 self.db.executemany(
                     "INSERT INTO parts_fts(rowid, text) VALUES (?, ?)",
