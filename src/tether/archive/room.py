@@ -138,7 +138,7 @@ def prune(db: sqlite3.Connection, rooms: list[Room]) -> None:
                 f" SELECT 'delete', pk, text FROM parts WHERE {in_messages}",
                 pks,
             )
-            db.execute(f"DELETE FROM parts WHERE {in_messages}", pks)
+            db.execute(f"DELETE FROM part_rows WHERE {in_messages}", pks)
             db.execute(f"DELETE FROM messages WHERE session_pk IN ({marks})", pks)
             sources = f"SELECT id FROM sources WHERE session_pk IN ({marks})"
             db.execute(f"DELETE FROM raw_chunks WHERE source_id IN ({sources})", pks)

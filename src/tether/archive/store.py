@@ -12,8 +12,10 @@ from typing import Any
 
 import orjson
 
+from tether.archive import parttext
 from tether.archive.assemble import merge_fields
 from tether.archive.db import Staging
+from tether.archive.parttext import PartRow
 from tether.archive.rows import SESSION_COLUMNS as SESSION_COLUMNS  # noqa: PLC0414  # re-exported: moved to rows, imported from here too
 from tether.archive.rows import session_dict as session_dict  # noqa: PLC0414  # re-exported, as above
 from tether.model import (
@@ -34,7 +36,6 @@ from tether.tools.base import Meta, Op, Put, Reset, Rewind, Source, Tool
 FLUSH_ROWS = 2000
 MAX_BUFFERED_OPS = 1000
 """Ops an Applier holds while it waits for the session's id."""
-PartRow = tuple[int, int, int, str, str, str | None]
 
 
 MAX_DEPTH = 128
@@ -215,7 +216,7 @@ class SessionWriter:
             "SELECT COALESCE(MAX(pk), 0) + 1 FROM messages"
         ).fetchone()[0]
         self.next_part_pk: int = db.execute(
-            "SELECT COALESCE(MAX(pk), 0) + 1 FROM parts"
+            "SELECT COALESCE(MAX(pk), 0) + 1 FROM part_rows"
         ).fetchone()[0]
         self.pending: dict[int, tuple[int, str, Message]] = {}
         """Messages not yet written: pk -> (seq, key, message); merges fold in here."""
@@ -335,7 +336,7 @@ class SessionWriter:
                 "INSERT INTO parts_fts(parts_fts, rowid, text) "
                 f"SELECT 'delete', pk, text FROM parts WHERE {where}"
             )
-        self.db.execute(f"DELETE FROM parts WHERE {where}")
+        self.db.execute(f"DELETE FROM part_rows WHERE {where}")
 
     def flush(self) -> None:
         if self.pending:
@@ -349,7 +350,7 @@ class SessionWriter:
             )
             self.pending = {}
         if self.part_rows:
-            self.db.executemany("INSERT INTO parts VALUES (?,?,?,?,?,?)", self.part_rows)
+            parttext.write(self.db, self.part_rows, self.session_pk)
             if self.indexed:
                 self.db.executemany(
                     "INSERT INTO parts_fts(rowid, text) VALUES (?, ?)",

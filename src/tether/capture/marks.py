@@ -11,6 +11,8 @@ from __future__ import annotations
 
 import sqlite3
 
+from tether.archive.db import mark_key
+
 
 class Marks:
     """The marks of one read, in memory: for a file read whole, and for tests."""
@@ -45,7 +47,7 @@ class ArchivedMarks(Marks):
         return self.earlier and (
             self.db.execute(
                 "SELECT 1 FROM record_marks WHERE source_id = ? AND mark = ?",
-                (self.source_id, mark),
+                (self.source_id, mark_key(mark)),
             ).fetchone()
             is not None
         )
@@ -54,7 +56,7 @@ class ArchivedMarks(Marks):
         if self.new:
             self.db.executemany(
                 "INSERT OR IGNORE INTO record_marks VALUES (?, ?)",
-                [(self.source_id, mark) for mark in self.new],
+                [(self.source_id, mark_key(mark)) for mark in self.new],
             )
             self.new = []
 

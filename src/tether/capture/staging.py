@@ -246,12 +246,13 @@ SHIFTS: dict[str, dict[str, str]] = {
     "sessions": {"pk": "s"},
     "sources": {"id": "r", "session_pk": "s", "container_id": "r"},
     "messages": {"pk": "m", "session_pk": "s"},
-    "parts": {"pk": "p", "message_pk": "m"},
+    "part_rows": {"pk": "p", "message_pk": "m"},
+    "part_blocks": {},  # a block's id is random, unique in both (tether.archive.parttext)
     "raw_chunks": {"source_id": "r"},
     "record_marks": {"source_id": "r"},
 }
 """Per table, the key columns a take-over shifts, by the table whose keys they are."""
-OFFSETS = {"s": "sessions", "r": "sources", "m": "messages", "p": "parts"}
+OFFSETS = {"s": "sessions", "r": "sources", "m": "messages", "p": "part_rows"}
 
 
 def take_over(db: sqlite3.Connection, path: Path) -> bool:
@@ -279,7 +280,8 @@ def take_over(db: sqlite3.Connection, path: Path) -> bool:
                     offsets,
                 )
             db.execute(
-                "INSERT INTO main.parts_fts(rowid, text) SELECT pk + ?, text FROM stage.parts",
+                "INSERT INTO main.parts_fts(rowid, text) SELECT pk, text FROM main.parts"
+                " WHERE pk > ?",
                 (offsets["p"],),
             )
             db.execute("COMMIT")
