@@ -98,7 +98,9 @@ def read_all(
     pool: ProcessPoolExecutor | None = None,
 ) -> None:
     """Read these files (sorted) into the archive: in parallel when there is enough that is
-    new and more than one core, else serially; on `pool` when one was forked early."""
+    new and more than one core, else serially; on `pool` when one was forked early. A
+    parallel read empties `todo` and lets each step's files go once read: a first scan's
+    list of files is the largest thing it holds, and the archive's caches grow meanwhile."""
     if tally.total < MIN_BYTES:
         read_serially(db, todo, report, tally)
         return
@@ -112,7 +114,9 @@ def read_all(
     folder.mkdir(mode=0o700, parents=True, exist_ok=True)
     try:
         with _workers(count, pool) as running, Checkpointer(db):
-            _run(db, plan(todo), running, count + 1, folder, report, tally)
+            steps = plan(todo)
+            todo.clear()
+            _run(db, steps, running, count + 1, folder, report, tally)
     finally:
         shutil.rmtree(folder, ignore_errors=True)
 
@@ -191,7 +195,7 @@ def _run(
     tally: Tally,
 ) -> None:
     """Walk the steps in order, keeping up to `ahead` staged chunks in the workers' hands."""
-    staged = iter([(i, files) for i, (is_staged, files) in enumerate(steps) if is_staged])
+    staged = ((i, files) for i, (is_staged, files) in enumerate(steps) if is_staged)
     pending: deque[tuple[int, Path, Future[ScanReport]]] = deque()
 
     def submit() -> None:
@@ -212,7 +216,9 @@ def _run(
             pending.append((index, path, future))
 
     submit()
-    for index, (is_staged, files) in enumerate(steps):
+    for index in range(len(steps)):
+        is_staged, files = steps[index]
+        steps[index] = (is_staged, [])  # submitted already if staged: let its files go
         if not is_staged:
             read_serially(db, files, report, tally)
             continue
