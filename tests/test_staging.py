@@ -153,13 +153,13 @@ def test_plan_keeps_the_order_and_reads_known_files_and_containers_serially(
     isolated_home: Path,
 ) -> None:
     fill(isolated_home)
-    todo: list[ingest.Item] = []
+    todo: list[ingest.Found] = []
     report = ScanReport()
     for tool, _root, source in capture.discover_all(
         {}, isolated_home, list(capture.TOOLS.values())
     ):
         capture._consider(tool, source, None, todo, report)
-    todo.sort(key=lambda item: str(item[1].path))
+    todo.sort(key=lambda found: found.path)
     steps = staging.plan(todo)
     assert [item for _, files in steps for item in files] == todo
     assert any(not staged for staged, _ in steps), "the layouts hold containers"
@@ -286,6 +286,7 @@ def test_small_scans_and_one_core_stay_serial(
         raise AssertionError("a small scan must not start worker processes")
 
     monkeypatch.setattr(staging, "_run", no_pool)
+    monkeypatch.setattr(staging, "_workers", no_pool)
     db = archive(tmp_path / "small")
     assert run_scan(db, isolated_home).read > 20  # under MIN_BYTES
     db.close()
@@ -293,6 +294,41 @@ def test_small_scans_and_one_core_stay_serial(
     monkeypatch.setenv("TETHER_SCAN_WORKERS", "1")
     db = archive(tmp_path / "one-core")
     assert run_scan(db, isolated_home).read > 20
+    db.close()
+
+
+@pytest.mark.usefixtures("parallel")
+def test_a_first_scan_forks_its_workers_before_it_lists_the_stores(
+    isolated_home: Path, tmp_path: Path, serial: Any, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Workers forked after the listing each carried a copy of it: a first scan's memory grew
+    with the stores. They are forked once, before, and read as late-forked workers did."""
+    monkeypatch.setattr(staging, "MIN_BYTES", 200_000)  # below the corpus, above no store
+    fill(isolated_home)
+    expected_report, expected = serial()
+    events: list[str] = []
+    real_workers, real_consider = staging._workers, capture._consider
+
+    def workers(count: int, given: Any) -> Any:
+        events.append("fork" if given is None else "reuse")
+        return real_workers(count, given)
+
+    def consider(*args: Any) -> None:
+        events.append("list")
+        real_consider(*args)
+
+    monkeypatch.setattr(staging, "_workers", workers)
+    monkeypatch.setattr(capture, "_consider", consider)
+    db = archive(tmp_path / "parallel")
+    report = run_scan(db, isolated_home)
+    assert [e for e in events if e != "list"] == ["fork", "reuse"]
+    assert events.index("fork") < events.index("list")
+    assert summary(report) == expected_report
+    assert dump(db) == expected
+    events.clear()
+    place_claude(isolated_home)  # the archive is not empty now: no early fork
+    run_scan(db, isolated_home)
+    assert "fork" not in events and "reuse" not in events
     db.close()
 
 

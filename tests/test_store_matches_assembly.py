@@ -8,6 +8,7 @@ from pathlib import Path
 import pytest
 
 from tests.conftest import FIXTURES
+from tether.archive import store
 from tether.archive.assemble import Assembly
 from tether.archive.db import connect
 from tether.archive.store import load_session
@@ -61,4 +62,16 @@ def test_database_equals_assembly_when_read_in_pieces(path: Path, tmp_path: Path
         done = cut
         if recognise(copy) is not None:  # a first piece may be too short to tell its tool
             got = stored(db_file, copy)
+    assert got["messages"] == expected["messages"]
+
+
+@pytest.mark.parametrize("path", JSONL, ids=lambda p: f"{p.parent.name}/{p.name}")
+def test_database_equals_assembly_when_every_part_is_flushed_at_once(
+    path: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A writer flushes at FLUSH_BYTES of buffered text (a session of long parts is not held
+    whole): merges and replacements of messages already written come out the same."""
+    monkeypatch.setattr(store, "FLUSH_BYTES", 1)
+    expected = assembled(path)
+    got = stored(tmp_path / "t.db", path)
     assert got["messages"] == expected["messages"]

@@ -34,6 +34,8 @@ from tether.model import (
 from tether.tools.base import Meta, Op, Put, Reset, Rewind, Source, Tool
 
 FLUSH_ROWS = 2000
+FLUSH_BYTES = 1 << 20
+"""Or this much text buffered: a session of long parts is not held whole until its end."""
 MAX_BUFFERED_OPS = 1000
 """Ops an Applier holds while it waits for the session's id."""
 
@@ -221,6 +223,8 @@ class SessionWriter:
         self.pending: dict[int, tuple[int, str, Message]] = {}
         """Messages not yet written: pk -> (seq, key, message); merges fold in here."""
         self.part_rows: list[PartRow] = []
+        self.buffered = 0
+        """Characters of text and data in part_rows."""
         self.touched = False
 
     # ops -----------------------------------------------------------------------------
@@ -240,7 +244,7 @@ class SessionWriter:
         else:
             self._replace_message(entry, sane)
         self._add_parts(entry, op.message.parts)
-        if len(self.part_rows) + len(self.pending) >= FLUSH_ROWS:
+        if len(self.part_rows) + len(self.pending) >= FLUSH_ROWS or self.buffered >= FLUSH_BYTES:
             self.flush()
 
     def rewind(self, key: str) -> None:
@@ -327,6 +331,7 @@ class SessionWriter:
         for part in parts:
             kind, text, data = part_row(part)
             self.part_rows.append((self.next_part_pk, entry[0], entry[1], kind, text, data))
+            self.buffered += len(text) + (len(data) if data else 0)
             self.next_part_pk += 1
             entry[1] += 1
 
@@ -357,6 +362,7 @@ class SessionWriter:
                     [(r[0], r[4]) for r in self.part_rows],
                 )
             self.part_rows = []
+            self.buffered = 0
 
     # session -------------------------------------------------------------------------
     def finish(self) -> None:

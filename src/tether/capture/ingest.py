@@ -17,7 +17,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any
+from typing import Any, NamedTuple
 
 import orjson
 
@@ -141,7 +141,7 @@ class Known:
     container_id: int | None
     version: str | None
 
-    def unchanged(self, st: os.stat_result) -> bool:
+    def unchanged(self, st: Stat) -> bool:
         """The file is as the archive last read it: same size, mtime and inode, present."""
         return (
             self.size == st.st_size
@@ -151,8 +151,46 @@ class Known:
         )
 
 
-Item = tuple[Tool, Source, os.stat_result, Known | None]
+class FileStat(NamedTuple):
+    """What capture uses of a file's stat. A full scan holds one for every file it will
+    read: an os.stat_result, with its float times, is four times the size."""
+
+    st_size: int
+    st_mtime_ns: int
+    st_ino: int
+    st_mode: int
+
+
+Stat = os.stat_result | FileStat
+
+
+Item = tuple[Tool, Source, FileStat, Known | None]
 """A file to read: its tool, its source, its stat now, and what the archive knows of it."""
+
+
+class Found:
+    """A file a scan will read, kept small until its turn: a full scan holds one for every
+    new file, and a Path and an os.stat_result each (1.5 KB a file) made a first scan's
+    memory grow with the store. `item()` makes the Item when the file is read."""
+
+    __slots__ = ("members", "mode", "native_id", "path", "row", "stat", "tool")
+
+    def __init__(self, tool: Tool, source: Source, st: Stat, row: Known | None) -> None:
+        self.tool = tool
+        self.path = str(source.path)
+        self.mode = source.mode
+        self.native_id = source.native_id
+        self.members = source.members
+        self.stat = FileStat(st.st_size, st.st_mtime_ns, st.st_ino, st.st_mode)
+        self.row = row
+
+    @property
+    def size(self) -> int:
+        return self.stat.st_size
+
+    def item(self) -> Item:
+        source = Source(Path(self.path), self.mode, self.native_id, self.members)
+        return self.tool, source, self.stat, self.row
 
 
 KNOWN_COLUMNS = (
@@ -188,7 +226,7 @@ def wal_version(source: Source) -> str | None:
     return f"{st.st_size}:{st.st_mtime_ns}"
 
 
-def up_to_date(row: Known | None, source: Source, st: os.stat_result) -> bool:
+def up_to_date(row: Known | None, source: Source, st: Stat) -> bool:
     """The archive holds this file as it is now (for a container, its -wal too)."""
     return row is not None and row.unchanged(st) and row.version == wal_version(source)
 
@@ -221,25 +259,22 @@ class Archiver:
     def flush(self) -> None:
         if not self.buffer:
             return
-        data = bytes(self.buffer)
-        self.tail = (self.tail + data)[-TAIL:]
+        # Compressed from the buffer itself: a copy of it (and of tail + it) tripled a
+        # large file's share of a scan's peak memory.
+        data, self.buffer = self.buffer, bytearray()
+        self.tail = (self.tail + data[-TAIL:])[-TAIL:]
+        packed = self.compressor.compress(data)
+        length = len(data)
+        del data
         self.db.execute(
             "INSERT INTO raw_chunks VALUES (?,?,?,?,?,?)",
-            (
-                self.source_id,
-                self.generation,
-                self.seq,
-                self.offset,
-                len(data),
-                self.compressor.compress(data),
-            ),
+            (self.source_id, self.generation, self.seq, self.offset, length, packed),
         )
         self.seq += 1
-        self.offset += len(data)
-        self.buffer = bytearray()
+        self.offset += length
 
 
-def _is_append(source: Source, st: os.stat_result, row: Known) -> bool:
+def _is_append(source: Source, st: Stat, row: Known) -> bool:
     if source.mode != "jsonl" or source.path.suffix == ".zst" or row.inode != st.st_ino:
         return False
     if st.st_size < row.offset or row.offset == 0:
@@ -290,7 +325,7 @@ def read_sessions(
     db: sqlite3.Connection,
     tool: Tool,
     source: Source,
-    st: os.stat_result,
+    st: Stat,
     row: Known | None,
     report: ScanReport,
     origin: str = "scan",
@@ -342,7 +377,7 @@ def _read(
     db: sqlite3.Connection,
     tool: Tool,
     source: Source,
-    st: os.stat_result,
+    st: Stat,
     row: Known | None,
     origin: str,
     careful: bool = False,
@@ -430,7 +465,7 @@ def _read_container(
     db: sqlite3.Connection,
     tool: Tool,
     source: Source,
-    st: os.stat_result,
+    st: Stat,
     row: Known | None,
     origin: str,
     careful: bool,
@@ -494,7 +529,7 @@ def _read_member(
     source: Source,
     member: Member,
     row: Known | None,
-    st: os.stat_result,
+    st: Stat,
     origin: str,
     careful: bool,
 ) -> Outcome:
@@ -586,14 +621,14 @@ class Tally:
 
 
 def read_serially(
-    db: sqlite3.Connection, todo: list[Item], report: ScanReport, tally: Tally
+    db: sqlite3.Connection, todo: list[Found], report: ScanReport, tally: Tally
 ) -> None:
     """Read files in order, a few large transactions of them (see read_batch)."""
     batch: list[Item] = []
     size = 0
-    for item in todo:
-        batch.append(item)
-        size += item[2].st_size
+    for found in todo:
+        batch.append(found.item())
+        size += found.size
         if size >= BATCH_BYTES or len(batch) >= BATCH_FILES:
             read_batch(db, batch, report)
             tally(size)
@@ -652,7 +687,7 @@ def _record_failure(
     db: sqlite3.Connection,
     tool: Tool,
     source: Source,
-    st: os.stat_result,
+    st: Stat,
     row: Known | None,
     origin: str,
     exc: BaseException,

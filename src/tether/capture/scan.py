@@ -18,7 +18,7 @@ from pathlib import Path
 
 from tether.capture.folders import Folders, sources_in
 from tether.capture.ingest import (
-    Item,
+    Found,
     Known,
     Problem,
     Progress,
@@ -30,7 +30,7 @@ from tether.capture.ingest import (
     readers,
     up_to_date,
 )
-from tether.capture.staging import clear_leftovers, read_all
+from tether.capture.staging import clear_leftovers, forked_early, read_all
 from tether.files import read_head
 from tether.tools.base import (
     Source,
@@ -106,35 +106,57 @@ def scan(
     every_tool = tools is None or {tool.name for tool in tools} >= set(TOOLS)
     tools = list(TOOLS.values()) if tools is None else tools
     known = load_known(db)
-    seen: set[str] = set()
-    scanned_roots: list[tuple[str, str]] = []
-    folders = Folders()
-    todo: list[Item] = []
-    for tool in tools:
-        for root in tool.store_roots(env, home):
-            if only is None:
-                folders.root(tool.name, root)
-            if (only is not None and not only.touches(root)) or not root.is_dir():
-                continue
-            scanned_roots.append((tool.name, str(root) + os.sep))
-            for source in tool.discover(root):
-                key = str(source.path)
-                if key in seen:
-                    continue
-                seen.add(key)
+    first = only is None and not known
+    with forked_early(lambda enough: first and _holds(env, home, tools, enough)) as pool:
+        seen: set[str] = set()
+        scanned_roots: list[tuple[str, str]] = []
+        folders = Folders()
+        todo: list[Found] = []
+        for tool in tools:
+            for root in tool.store_roots(env, home):
                 if only is None:
-                    folders.above(tool.name, root, source.path)
-                if found is not None:
-                    found[key] = (tool, source)
-                row = known.get(key)
-                # A file the archive lacks is always looked at: it may have been hidden by
-                # a sibling that just went (a .jsonl.zst once its plain .jsonl is deleted).
-                if only is None or row is None or row.missing_since or only.covers(key):
-                    _consider(tool, source, row, todo, report)
+                    folders.root(tool.name, root)
+                if (only is not None and not only.touches(root)) or not root.is_dir():
+                    continue
+                scanned_roots.append((tool.name, str(root) + os.sep))
+                for source in tool.discover(root):
+                    key = str(source.path)
+                    if key in seen:
+                        continue
+                    seen.add(key)
+                    if only is None:
+                        folders.above(tool.name, root, source.path)
+                    if found is not None:
+                        found[key] = (tool, source)
+                    row = known.get(key)
+                    # A file the archive lacks is always looked at: it may have been hidden by
+                    # a sibling that just went (a .jsonl.zst once its plain .jsonl is deleted).
+                    if only is None or row is None or row.missing_since or only.covers(key):
+                        _consider(tool, source, row, todo, report)
+        if only is None:
+            _imported_again(known, seen, todo, report)
+        # Before reading: a file renamed or compressed (Codex archive, .jsonl -> .jsonl.zst)
+        # takes its session over from the old path instead of forking a copy of it.
+        report.missing = _mark_missing(db, known, seen, scanned_roots, imports=only is None)
+        # In name order: a tool's later file that reuses a session id (Gemini's resume stub)
+        # comes after the file that holds the session, so the session keeps its own id.
+        todo.sort(key=_by_path)
+        if todo:
+            read_all(db, todo, report, Tally(sum(found.size for found in todo), progress), pool)
+    if only is None:
+        if report.sessions_added:
+            _late_roots(db, env, home, tools, scanned_roots, listed_at, folders, report, found)
+        folders.remember(db, listed_at, env, home, every_tool)
+    report.seconds = time.perf_counter() - started
+    return report
+
+
+def _imported_again(
+    known: dict[str, Known], seen: set[str], todo: list[Found], report: ScanReport
+) -> None:
+    """Look again at the files imported before (outside any store) that are still there."""
     all_readers = readers()
     for path, imported in known.items():
-        if only is not None:
-            break
         if (
             imported.origin == "import"
             and imported.container_id is None
@@ -149,20 +171,20 @@ def scan(
                 continue
             seen.add(path)
             _consider(reader, again, imported, todo, report)
-    # Before reading: a file renamed or compressed (Codex archive, .jsonl -> .jsonl.zst)
-    # takes its session over from the old path instead of forking a copy of it.
-    report.missing = _mark_missing(db, known, seen, scanned_roots, imports=only is None)
-    # In name order: a tool's later file that reuses a session id (Gemini's resume stub)
-    # comes after the file that holds the session, so the session keeps its own id.
-    todo.sort(key=lambda item: str(item[1].path))
-    if todo:
-        read_all(db, todo, report, Tally(sum(item[2].st_size for item in todo), progress))
-    if only is None:
-        if report.sessions_added:
-            _late_roots(db, env, home, tools, scanned_roots, listed_at, folders, report, found)
-        folders.remember(db, listed_at, env, home, every_tool)
-    report.seconds = time.perf_counter() - started
-    return report
+
+
+def _holds(env: Mapping[str, str], home: Path, tools: list[Tool], enough: int) -> bool:
+    """Whether the stores hold `enough` bytes of files: listed until they do (a first scan
+    decides so whether to fork its workers before the listing it keeps)."""
+    total = 0
+    for _, _, source in discover_all(env, home, tools):
+        try:
+            total += source.path.stat().st_size
+        except OSError:
+            continue
+        if total >= enough:
+            return True
+    return False
 
 
 def _late_roots(
@@ -202,13 +224,13 @@ def read_files(db: sqlite3.Connection, files: list[tuple[Tool, Source]]) -> Scan
     started = time.perf_counter()
     report = ScanReport()
     known = load_known(db, [str(source.path) for _, source in files])
-    todo: list[Item] = []
+    todo: list[Found] = []
     for tool, source in files:
         if os.path.lexists(source.path):
             _consider(tool, source, known.get(str(source.path)), todo, report)
-    todo.sort(key=lambda item: str(item[1].path))
+    todo.sort(key=_by_path)
     if todo:
-        read_batch(db, todo, report)
+        read_batch(db, [found.item() for found in todo], report)
     report.seconds = time.perf_counter() - started
     return report
 
@@ -229,7 +251,7 @@ def _consider(
     tool: Tool,
     source: Source,
     row: Known | None,
-    todo: list[Item],
+    todo: list[Found],
     report: ScanReport,
 ) -> None:
     report.files += 1
@@ -240,7 +262,11 @@ def _consider(
         return
     if up_to_date(row, source, st):
         return
-    todo.append((tool, source, st, row))
+    todo.append(Found(tool, source, st, row))
+
+
+def _by_path(found: Found) -> str:
+    return found.path
 
 
 def _mark_missing(
@@ -371,13 +397,13 @@ class ScopedScan:
         moved = self._moved_away([key for key in self.listed if key not in known])
         known.update(load_known(self.db, moved))
         scopes = [*self.scopes, *((known[path].tool, path) for path in moved if path in known)]
-        todo: list[Item] = []
+        todo: list[Found] = []
         for key, (tool, source) in self.listed.items():
             _consider(tool, source, known.get(key), todo, report)
         report.missing = _mark_missing(self.db, known, set(self.listed), scopes, imports=False)
-        todo.sort(key=lambda item: str(item[1].path))
+        todo.sort(key=_by_path)
         if todo:
-            read_all(self.db, todo, report, Tally(sum(item[2].st_size for item in todo), None))
+            read_all(self.db, todo, report, Tally(sum(found.size for found in todo), None))
         self.folders.record(self.db, listed_at, None, replace=False)
         report.seconds = time.perf_counter() - started
         return report

@@ -20,11 +20,21 @@ import sqlite3
 import sys
 import threading
 from collections import deque
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from typing import TYPE_CHECKING
 
 from tether.archive.db import connect_staging
-from tether.capture.ingest import Item, ScanReport, Tally, read_batch, read_serially, readers
+from tether.capture.ingest import (
+    FileStat,
+    Found,
+    ScanReport,
+    Tally,
+    read_batch,
+    read_serially,
+    readers,
+)
 from tether.tools.base import Source
 
 if TYPE_CHECKING:
@@ -39,9 +49,9 @@ MAX_FILE = 64 << 20
 """Larger files are read serially: their reading is one long stream either way."""
 MAX_WORKERS = 4
 
-Step = tuple[bool, list[Item]]
+Step = tuple[bool, list[Found]]
 """(staged?, files): one staging database's worth of new files, or files read serially."""
-Job = tuple[str, Source, os.stat_result]
+Job = tuple[str, Source, FileStat]
 
 
 def workers() -> int:
@@ -57,12 +67,11 @@ def workers() -> int:
     return min(cores, MAX_WORKERS)
 
 
-def stageable(item: Item) -> bool:
-    _, source, st, row = item
-    return row is None and source.members is None and st.st_size <= MAX_FILE
+def stageable(found: Found) -> bool:
+    return found.row is None and found.members is None and found.size <= MAX_FILE
 
 
-def plan(todo: list[Item]) -> list[Step]:
+def plan(todo: list[Found]) -> list[Step]:
     """Cut the files, in order, into staged chunks and serial runs."""
     steps: list[Step] = []
     size = 0  # of the last step's files
@@ -74,36 +83,69 @@ def plan(todo: list[Item]) -> list[Step]:
             and (not staged or (len(steps[-1][1]) < CHUNK_FILES and size < CHUNK_BYTES))
         ):
             steps[-1][1].append(item)
-            size += item[2].st_size
+            size += item.size
             continue
         steps.append((staged, [item]))
-        size = item[2].st_size
+        size = item.size
     return steps
 
 
-def read_all(db: sqlite3.Connection, todo: list[Item], report: ScanReport, tally: Tally) -> None:
+def read_all(
+    db: sqlite3.Connection,
+    todo: list[Found],
+    report: ScanReport,
+    tally: Tally,
+    pool: ProcessPoolExecutor | None = None,
+) -> None:
     """Read these files (sorted) into the archive: in parallel when there is enough that is
-    new and more than one core, else serially."""
+    new and more than one core, else serially; on `pool` when one was forked early. A
+    parallel read empties `todo` and lets each step's files go once read: a first scan's
+    list of files is the largest thing it holds, and the archive's caches grow meanwhile."""
     if tally.total < MIN_BYTES:
         read_serially(db, todo, report, tally)
         return
     count = workers()
-    if count < 2 or sum(item[2].st_size for item in todo if stageable(item)) < MIN_BYTES:
+    if count < 2 or sum(found.size for found in todo if stageable(found)) < MIN_BYTES:
         with Checkpointer(db):
             read_serially(db, todo, report, tally)
         return
-    from concurrent.futures import ProcessPoolExecutor  # here: serial scans never load it
-
     folder = staging_folder(db)
     assert folder is not None
     folder.mkdir(mode=0o700, parents=True, exist_ok=True)
     try:
-        with ProcessPoolExecutor(count, mp_context=_context()) as pool:
-            pool.submit(os.getpid).result()  # forked now, before the checkpointer's thread
-            with Checkpointer(db):
-                _run(db, plan(todo), pool, count + 1, folder, report, tally)
+        with _workers(count, pool) as running, Checkpointer(db):
+            steps = plan(todo)
+            todo.clear()
+            _run(db, steps, running, count + 1, folder, report, tally)
     finally:
         shutil.rmtree(folder, ignore_errors=True)
+
+
+@contextmanager
+def forked_early(much_new: Callable[[int], bool]) -> Iterator[ProcessPoolExecutor | None]:
+    """Worker processes forked now, before a scan lists the stores, when it will go parallel
+    (`much_new(MIN_BYTES)`) and fork is safe; shut down on leaving, used or not. Forked after
+    the listing, each worker carried a copy of it (a Found per file), and a first scan's peak
+    memory grew with the stores; forked before, they hold the modules and an empty heap."""
+    count = workers()
+    if count < 2 or _context().get_start_method() != "fork" or not much_new(MIN_BYTES):
+        yield None
+        return
+    with _workers(count, None) as pool:
+        yield pool
+
+
+@contextmanager
+def _workers(count: int, given: ProcessPoolExecutor | None) -> Iterator[ProcessPoolExecutor]:
+    """The pool given, or one of `count` workers forked now (and shut down on leaving)."""
+    if given is not None:
+        yield given
+        return
+    from concurrent.futures import ProcessPoolExecutor  # here: serial scans never load it
+
+    with ProcessPoolExecutor(count, mp_context=_context()) as pool:
+        pool.submit(os.getpid).result()  # forked now, before the checkpointer's thread
+        yield pool
 
 
 class Checkpointer:
@@ -153,7 +195,7 @@ def _run(
     tally: Tally,
 ) -> None:
     """Walk the steps in order, keeping up to `ahead` staged chunks in the workers' hands."""
-    staged = iter([(i, files) for i, (is_staged, files) in enumerate(steps) if is_staged])
+    staged = ((i, files) for i, (is_staged, files) in enumerate(steps) if is_staged)
     pending: deque[tuple[int, Path, Future[ScanReport]]] = deque()
 
     def submit() -> None:
@@ -163,7 +205,7 @@ def _run(
                 return
             index, files = nxt
             path = folder / f"{index}.db"
-            jobs: list[Job] = [(tool.name, source, st) for tool, source, st, _ in files]
+            jobs: list[Job] = [(f.tool.name, f.item()[1], f.stat) for f in files]
             try:
                 future = pool.submit(stage, str(path), jobs)
             except Exception as exc:  # the pool broke (a worker was killed): serial it is
@@ -174,7 +216,9 @@ def _run(
             pending.append((index, path, future))
 
     submit()
-    for index, (is_staged, files) in enumerate(steps):
+    for index in range(len(steps)):
+        is_staged, files = steps[index]
+        steps[index] = (is_staged, [])  # submitted already if staged: let its files go
         if not is_staged:
             read_serially(db, files, report, tally)
             continue
@@ -190,7 +234,7 @@ def _run(
             path.unlink(missing_ok=True)
         if taken:
             report.add(part)
-            tally(sum(item[2].st_size for item in files))
+            tally(sum(found.size for found in files))
         else:
             read_serially(db, files, report, tally)
 
