@@ -11,7 +11,7 @@ SRC = Path(__file__).resolve().parents[1] / "src"
 # What each part may import besides itself. The bottom (plain values and small helpers)
 # imports no other part; `shim` is the entry point of shims an earlier tether installed.
 BOTTOM = {"__init__", "model", "paths", "dates", "errors", "files", "statefile", "redact"}
-BOTTOM |= {"controls"}
+BOTTOM |= {"controls", "terminal"}
 ALLOWED: dict[str, set[str]] = {
     "bottom": set(),
     "tools": {"bottom"},

@@ -268,6 +268,11 @@ def m011_compact_parts_and_marks(db: sqlite3.Connection) -> None:
     # A record's mark (its id and a checksum, as text) becomes 64 bits of its hash (mark_key).
     from tether.archive import parttext
 
+    (count,) = db.execute("SELECT count(*) FROM parts").fetchone()
+    if count > 100_000:  # a minute or so at 10x the bench corpus: not a hang
+        from tether.terminal import say
+
+        say(f"tether: compacting the archive's text ({count:,} parts), once; a minute or so")
     _script(db, parttext.SCHEMA)
     parttext.convert(db, "parts")
     db.execute("DROP TABLE parts")

@@ -65,10 +65,12 @@ def _lone_rules(rules_class: Any) -> Path:
 
     import platformdirs
 
+    from tether.terminal import say
+
     path = Path(platformdirs.user_cache_dir("tether")) / f"{PACKAGE}-{version(PACKAGE)}.yml"
     if path.exists():
         return path
-    _say("tether: preparing the secret rules (once after an install: 5-20 s)")
+    say("tether: preparing the secret rules (once after an install: 5-20 s)")
     catalogue = rules_class(confidence="low")
     lone = []
     for meta in catalogue.metadata():
@@ -89,14 +91,6 @@ def _lone_rules(rules_class: Any) -> Path:
     with contextlib.suppress(FileExistsError):  # another tether wrote the same meanwhile
         write_new(path, json.dumps({"rules": lone}, indent=1).encode())
     return path
-
-
-def _say(line: str) -> None:
-    """One line on a terminal's stderr (never into a pipe or a protocol's stdout)."""
-    import sys
-
-    if sys.stderr.isatty():
-        print(line, file=sys.stderr, flush=True)
 
 
 def package_spans(texts: list[str]) -> list[list[Span]]:
