@@ -23,5 +23,5 @@ def test_a_notice_reaches_a_terminal() -> None:
 
 
 def test_a_notice_never_reaches_a_pipe() -> None:
-    done = subprocess.run([sys.executable, "-c", SAY], capture_output=True, timeout=60)
+    done = subprocess.run([sys.executable, "-c", SAY], check=True, capture_output=True, timeout=60)
     assert done.returncode == 0 and done.stderr == b"" and done.stdout == b""
