@@ -227,7 +227,9 @@ def changed_files(db: sqlite3.Connection, now: int) -> list[tuple[str, str]]:
     out = []
     for path, tool, size, mtime, inode, version, mode in db.execute(
         "SELECT path, tool, size, mtime_ns, inode, version, mode FROM sources"
-        " WHERE mtime_ns >= ? AND missing_since IS NULL AND container_id IS NULL",
+        # The unary + keeps SQLite off sources_container (container_id IS NULL holds for
+        # nearly every row: a walk of all of them, 18 ms at 10x) and on sources_mtime.
+        " WHERE mtime_ns >= ? AND missing_since IS NULL AND +container_id IS NULL",
         (now - HOT,),
     ):
         try:
