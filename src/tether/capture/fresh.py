@@ -16,8 +16,8 @@ a moment ago. Three ways, cheapest first:
    there. It runs in the background, detached, and never delays the answer; it runs in
    the foreground only when the archive has never been scanned with these stores.
 
-Cheap to import: os, time and sqlite3; the capture machinery loads only when something
-changed.
+Cheap to import: os, time, sqlite3 and tether.files; the capture machinery loads only
+when something changed.
 """
 
 from __future__ import annotations
@@ -27,6 +27,8 @@ import os
 import sqlite3
 import sys
 import time
+
+from tether.files import open_fd, read_head
 
 TYPE_CHECKING = False
 if TYPE_CHECKING:
@@ -81,8 +83,9 @@ def watcher_covers(data: str, key: str, wait: float = WATCHER_WAIT) -> bool:
 def read_state(data: str) -> tuple[int, float, int, int, bool, str] | None:
     """(pid, heartbeat time, pending, done, ready, roots key) from the watcher's state file,
     None when there is none or it cannot be read whole."""
-    raw = _read_small(os.path.join(data, STATE_FILE))
-    if raw is None:
+    try:
+        raw = read_head(os.path.join(data, STATE_FILE), 1 << 16)
+    except OSError:  # none, or no regular file (a FIFO put there is never waited on)
         return None
     head, sep, key = raw.decode("utf-8", "replace").partition("\n")
     fields = head.split()
@@ -93,27 +96,6 @@ def read_state(data: str) -> tuple[int, float, int, int, bool, str] | None:
     except ValueError:
         return None
     return pid, beat, pending, done, fields[5] == "ready", key[:-1]
-
-
-def _read_small(path: str, limit: int = 1 << 16) -> bytes | None:
-    """The first `limit` bytes of a regular file; None for anything else (a FIFO put
-    there is never waited on)."""
-    try:
-        fd = os.open(path, os.O_RDONLY | os.O_NONBLOCK)
-    except OSError:
-        return None
-    try:
-        return os.read(fd, limit) if _regular(fd) else None
-    except OSError:
-        return None
-    finally:
-        os.close(fd)
-
-
-def _regular(fd: int) -> bool:
-    import stat
-
-    return stat.S_ISREG(os.fstat(fd).st_mode)
 
 
 def write_state(data: Path, pid: int, pending: int, done: int, ready: bool, key: str) -> None:
@@ -138,12 +120,10 @@ def running_pid(data: str | Path) -> int | None:
     import fcntl
 
     try:
-        fd = os.open(os.path.join(data, "watch.pid"), os.O_RDONLY | os.O_NONBLOCK)
-    except OSError:
+        fd = open_fd(os.path.join(data, "watch.pid"))
+    except OSError:  # none, or no regular file: no watcher made this, none holds it
         return None
     try:
-        if not _regular(fd):
-            return None  # no watcher made this: none holds it
         try:
             fcntl.flock(fd, fcntl.LOCK_SH | fcntl.LOCK_NB)
         except BlockingIOError:
