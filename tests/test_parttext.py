@@ -61,6 +61,7 @@ def as_main_wrote_it(path: Path) -> list[tuple[int, str]]:
     db.execute(PARTS_BEFORE_M011)
     db.execute("INSERT INTO plain_parts SELECT * FROM parts ORDER BY pk")
     db.execute("DROP VIEW parts")
+    db.execute("DROP TRIGGER raw_chunks_based")  # m012's, on the blocks m011 made
     db.execute("DROP TABLE part_rows")
     db.execute("DROP TABLE part_blocks")
     db.execute("ALTER TABLE plain_parts RENAME TO parts")
@@ -73,7 +74,10 @@ def as_main_wrote_it(path: Path) -> list[tuple[int, str]]:
         " ON DELETE CASCADE, mark TEXT NOT NULL, PRIMARY KEY (source_id, mark)) WITHOUT ROWID"
     )
     db.executemany("INSERT INTO record_marks VALUES (?, ?)", marks)
-    db.execute("DELETE FROM migrations WHERE name = 'm011_compact_parts_and_marks'")
+    db.execute(
+        "DELETE FROM migrations WHERE name IN"
+        " ('m011_compact_parts_and_marks', 'm012_text_on_raw_bytes')"
+    )
     db.close()
     return marks
 

@@ -293,6 +293,15 @@ def m011_compact_parts_and_marks(db: sqlite3.Connection) -> None:
     db.execute("ALTER TABLE record_marks_keys RENAME TO record_marks")
 
 
+def m012_text_on_raw_bytes(db: sqlite3.Connection) -> None:
+    # The parts' text is most of it already in the raw bytes it was read from: blocks written
+    # from now on are compressed against those bytes, which a trigger keeps while they are
+    # (tether.archive.parttext). Blocks written before stay as they are.
+    from tether.archive import parttext
+
+    _script(db, parttext.BASES)
+
+
 def mark_key(mark: str) -> int:
     """A record's mark as the archive keeps it (tether.capture.marks): 64 bits of its hash. The
     text took 40 MB at 10x the bench corpus; two marks of one file share a key once in 2^64."""
@@ -314,6 +323,7 @@ MIGRATIONS: list[Migration] = [
     m009_sync_marks,
     m010_folders_and_recent_files,
     m011_compact_parts_and_marks,
+    m012_text_on_raw_bytes,
 ]
 
 

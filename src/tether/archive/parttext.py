@@ -11,6 +11,15 @@ block once.
 
 A block's id is a random 62-bit number, never reused: a block a process has cached cannot
 be replaced by another with the same id (a rollback, another process's write).
+
+Most of a part's text is already in the archive once: in the raw bytes of the file it was
+read from (`raw_chunks`), as the JSON strings the reader took it from. So a block written
+while its file is read is compressed with those raw bytes as a zstd raw-content dictionary
+(its "base": the first `base_length` bytes of one raw chunk, named by source, generation
+and seq), and holds little more than where in them its text is: 41 MB of blocks alone take
+10.6 MB so on the bench corpus. Reading such a block decompresses its raw chunk first (a
+connection keeps the last ones). Raw bytes that are some block's base cannot be deleted (a
+trigger refuses it): `release` first re-packs those blocks on their own.
 """
 
 from __future__ import annotations
@@ -34,8 +43,16 @@ CONVERT_ROWS = 4000
 CACHE_BYTES = 4 << 20
 """How many bytes of opened blocks a connection keeps (the last one is always kept)."""
 
+BASE_MIN = 1024
+"""Raw bytes fewer than this are no base worth a dictionary: the block is packed alone."""
+BASES_KEPT = 2
+"""Raw chunks (decompressed, up to 4 MB each) a connection keeps for the blocks based on them."""
+
 PartRow = tuple[int, int, int, str, str, str | None]
 """(pk, message_pk, seq, kind, text, data): a part as a writer has it."""
+Base = tuple[int, int, int, bytes]
+"""(source_id, generation, seq, bytes): the first bytes of a raw chunk, the raw bytes the
+parts being packed were read from (tether.capture.ingest.Archiver.base)."""
 
 SCHEMA = """
 CREATE TABLE part_blocks (id INTEGER PRIMARY KEY, data BLOB NOT NULL);
@@ -53,6 +70,22 @@ CREATE INDEX part_rows_message ON part_rows(message_pk, seq);
 CREATE INDEX part_rows_block ON part_rows(block);
 """
 """The tables (the view and its triggers are VIEW, made once the old `parts` is gone)."""
+
+BASES = """
+ALTER TABLE part_blocks ADD COLUMN base_source INTEGER;
+ALTER TABLE part_blocks ADD COLUMN base_generation INTEGER;
+ALTER TABLE part_blocks ADD COLUMN base_seq INTEGER;
+ALTER TABLE part_blocks ADD COLUMN base_length INTEGER;
+CREATE INDEX part_blocks_base ON part_blocks(base_source, base_generation, base_seq)
+    WHERE base_source IS NOT NULL;
+CREATE TRIGGER raw_chunks_based BEFORE DELETE ON raw_chunks
+WHEN EXISTS (SELECT 1 FROM part_blocks WHERE base_source = OLD.source_id
+    AND base_generation = OLD.generation AND base_seq = OLD.seq)
+BEGIN
+    SELECT RAISE(ABORT, 'these raw bytes are the base of compressed text (release them first)');
+END;
+"""
+"""Blocks compressed against raw bytes (m012), and the guard that keeps those bytes."""
 
 VIEW = """
 CREATE VIEW parts (pk, message_pk, seq, kind, text, data) AS
@@ -78,6 +111,22 @@ END;
 (SessionWriter.flush packs a flush into blocks); the INSTEAD OF triggers keep a plain
 INSERT or DELETE on `parts` working (one block per part), and a block goes with its last
 part however that part is deleted (a message's cascade too)."""
+
+
+_COLLECTING: dict[tuple[int, int, int, int], bytearray] = {}
+"""Raw bytes being collected and not stored yet (tether.capture.ingest.Archiver), by
+(connection, source, generation, seq): a block based on them is read from here until the
+chunk is stored (a message replaced later in the same file deletes it)."""
+
+
+def collecting(db: sqlite3.Connection, key: tuple[int, int, int], buffer: bytearray) -> None:
+    """`buffer` is the start of the raw chunk `key` (source, generation, seq) until `collected`."""
+    _COLLECTING[(id(db), *key)] = buffer
+
+
+def collected(db: sqlite3.Connection, key: tuple[int, int, int]) -> None:
+    """The raw chunk `key` is stored (or never will be)."""
+    _COLLECTING.pop((id(db), *key), None)
 
 
 def zstd() -> Any:
@@ -120,16 +169,38 @@ def block_id() -> int:
     return int.from_bytes(os.urandom(8), "big") >> 2
 
 
-def pack(rows: Iterable[PartRow]) -> tuple[list[tuple[int, bytes]], list[tuple[Any, ...]]]:
-    """Blocks (id, zstd bytes) and part_rows rows for parts written together, in order."""
-    compressor = zstd().ZstdCompressor(level=LEVEL)
-    blocks: list[tuple[int, bytes]] = []
+Block = tuple[int, bytes, int | None, int | None, int | None, int | None]
+"""A part_blocks row: id, zstd bytes, base_source, base_generation, base_seq, base_length."""
+
+
+def pack(
+    rows: Iterable[PartRow], base: Base | None = None
+) -> tuple[list[Block], list[tuple[Any, ...]]]:
+    """Blocks and part_rows rows for parts written together, in order; compressed against
+    `base` (its bytes as a raw-content dictionary) when given."""
+    module = zstd()
+    if base is not None and len(base[3]) >= BASE_MIN:
+        source, generation, seq, raw = base
+        dictionary = module.ZstdCompressionDict(raw, dict_type=module.DICT_TYPE_RAWCONTENT)
+        dictionary.precompute_compress(level=LEVEL)
+        # With a checksum: a block read against other bytes than its base fails, never garbles.
+        compressor = module.ZstdCompressor(level=LEVEL, dict_data=dictionary, write_checksum=True)
+        named: tuple[int | None, int | None, int | None, int | None] = (
+            source,
+            generation,
+            seq,
+            len(raw),
+        )
+    else:
+        compressor = module.ZstdCompressor(level=LEVEL)
+        named = (None, None, None, None)
+    blocks: list[Block] = []
     out: list[tuple[Any, ...]] = []
     buffer = bytearray()
     block = block_id()
     for pk, message_pk, seq, kind, text, data in rows:
         if buffer and len(buffer) >= BLOCK_BYTES:
-            blocks.append((block, compressor.compress(buffer)))
+            blocks.append((block, compressor.compress(buffer), *named))
             buffer, block = bytearray(), block_id()
         raw_text = text.encode()
         raw_data = None if data is None else data.encode()
@@ -140,32 +211,78 @@ def pack(rows: Iterable[PartRow]) -> tuple[list[tuple[int, bytes]], list[tuple[A
         size = None if raw_data is None else len(raw_data)
         out.append((pk, message_pk, seq, kind, block, at, len(raw_text), size))
     if out:
-        blocks.append((block, compressor.compress(buffer)))
+        blocks.append((block, compressor.compress(buffer), *named))
     return blocks, out
 
 
-def write(db: sqlite3.Connection, rows: list[PartRow], session_pk: int | None = None) -> None:
-    """Store parts (their pks given) in blocks. Parts added to a session (`session_pk`) whose
-    last block is not full are packed with that block's parts, which keep their pks: a
-    session the watcher captures a few lines at a time ends in blocks as full as a scan's."""
+def write(
+    db: sqlite3.Connection,
+    rows: list[PartRow],
+    session_pk: int | None = None,
+    base: Base | None = None,
+) -> None:
+    """Store parts (their pks given) in blocks, compressed against `base` when given. Parts
+    added to a session (`session_pk`) whose last block is not full are packed with that
+    block's parts, which keep their pks: a session the watcher captures a few lines at a
+    time ends in blocks as full as a scan's."""
     carried = _last_block(db, session_pk) if session_pk is not None else None
-    old: list[PartRow] = []
-    if carried is not None:
-        old = db.execute(
-            "SELECT pk, message_pk, seq, kind, text, data FROM parts"
-            " WHERE pk IN (SELECT pk FROM part_rows WHERE block = ?) ORDER BY pk",
-            (carried,),
-        ).fetchall()
-    blocks, part_rows = pack([*old, *rows])
-    db.executemany("INSERT INTO part_blocks (id, data) VALUES (?, ?)", blocks)
-    if old:
-        moved = part_rows[: len(old)]
+    if carried is None:
+        _insert(db, *pack(rows, base))
+    else:
+        _repack(db, carried, rows, base)
+
+
+def _insert(db: sqlite3.Connection, blocks: list[Block], rows: list[tuple[Any, ...]]) -> None:
+    _insert_blocks(db, blocks)
+    db.executemany("INSERT INTO part_rows VALUES (?,?,?,?,?,?,?,?)", rows)
+
+
+def _insert_blocks(db: sqlite3.Connection, blocks: list[Block]) -> None:
+    # Plain blocks by their two columns: m011 converts into a table without the base's.
+    plain = [block[:2] for block in blocks if block[2] is None]
+    based = [block for block in blocks if block[2] is not None]
+    if plain:
+        db.executemany("INSERT INTO part_blocks (id, data) VALUES (?, ?)", plain)
+    if based:
         db.executemany(
-            "UPDATE part_rows SET block = ?, at = ? WHERE pk = ?",
-            [(r[4], r[5], r[0]) for r in moved],
+            "INSERT INTO part_blocks (id, data, base_source, base_generation, base_seq,"
+            " base_length) VALUES (?,?,?,?,?,?)",
+            based,
         )
-        db.execute("DELETE FROM part_blocks WHERE id = ?", (carried,))
+
+
+def _repack(
+    db: sqlite3.Connection, block: int, rows: list[PartRow], base: Base | None = None
+) -> None:
+    """Pack the parts of `block` again, followed by `rows` (new parts), against `base`; the
+    old parts keep their pks, and the old block goes."""
+    old: list[PartRow] = db.execute(
+        "SELECT pk, message_pk, seq, kind, text, data FROM parts"
+        " WHERE pk IN (SELECT pk FROM part_rows WHERE block = ?) ORDER BY pk",
+        (block,),
+    ).fetchall()
+    blocks, part_rows = pack([*old, *rows], base)
+    _insert_blocks(db, blocks)
+    db.executemany(
+        "UPDATE part_rows SET block = ?, at = ? WHERE pk = ?",
+        [(r[4], r[5], r[0]) for r in part_rows[: len(old)]],
+    )
+    db.execute("DELETE FROM part_blocks WHERE id = ?", (block,))
     db.executemany("INSERT INTO part_rows VALUES (?,?,?,?,?,?,?,?)", part_rows[len(old) :])
+
+
+def release(db: sqlite3.Connection, source_id: int, generation: int | None = None) -> int:
+    """Re-pack on their own the blocks compressed against raw bytes of this source (of one
+    generation, or all), so that those bytes can go; returns how many there were."""
+    query = "SELECT id FROM part_blocks WHERE base_source = ?"
+    args: tuple[int, ...] = (source_id,)
+    if generation is not None:
+        query += " AND base_generation = ?"
+        args += (generation,)
+    blocks = [row[0] for row in db.execute(query, args)]
+    for block in blocks:
+        _repack(db, block, [])
+    return len(blocks)
 
 
 def _last_block(db: sqlite3.Connection, session_pk: int) -> int | None:
@@ -183,46 +300,88 @@ def _last_block(db: sqlite3.Connection, session_pk: int) -> int | None:
     return int(row[0]) if size is not None and size < BLOCK_BYTES // 2 else None
 
 
+class _Opened:
+    """A connection's opened blocks, and the raw chunks they were based on."""
+
+    def __init__(self, ref: Callable[[], sqlite3.Connection | None]) -> None:
+        self.ref = ref
+        self.blocks: dict[int, bytes] = {}
+        """Opened blocks, oldest first: readers go through a session in order, so the first
+        opened is the first no longer needed."""
+        self.held = 0
+        self.bases: dict[tuple[int, int, int], tuple[bytes, bytes]] = {}
+        """Raw chunks that opened blocks were based on (the last BASES_KEPT): compressed as
+        stored, and decompressed. A chunk is looked up each time (after a rollback, the same
+        key can name other bytes), and decompressed again only when it is not the one kept."""
+        self.plain: Any = None
+
+    def slice(self, block: int, at: int, length: int | None) -> str | None:
+        if length is None:
+            return None
+        data = self.blocks.get(block)
+        if data is None:
+            data = self.open(block)
+        return data[at : at + length].decode()
+
+    def open(self, block: int) -> bytes:
+        conn = self.ref()
+        assert conn is not None  # the function lives only as long as its connection
+        row = conn.execute(
+            "SELECT data, base_source, base_generation, base_seq, base_length"
+            " FROM part_blocks WHERE id = ?",
+            (block,),
+        ).fetchone()
+        if row is None:
+            raise LookupError(f"part block {block} is missing")
+        module = zstd()
+        if self.plain is None:
+            self.plain = module.ZstdDecompressor()
+        if row[1] is None:
+            data = bytes(self.plain.decompress(row[0]))
+        else:
+            raw = self.raw_chunk(conn, (row[1], row[2], row[3]), row[4])
+            dictionary = module.ZstdCompressionDict(raw, dict_type=module.DICT_TYPE_RAWCONTENT)
+            data = bytes(module.ZstdDecompressor(dict_data=dictionary).decompress(row[0]))
+        self.blocks[block] = data
+        self.held += len(data)
+        while self.held > CACHE_BYTES and len(self.blocks) > 1:
+            self.held -= len(self.blocks.pop(next(iter(self.blocks))))
+        return data
+
+    def raw_chunk(self, conn: sqlite3.Connection, key: tuple[int, int, int], length: int) -> bytes:
+        buffer = _COLLECTING.get((id(conn), *key))
+        if buffer is not None:
+            return bytes(buffer[:length])
+        row = conn.execute(
+            "SELECT data FROM raw_chunks WHERE source_id = ? AND generation = ? AND seq = ?",
+            key,
+        ).fetchone()
+        if row is None:
+            raise LookupError(f"the raw bytes a part block is based on are missing: {key}")
+        kept = self.bases.get(key)
+        if kept is not None and kept[0] == row[0]:
+            return kept[1][:length]
+        raw = bytes(self.plain.decompress(row[0]))
+        self.bases.pop(key, None)
+        while len(self.bases) >= BASES_KEPT:
+            self.bases.pop(next(iter(self.bases)))
+        self.bases[key] = (row[0], raw)
+        return raw[:length]
+
+
 def register(db: sqlite3.Connection) -> None:
     """Give this connection the SQL functions the `parts` view and its triggers call."""
     try:
         ref: Callable[[], sqlite3.Connection | None] = weak(db)
     except TypeError:  # a plain sqlite3.Connection (tests): held until it is closed
         ref = lambda: db  # noqa: E731
-    cache: dict[int, bytes] = {}
-    """Opened blocks, oldest first: readers go through a session in order, so the first
-    opened is the first no longer needed."""
-    held = [0]
-    tools: list[Any] = []
-
-    def opened(block: int) -> bytes:
-        conn = ref()
-        assert conn is not None  # the function lives only as long as its connection
-        row = conn.execute("SELECT data FROM part_blocks WHERE id = ?", (block,)).fetchone()
-        if row is None:
-            raise LookupError(f"part block {block} is missing")
-        if not tools:
-            tools.append(zstd().ZstdDecompressor())
-        data = bytes(tools[0].decompress(row[0]))
-        cache[block] = data
-        held[0] += len(data)
-        while held[0] > CACHE_BYTES and len(cache) > 1:
-            held[0] -= len(cache.pop(next(iter(cache))))
-        return data
-
-    def part_slice(block: int, at: int, length: int | None) -> str | None:
-        if length is None:
-            return None
-        data = cache.get(block)
-        if data is None:
-            data = opened(block)
-        return data[at : at + length].decode()
+    opened = _Opened(ref)
 
     def part_pack(text: str, data: str | None) -> bytes:
         raw = text.encode() + (b"" if data is None else data.encode())
         return bytes(zstd().ZstdCompressor(level=LEVEL).compress(raw))
 
-    db.create_function("part_slice", 3, part_slice, deterministic=True)
+    db.create_function("part_slice", 3, opened.slice, deterministic=True)
     db.create_function("part_pack", 2, part_pack)
 
 

@@ -13,6 +13,8 @@ from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
+from tether.archive import parttext
+
 AGES = ((30, "under 30 days"), (90, "30-90 days"), (180, "90-180 days"), (365, "180-365 days"))
 OLDEST = "over a year"
 CHUNK = 400
@@ -141,6 +143,8 @@ def prune(db: sqlite3.Connection, rooms: list[Room]) -> None:
             db.execute(f"DELETE FROM part_rows WHERE {in_messages}", pks)
             db.execute(f"DELETE FROM messages WHERE session_pk IN ({marks})", pks)
             sources = f"SELECT id FROM sources WHERE session_pk IN ({marks})"
+            for (source_id,) in db.execute(sources, pks).fetchall():
+                parttext.release(db, source_id)  # blocks of other sessions based on them
             db.execute(f"DELETE FROM raw_chunks WHERE source_id IN ({sources})", pks)
             db.execute(
                 f"DELETE FROM sources WHERE session_pk IN ({marks}) AND missing_since IS NOT NULL",

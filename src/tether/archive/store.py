@@ -7,7 +7,7 @@ database twin of assemble.Assembly); `load_session` reads one back into the cano
 from __future__ import annotations
 
 import sqlite3
-from collections.abc import Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from typing import Any
 
 import orjson
@@ -196,9 +196,17 @@ class SessionWriter:
     caller holds the write lock), so parts can reference messages before they are flushed.
     """
 
-    def __init__(self, db: sqlite3.Connection, session_pk: int, fresh: bool) -> None:
+    def __init__(
+        self,
+        db: sqlite3.Connection,
+        session_pk: int,
+        fresh: bool,
+        base: Callable[[], parttext.Base | None] | None = None,
+    ) -> None:
         self.db = db
         self.session_pk = session_pk
+        self.base = base
+        """The raw bytes being read, at a flush: the parts' blocks are compressed against them."""
         self.indexed = not isinstance(db, Staging)
         """False in a staging database: the archive indexes the text it takes over."""
         self.keys: dict[str, list[int]] = {}
@@ -355,7 +363,8 @@ class SessionWriter:
             )
             self.pending = {}
         if self.part_rows:
-            parttext.write(self.db, self.part_rows, self.session_pk)
+            base = self.base() if self.base is not None else None
+            parttext.write(self.db, self.part_rows, self.session_pk, base)
             if self.indexed:
                 self.db.executemany(
                     "INSERT INTO parts_fts(rowid, text) VALUES (?, ?)",
@@ -458,8 +467,10 @@ class Applier:
         source: Source,
         session_pk: int | None,
         fresh: bool,
+        base: Callable[[], parttext.Base | None] | None = None,
     ) -> None:
         self.db = db
+        self.base = base
         self.tool_name = tool.name
         self.source = source
         self.session_pk = session_pk
@@ -533,7 +544,7 @@ class Applier:
 
     def _open_writer(self) -> None:
         assert self.session_pk is not None
-        self.writer = SessionWriter(self.db, self.session_pk, fresh=self.created)
+        self.writer = SessionWriter(self.db, self.session_pk, fresh=self.created, base=self.base)
         if self.fresh and not self.created:
             self.writer.reset()
 

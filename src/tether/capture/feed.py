@@ -207,17 +207,22 @@ class FileFeed:
         if self._eof:
             return False
         block = self._file().read(BLOCK)
-        if self._at:
-            self._consume(bytes(self._buffer[: self._at]))
-            del self._buffer[: self._at]
-            self._searched = max(self._searched - self._at, 0)
-            self._at = 0
+        self.hand_over()
         if not block:
             self._eof = True
             self.close()
             return False
         self._buffer += block
         return True
+
+    def hand_over(self) -> None:
+        """Pass the records taken so far to the sink now, not at the next read: what is
+        written from them is compressed against the bytes they came from."""
+        if self._at:
+            self._consume(bytes(self._buffer[: self._at]))
+            del self._buffer[: self._at]
+            self._searched = max(self._searched - self._at, 0)
+            self._at = 0
 
     def _last_line(self) -> dict[str, Any] | None:
         """A last line without a newline: taken when complete, else left for the next read."""

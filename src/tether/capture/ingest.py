@@ -21,6 +21,7 @@ from typing import Any, NamedTuple
 
 import orjson
 
+from tether.archive import parttext
 from tether.archive.store import Applier, dumps
 from tether.capture.feed import MAX_REASONS, FileFeed, read_guarded
 from tether.capture.history import keep_dropped
@@ -250,11 +251,33 @@ class Archiver:
             (source_id, generation),
         ).fetchone()
         self.seq: int = row[0]
+        self.first_seq = self.seq
+        parttext.collecting(db, self.key(), self.buffer)
+
+    def key(self) -> tuple[int, int, int]:
+        """The raw chunk being collected: (source, generation, seq)."""
+        return (self.source_id, self.generation, self.seq)
+
+    def close(self) -> None:
+        parttext.collected(self.db, self.key())
 
     def __call__(self, data: bytes) -> None:
         self.buffer += data
         if len(self.buffer) >= CHUNK:
             self.flush()
+
+    def base(self) -> parttext.Base:
+        """The raw bytes the parts being written were read from, for them to be compressed
+        against (tether.archive.parttext): the bytes collected since the last chunk, which
+        begin the chunk stored next; or, when a chunk was just stored (a document is one),
+        that chunk."""
+        if len(self.buffer) >= parttext.BASE_MIN or self.seq == self.first_seq:
+            return (self.source_id, self.generation, self.seq, bytes(self.buffer))
+        key = (self.source_id, self.generation, self.seq - 1)
+        (data,) = self.db.execute(
+            "SELECT data FROM raw_chunks WHERE source_id = ? AND generation = ? AND seq = ?", key
+        ).fetchone()
+        return (*key, bytes(parttext.zstd().ZstdDecompressor().decompress(data)))
 
     def flush(self) -> None:
         if not self.buffer:
@@ -270,8 +293,10 @@ class Archiver:
             "INSERT INTO raw_chunks VALUES (?,?,?,?,?,?)",
             (self.source_id, self.generation, self.seq, self.offset, length, packed),
         )
+        parttext.collected(self.db, self.key())
         self.seq += 1
         self.offset += length
+        parttext.collecting(self.db, self.key(), self.buffer)
 
 
 def _is_append(source: Source, st: Stat, row: Known) -> bool:
@@ -410,7 +435,7 @@ def _read_file(
     data: bytes | None = None,
 ) -> tuple[Outcome, int]:
     """Read one session's file (or, given `data`, a member's bytes); returns its source id."""
-    source_id, generation = _source_row(db, tool, source, stamp.size, row, append, origin)
+    source_id, generation, replaced = _source_row(db, tool, source, stamp.size, row, append, origin)
     start = row.offset if (append and row is not None) else 0
     state: dict[str, Any] = orjson.loads(row.state) if (append and row and row.state) else {}
     archiver = Archiver(db, source_id, generation, start)
@@ -420,12 +445,20 @@ def _read_file(
     marks = ArchivedMarks(db, source_id, earlier=append)
     feed = FileFeed(source, start=start, stream=stream, sink=archiver, marks=marks)
     session_pk = row.session_pk if row is not None else None
-    applier = Applier(db, tool, source, session_pk, fresh=not append)
+
+    def base() -> parttext.Base:
+        feed.hand_over()
+        return archiver.base()
+
+    applier = Applier(db, tool, source, session_pk, fresh=not append, base=base)
     try:
         applier.run(read_guarded(tool, feed, state))
+        archiver.flush()
     finally:
         feed.close()
-    archiver.flush()
+        archiver.close()
+    if replaced is not None:  # after the session's old parts, compressed against them, went
+        drop_generation(db, source_id, replaced)
     marks.save()
     if row is not None and not append and applier.session_pk is not None:
         keep_dropped(db, tool, source, source_id, applier.session_pk)
@@ -661,11 +694,13 @@ def _source_row(
     row: Known | None,
     append: bool,
     origin: str,
-) -> tuple[int, int]:
+) -> tuple[int, int, int | None]:
+    """The file's source id and the generation its bytes are stored as, and the generation
+    whose bytes the new one replaces (None: none is)."""
     if row is None:
-        return _insert_source(db, tool, source, origin), 0
+        return _insert_source(db, tool, source, origin), 0, None
     if append:
-        return row.id, row.generation
+        return row.id, row.generation, None
     generation = row.generation + 1
     # A re-read replaces the archived bytes, unless the file shrank: then the old
     # generation may hold history the tool dropped, and it is kept (history.keep_dropped
@@ -674,13 +709,17 @@ def _source_row(
         "SELECT COALESCE(SUM(length), 0) FROM raw_chunks WHERE source_id = ? AND generation = ?",
         (row.id, row.generation),
     ).fetchone()[0]
-    if size >= old_bytes:
-        db.execute(
-            "DELETE FROM raw_chunks WHERE source_id = ? AND generation = ?",
-            (row.id, row.generation),
-        )
     db.execute("UPDATE sources SET generation = ? WHERE id = ?", (generation, row.id))
-    return row.id, generation
+    return row.id, generation, (row.generation if size >= old_bytes else None)
+
+
+def drop_generation(db: sqlite3.Connection, source_id: int, generation: int) -> None:
+    """Delete a generation of a file's raw bytes, once the session read again no longer
+    needs them: blocks still compressed against them (another session's) are re-packed."""
+    parttext.release(db, source_id, generation)
+    db.execute(
+        "DELETE FROM raw_chunks WHERE source_id = ? AND generation = ?", (source_id, generation)
+    )
 
 
 def _record_failure(

@@ -291,7 +291,8 @@ SHIFTS: dict[str, dict[str, str]] = {
     "sources": {"id": "r", "session_pk": "s", "container_id": "r"},
     "messages": {"pk": "m", "session_pk": "s"},
     "part_rows": {"pk": "p", "message_pk": "m"},
-    "part_blocks": {},  # a block's id is random, unique in both (tether.archive.parttext)
+    # A block's id is random, unique in both (tether.archive.parttext); its base is a source's.
+    "part_blocks": {"base_source": "r"},
     "raw_chunks": {"source_id": "r"},
     "record_marks": {"source_id": "r"},
 }

@@ -1,0 +1,186 @@
+"""Blocks of text compressed against the raw bytes they were read from (tether.archive.parttext,
+migration m012): every answer is what plain blocks give, the raw bytes a block is based on
+cannot go before the block lets go of them, and a file read again, shrunk, grown or staged
+by a parallel scan keeps its text readable."""
+
+from __future__ import annotations
+
+import multiprocessing
+import sqlite3
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from tests.stores import place_claude
+from tests.test_parttext import answers, orphan_blocks, session_parts
+from tests.test_staging import count_take_overs, fill
+from tether.archive import parttext, store
+from tether.archive.db import connect
+from tether.archive.room import prune, sessions_room
+from tether.capture import ingest, staging
+from tether.capture.reindex import reindex
+from tether.capture.scan import scan
+from tether.tools import facts as facts_common
+
+UNBASED = (
+    "SELECT COUNT(*) FROM part_blocks b WHERE base_source IS NOT NULL AND NOT EXISTS"
+    " (SELECT 1 FROM raw_chunks r WHERE r.source_id = b.base_source"
+    " AND r.generation = b.base_generation AND r.seq = b.base_seq)"
+)
+"""Blocks whose base is not in the archive: there must never be one."""
+
+
+@pytest.fixture(autouse=True)
+def small_pieces(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Raw chunks, flushes and blocks a few KB each: a file spans many chunks, a chunk many
+    flushes, and parts are read back (merged, replaced) while their chunk is still collected."""
+    monkeypatch.setattr(facts_common, "PLATFORM", "linux")
+    monkeypatch.setattr(ingest, "CHUNK", 8 << 10)
+    monkeypatch.setattr(store, "FLUSH_BYTES", 3 << 10)
+    monkeypatch.setattr(parttext, "BLOCK_BYTES", 2 << 10)
+    monkeypatch.setenv("TETHER_SCAN_WORKERS", "0")
+
+
+def scanned(home: Path, folder: Path) -> sqlite3.Connection:
+    db = connect(folder / "tether.db")
+    report = scan(db, {"HOME": str(home)}, home)
+    assert not report.failed, report.failed
+    return db
+
+
+def block_bytes(db: sqlite3.Connection) -> tuple[int, int, int]:
+    """(blocks, blocks with a base, compressed bytes of all)."""
+    row = db.execute(
+        "SELECT COUNT(*), COUNT(base_source), SUM(LENGTH(data)) FROM part_blocks"
+    ).fetchone()
+    return int(row[0]), int(row[1]), int(row[2])
+
+
+def test_every_answer_is_what_plain_blocks_give(
+    isolated_home: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    fill(isolated_home)
+    based = scanned(isolated_home, tmp_path / "based")
+    with monkeypatch.context() as patch:
+        patch.setattr(parttext, "BASE_MIN", 1 << 60)  # no raw bytes are base enough
+        plain = scanned(isolated_home, tmp_path / "plain")
+    blocks, with_base, size = block_bytes(based)
+    _, plain_with_base, plain_size = block_bytes(plain)
+    assert plain_with_base == 0 and with_base > blocks * 0.8 and blocks > 50
+    assert size < plain_size * 0.6, (size, plain_size)
+    assert based.execute(UNBASED).fetchone() == (0,)
+    assert answers(based) == answers(plain)
+    based.close()
+    plain.close()
+
+
+def test_raw_bytes_a_block_is_based_on_stay_until_it_lets_go(
+    isolated_home: Path, tmp_path: Path
+) -> None:
+    place_claude(isolated_home)
+    db = scanned(isolated_home, tmp_path)
+    before = answers(db)
+    (source,) = db.execute("SELECT DISTINCT base_source FROM part_blocks").fetchone()
+    with pytest.raises(sqlite3.IntegrityError, match="base of compressed text"):
+        db.execute("DELETE FROM raw_chunks WHERE source_id = ?", (source,))
+    with pytest.raises(sqlite3.IntegrityError, match="base of compressed text"):
+        db.execute("DELETE FROM sources WHERE id = ?", (source,))  # its chunks by cascade
+    assert answers(db) == before
+    db.execute("BEGIN")
+    assert parttext.release(db, source) > 0
+    assert db.execute("SELECT COUNT(base_source) FROM part_blocks").fetchone() == (0,)
+    assert orphan_blocks(db) == 0
+    db.execute("DELETE FROM raw_chunks WHERE source_id = ?", (source,))
+    db.execute("COMMIT")
+    assert answers(db) == before  # the text no longer needs the raw bytes
+    db.close()
+
+
+def test_pruning_a_session_takes_its_raw_bytes_and_leaves_the_rest_readable(
+    isolated_home: Path, tmp_path: Path
+) -> None:
+    fill(isolated_home)
+    db = scanned(isolated_home, tmp_path)
+    before = session_parts(db)
+    rooms = sessions_room(db, "", ())
+    gone = rooms[: len(rooms) // 2]
+    prune(db, gone)
+    after = session_parts(db)
+    assert after == {sid: parts for sid, parts in before.items() if sid not in {r.id for r in gone}}
+    assert db.execute(UNBASED).fetchone() == (0,)
+    assert orphan_blocks(db) == 0
+    db.close()
+
+
+def lines(path: Path) -> list[bytes]:
+    return path.read_bytes().splitlines(keepends=True)
+
+
+def read_again_shrunk_and_grown(home: Path, folder: Path) -> list[Any]:
+    """The session's parts after each change to its file: grown (an append, packed with the
+    session's last block against the new chunk), rewritten as large (read again whole: the
+    old generation's bytes go), shrunk (read again whole: the old generation stays, history
+    the tool dropped), then reindexed from the raw bytes."""
+    path = place_claude(home)
+    whole = lines(path)
+    assert len(whole) > 12
+    path.write_bytes(b"".join(whole[:-4]))
+    db = scanned(home, folder)
+    seen = []
+    for step, data, generations in [
+        ("grown", b"".join(whole), 1),
+        ("rewritten", whole[1] + whole[0] + b"".join(whole[2:]), 1),
+        ("shrunk", b"".join(whole[:6]), 2),
+    ]:
+        path.write_bytes(data)
+        assert scan(db, {"HOME": str(home)}, home).read == 1, step
+        assert db.execute("SELECT COUNT(DISTINCT generation) FROM raw_chunks").fetchone() == (
+            generations,
+        ), step
+        assert db.execute(UNBASED).fetchone() == (0,), step
+        assert orphan_blocks(db) == 0, step
+        db.execute("INSERT INTO parts_fts(parts_fts, rank) VALUES ('integrity-check', 1)")
+        seen.append(session_parts(db))
+    assert not reindex(db).failed
+    assert db.execute(UNBASED).fetchone() == (0,)
+    seen.append(session_parts(db))
+    db.close()
+    path.unlink()
+    return seen
+
+
+def test_a_file_read_again_shrunk_or_grown_keeps_its_text(
+    isolated_home: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    based = read_again_shrunk_and_grown(isolated_home, tmp_path / "based")
+    with monkeypatch.context() as patch:
+        patch.setattr(parttext, "BASE_MIN", 1 << 60)
+        plain = read_again_shrunk_and_grown(isolated_home, tmp_path / "plain")
+    assert based == plain
+    assert based[-1] == based[-2]  # reindex: the same text again
+    # Grown: what the same file read once, new, gives.
+    place_claude(isolated_home)
+    fresh = scanned(isolated_home, tmp_path / "fresh")
+    assert based[0] == session_parts(fresh)
+    fresh.close()
+
+
+def test_a_parallel_scan_s_blocks_are_based_on_the_archive_s_chunks(
+    isolated_home: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    fill(isolated_home)
+    serial = scanned(isolated_home, tmp_path / "serial")
+    monkeypatch.setattr(staging, "MIN_BYTES", 0)
+    monkeypatch.setattr(staging, "CHUNK_FILES", 2)
+    monkeypatch.setenv("TETHER_SCAN_WORKERS", "2")
+    monkeypatch.setattr(staging, "_context", lambda: multiprocessing.get_context("fork"))
+    taken = count_take_overs(monkeypatch)
+    parallel = scanned(isolated_home, tmp_path / "parallel")
+    assert len(taken) > 5 and all(taken), "every staging database was taken over"
+    assert block_bytes(parallel)[1] > 50
+    assert parallel.execute(UNBASED).fetchone() == (0,)
+    expected: Any = session_parts(serial)
+    assert session_parts(parallel) == expected
+    serial.close()
+    parallel.close()
