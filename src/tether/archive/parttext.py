@@ -15,11 +15,12 @@ be replaced by another with the same id (a rollback, another process's write).
 Most of a part's text is already in the archive once: in the raw bytes of the file it was
 read from (`raw_chunks`), as the JSON strings the reader took it from. So a block written
 while its file is read is compressed with those raw bytes as a zstd raw-content dictionary
-(its "base": the first `base_length` bytes of one raw chunk, named by source, generation
-and seq), and holds little more than where in them its text is: 41 MB of blocks alone take
-10.6 MB so on the bench corpus. Reading such a block decompresses its raw chunk first (a
-connection keeps the last ones). Raw bytes that are some block's base cannot be deleted (a
-trigger refuses it): `release` first re-packs those blocks on their own.
+(its "base": `base_length` bytes from `base_at` of one raw chunk, named by source,
+generation and seq), and holds little more than where in them its text is: on the bench
+corpus, 43 MB of blocks compressed alone take 11.7 MB so. Reading such a block decompresses
+its raw chunk first (a connection keeps the last ones). Raw bytes that are some block's
+base cannot be deleted (a trigger refuses it): `release` first re-packs those blocks on
+their own.
 """
 
 from __future__ import annotations
@@ -45,14 +46,18 @@ CACHE_BYTES = 4 << 20
 
 BASE_MIN = 1024
 """Raw bytes fewer than this are no base worth a dictionary: the block is packed alone."""
-BASES_KEPT = 2
-"""Raw chunks (decompressed, up to 4 MB each) a connection keeps for the blocks based on them."""
+BASE_MAX = 1 << 20
+"""The most raw bytes a base takes (the last collected): a dictionary costs its size again
+in memory, twice, to compress against and to read back."""
+BASES_KEPT = 1
+"""Raw chunks (decompressed, up to 4 MB each) a connection keeps for the blocks based on them:
+a session is read in order, and the blocks of one flush share their base."""
 
 PartRow = tuple[int, int, int, str, str, str | None]
 """(pk, message_pk, seq, kind, text, data): a part as a writer has it."""
-Base = tuple[int, int, int, bytes]
-"""(source_id, generation, seq, bytes): the first bytes of a raw chunk, the raw bytes the
-parts being packed were read from (tether.capture.ingest.Archiver.base)."""
+Base = tuple[int, int, int, int, bytes]
+"""(source_id, generation, seq, at, bytes): bytes of a raw chunk from `at` on, the raw bytes
+the parts being packed were read from (tether.capture.ingest.Archiver.base)."""
 
 SCHEMA = """
 CREATE TABLE part_blocks (id INTEGER PRIMARY KEY, data BLOB NOT NULL);
@@ -75,6 +80,7 @@ BASES = """
 ALTER TABLE part_blocks ADD COLUMN base_source INTEGER;
 ALTER TABLE part_blocks ADD COLUMN base_generation INTEGER;
 ALTER TABLE part_blocks ADD COLUMN base_seq INTEGER;
+ALTER TABLE part_blocks ADD COLUMN base_at INTEGER;
 ALTER TABLE part_blocks ADD COLUMN base_length INTEGER;
 CREATE INDEX part_blocks_base ON part_blocks(base_source, base_generation, base_seq)
     WHERE base_source IS NOT NULL;
@@ -169,8 +175,9 @@ def block_id() -> int:
     return int.from_bytes(os.urandom(8), "big") >> 2
 
 
-Block = tuple[int, bytes, int | None, int | None, int | None, int | None]
-"""A part_blocks row: id, zstd bytes, base_source, base_generation, base_seq, base_length."""
+Block = tuple[int, bytes, int | None, int | None, int | None, int | None, int | None]
+"""A part_blocks row: id, zstd bytes, base_source, base_generation, base_seq, base_at,
+base_length."""
 
 
 def pack(
@@ -179,21 +186,16 @@ def pack(
     """Blocks and part_rows rows for parts written together, in order; compressed against
     `base` (its bytes as a raw-content dictionary) when given."""
     module = zstd()
-    if base is not None and len(base[3]) >= BASE_MIN:
-        source, generation, seq, raw = base
+    if base is not None and len(base[4]) >= BASE_MIN:
+        source, generation, seq, at, raw = base
         dictionary = module.ZstdCompressionDict(raw, dict_type=module.DICT_TYPE_RAWCONTENT)
         dictionary.precompute_compress(level=LEVEL)
         # With a checksum: a block read against other bytes than its base fails, never garbles.
         compressor = module.ZstdCompressor(level=LEVEL, dict_data=dictionary, write_checksum=True)
-        named: tuple[int | None, int | None, int | None, int | None] = (
-            source,
-            generation,
-            seq,
-            len(raw),
-        )
+        named: tuple[int | None, ...] = (source, generation, seq, at, len(raw))
     else:
         compressor = module.ZstdCompressor(level=LEVEL)
-        named = (None, None, None, None)
+        named = (None, None, None, None, None)
     blocks: list[Block] = []
     out: list[tuple[Any, ...]] = []
     buffer = bytearray()
@@ -246,7 +248,7 @@ def _insert_blocks(db: sqlite3.Connection, blocks: list[Block]) -> None:
     if based:
         db.executemany(
             "INSERT INTO part_blocks (id, data, base_source, base_generation, base_seq,"
-            " base_length) VALUES (?,?,?,?,?,?)",
+            " base_at, base_length) VALUES (?,?,?,?,?,?,?)",
             based,
         )
 
@@ -309,10 +311,13 @@ class _Opened:
         """Opened blocks, oldest first: readers go through a session in order, so the first
         opened is the first no longer needed."""
         self.held = 0
-        self.bases: dict[tuple[int, int, int], tuple[bytes, bytes]] = {}
+        self.bases: dict[
+            tuple[int, int, int], tuple[bytes, bytes, dict[Any, Any], tuple[int, int]]
+        ] = {}
         """Raw chunks that opened blocks were based on (the last BASES_KEPT): compressed as
-        stored, and decompressed. A chunk is looked up each time (after a rollback, the same
-        key can name other bytes), and decompressed again only when it is not the one kept."""
+        stored, decompressed, the decompressors made of them, and when it was last seen to be
+        what its key names (after a rollback, or a source's id used again, the same key can
+        name other bytes)."""
         self.plain: Any = None
 
     def slice(self, block: int, at: int, length: int | None) -> str | None:
@@ -327,46 +332,64 @@ class _Opened:
         conn = self.ref()
         assert conn is not None  # the function lives only as long as its connection
         row = conn.execute(
-            "SELECT data, base_source, base_generation, base_seq, base_length"
+            "SELECT data, base_source, base_generation, base_seq, base_at, base_length"
             " FROM part_blocks WHERE id = ?",
             (block,),
         ).fetchone()
         if row is None:
             raise LookupError(f"part block {block} is missing")
-        module = zstd()
         if self.plain is None:
-            self.plain = module.ZstdDecompressor()
+            self.plain = zstd().ZstdDecompressor()
         if row[1] is None:
             data = bytes(self.plain.decompress(row[0]))
         else:
-            raw = self.raw_chunk(conn, (row[1], row[2], row[3]), row[4])
-            dictionary = module.ZstdCompressionDict(raw, dict_type=module.DICT_TYPE_RAWCONTENT)
-            data = bytes(module.ZstdDecompressor(dict_data=dictionary).decompress(row[0]))
+            tool = self.based(conn, (row[1], row[2], row[3]), row[4], row[5])
+            data = bytes(tool.decompress(row[0]))
         self.blocks[block] = data
         self.held += len(data)
         while self.held > CACHE_BYTES and len(self.blocks) > 1:
             self.held -= len(self.blocks.pop(next(iter(self.blocks))))
         return data
 
-    def raw_chunk(self, conn: sqlite3.Connection, key: tuple[int, int, int], length: int) -> bytes:
+    def based(
+        self, conn: sqlite3.Connection, key: tuple[int, int, int], at: int, length: int
+    ) -> Any:
+        """A decompressor with bytes `at`..`at + length` of raw chunk `key` as its dictionary
+        (the blocks of one flush share one)."""
         buffer = _COLLECTING.get((id(conn), *key))
-        if buffer is not None:
-            return bytes(buffer[:length])
-        row = conn.execute(
-            "SELECT data FROM raw_chunks WHERE source_id = ? AND generation = ? AND seq = ?",
-            key,
-        ).fetchone()
-        if row is None:
-            raise LookupError(f"the raw bytes a part block is based on are missing: {key}")
+        if buffer is not None:  # being collected: never kept, the bytes are not final
+            return _decompressor(bytes(buffer[at : at + length]))
+        # Nothing was written since the chunk was kept (by another connection, nor by this
+        # one): it is still what the key names, without reading it again.
+        stamp = (conn.execute("PRAGMA data_version").fetchone()[0], conn.total_changes)
         kept = self.bases.get(key)
-        if kept is not None and kept[0] == row[0]:
-            return kept[1][:length]
-        raw = bytes(self.plain.decompress(row[0]))
-        self.bases.pop(key, None)
-        while len(self.bases) >= BASES_KEPT:
-            self.bases.pop(next(iter(self.bases)))
-        self.bases[key] = (row[0], raw)
-        return raw[:length]
+        if kept is None or kept[3] != stamp:
+            row = conn.execute(
+                "SELECT data FROM raw_chunks WHERE source_id = ? AND generation = ? AND seq = ?",
+                key,
+            ).fetchone()
+            if row is None:
+                raise LookupError(f"the raw bytes a part block is based on are missing: {key}")
+            if kept is not None and kept[0] == row[0]:
+                kept = self.bases[key] = (*kept[:3], stamp)
+            else:
+                self.bases.pop(key, None)
+                while len(self.bases) >= BASES_KEPT:
+                    self.bases.pop(next(iter(self.bases)))
+                raw = bytes(self.plain.decompress(row[0]))
+                kept = self.bases[key] = (row[0], raw, {}, stamp)
+        tools = kept[2]
+        tool = tools.get((at, length))
+        if tool is None:
+            tools.clear()  # the last one only: each holds a copy of its bytes
+            tool = tools[(at, length)] = _decompressor(kept[1][at : at + length])
+        return tool
+
+
+def _decompressor(raw: bytes) -> Any:
+    module = zstd()
+    dictionary = module.ZstdCompressionDict(raw, dict_type=module.DICT_TYPE_RAWCONTENT)
+    return module.ZstdDecompressor(dict_data=dictionary)
 
 
 def register(db: sqlite3.Connection) -> None:

@@ -252,6 +252,8 @@ class Archiver:
         ).fetchone()
         self.seq: int = row[0]
         self.first_seq = self.seq
+        self.based = 0
+        """How much of the buffer the last base took in."""
         parttext.collecting(db, self.key(), self.buffer)
 
     def key(self) -> tuple[int, int, int]:
@@ -268,16 +270,21 @@ class Archiver:
 
     def base(self) -> parttext.Base:
         """The raw bytes the parts being written were read from, for them to be compressed
-        against (tether.archive.parttext): the bytes collected since the last chunk, which
-        begin the chunk stored next; or, when a chunk was just stored (a document is one),
-        that chunk."""
-        if len(self.buffer) >= parttext.BASE_MIN or self.seq == self.first_seq:
-            return (self.source_id, self.generation, self.seq, bytes(self.buffer))
+        against (tether.archive.parttext): those collected since the last call (at least
+        BASE_MIN of them, when there are), which are part of the chunk stored next; or, when
+        a chunk was just stored (a document is one), that chunk."""
+        size = len(self.buffer)
+        if size >= parttext.BASE_MIN or self.seq == self.first_seq:
+            at = max(0, min(self.based, size - parttext.BASE_MIN), size - parttext.BASE_MAX)
+            self.based = size
+            return (self.source_id, self.generation, self.seq, at, bytes(self.buffer[at:]))
         key = (self.source_id, self.generation, self.seq - 1)
         (data,) = self.db.execute(
             "SELECT data FROM raw_chunks WHERE source_id = ? AND generation = ? AND seq = ?", key
         ).fetchone()
-        return (*key, bytes(parttext.zstd().ZstdDecompressor().decompress(data)))
+        raw = parttext.zstd().ZstdDecompressor().decompress(data)
+        at = max(0, len(raw) - parttext.BASE_MAX)
+        return (*key, at, bytes(raw[at:]))
 
     def flush(self) -> None:
         if not self.buffer:
@@ -294,6 +301,7 @@ class Archiver:
             (self.source_id, self.generation, self.seq, self.offset, length, packed),
         )
         parttext.collected(self.db, self.key())
+        self.based = 0
         self.seq += 1
         self.offset += length
         parttext.collecting(self.db, self.key(), self.buffer)
