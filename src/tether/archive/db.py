@@ -463,7 +463,8 @@ def register_functions(db: sqlite3.Connection) -> None:
 class Staging(Archive):
     """A staging database: the archive's schema, filled by one worker of a parallel scan and
     then taken over by the archive (tether.capture.staging). Its text is not indexed: the archive
-    indexes what it takes over, so the full-text work is done once."""
+    indexes what it takes over, so the full-text work is done once, from `stage_text`, the
+    parts' text kept plain beside their blocks."""
 
 
 def connect_staging(path: Path) -> Staging:
@@ -475,6 +476,8 @@ def connect_staging(path: Path) -> Staging:
         db.execute("PRAGMA journal_mode = MEMORY")
         db.execute("PRAGMA synchronous = OFF")
         migrate(db)
+        # The text of its parts, plain, for the archive's full-text index (SessionWriter).
+        db.execute("CREATE TABLE stage_text (pk INTEGER PRIMARY KEY, text TEXT NOT NULL)")
         db.execute("PRAGMA foreign_keys = ON")
     except BaseException:
         db.close()

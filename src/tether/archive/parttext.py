@@ -119,15 +119,16 @@ INSERT or DELETE on `parts` working (one block per part), and a block goes with 
 part however that part is deleted (a message's cascade too)."""
 
 
-_COLLECTING: dict[tuple[int, int, int, int], bytearray] = {}
+_COLLECTING: dict[tuple[int, int, int, int], tuple[sqlite3.Connection, bytearray]] = {}
 """Raw bytes being collected and not stored yet (tether.capture.ingest.Archiver), by
 (connection, source, generation, seq): a block based on them is read from here until the
-chunk is stored (a message replaced later in the same file deletes it)."""
+chunk is stored (a message replaced later in the same file deletes it). The connection is
+held with them, so that its id cannot name another one while they are here."""
 
 
 def collecting(db: sqlite3.Connection, key: tuple[int, int, int], buffer: bytearray) -> None:
     """`buffer` is the start of the raw chunk `key` (source, generation, seq) until `collected`."""
-    _COLLECTING[(id(db), *key)] = buffer
+    _COLLECTING[(id(db), *key)] = (db, buffer)
 
 
 def collected(db: sqlite3.Connection, key: tuple[int, int, int]) -> None:
@@ -356,9 +357,9 @@ class _Opened:
     ) -> Any:
         """A decompressor with bytes `at`..`at + length` of raw chunk `key` as its dictionary
         (the blocks of one flush share one)."""
-        buffer = _COLLECTING.get((id(conn), *key))
-        if buffer is not None:  # being collected: never kept, the bytes are not final
-            return _decompressor(bytes(buffer[at : at + length]))
+        collected = _COLLECTING.get((id(conn), *key))
+        if collected is not None and collected[0] is conn:  # never kept: not final yet
+            return _decompressor(bytes(collected[1][at : at + length]))
         # Nothing was written since the chunk was kept (by another connection, nor by this
         # one): it is still what the key names, without reading it again.
         stamp = (conn.execute("PRAGMA data_version").fetchone()[0], conn.total_changes)

@@ -349,6 +349,10 @@ class SessionWriter:
                 "INSERT INTO parts_fts(parts_fts, rowid, text) "
                 f"SELECT 'delete', pk, text FROM parts WHERE {where}"
             )
+        else:
+            self.db.execute(
+                f"DELETE FROM stage_text WHERE pk IN (SELECT pk FROM part_rows WHERE {where})"
+            )
         self.db.execute(f"DELETE FROM part_rows WHERE {where}")
 
     def flush(self) -> None:
@@ -365,11 +369,14 @@ class SessionWriter:
         if self.part_rows:
             base = self.base() if self.base is not None else None
             parttext.write(self.db, self.part_rows, self.session_pk, base)
-            if self.indexed:
-                self.db.executemany(
-                    "INSERT INTO parts_fts(rowid, text) VALUES (?, ?)",
-                    [(r[0], r[4]) for r in self.part_rows],
-                )
+            # The text to index: in the archive's index now, or beside a staging database's
+            # blocks for the archive to index at its take-over without opening them.
+            self.db.executemany(
+                "INSERT INTO parts_fts(rowid, text) VALUES (?, ?)"
+                if self.indexed
+                else "INSERT INTO stage_text (pk, text) VALUES (?, ?)",
+                [(r[0], r[4]) for r in self.part_rows],
+            )
             self.part_rows = []
             self.buffered = 0
 

@@ -455,24 +455,26 @@ def _read_file(
     source_id, generation, replaced = _source_row(db, tool, source, stamp.size, row, append, origin)
     start = row.offset if (append and row is not None) else 0
     state: dict[str, Any] = orjson.loads(row.state) if (append and row and row.state) else {}
-    archiver = Archiver(db, source_id, generation, start)
     stream = io.BytesIO(data) if data is not None else None
     if not append and row is not None:
         forget(db, source_id)
     marks = ArchivedMarks(db, source_id, earlier=append)
-    feed = FileFeed(source, start=start, stream=stream, sink=archiver, marks=marks)
     session_pk = row.session_pk if row is not None else None
-
-    def base() -> parttext.Base:
-        feed.hand_over()
-        return archiver.base()
-
-    applier = Applier(db, tool, source, session_pk, fresh=not append, base=base)
+    archiver = Archiver(db, source_id, generation, start)
     try:
-        applier.run(read_guarded(tool, feed, state))
-        archiver.flush()
+        feed = FileFeed(source, start=start, stream=stream, sink=archiver, marks=marks)
+
+        def base() -> parttext.Base:
+            feed.hand_over()
+            return archiver.base()
+
+        applier = Applier(db, tool, source, session_pk, fresh=not append, base=base)
+        try:
+            applier.run(read_guarded(tool, feed, state))
+            archiver.flush()
+        finally:
+            feed.close()
     finally:
-        feed.close()
         archiver.close()
     if replaced is not None:  # after the session's old parts, compressed against them, went
         drop_generation(db, source_id, replaced)

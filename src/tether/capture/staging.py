@@ -325,8 +325,7 @@ def take_over(db: sqlite3.Connection, path: Path) -> bool:
                     offsets,
                 )
             db.execute(
-                "INSERT INTO main.parts_fts(rowid, text) SELECT pk, text FROM main.parts"
-                " WHERE pk > ?",
+                "INSERT INTO main.parts_fts(rowid, text) SELECT pk + ?, text FROM stage.stage_text",
                 (offsets["p"],),
             )
             db.execute("COMMIT")
