@@ -50,6 +50,7 @@ def _run_as(
 ) -> subprocess.CompletedProcess[str]:
     if user is not None:
         argv = ["runuser", "-u", user, "--", *argv]
+        kwargs.setdefault("cwd", "/")  # the tests' folder may be closed to that user
     return subprocess.run(argv, capture_output=True, text=True, check=False, **kwargs)  # type: ignore[call-overload, no-any-return]
 
 
@@ -90,7 +91,7 @@ def postgres() -> Iterator[Postgres]:
     user = None
     if os.geteuid() == 0:
         user = "postgres" if _has_user("postgres") else "nobody"
-    folder = Path(tempfile.mkdtemp(prefix="tether-pg-"))
+    folder = Path(tempfile.mkdtemp(prefix="tether-pg-", dir=_reachable_tmp(user)))
     try:
         if user is not None:
             entry = pwd.getpwnam(user)
@@ -135,6 +136,18 @@ def postgres() -> Iterator[Postgres]:
                 server.stop("immediate")
     finally:
         shutil.rmtree(folder, ignore_errors=True)
+
+
+def _reachable_tmp(user: str | None) -> str | None:
+    """A temporary folder that `user` can reach: the default one unless it is closed to other
+    users (a /tmp of mode 700, as on some CI machines), else /var/tmp or /dev/shm."""
+    if user is None:
+        return None
+    for candidate in (tempfile.gettempdir(), "/var/tmp", "/dev/shm"):
+        path = Path(candidate).resolve()
+        if path.is_dir() and all(p.stat().st_mode & 0o001 for p in [path, *path.parents]):
+            return str(path)
+    return None
 
 
 def _has_user(name: str) -> bool:
