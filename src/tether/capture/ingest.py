@@ -108,6 +108,12 @@ class ScanReport:
         self.failed += other.failed
         self.skipped_in += other.skipped_in
 
+    def merge(self, other: ScanReport) -> None:
+        """Fold in another scan of some of the same stores, with the files it listed."""
+        self.files += other.files
+        self.missing += other.missing
+        self.add(other)
+
     def problem_line(self) -> str | None:
         """One line saying what could not be read, else None."""
         bits = []

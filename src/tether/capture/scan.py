@@ -211,9 +211,7 @@ def _late_roots(
         return
     late = more.run(listed_at)
     folders.found.update(more.folders.found)
-    report.files += late.files
-    report.missing += late.missing
-    report.add(late)
+    report.merge(late)
     if found is not None:
         found.update(more.listed)
 

@@ -597,9 +597,7 @@ class Watcher:
         if known:
             listed: dict[str, tuple[Tool, Source]] = {}
             more = capture_changes(db, [], known, time.time_ns(), listed)
-            report.files += more.files
-            report.missing += more.missing
-            report.add(more)
+            report.merge(more)
             self._remember(listed)
         return report
 
