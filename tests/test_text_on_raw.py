@@ -201,3 +201,21 @@ def test_a_read_that_fails_leaves_no_raw_bytes_collected(
     assert scan(db, {"HOME": str(isolated_home)}, isolated_home).failed
     assert not parttext._COLLECTING
     db.close()
+
+
+def test_the_first_prompt_is_the_same_read_back_or_kept_as_written(
+    isolated_home: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """`finish` takes a session's first prompt from the texts it wrote (without opening their
+    block) or reads it back: the same either way, for every tool's sessions."""
+    fill(isolated_home)
+    kept = scanned(isolated_home, tmp_path / "kept")
+    with monkeypatch.context() as patch:
+        patch.setattr(store, "TEXTS_KEPT", 0)
+        read = scanned(isolated_home, tmp_path / "read")
+    query = "SELECT id, first_prompt FROM sessions ORDER BY id"
+    prompts = kept.execute(query).fetchall()
+    assert prompts == read.execute(query).fetchall()
+    assert sum(1 for _, prompt in prompts if prompt) > 20
+    kept.close()
+    read.close()

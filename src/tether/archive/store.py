@@ -35,6 +35,7 @@ from tether.tools.base import Meta, Op, Put, Reset, Rewind, Source, Tool
 
 FLUSH_ROWS = 2000
 FLUSH_BYTES = 1 << 20
+TEXTS_KEPT = 16
 """Or this much text buffered: a session of long parts is not held whole until its end."""
 MAX_BUFFERED_OPS = 1000
 """Ops an Applier holds while it waits for the session's id."""
@@ -233,6 +234,9 @@ class SessionWriter:
         self.part_rows: list[PartRow] = []
         self.buffered = 0
         """Characters of text and data in part_rows."""
+        self.texts: dict[int, str] = {}
+        """The first TEXTS_KEPT text parts written, by pk: the session's first prompt is
+        nearly always among them, and `finish` need not open its block to read it."""
         self.touched = False
 
     # ops -----------------------------------------------------------------------------
@@ -369,6 +373,11 @@ class SessionWriter:
         if self.part_rows:
             base = self.base() if self.base is not None else None
             parttext.write(self.db, self.part_rows, self.session_pk, base)
+            for pk, _message, _seq, kind, text, _data in self.part_rows:
+                if len(self.texts) >= TEXTS_KEPT:
+                    break
+                if kind == "text" and text:
+                    self.texts[pk] = text
             # The text to index: in the archive's index now, or beside a staging database's
             # blocks for the archive to index at its take-over without opening them.
             self.db.executemany(
@@ -400,12 +409,18 @@ class SessionWriter:
                 (pk,),
             )
         ]
-        prompt = self.db.execute(
-            "SELECT p.text FROM messages m JOIN parts p ON p.message_pk = m.pk"
-            " WHERE m.session_pk = ? AND m.role = 'user' AND p.kind = 'text' AND p.text != ''"
+        opening = self.db.execute(
+            "SELECT p.pk FROM messages m JOIN part_rows p ON p.message_pk = m.pk"
+            " WHERE m.session_pk = ? AND m.role = 'user' AND p.kind = 'text' AND p.text_len > 0"
             " ORDER BY m.seq, p.seq LIMIT 1",
             (pk,),
         ).fetchone()
+        prompt = None
+        if opening is not None:  # its text as written, else read back from its block
+            prompt = (
+                self.texts.get(opening[0])
+                or self.db.execute("SELECT text FROM parts WHERE pk = ?", opening).fetchone()[0]
+            )
         from tether.tools.common import title_from
 
         self.db.execute(
@@ -418,7 +433,7 @@ class SessionWriter:
             {
                 "count": count,
                 "models": dumps(models),
-                "prompt": title_from(prompt[0]) if prompt else None,
+                "prompt": title_from(prompt) if prompt else None,
                 "first": first,
                 "last": last,
                 "pk": pk,

@@ -13,6 +13,7 @@ import io
 import os
 import sqlite3
 import stat
+import struct
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
@@ -178,12 +179,16 @@ Item = tuple[Tool, Source, FileStat, Known | None]
 """A file to read: its tool, its source, its stat now, and what the archive knows of it."""
 
 
+_STAT = struct.Struct("<qqQI")
+"""A Found's stat: size, mtime_ns, inode, mode."""
+
+
 class Found:
     """A file a scan will read, kept small until its turn: a full scan holds one for every
     new file, and a Path and an os.stat_result each (1.5 KB a file) made a first scan's
     memory grow with the store. `item()` makes the Item when the file is read."""
 
-    __slots__ = ("members", "mode", "native_id", "path", "row", "stat", "tool")
+    __slots__ = ("members", "mode", "native_id", "packed", "path", "row", "tool")
 
     def __init__(self, tool: Tool, source: Source, st: Stat, row: Known | None) -> None:
         self.tool = tool
@@ -191,12 +196,17 @@ class Found:
         self.mode = source.mode
         self.native_id = source.native_id
         self.members = source.members
-        self.stat = FileStat(st.st_size, st.st_mtime_ns, st.st_ino, st.st_mode)
+        # Packed: four ints and their tuple took 210 bytes a file, 5 MB of 25,000 files.
+        self.packed = _STAT.pack(st.st_size, st.st_mtime_ns, st.st_ino, st.st_mode)
         self.row = row
 
     @property
+    def stat(self) -> FileStat:
+        return FileStat(*_STAT.unpack(self.packed))
+
+    @property
     def size(self) -> int:
-        return self.stat.st_size
+        return int(_STAT.unpack_from(self.packed)[0])
 
     def item(self) -> Item:
         source = Source(Path(self.path), self.mode, self.native_id, self.members)
