@@ -14,6 +14,7 @@ import os
 import sqlite3
 import stat
 import struct
+import sys
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
@@ -188,17 +189,25 @@ class Found:
     new file, and a Path and an os.stat_result each (1.5 KB a file) made a first scan's
     memory grow with the store. `item()` makes the Item when the file is read."""
 
-    __slots__ = ("members", "mode", "native_id", "packed", "path", "row", "tool")
+    __slots__ = ("folder", "members", "mode", "name", "native_id", "packed", "row", "stem", "tool")
 
     def __init__(self, tool: Tool, source: Source, st: Stat, row: Known | None) -> None:
         self.tool = tool
-        self.path = str(source.path)
+        # The folder's name is shared by its files (a project's sessions), each keeps its own.
+        folder, self.name = os.path.split(str(source.path))
+        self.folder = sys.intern(folder)
         self.mode = source.mode
-        self.native_id = source.native_id
+        # A native id that is the file's name without its suffix (most sessions') is not kept.
+        self.stem = source.native_id == _stem(self.name)
+        self.native_id = None if self.stem else source.native_id
         self.members = source.members
         # Packed: four ints and their tuple took 210 bytes a file, 5 MB of 25,000 files.
         self.packed = _STAT.pack(st.st_size, st.st_mtime_ns, st.st_ino, st.st_mode)
         self.row = row
+
+    @property
+    def path(self) -> str:
+        return os.path.join(self.folder, self.name)  # noqa: PTH118  # a str: no Path kept
 
     @property
     def stat(self) -> FileStat:
@@ -209,8 +218,14 @@ class Found:
         return int(_STAT.unpack_from(self.packed)[0])
 
     def item(self) -> Item:
-        source = Source(Path(self.path), self.mode, self.native_id, self.members)
+        native_id = _stem(self.name) if self.stem else self.native_id
+        source = Source(Path(self.path), self.mode, native_id, self.members)
         return self.tool, source, self.stat, self.row
+
+
+def _stem(name: str) -> str:
+    dot = name.rfind(".")
+    return name[:dot] if dot > 0 else name
 
 
 KNOWN_COLUMNS = (
