@@ -190,7 +190,6 @@ def pack(
     if base is not None and len(base[4]) >= BASE_MIN:
         source, generation, seq, at, raw = base
         dictionary = module.ZstdCompressionDict(raw, dict_type=module.DICT_TYPE_RAWCONTENT)
-        dictionary.precompute_compress(level=LEVEL)
         # With a checksum: a block read against other bytes than its base fails, never garbles.
         compressor = module.ZstdCompressor(level=LEVEL, dict_data=dictionary, write_checksum=True)
         named: tuple[int | None, ...] = (source, generation, seq, at, len(raw))
@@ -313,7 +312,7 @@ class _Opened:
         opened is the first no longer needed."""
         self.held = 0
         self.bases: dict[
-            tuple[int, int, int], tuple[bytes, bytes, dict[Any, Any], tuple[int, int]]
+            tuple[int, int, int], tuple[bytes, bytes | None, dict[Any, Any], tuple[int, int]]
         ] = {}
         """Raw chunks that opened blocks were based on (the last BASES_KEPT): compressed as
         stored, decompressed, the decompressors made of them, and when it was last seen to be
@@ -377,14 +376,37 @@ class _Opened:
                 self.bases.pop(key, None)
                 while len(self.bases) >= BASES_KEPT:
                     self.bases.pop(next(iter(self.bases)))
-                raw = bytes(self.plain.decompress(row[0]))
+                # A writer (a scan) reads back a block now and then: it keeps no whole chunk
+                # (4 MB of a scan's peak memory) for it.
+                raw = None if conn.in_transaction else bytes(self.plain.decompress(row[0]))
                 kept = self.bases[key] = (row[0], raw, {}, stamp)
         tools = kept[2]
         tool = tools.get((at, length))
         if tool is None:
             tools.clear()  # the last one only: each holds a copy of its bytes
-            tool = tools[(at, length)] = _decompressor(kept[1][at : at + length])
+            if kept[1] is not None:
+                part = kept[1][at : at + length]
+            else:
+                part = _part_of(self.plain, kept[0], at, length)
+            tool = tools[(at, length)] = _decompressor(part)
         return tool
+
+
+def _part_of(plain: Any, compressed: bytes, at: int, length: int) -> bytes:
+    """Bytes `at`..`at + length` of a zstd frame, decompressed a piece at a time."""
+    reader = plain.stream_reader(compressed)
+    pieces: list[bytes] = []
+    skip, want = at, length
+    while skip or want:
+        piece = reader.read(min(skip or want, 1 << 18))
+        if not piece:
+            break
+        if skip:  # a piece is never longer than what is left to skip
+            skip -= len(piece)
+            continue
+        pieces.append(piece)
+        want -= len(piece)
+    return b"".join(pieces)
 
 
 def _decompressor(raw: bytes) -> Any:

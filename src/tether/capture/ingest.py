@@ -285,7 +285,8 @@ class Archiver:
             (source_id, generation),
         ).fetchone()
         self.seq: int = row[0]
-        self.first_seq = self.seq
+        self.last: tuple[int, int, bytes] | None = None
+        """The end of the chunk stored last: (seq, at, its bytes from at), a base."""
         self.based = 0
         """How much of the buffer the last base took in."""
         parttext.collecting(db, self.key(), self.buffer)
@@ -301,6 +302,7 @@ class Archiver:
         parttext.collected(self.db, self.key())
         self.compressor = None
         self.buffer = bytearray()
+        self.last = None
 
     def __call__(self, data: bytes) -> None:
         self.buffer += data
@@ -311,19 +313,14 @@ class Archiver:
         """The raw bytes the parts being written were read from, for them to be compressed
         against (tether.archive.parttext): those collected since the last call (at least
         BASE_MIN of them, when there are), which are part of the chunk stored next; or, when
-        a chunk was just stored (a document is one), that chunk."""
+        a chunk was just stored (a document is one), its end."""
         size = len(self.buffer)
-        if size >= parttext.BASE_MIN or self.seq == self.first_seq:
+        if size >= parttext.BASE_MIN or self.last is None:
             at = max(0, min(self.based, size - parttext.BASE_MIN), size - parttext.BASE_MAX)
             self.based = size
-            return (self.source_id, self.generation, self.seq, at, bytes(self.buffer[at:]))
-        key = (self.source_id, self.generation, self.seq - 1)
-        (data,) = self.db.execute(
-            "SELECT data FROM raw_chunks WHERE source_id = ? AND generation = ? AND seq = ?", key
-        ).fetchone()
-        raw = parttext.zstd().ZstdDecompressor().decompress(data)
-        at = max(0, len(raw) - parttext.BASE_MAX)
-        return (*key, at, bytes(raw[at:]))
+            raw = bytes(memoryview(self.buffer)[at:])
+            return (self.source_id, self.generation, self.seq, at, raw)
+        return (self.source_id, self.generation, *self.last)
 
     def flush(self) -> None:
         if not self.buffer:
@@ -335,6 +332,8 @@ class Archiver:
         assert self.compressor is not None, "flushed after close"
         packed = self.compressor.compress(data)
         length = len(data)
+        at = max(0, length - parttext.BASE_MAX)
+        self.last = (self.seq, at, bytes(memoryview(data)[at:]))
         del data
         self.db.execute(
             "INSERT INTO raw_chunks VALUES (?,?,?,?,?,?)",
