@@ -85,3 +85,20 @@ def test_ages_and_bad_ages() -> None:
     assert age_of(None, now) == "over a year"
     bad = run("prune", "--older-than", "soon", ok=False)
     assert bad.exit_code == 2 and "cannot read the age" in bad.output
+
+
+def test_vacuum_shrinks_what_an_earlier_change_left_even_with_nothing_to_prune(
+    two_tools: Path,
+) -> None:
+    """`prune --vacuum` is how the README says to shrink the file after an upgrade or a
+    reindex: it vacuums whenever the archive has free pages, pruned or not."""
+    assert run("reindex").exit_code == 0  # writes every part again: the old pages are free
+    path = out("storage")["archive"]["path"]
+    archive = sqlite3.connect(path)
+    assert archive.execute("PRAGMA freelist_count").fetchone()[0] > 0
+    gone = out("prune", "--older-than", "100y", "--vacuum")
+    assert gone["sessions"] == 0 and gone["vacuumed"]
+    assert archive.execute("PRAGMA freelist_count").fetchone() == (0,)
+    assert not out("prune", "--older-than", "100y", "--vacuum")["vacuumed"]  # nothing to do
+    archive.close()
+

@@ -219,3 +219,24 @@ def test_the_first_prompt_is_the_same_read_back_or_kept_as_written(
     assert sum(1 for _, prompt in prompts if prompt) > 20
     kept.close()
     read.close()
+
+
+def test_reindex_compresses_plain_blocks_against_the_raw_bytes(
+    isolated_home: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """An archive whose blocks were written alone (before m012) gets the smaller blocks from
+    `tether reindex`, with every answer the same."""
+    fill(isolated_home)
+    with monkeypatch.context() as patch:
+        patch.setattr(parttext, "BASE_MIN", 1 << 60)
+        db = scanned(isolated_home, tmp_path)
+    before = session_parts(db)  # reindex writes the parts again, under new pks
+    _, with_base, size = block_bytes(db)
+    assert with_base == 0
+    assert not reindex(db).failed
+    blocks, with_base, smaller = block_bytes(db)
+    assert with_base > blocks * 0.8 and smaller < size * 0.6, (with_base, blocks, smaller, size)
+    assert db.execute(UNBASED).fetchone() == (0,)
+    assert session_parts(db) == before
+    db.execute("INSERT INTO parts_fts(parts_fts, rank) VALUES ('integrity-check', 1)")
+    db.close()

@@ -4,10 +4,12 @@ from __future__ import annotations
 
 import io
 import sqlite3
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from tether.archive import parttext
 from tether.archive.store import Applier, dumps
 from tether.capture.feed import FileFeed, read_guarded
 from tether.capture.history import archived_bytes, keep_dropped
@@ -43,7 +45,8 @@ def reindex(db: sqlite3.Connection) -> ReindexReport:
             forget(db, source_id)
             marks = ArchivedMarks(db, source_id, earlier=False)
             feed = FileFeed(source, stream=io.BytesIO(data), marks=marks)
-            applier = Applier(db, tool, source, session_pk, fresh=True)
+            base = _bases(db, source_id, data, feed)
+            applier = Applier(db, tool, source, session_pk, fresh=True, base=base)
             applier.run(read_guarded(tool, feed, state))
             marks.save()
             keep_dropped(db, tool, source, source_id, session_pk)
@@ -66,3 +69,30 @@ def reindex(db: sqlite3.Connection) -> ReindexReport:
         report.skipped += feed.skipped
     db.execute("INSERT INTO parts_fts(parts_fts) VALUES ('optimize')")
     return report
+
+
+def _bases(
+    db: sqlite3.Connection, source_id: int, data: bytes, feed: FileFeed
+) -> Callable[[], parttext.Base | None]:
+    """The raw bytes the parts written at each flush were read from, in the chunks `data`
+    is made of: text rewritten by reindex is compressed against them as a scan's is."""
+    (generation,) = db.execute(
+        "SELECT generation FROM sources WHERE id = ?", (source_id,)
+    ).fetchone()
+    chunks = db.execute(
+        "SELECT seq, length FROM raw_chunks WHERE source_id = ? AND generation = ? ORDER BY seq",
+        (source_id, generation),
+    ).fetchall()
+
+    def base() -> parttext.Base | None:
+        read = feed.position  # in `data`: the bytes of every record handed out so far
+        skipped = 0
+        for seq, length in chunks:
+            if read <= skipped + length:
+                end = read - skipped
+                at = max(0, end - parttext.BASE_MAX)
+                return (source_id, generation, seq, at, data[skipped + at : skipped + end])
+            skipped += length
+        return None
+
+    return base

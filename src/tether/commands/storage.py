@@ -4,12 +4,15 @@ sessions from it (explicit only: tether never prunes by itself)."""
 from __future__ import annotations
 
 from datetime import UTC, datetime
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import click
 
 from tether.commands.common import archive, emit_json, resolve_tool
 from tether.commands.render import print_table
+
+if TYPE_CHECKING:
+    import sqlite3
 
 
 def _size(n: int) -> str:
@@ -102,8 +105,11 @@ def prune(
         rooms = older_than(db, cutoff, resolve_tool(tool), folder)
         if not dry_run and rooms:
             remove(db, rooms)
-            if vacuum:
-                db.execute("VACUUM")
+        # Free pages are shrunk away even when nothing was pruned now: what an earlier prune,
+        # a reindex or an upgrade of the archive left.
+        vacuumed = vacuum and not dry_run and _free_pages(db) > 0
+        if vacuumed:
+            db.execute("VACUUM")
     freed = summary(rooms, now)
     result = {
         "dry_run": dry_run,
@@ -122,7 +128,7 @@ def prune(
             }
             for r in rooms
         ],
-        "vacuumed": vacuum and not dry_run and bool(rooms),
+        "vacuumed": vacuumed,
     }
     if as_json:
         emit_json(result)
@@ -134,3 +140,7 @@ def prune(
         f" freeing {_size(freed['bytes'])}"
         + ("" if dry_run or vacuum or not rooms else "; the file keeps its size until --vacuum")
     )
+
+
+def _free_pages(db: sqlite3.Connection) -> int:
+    return int(db.execute("PRAGMA freelist_count").fetchone()[0])
