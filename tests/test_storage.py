@@ -101,4 +101,3 @@ def test_vacuum_shrinks_what_an_earlier_change_left_even_with_nothing_to_prune(
     assert archive.execute("PRAGMA freelist_count").fetchone() == (0,)
     assert not out("prune", "--older-than", "100y", "--vacuum")["vacuumed"]  # nothing to do
     archive.close()
-
