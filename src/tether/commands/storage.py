@@ -110,6 +110,9 @@ def prune(
         vacuumed = vacuum and not dry_run and _free_pages(db) > 0
         if vacuumed:
             db.execute("VACUUM")
+        pages, page_size = (
+            db.execute(f"PRAGMA {p}").fetchone()[0] for p in ("page_count", "page_size")
+        )
     freed = summary(rooms, now)
     result = {
         "dry_run": dry_run,
@@ -139,6 +142,7 @@ def prune(
         f"{verb} {len(rooms)} sessions last updated before {cutoff[:10]} ({tools}),"
         f" freeing {_size(freed['bytes'])}"
         + ("" if dry_run or vacuum or not rooms else "; the file keeps its size until --vacuum")
+        + (f"; vacuumed: the archive's file is now {_size(pages * page_size)}" if vacuumed else "")
     )
 
 
