@@ -35,8 +35,9 @@ from tether.tools.base import Meta, Op, Put, Reset, Rewind, Source, Tool
 
 FLUSH_ROWS = 2000
 FLUSH_BYTES = 1 << 20
-TEXTS_KEPT = 16
 """Or this much text buffered: a session of long parts is not held whole until its end."""
+TEXTS_KEPT = 16
+"""Text parts a writer keeps as written, for `finish` to find the session's first prompt."""
 MAX_BUFFERED_OPS = 1000
 """Ops an Applier holds while it waits for the session's id."""
 
