@@ -96,7 +96,7 @@ def prune(
     from tether.archive.room import cutoff_of, older_than, summary
     from tether.archive.room import prune as remove
     from tether.capture.scan import scan_lock
-    from tether.paths import tether_home
+    from tether.paths import db_path, tether_home
 
     now = datetime.now(UTC)
     cutoff = cutoff_of(age, now)
@@ -110,9 +110,6 @@ def prune(
         vacuumed = vacuum and not dry_run and _free_pages(db) > 0
         if vacuumed:
             db.execute("VACUUM")
-        pages, page_size = (
-            db.execute(f"PRAGMA {p}").fetchone()[0] for p in ("page_count", "page_size")
-        )
     freed = summary(rooms, now)
     result = {
         "dry_run": dry_run,
@@ -142,7 +139,11 @@ def prune(
         f"{verb} {len(rooms)} sessions last updated before {cutoff[:10]} ({tools}),"
         f" freeing {_size(freed['bytes'])}"
         + ("" if dry_run or vacuum or not rooms else "; the file keeps its size until --vacuum")
-        + (f"; vacuumed: the archive's file is now {_size(pages * page_size)}" if vacuumed else "")
+        + (
+            f"; vacuumed: the archive's file is now {_size(db_path(tether_home()).stat().st_size)}"
+            if vacuumed
+            else ""
+        )
     )
 
 
