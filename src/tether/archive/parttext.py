@@ -287,6 +287,19 @@ def release(db: sqlite3.Connection, source_id: int, generation: int | None = Non
     return len(blocks)
 
 
+def drop_raw(db: sqlite3.Connection, source_id: int, generation: int | None = None) -> None:
+    """Delete a source's raw bytes (of one generation, or all), the blocks compressed against
+    them re-packed on their own first: the one way raw bytes go."""
+    release(db, source_id, generation)
+    if generation is None:
+        db.execute("DELETE FROM raw_chunks WHERE source_id = ?", (source_id,))
+    else:
+        db.execute(
+            "DELETE FROM raw_chunks WHERE source_id = ? AND generation = ?",
+            (source_id, generation),
+        )
+
+
 def _last_block(db: sqlite3.Connection, session_pk: int) -> int | None:
     """The block of the session's last part, when it holds less than half a block."""
     row = db.execute(

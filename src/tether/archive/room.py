@@ -145,8 +145,7 @@ def prune(db: sqlite3.Connection, rooms: list[Room]) -> None:
             db.execute(f"DELETE FROM messages WHERE session_pk IN ({marks})", pks)
             sources = f"SELECT id FROM sources WHERE session_pk IN ({marks})"
             for (source_id,) in db.execute(sources, pks).fetchall():
-                parttext.release(db, source_id)  # blocks of other sessions based on them
-            db.execute(f"DELETE FROM raw_chunks WHERE source_id IN ({sources})", pks)
+                parttext.drop_raw(db, source_id)
             db.execute(
                 f"DELETE FROM sources WHERE session_pk IN ({marks}) AND missing_since IS NOT NULL",
                 pks,

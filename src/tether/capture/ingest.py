@@ -507,7 +507,7 @@ def _read_file(
     finally:
         archiver.close()
     if replaced is not None:  # after the session's old parts, compressed against them, went
-        drop_generation(db, source_id, replaced)
+        parttext.drop_raw(db, source_id, replaced)
     marks.save()
     if row is not None and not append and applier.session_pk is not None:
         keep_dropped(db, tool, source, source_id, applier.session_pk)
@@ -760,15 +760,6 @@ def _source_row(
     ).fetchone()[0]
     db.execute("UPDATE sources SET generation = ? WHERE id = ?", (generation, row.id))
     return row.id, generation, (row.generation if size >= old_bytes else None)
-
-
-def drop_generation(db: sqlite3.Connection, source_id: int, generation: int) -> None:
-    """Delete a generation of a file's raw bytes, once the session read again no longer
-    needs them: blocks still compressed against them (another session's) are re-packed."""
-    parttext.release(db, source_id, generation)
-    db.execute(
-        "DELETE FROM raw_chunks WHERE source_id = ? AND generation = ?", (source_id, generation)
-    )
 
 
 def _record_failure(
