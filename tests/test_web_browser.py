@@ -213,6 +213,10 @@ def test_a_session_shows_turns_calls_outputs_and_resume(
     assert f"tether resume {sid} --in codex" in commands
     button = page.locator("button[data-copy=resume-codex]")
     button.click()
+    # The label changes once the clipboard's promise settles, not on the click itself.
+    page.wait_for_function(
+        "b => b.textContent === 'Copied'", arg=button.element_handle(), timeout=5000
+    )
     assert button.inner_text() == "Copied"
     assert page.evaluate("navigator.clipboard.readText()") == f"tether resume {sid} --in codex"
     page.locator("#continue").screenshot(path=str(screens / "continue.png"))
