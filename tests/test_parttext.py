@@ -76,7 +76,8 @@ def as_main_wrote_it(path: Path) -> list[tuple[int, str]]:
     db.executemany("INSERT INTO record_marks VALUES (?, ?)", marks)
     db.execute(
         "DELETE FROM migrations WHERE name IN"
-        " ('m011_compact_parts_and_marks', 'm012_text_on_raw_bytes')"
+        " ('m011_compact_parts_and_marks', 'm012_text_on_raw_bytes',"
+        " 'm013_texts_as_raw_bytes_hold_them')"
     )
     db.close()
     return marks

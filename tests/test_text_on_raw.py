@@ -240,3 +240,98 @@ def test_reindex_compresses_plain_blocks_against_the_raw_bytes(
     assert session_parts(db) == before
     db.execute("INSERT INTO parts_fts(parts_fts, rank) VALUES ('integrity-check', 1)")
     db.close()
+
+
+TRICKY = [
+    'a quote " a backslash \\ a newline \n a tab \t a return \r',
+    'a backslash and an n, not a newline: \\n, nor a quote: \\"',
+    "café ☕ 𝄞 🧪 and U+2028 \u2028 U+2029 \u2029 and controls \x01 \x1f \x7f",
+    "ends with a backslash \\",
+    "plain words with no escape at all, kept as they are",
+]
+
+
+def claude_session(path: Path, ensure_ascii: bool) -> None:
+    """A Claude Code session whose prompts and replies are TRICKY, written with non-ASCII as
+    it is or as \\u escapes (the raw bytes then differ from the text's own escaping)."""
+    import json
+
+    records = []
+    for n, text in enumerate(TRICKY * 3):
+        role = "user" if n % 2 == 0 else "assistant"
+        content: Any = text if role == "user" else [{"type": "text", "text": text}]
+        records.append(
+            {
+                "parentUuid": f"u{n - 1}" if n else None,
+                "isSidechain": False,
+                "type": role,
+                "message": {"role": role, "content": content},
+                "uuid": f"u{n}",
+                "timestamp": f"2026-01-01T00:00:{n:02d}.000Z",
+                "sessionId": path.stem,
+                "cwd": "/tmp/p",
+            }
+        )
+    path.write_text(
+        "".join(json.dumps(r, ensure_ascii=ensure_ascii) + "\n" for r in records),
+        encoding="utf-8",
+    )
+
+
+@pytest.mark.parametrize("ensure_ascii", [False, True])
+def test_texts_of_every_kind_of_character_come_back_from_escaped_blocks(
+    isolated_home: Path, tmp_path: Path, ensure_ascii: bool
+) -> None:
+    path = place_claude(isolated_home)
+    claude_session(path, ensure_ascii)
+    db = scanned(isolated_home, tmp_path)
+    forms = db.execute("SELECT form, COUNT(*) FROM part_blocks GROUP BY form").fetchall()
+    assert forms == [(parttext.ESCAPED, forms[0][1])], forms  # every block based and escaped
+    texts = [r[0] for r in db.execute("SELECT text FROM parts ORDER BY pk")]
+    assert texts == TRICKY * 3
+    hits = db.execute(
+        "SELECT COUNT(*) FROM parts_fts WHERE parts_fts MATCH '\"café\" OR backslash'"
+    ).fetchone()
+    assert hits == (12,)
+    db.execute("INSERT INTO parts_fts(parts_fts, rank) VALUES ('integrity-check', 1)")
+    db.close()
+
+
+def test_based_blocks_written_before_m013_read_as_they_were(
+    isolated_home: Path, tmp_path: Path
+) -> None:
+    """Blocks based on raw bytes whose texts are kept plain (m012's, form NULL) give the
+    same answers as the escaped blocks they are made from here."""
+    fill(isolated_home)
+    claude_session(place_claude(isolated_home, sid="0d5c4a52-0000-4000-8000-00000000e5c4"), False)
+    db = scanned(isolated_home, tmp_path)
+    before = answers(db)
+    assert any("\\" in part[4] for part in before["parts"])  # texts an unescape would change
+    module = parttext.zstd()
+    blocks = db.execute(
+        "SELECT b.id, r.data, b.base_at, b.base_length FROM part_blocks b JOIN raw_chunks r"
+        " ON r.source_id = b.base_source AND r.generation = b.base_generation"
+        " AND r.seq = b.base_seq WHERE b.form = ?",
+        (parttext.ESCAPED,),
+    ).fetchall()
+    assert len(blocks) > 50
+    for block, chunk, at, length in blocks:
+        base = module.ZstdDecompressor().decompress(chunk)[at : at + length]
+        dictionary = module.ZstdCompressionDict(base, dict_type=module.DICT_TYPE_RAWCONTENT)
+        rows = db.execute(
+            "SELECT pk, text, data FROM parts WHERE pk IN"
+            " (SELECT pk FROM part_rows WHERE block = ?) ORDER BY pk",
+            (block,),
+        ).fetchall()
+        plain, places = bytearray(), []
+        for pk, text, data in rows:
+            places.append((len(plain), len(text.encode()), pk))
+            plain += text.encode() + (data or "").encode()
+        packed = module.ZstdCompressor(dict_data=dictionary, write_checksum=True).compress(plain)
+        db.execute("UPDATE part_blocks SET data = ?, form = NULL WHERE id = ?", (packed, block))
+        db.executemany("UPDATE part_rows SET at = ?, text_len = ? WHERE pk = ?", places)
+    db.close()
+    db = connect(tmp_path / "tether.db")
+    assert db.execute("SELECT COUNT(*) FROM part_blocks WHERE form IS NOT NULL").fetchone() == (0,)
+    assert answers(db) == before
+    db.close()

@@ -302,6 +302,16 @@ def m012_text_on_raw_bytes(db: sqlite3.Connection) -> None:
     _script(db, parttext.BASES)
 
 
+def m013_texts_as_raw_bytes_hold_them(db: sqlite3.Connection) -> None:
+    # A text based on raw bytes is kept escaped as a JSON string body, the form those bytes
+    # hold it in: a block then matches its base in long runs (tether.archive.parttext). Blocks
+    # written before keep their plain texts (form NULL); the view reads both.
+    from tether.archive import parttext
+
+    _script(db, parttext.ESCAPES)
+    _script(db, parttext.VIEW)
+
+
 def mark_key(mark: str) -> int:
     """A record's mark as the archive keeps it (tether.capture.marks): 64 bits of its hash. The
     text took 40 MB at 10x the bench corpus; two marks of one file share a key once in 2^64."""
@@ -324,6 +334,7 @@ MIGRATIONS: list[Migration] = [
     m010_folders_and_recent_files,
     m011_compact_parts_and_marks,
     m012_text_on_raw_bytes,
+    m013_texts_as_raw_bytes_hold_them,
 ]
 
 
