@@ -335,3 +335,46 @@ def test_based_blocks_written_before_m013_read_as_they_were(
     assert db.execute("SELECT COUNT(*) FROM part_blocks WHERE form IS NOT NULL").fetchone() == (0,)
     assert answers(db) == before
     db.close()
+
+
+def test_raw_chunks_move_to_full_pages_with_every_answer_and_the_guard_kept(
+    isolated_home: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """m014: an archive whose raw chunks are in a table WITHOUT ROWID (m003's) moves them into
+    a rowid table a few at a time: same chunks, same answers, the guard still refuses."""
+    from tether.archive import db as archive_db
+
+    monkeypatch.setattr(archive_db, "MOVE_CHUNKS", 3)  # many rounds
+    fill(isolated_home)
+    db = scanned(isolated_home, tmp_path)
+    db.executescript(
+        """
+        DROP TRIGGER raw_chunks_based;
+        CREATE TABLE old_chunks (source_id INTEGER NOT NULL REFERENCES sources(id)
+            ON DELETE CASCADE, generation INTEGER NOT NULL, seq INTEGER NOT NULL,
+            offset INTEGER NOT NULL, length INTEGER NOT NULL, data BLOB NOT NULL,
+            PRIMARY KEY (source_id, generation, seq)) WITHOUT ROWID;
+        INSERT INTO old_chunks SELECT * FROM raw_chunks;
+        DROP TABLE raw_chunks;
+        ALTER TABLE old_chunks RENAME TO raw_chunks;
+        DELETE FROM migrations WHERE name = 'm014_raw_chunks_fill_their_pages';
+        """
+    )
+    archive_db._script(db, parttext.GUARD)
+    chunks = db.execute("SELECT * FROM raw_chunks ORDER BY 1, 2, 3").fetchall()
+    assert len(chunks) > 3 * 10
+    before = answers(db)
+    db.close()
+    db = connect(tmp_path / "tether.db")
+    (sql,) = db.execute("SELECT sql FROM sqlite_master WHERE name = 'raw_chunks'").fetchone()
+    assert "WITHOUT ROWID" not in sql
+    assert db.execute("SELECT * FROM raw_chunks ORDER BY 1, 2, 3").fetchall() == chunks
+    assert answers(db) == before
+    assert db.execute(UNBASED).fetchone() == (0,)
+    (source,) = db.execute("SELECT base_source FROM part_blocks WHERE base_source > 0").fetchone()
+    with pytest.raises(sqlite3.IntegrityError, match="base of compressed text"):
+        db.execute("DELETE FROM sources WHERE id = ?", (source,))
+    with pytest.raises(sqlite3.IntegrityError, match="UNIQUE"):
+        db.execute("INSERT INTO raw_chunks SELECT * FROM raw_chunks LIMIT 1")
+    assert db.execute("PRAGMA integrity_check").fetchone() == ("ok",)
+    db.close()

@@ -90,6 +90,8 @@ ALTER TABLE part_blocks ADD COLUMN base_at INTEGER;
 ALTER TABLE part_blocks ADD COLUMN base_length INTEGER;
 CREATE INDEX part_blocks_base ON part_blocks(base_source, base_generation, base_seq)
     WHERE base_source IS NOT NULL;
+"""
+GUARD = """
 CREATE TRIGGER raw_chunks_based BEFORE DELETE ON raw_chunks
 WHEN EXISTS (SELECT 1 FROM part_blocks WHERE base_source = OLD.source_id
     AND base_generation = OLD.generation AND base_seq = OLD.seq)
@@ -97,6 +99,8 @@ BEGIN
     SELECT RAISE(ABORT, 'these raw bytes are the base of compressed text (release them first)');
 END;
 """
+"""The trigger that keeps raw bytes while a block is based on them."""
+BASES += GUARD
 """Blocks compressed against raw bytes (m012), and the guard that keeps those bytes."""
 
 ESCAPES = """
