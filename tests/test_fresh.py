@@ -5,6 +5,8 @@ due. Real files laid out as the tools lay them out, written as the tools write."
 from __future__ import annotations
 
 import os
+import subprocess
+import sys
 import threading
 import time
 from collections.abc import Iterator
@@ -313,3 +315,26 @@ def test_the_quick_check_does_not_walk_untouched_history(scanned: Path) -> None:
     finally:
         db.close()
     assert many <= few + 5, (few, many)
+
+
+def test_capturing_an_append_imports_no_other_tool_s_reader(scanned: Path) -> None:
+    """A quick check that finds one Claude file changed loads Claude's reader alone, in a
+    process of its own as a user's `search` is (the other twelve were half its imports)."""
+    append(scanned, claude_prompt(scanned, "freshly appended wombat"))
+    code = (
+        "import sys; from tether.cli import run; sys.argv = ['tether'] + sys.argv[1:]\n"
+        "try:\n    run()\nexcept SystemExit:\n    pass\n"
+        "readers = sorted(m for m in sys.modules if m.startswith('tether.tools.')\n"
+        "    and m.split('.')[2] in __import__('tether.tools.registry').tools.registry.MODULES)\n"
+        "sys.stderr.write(repr(readers))"
+    )
+    env = {**os.environ, "TETHER_WATCH_ON_DEMAND": "0"}
+    done = subprocess.run(
+        [sys.executable, "-c", code, "search", "wombat", "--json"],
+        capture_output=True,
+        env=env,
+        check=False,
+    )
+    assert done.returncode == 0, done.stderr[-500:]
+    assert len(orjson.loads(done.stdout)) == 1  # captured, and found
+    assert done.stderr.decode().endswith("['tether.tools.claude']"), done.stderr[-500:]

@@ -37,7 +37,7 @@ from tether.tools.base import (
     Tool,
     member_path,
 )
-from tether.tools.registry import TOOLS
+from tether.tools.registry import TOOLS, Registry
 
 BATCH_BYTES = 32 << 20
 
@@ -58,9 +58,10 @@ RAW_LEVEL = 3
 CPU (bench corpus: 58.8 -> 55.1 MB)."""
 
 
-def readers() -> dict[str, Tool]:
-    """Every reader by source tool name: the tools, plus tether's own JSON for `import`."""
-    return {**TOOLS, tether_json.name: tether_json}
+def readers() -> Registry:
+    """Every reader by source tool name: the tools, plus tether's own JSON for `import` (each
+    tool's module imported when it is first looked up)."""
+    return TOOLS.with_(tether_json)
 
 
 @dataclass
