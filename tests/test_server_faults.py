@@ -58,6 +58,7 @@ def tether(home: Path, data: Path, *args: str) -> subprocess.CompletedProcess[st
         **{k: v for k, v in os.environ.items() if not k.startswith("TETHER_")},
         "HOME": str(home),
         "TETHER_HOME": str(data),
+        "TETHER_WATCH_ON_DEMAND": "0",  # a watcher started by `list` would outlive the test
     }
     return subprocess.run(
         [sys.executable, "-m", "tether", *args],

@@ -27,6 +27,9 @@ class Machine:
     def use(self) -> None:
         self.monkeypatch.setenv("HOME", str(self.home))
         self.monkeypatch.setenv("TETHER_HOME", str(self.data))
+        # A world made for a whole module is set up before the autouse fixture that turns
+        # this off: an answer would start a watcher that outlives the tests.
+        self.monkeypatch.setenv("TETHER_WATCH_ON_DEMAND", "0")
 
     def run(self, *args: str, ok: bool = True) -> Result:
         self.use()
