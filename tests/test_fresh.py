@@ -324,8 +324,8 @@ def test_capturing_an_append_imports_no_other_tool_s_reader(scanned: Path) -> No
     code = (
         "import sys; from tether.cli import run; sys.argv = ['tether'] + sys.argv[1:]\n"
         "try:\n    run()\nexcept SystemExit:\n    pass\n"
-        "readers = sorted(m for m in sys.modules if m.startswith('tether.tools.')\n"
-        "    and m.split('.')[2] in __import__('tether.tools.registry').tools.registry.MODULES)\n"
+        "from tether.tools.registry import MODULES\n"
+        "readers = sorted(set(MODULES.values()) & set(sys.modules))\n"
         "sys.stderr.write(repr(readers))"
     )
     env = {**os.environ, "TETHER_WATCH_ON_DEMAND": "0"}

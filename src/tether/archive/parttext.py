@@ -210,7 +210,8 @@ def pack(
     `base` (its bytes as a raw-content dictionary) when given."""
     module = zstd()
     escape = base is not None and len(base[4]) >= BASE_MIN
-    if base is not None and escape:
+    if escape:
+        assert base is not None
         source, generation, seq, at, raw = base
         dictionary = module.ZstdCompressionDict(raw, dict_type=module.DICT_TYPE_RAWCONTENT)
         # With a checksum: a block read against other bytes than its base fails, never garbles.
@@ -368,10 +369,8 @@ class _Opened:
         return data[at : at + length].decode()
 
     def text(self, block: int, at: int, length: int) -> str:
-        data = self.blocks.get(block)
-        if data is None:
-            data = self.open(block)
-        text = data[at : at + length].decode()
+        text = self.slice(block, at, length)
+        assert text is not None  # a part's text always has a length
         if block in self.escaped and "\\" in text:  # without one, the body is the text
             return unescape(text)
         return text

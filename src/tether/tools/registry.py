@@ -17,23 +17,9 @@ from tether.tools.facts import UnknownTool
 
 __all__ = ["TOOLS", "Registry", "UnknownTool", "get_tool"]
 
-MODULES = {
-    "claude": "tether.tools.claude",
-    "codex": "tether.tools.codex",
-    "gemini": "tether.tools.gemini",
-    "copilot": "tether.tools.copilot",
-    "amp": "tether.tools.amp",
-    "antigravity": "tether.tools.antigravity",
-    "aider": "tether.tools.aider",
-    "cursor": "tether.tools.cursor",
-    "cline": "tether.tools.cline",
-    "roo": "tether.tools.roo",
-    "kilo": "tether.tools.kilo",
-    "opencode": "tether.tools.opencode",
-    "qwen": "tether.tools.qwen",
-}
-"""Each tool tether reads, by name (the order every listing of the tools follows), and the
-module of its adapter."""
+MODULES = {name: f"tether.tools.{name}" for name in facts.NAMES}
+"""Each tool tether reads, by name (facts.NAMES: the order every listing of the tools
+follows), and the module of its adapter (named as the tool is)."""
 
 
 class Registry(MutableMapping[str, Tool]):
