@@ -139,6 +139,21 @@ def test_every_tools_own_ids_are_valid() -> None:
     assert is_uuid(uuid) and not is_uuid(uuid.upper() + "0")
 
 
+@pytest.mark.parametrize(
+    "name", ["os", "base", "../claude", "claude.py", "tether.tools.claude", ""]
+)
+def test_the_registry_imports_nothing_for_a_name_it_does_not_list(name: str) -> None:
+    """A tool name read from the archive or a command line reaches import_module only as one
+    of the registry's own module names."""
+    import sys
+
+    before = set(sys.modules)
+    assert TOOLS.get(name) is None and name not in TOOLS
+    with pytest.raises(KeyError):
+        TOOLS[name]
+    assert set(sys.modules) == before
+
+
 def test_the_registry_and_the_facts_list_the_same_tools() -> None:
     assert list(TOOLS) == list(facts.NAMES)
     for name, reader in TOOLS.items():
