@@ -362,6 +362,25 @@ def m014_raw_chunks_fill_their_pages(db: sqlite3.Connection) -> None:
     _script(db, parttext.GUARD)
 
 
+def m015_well_known_keys_in_one_byte(db: sqlite3.Connection) -> None:
+    # A message's usage and native fields repeat the same keys, and a Claude message its own
+    # id: written from now on with each as one byte (tether.archive.jsonkeys). Rows written
+    # before are packed here, in place; `prune --vacuum` gives the pages they leave back.
+    from tether.archive import jsonkeys
+
+    (count,) = db.execute("SELECT count(*) FROM messages").fetchone()
+    if count > 200_000:  # seconds at 10x the bench corpus: not a hang
+        from tether.terminal import say
+
+        say(f"tether: packing the archive's message fields ({count:,} messages), once")
+    db.create_function("tether_pack", 2, jsonkeys.pack, deterministic=True)
+    db.execute(
+        "UPDATE messages SET usage = tether_pack(usage, NULL),"
+        " native = tether_pack(native, native_id) WHERE usage IS NOT NULL OR native IS NOT NULL"
+    )
+    db.create_function("tether_pack", 2, None)
+
+
 def mark_key(mark: str) -> int:
     """A record's mark as the archive keeps it (tether.capture.marks): 64 bits of its hash. The
     text took 40 MB at 10x the bench corpus; two marks of one file share a key once in 2^64."""
@@ -386,6 +405,7 @@ MIGRATIONS: list[Migration] = [
     m012_text_on_raw_bytes,
     m013_texts_as_raw_bytes_hold_them,
     m014_raw_chunks_fill_their_pages,
+    m015_well_known_keys_in_one_byte,
 ]
 
 

@@ -13,6 +13,7 @@ from __future__ import annotations
 import sqlite3
 from collections.abc import Iterator
 
+from tether.archive.jsonkeys import unpack
 from tether.archive.rows import SESSION_COLUMNS, number, stored, text
 
 FORMAT = "tether.session"
@@ -62,9 +63,9 @@ def session_document(db: sqlite3.Connection, session_pk: int) -> Iterator[str]:
             current = r[0]
             head = (
                 f'{{"role":{text(r[1])},"timestamp":{text(r[2])},"model":{text(r[3])},'
-                f'"usage":{stored(r[4], "null")},"native_id":{text(r[5])},"parts":['
+                f'"usage":{stored(unpack(r[4]), "null")},"native_id":{text(r[5])},"parts":['
             )
-            tail = f'],"native":{stored(r[6], "{}")}}}'
+            tail = f'],"native":{stored(unpack(r[6], r[5]), "{}")}}}'
             parts = []
         if r[7] is not None:
             parts.append(_part(r))

@@ -12,7 +12,7 @@ from typing import Any
 
 import orjson
 
-from tether.archive import parttext
+from tether.archive import jsonkeys, parttext
 from tether.archive.assemble import merge_fields
 from tether.archive.db import Staging
 from tether.archive.parttext import PartRow
@@ -291,9 +291,9 @@ class SessionWriter:
             m.role,
             m.timestamp,
             m.model,
-            _nonempty_json(m.usage),
+            jsonkeys.pack(_nonempty_json(m.usage)),
             m.native_id,
-            _nonempty_json(m.native),
+            jsonkeys.pack(_nonempty_json(m.native), m.native_id),
         )
 
     def _stored_message(self, pk: int) -> Message:
@@ -306,9 +306,9 @@ class SessionWriter:
             [],
             ts,
             model,
-            orjson.loads(usage) if usage else None,
+            orjson.loads(jsonkeys.unpack(usage)) if usage else None,
             native_id,
-            orjson.loads(native) if native else {},
+            orjson.loads(jsonkeys.unpack(native, native_id)) if native else {},
         )
 
     def _merge_message(self, pk: int, m: Message) -> None:
@@ -607,9 +607,9 @@ def iter_messages(db: sqlite3.Connection, session_pk: int) -> Iterator[tuple[int
                 [],
                 timestamp=ts,
                 model=model,
-                usage=orjson.loads(usage) if usage else None,
+                usage=orjson.loads(jsonkeys.unpack(usage)) if usage else None,
                 native_id=native_id,
-                native=orjson.loads(native) if native else {},
+                native=orjson.loads(jsonkeys.unpack(native, native_id)) if native else {},
             )
             current_pk, seq = pk, mseq
         if kind is not None and current is not None:

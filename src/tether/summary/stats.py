@@ -16,6 +16,7 @@ from typing import Any, Literal
 
 import orjson
 
+from tether.archive.jsonkeys import unpack
 from tether.archive.query import Filters, session_conditions
 from tether.summary import usage
 from tether.summary.prices import cost, rounded, source
@@ -138,7 +139,7 @@ def usage_rows(db: sqlite3.Connection, filters: Filters) -> Iterator[Row]:
     )
     for rows in (messages, whole):
         for sid, tool, project, models, model, day, raw in rows:
-            recorded = orjson.loads(raw)
+            recorded = orjson.loads(unpack(raw))
             if not isinstance(recorded, dict):
                 continue
             named = model or _first_model(models)
