@@ -28,6 +28,7 @@ from tether.capture import ingest, staging
 from tether.capture import scan as capture
 from tether.capture.ingest import ScanReport
 from tether.capture.scan import scan
+from tether.capture.todo import Todo
 from tether.tools import facts as facts_common
 
 TABLES = {
@@ -153,20 +154,22 @@ def test_plan_keeps_the_order_and_reads_known_files_and_containers_serially(
     isolated_home: Path,
 ) -> None:
     fill(isolated_home)
-    todo: list[ingest.Found] = []
+    todo = Todo()
     report = ScanReport()
     for tool, _root, source in capture.discover_all(
         {}, isolated_home, list(capture.TOOLS.values())
     ):
         capture._consider(tool, source, None, todo, report)
-    todo.sort(key=lambda found: found.path)
+    todo.sort()
+    paths = [found.path for found in todo]
+    assert paths == sorted(paths)
     steps = staging.plan(todo)
-    assert [item for _, files in steps for item in files] == todo
+    assert [at for _, places in steps for at in places] == list(range(len(todo)))
     assert any(not staged for staged, _ in steps), "the layouts hold containers"
-    for staged, files in steps:
-        assert all(staging.stageable(item) == staged for item in files)
+    for staged, places in steps:
+        assert all(staging.stageable(todo[at]) == staged for at in places)
         if staged:
-            assert len(files) <= staging.CHUNK_FILES
+            assert len(places) <= staging.CHUNK_FILES
 
 
 @pytest.mark.usefixtures("parallel")

@@ -15,7 +15,7 @@ import sqlite3
 import stat
 import struct
 import sys
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
@@ -33,7 +33,9 @@ from tether.files import NotRegularFile, open_regular
 from tether.formats import tether_json
 from tether.tools.base import (
     Member,
+    Members,
     Source,
+    SourceMode,
     Tool,
     member_path,
 )
@@ -205,6 +207,26 @@ class Found:
         # Packed: four ints and their tuple took 210 bytes a file, 5 MB of 25,000 files.
         self.packed = _STAT.pack(st.st_size, st.st_mtime_ns, st.st_ino, st.st_mode)
         self.row = row
+
+    @classmethod
+    def from_fields(
+        cls,
+        tool: Tool,
+        folder: str,
+        name: str,
+        mode: SourceMode,
+        stem: bool,
+        native_id: str | None,
+        members: Members | None,
+        packed: bytes,
+        row: Known | None,
+    ) -> Found:
+        """A Found from its fields, as tether.capture.todo keeps them."""
+        found = cls.__new__(cls)
+        found.tool, found.folder, found.name, found.mode = tool, folder, name, mode
+        found.stem, found.native_id, found.members = stem, native_id, members
+        found.packed, found.row = packed, row
+        return found
 
     @property
     def path(self) -> str:
@@ -704,7 +726,7 @@ class Tally:
 
 
 def read_serially(
-    db: sqlite3.Connection, todo: list[Found], report: ScanReport, tally: Tally
+    db: sqlite3.Connection, todo: Iterable[Found], report: ScanReport, tally: Tally
 ) -> None:
     """Read files in order, a few large transactions of them (see read_batch)."""
     batch: list[Item] = []

@@ -18,7 +18,6 @@ from pathlib import Path
 
 from tether.capture.folders import Folders, sources_in
 from tether.capture.ingest import (
-    Found,
     Known,
     Problem,
     Progress,
@@ -31,6 +30,7 @@ from tether.capture.ingest import (
     up_to_date,
 )
 from tether.capture.staging import clear_leftovers, forked_early, read_all
+from tether.capture.todo import Todo
 from tether.files import read_head
 from tether.tools.base import (
     Source,
@@ -111,7 +111,7 @@ def scan(
         seen: set[str] = set()
         scanned_roots: list[tuple[str, str]] = []
         folders = Folders()
-        todo: list[Found] = []
+        todo = Todo()
         for tool in tools:
             for root in tool.store_roots(env, home):
                 if only is None:
@@ -141,9 +141,9 @@ def scan(
         seen.clear()  # every path listed: 6 MB of 25,000, not needed while they are read
         # In name order: a tool's later file that reuses a session id (Gemini's resume stub)
         # comes after the file that holds the session, so the session keeps its own id.
-        todo.sort(key=_by_path)
+        todo.sort()
         if todo:
-            read_all(db, todo, report, Tally(sum(found.size for found in todo), progress), pool)
+            read_all(db, todo, report, Tally(todo.total(), progress), pool)
     if only is None:
         if report.sessions_added:
             _late_roots(db, env, home, tools, scanned_roots, listed_at, folders, report, found)
@@ -153,7 +153,7 @@ def scan(
 
 
 def _imported_again(
-    known: dict[str, Known], seen: set[str], todo: list[Found], report: ScanReport
+    known: dict[str, Known], seen: set[str], todo: Todo, report: ScanReport
 ) -> None:
     """Look again at the files imported before (outside any store) that are still there."""
     all_readers = readers()
@@ -223,11 +223,11 @@ def read_files(db: sqlite3.Connection, files: list[tuple[Tool, Source]]) -> Scan
     started = time.perf_counter()
     report = ScanReport()
     known = load_known(db, [str(source.path) for _, source in files])
-    todo: list[Found] = []
+    todo = Todo()
     for tool, source in files:
         if os.path.lexists(source.path):
             _consider(tool, source, known.get(str(source.path)), todo, report)
-    todo.sort(key=_by_path)
+    todo.sort()
     if todo:
         read_batch(db, [found.item() for found in todo], report)
     report.seconds = time.perf_counter() - started
@@ -250,7 +250,7 @@ def _consider(
     tool: Tool,
     source: Source,
     row: Known | None,
-    todo: list[Found],
+    todo: Todo,
     report: ScanReport,
 ) -> None:
     report.files += 1
@@ -261,11 +261,7 @@ def _consider(
         return
     if up_to_date(row, source, st):
         return
-    todo.append(Found(tool, source, st, row))
-
-
-def _by_path(found: Found) -> str:
-    return found.path
+    todo.add(tool, source, st, row)
 
 
 def _mark_missing(
@@ -396,13 +392,13 @@ class ScopedScan:
         moved = self._moved_away([key for key in self.listed if key not in known])
         known.update(load_known(self.db, moved))
         scopes = [*self.scopes, *((known[path].tool, path) for path in moved if path in known)]
-        todo: list[Found] = []
+        todo = Todo()
         for key, (tool, source) in self.listed.items():
             _consider(tool, source, known.get(key), todo, report)
         report.missing = _mark_missing(self.db, known, set(self.listed), scopes, imports=False)
-        todo.sort(key=_by_path)
+        todo.sort()
         if todo:
-            read_all(self.db, todo, report, Tally(sum(found.size for found in todo), None))
+            read_all(self.db, todo, report, Tally(todo.total(), None))
         self.folders.record(self.db, listed_at, None, replace=False)
         report.seconds = time.perf_counter() - started
         return report

@@ -35,6 +35,7 @@ from tether.capture.ingest import (
     read_serially,
     readers,
 )
+from tether.capture.todo import Todo
 from tether.tools.base import Source
 
 if TYPE_CHECKING:
@@ -49,8 +50,9 @@ MAX_FILE = 64 << 20
 """Larger files are read serially: their reading is one long stream either way."""
 MAX_WORKERS = 4
 
-Step = tuple[bool, list[Found]]
-"""(staged?, files): one staging database's worth of new files, or files read serially."""
+Step = tuple[bool, range]
+"""(staged?, files): one staging database's worth of new files, or files read serially, as
+places in the scan's Todo (its Found made when the step's turn comes)."""
 Job = tuple[str, Source, FileStat]
 
 
@@ -71,36 +73,36 @@ def stageable(found: Found) -> bool:
     return found.row is None and found.members is None and found.size <= MAX_FILE
 
 
-def plan(todo: list[Found]) -> list[Step]:
+def plan(todo: Todo) -> list[Step]:
     """Cut the files, in order, into staged chunks and serial runs."""
     steps: list[Step] = []
     size = 0  # of the last step's files
-    for item in todo:
+    for at, item in enumerate(todo):
         staged = stageable(item)
         if (
             steps
             and steps[-1][0] == staged
             and (not staged or (len(steps[-1][1]) < CHUNK_FILES and size < CHUNK_BYTES))
         ):
-            steps[-1][1].append(item)
+            steps[-1] = (staged, range(steps[-1][1].start, at + 1))
             size += item.size
             continue
-        steps.append((staged, [item]))
+        steps.append((staged, range(at, at + 1)))
         size = item.size
     return steps
 
 
 def read_all(
     db: sqlite3.Connection,
-    todo: list[Found],
+    todo: Todo,
     report: ScanReport,
     tally: Tally,
     pool: ProcessPoolExecutor | None = None,
 ) -> None:
     """Read these files (sorted) into the archive: in parallel when there is enough that is
     new and more than one core, else serially; on `pool` when one was forked early. A
-    parallel read empties `todo` and lets each step's files go once read: a first scan's
-    list of files is the largest thing it holds, and the archive's caches grow meanwhile."""
+    step's Found are made when it is submitted or read, and let go once it is read: a
+    first scan's list of files is the largest thing it holds (tether.capture.todo)."""
     if tally.total < MIN_BYTES:
         read_serially(db, todo, report, tally)
         return
@@ -114,9 +116,7 @@ def read_all(
     folder.mkdir(mode=0o700, parents=True, exist_ok=True)
     try:
         with _workers(count, pool) as running, Checkpointer(db):
-            steps = plan(todo)
-            todo.clear()
-            _run(db, steps, running, count + 1, folder, report, tally)
+            _run(db, todo, plan(todo), running, count + 1, folder, report, tally)
     finally:
         shutil.rmtree(folder, ignore_errors=True)
 
@@ -187,6 +187,7 @@ class Checkpointer:
 
 def _run(
     db: sqlite3.Connection,
+    todo: Todo,
     steps: list[Step],
     pool: ProcessPoolExecutor,
     ahead: int,
@@ -195,7 +196,7 @@ def _run(
     tally: Tally,
 ) -> None:
     """Walk the steps in order, keeping up to `ahead` staged chunks in the workers' hands."""
-    staged = ((i, files) for i, (is_staged, files) in enumerate(steps) if is_staged)
+    staged = ((i, places) for i, (is_staged, places) in enumerate(steps) if is_staged)
     pending: deque[tuple[int, Path, Future[ScanReport]]] = deque()
 
     def submit() -> None:
@@ -203,9 +204,11 @@ def _run(
             nxt = next(staged, None)
             if nxt is None:
                 return
-            index, files = nxt
+            index, places = nxt
             path = folder / f"{index}.db"
-            jobs: list[Job] = [(f.tool.name, f.item()[1], f.stat) for f in files]
+            jobs: list[Job] = [
+                (f.tool.name, f.item()[1], f.stat) for f in map(todo.__getitem__, places)
+            ]
             try:
                 future = pool.submit(stage, str(path), jobs)
             except Exception as exc:  # the pool broke (a worker was killed): serial it is
@@ -216,9 +219,8 @@ def _run(
             pending.append((index, path, future))
 
     submit()
-    for index in range(len(steps)):
-        is_staged, files = steps[index]
-        steps[index] = (is_staged, [])  # submitted already if staged: let its files go
+    for index, (is_staged, places) in enumerate(steps):
+        files = map(todo.__getitem__, places)
         if not is_staged:
             read_serially(db, files, report, tally)
             continue
@@ -234,7 +236,7 @@ def _run(
             path.unlink(missing_ok=True)
         if taken:
             report.add(part)
-            tally(sum(found.size for found in files))
+            tally(sum(todo.size(at) for at in places))
         else:
             read_serially(db, files, report, tally)
 
