@@ -435,17 +435,18 @@ class _Opened:
         tool = tools.get((at, length))
         if tool is None:
             tools.clear()  # the last one only: each holds a copy of its bytes
-            if kept[1] is not None:
-                part = kept[1][at : at + length]
-            else:
-                part = _part_of(self.plain, kept[0], at, length)
+            whole = kept[1]
+            part = whole[at : at + length] if whole is not None else _part_of(kept[0], at, length)
             tool = tools[(at, length)] = _decompressor(part)
         return tool
 
 
-def _part_of(plain: Any, compressed: bytes, at: int, length: int) -> bytes:
-    """Bytes `at`..`at + length` of a zstd frame, decompressed a piece at a time."""
-    reader = plain.stream_reader(compressed)
+def _part_of(compressed: bytes, at: int, length: int) -> bytes:
+    """Bytes `at`..`at + length` of a zstd frame, decompressed a piece at a time, by a
+    decompressor of its own: streaming, a decompressor takes buffers the size of the frame's
+    window (4 MB for a raw chunk) and keeps them as long as it lives, and a connection's
+    lives as long as the connection (a worker of a scan held them through all its files)."""
+    reader = zstd().ZstdDecompressor().stream_reader(compressed)
     pieces: list[bytes] = []
     skip, want = at, length
     while skip or want:

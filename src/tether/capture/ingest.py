@@ -293,15 +293,13 @@ class Archiver:
     """Collects the bytes a feed consumes and stores them compressed, in chunks."""
 
     def __init__(self, db: sqlite3.Connection, source_id: int, generation: int, start: int) -> None:
-        import zstandard
-
         self.db = db
         self.source_id = source_id
         self.generation = generation
         self.offset = start
         self.buffer = bytearray()
         self.tail = b""
-        self.compressor: zstandard.ZstdCompressor | None = zstandard.ZstdCompressor(level=RAW_LEVEL)
+        self.closed = False
         row = db.execute(
             "SELECT COALESCE(MAX(seq) + 1, 0) FROM raw_chunks"
             " WHERE source_id = ? AND generation = ?",
@@ -319,11 +317,10 @@ class Archiver:
         return (self.source_id, self.generation, self.seq)
 
     def close(self) -> None:
-        """Let go of the compressor (its context takes a few MB) and the buffer now: a reader
-        that refers to itself (a table of its bound methods) keeps the feed, and so this,
-        until the garbage collector's next round."""
+        """Let go of the buffer now: a reader that refers to itself (a table of its bound
+        methods) keeps the feed, and so this, until the garbage collector's next round."""
         parttext.collected(self.db, self.key())
-        self.compressor = None
+        self.closed = True
         self.buffer = bytearray()
         self.last = None
 
@@ -352,8 +349,12 @@ class Archiver:
         # large file's share of a scan's peak memory.
         data, self.buffer = self.buffer, bytearray()
         self.tail = (self.tail + data[-TAIL:])[-TAIL:]
-        assert self.compressor is not None, "flushed after close"
-        packed = self.compressor.compress(data)
+        assert not self.closed, "flushed after close"
+        import zstandard
+
+        # A compressor for each chunk: one kept for the file held its context (4 MB at
+        # level 3 for a full chunk) while the rest of a large file was read.
+        packed = zstandard.ZstdCompressor(level=RAW_LEVEL).compress(data)
         length = len(data)
         at = max(0, length - parttext.BASE_MAX)
         self.last = (self.seq, at, bytes(memoryview(data)[at:]))

@@ -26,6 +26,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from tether.archive.db import connect_staging
+from tether.capture.heap import fix_thresholds
 from tether.capture.ingest import (
     FileStat,
     Found,
@@ -143,7 +144,10 @@ def _workers(count: int, given: ProcessPoolExecutor | None) -> Iterator[ProcessP
         return
     from concurrent.futures import ProcessPoolExecutor  # here: serial scans never load it
 
-    with ProcessPoolExecutor(count, mp_context=_context()) as pool:
+    # In this process (its take-overs) and in each worker (forked or spawned): their peak
+    # memory no longer follows the largest session read (tether.capture.heap).
+    fix_thresholds()
+    with ProcessPoolExecutor(count, mp_context=_context(), initializer=fix_thresholds) as pool:
         pool.submit(os.getpid).result()  # forked now, before the checkpointer's thread
         yield pool
 
