@@ -15,12 +15,13 @@ import sys
 
 M_TRIM_THRESHOLD = -1
 M_MMAP_THRESHOLD = -3
-THRESHOLD = 512 << 10
-"""For both: a block of 512 KB or more is mapped on its own, and given back whole when
-freed; the heap is trimmed when 512 KB at its top is free. glibc's 128 KB default, fixed,
-cost a first scan a quarter more time (each line of more than 10 KB parsed in a block
-mapped afresh); 256 KB, 512 KB and 1 MB cost none measurable, 512 KB kept 2 MB less than
-1 MB at 10x the bench corpus (47 against 49 MB)."""
+THRESHOLD = 768 << 10
+"""For both: a block of 768 KB or more is mapped on its own, and given back whole when
+freed; the heap is trimmed when 768 KB at its top is free. Lower costs time: each block
+parsed or compressed above it is mapped afresh. First scan of the bench corpus (time at 1x
+and 10x, peak RSS at 10x; 1x peaks at 39-40 MB whatever the threshold):
+128 KB: a quarter slower; 512 KB: 4.9 s, 55.9 s, 47 MB; 768 KB: 50.3 s, 48 MB;
+1 MB: 4.6 s, 48.3 s, 49 MB; glibc's own (it moves up): 4.5 s, 56 MB."""
 
 
 def fix_thresholds() -> bool:
