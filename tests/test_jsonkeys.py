@@ -39,9 +39,10 @@ TEXTS: list[tuple[str, str | None]] = [
 @pytest.mark.parametrize(("text", "native_id"), TEXTS)
 def test_a_packed_text_reads_back_as_it_was(text: str, native_id: str | None) -> None:
     packed = jsonkeys.pack(text, native_id)
+    assert packed is not None
     assert jsonkeys.unpack(packed, native_id) == text
-    assert jsonkeys.unpack(jsonkeys.pack(text)) == text
-    assert jsonkeys.unpack(packed.encode() if packed else packed, native_id) == text
+    assert jsonkeys.unpack(jsonkeys.pack(text) or "") == text
+    assert jsonkeys.unpack(packed.encode(), native_id) == text
 
 
 def test_well_known_keys_and_a_message_s_own_id_take_a_byte_each() -> None:
@@ -55,7 +56,7 @@ def test_well_known_keys_and_a_message_s_own_id_take_a_byte_each() -> None:
 
 def unpacked(db: sqlite3.Connection) -> None:
     """Every message's fields as the archive kept them before m015, and m015 to run again."""
-    db.create_function("unpack", 2, jsonkeys.unpack)
+    db.create_function("unpack", 2, lambda text, nid: text and jsonkeys.unpack(text, nid))
     db.execute(
         "UPDATE messages SET usage = unpack(usage, NULL), native = unpack(native, native_id)"
     )
@@ -114,7 +115,7 @@ def test_a_message_merged_into_keeps_its_fields_packed(isolated_home: Path, tmp_
         out.write(orjson.dumps(records[1]) + b"\n")
     assert not scan(db, {"HOME": str(isolated_home)}, isolated_home).failed
     rows = db.execute("SELECT native_id, usage, native FROM messages ORDER BY seq").fetchall()
-    assert [(r[0], jsonkeys.unpack(r[1]), jsonkeys.unpack(r[2], r[0])) for r in rows] == [
+    assert [(r[0], r[1] and jsonkeys.unpack(r[1]), jsonkeys.unpack(r[2], r[0])) for r in rows] == [
         ("u1", None, '{"parentUuid":null,"uuid":"u1"}'),
         (
             "a1",
@@ -124,3 +125,11 @@ def test_a_message_merged_into_keeps_its_fields_packed(isolated_home: Path, tmp_
     ]
     assert all(jsonkeys.OWN_ID in r[2] for r in rows)
     db.close()
+
+
+@pytest.mark.parametrize("native_id", ["caf\u00e9", "a b", "x" * 201, "a/b", "a\\b"])
+def test_an_id_that_is_not_plain_stays_in_its_text(native_id: str) -> None:
+    text = orjson.dumps({"uuid": native_id}).decode()
+    packed = jsonkeys.pack(text, native_id)
+    assert packed is not None and jsonkeys.OWN_ID not in packed
+    assert jsonkeys.unpack(packed, native_id) == text

@@ -63,9 +63,10 @@ def session_document(db: sqlite3.Connection, session_pk: int) -> Iterator[str]:
             current = r[0]
             head = (
                 f'{{"role":{text(r[1])},"timestamp":{text(r[2])},"model":{text(r[3])},'
-                f'"usage":{stored(unpack(r[4]), "null")},"native_id":{text(r[5])},"parts":['
+                f'"usage":{stored(r[4] and unpack(r[4]), "null")},'
+                f'"native_id":{text(r[5])},"parts":['
             )
-            tail = f'],"native":{stored(unpack(r[6], r[5]), "{}")}}}'
+            tail = f'],"native":{stored(r[6] and unpack(r[6], r[5]), "{}")}}}'
             parts = []
         if r[7] is not None:
             parts.append(_part(r))

@@ -17,9 +17,6 @@ patterns take codes not used yet.
 
 from __future__ import annotations
 
-import re
-from typing import overload
-
 OWN_ID = "\x01"
 """`"uuid":"<the message's native_id>"` (a Claude message's own id, kept in native_id)."""
 
@@ -61,15 +58,15 @@ CODES = [chr(c) for c in range(2, 32) if chr(c) not in "\t\n\r"]
 assert len(KEYS) <= len(CODES)
 PAIRS = [(f'"{key}":', code) for key, code in zip(KEYS, CODES, strict=False)]
 
-_PLAIN_ID = re.compile(r"[0-9A-Za-z_.:-]{1,200}")
-"""An id JSON writes as it is, between quotes: the only kind kept as OWN_ID."""
+_PLAIN = "0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz_.:-"
+"""What an id kept as OWN_ID is made of: JSON writes it as it is, between quotes."""
 
 
 def pack(text: str | None, native_id: str | None = None) -> str | None:
     """The JSON `text` (compact, as orjson writes it) as the archive keeps it."""
     if not text:
         return text
-    if native_id and _PLAIN_ID.fullmatch(native_id):
+    if native_id and len(native_id) <= 200 and not native_id.strip(_PLAIN):
         text = text.replace(f'"uuid":"{native_id}"', OWN_ID)
     for pattern, code in PAIRS:
         if pattern in text:
@@ -77,24 +74,13 @@ def pack(text: str | None, native_id: str | None = None) -> str | None:
     return text
 
 
-@overload
-def unpack(text: str | bytes, native_id: str | None = None) -> str: ...
-@overload
-def unpack(text: None, native_id: str | None = None) -> None: ...
-def unpack(text: str | bytes | None, native_id: str | None = None) -> str | None:
+def unpack(text: str | bytes, native_id: str | None = None) -> str:
     """The JSON text pack was given (with the same `native_id`), from what it returned."""
-    if text is None:
-        return None
     if not isinstance(text, str):
         text = text.decode()
     if OWN_ID in text:
         text = text.replace(OWN_ID, f'"uuid":"{native_id or ""}"')
-    return _CODE.sub(_pattern, text)
-
-
-_CODE = re.compile(f"[{''.join(code for _pattern, code in PAIRS)}]")
-_PATTERNS = {code: pattern for pattern, code in PAIRS}
-
-
-def _pattern(match: re.Match[str]) -> str:
-    return _PATTERNS[match.group()]
+    for pattern, code in PAIRS:
+        if code in text:
+            text = text.replace(code, pattern)
+    return text
