@@ -2,7 +2,8 @@
 
 Every message of a Claude or Codex session records the same few keys (`"input_tokens":`,
 `"cache_read_input_tokens":`, `"parentUuid":`...) and a Claude message repeats its own id in its
-native fields (`"uuid":"<native_id>"`): a fifth of the bench corpus's `messages` table.
+native fields (`"uuid":"<native_id>"`): over a third of the bench corpus's `messages` table
+(14.2 -> 8.9 MB at 1x).
 
 The archive writes that JSON (orjson's, compact) with each of these patterns replaced by a
 control character. Valid JSON never holds one raw (inside a string it is escaped; between
