@@ -12,8 +12,9 @@ replacement is undone exactly by replacing each code with its pattern again, wha
 holds: a pattern met inside a string value comes back as it was (unpack). A nest of SQLite's
 `replace()` would do it in SQL too, but 27 deep it overflows SQLite's parser stack.
 
-The codes are part of the archive's format (m015): a pattern's code never changes, and new
-patterns take codes not used yet.
+The codes are part of the archive's format (m015): a pattern's code never changes. All 27
+are taken (not NUL: SQLite's text functions stop at it; not DEL: a JSON string may hold it
+raw), so a new key needs a new form of the column, with a migration of its own.
 """
 
 from __future__ import annotations
