@@ -54,20 +54,12 @@ class Todo:
     def __len__(self) -> int:
         return len(self.ends)
 
-    def __bool__(self) -> bool:
-        return len(self.ends) > 0
-
     def _place(self, kind: int, key: str, into: list[Any], value: object) -> int:
         at = self._index.get((kind, key))
         if at is None:
             at = self._index[(kind, key)] = len(into)
             into.append(value)
         return at
-
-    def append(self, found: Found) -> None:
-        """Take a Found (made elsewhere) in; add() packs without making one."""
-        tool, source, st, row = found.item()
-        self.add(tool, source, st, row)
 
     def add(self, tool: Tool, source: Source, st: Stat, row: Known | None) -> None:
         folder, name = os.path.split(str(source.path))
@@ -169,6 +161,3 @@ class Todo:
             mine = getattr(self, name)
             setattr(other, name, array(mine.typecode, (mine[at] for at in order)))
         self.__dict__.update(other.__dict__)
-
-    def clear(self) -> None:
-        self.__init__()  # type: ignore[misc]
