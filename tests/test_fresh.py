@@ -17,7 +17,7 @@ import orjson
 import pytest
 
 from tests.conftest import DEADLINE, FIXTURES, eventually, run
-from tests.stores import append, claude_prompt, place_claude, place_codex
+from tests.stores import append, claude_prompt, codex_prompt, place_claude, place_codex
 from tether.archive.db import connect
 from tether.capture import fresh as freshness
 from tether.capture.watch import watch_lock
@@ -172,6 +172,35 @@ def test_stores_moved_elsewhere_get_a_full_scan(
     finally:
         db.close()
     assert roots == {str(elsewhere)}
+
+
+def test_a_file_of_stores_no_longer_scanned_is_not_checked_again_and_again(
+    scanned: Path, monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
+    """CODEX_HOME set for one scan, unset after: the session written there stays in the
+    archive, and when it grows the quick check leaves it to a scan of those stores. It once
+    reported it changed at every answer and captured nothing (its folder is not listed):
+    every answer paid for the capture machinery."""
+    elsewhere = tmp_path / "codex-elsewhere"
+    session = place_codex(elsewhere)
+    monkeypatch.setenv("CODEX_HOME", str(elsewhere / ".codex"))
+    assert check() is not None  # the stores moved: a full scan
+    monkeypatch.delenv("CODEX_HOME")
+    assert check() is not None  # and moved back
+    append(session, codex_prompt("grown where nobody scans", 90))
+    db = connect(db_path(tether_home()))
+    try:
+        kept = db.execute("SELECT count(*) FROM sources WHERE path = ?", (str(session),))
+        assert kept.fetchone() == (1,)
+        assert freshness.changed_files(db, time.time_ns()) == []
+    finally:
+        db.close()
+    append(scanned, claude_prompt(scanned, "still found here"))
+    db = connect(db_path(tether_home()))
+    try:
+        assert freshness.changed_files(db, time.time_ns()) == [(str(scanned), "claude")]
+    finally:
+        db.close()
 
 
 def ready_word(data: Path, pending: int = 1, done: int = 1) -> None:

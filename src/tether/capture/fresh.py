@@ -203,8 +203,12 @@ def changed_folders(db: sqlite3.Connection) -> list[tuple[str, str, str]]:
 
 def changed_files(db: sqlite3.Connection, now: int) -> list[tuple[str, str]]:
     """(path, tool) of every recently written file (recorded mtime within HOT) that is not
-    as the archive last read it."""
+    as the archive last read it, in a store folder a scan listed (what ScopedScan.file can
+    capture). A file of stores no longer scanned (CODEX_HOME set then, unset now) is left
+    to be found again by a scan of those stores: reported changed and never captured, it
+    cost every answer an import of the capture machinery for a week."""
     out = []
+    listed = "SELECT 1 FROM folders WHERE path = ?"
     for path, tool, size, mtime, inode, version, mode in db.execute(
         "SELECT path, tool, size, mtime_ns, inode, version, mode FROM sources"
         # The unary + keeps SQLite off sources_container (container_id IS NULL holds for
@@ -215,10 +219,11 @@ def changed_files(db: sqlite3.Connection, now: int) -> list[tuple[str, str]]:
         try:
             st = os.stat(path)
         except OSError:
-            out.append((path, tool))
-            continue
-        changed = (st.st_size, st.st_mtime_ns, st.st_ino) != (size, mtime, inode)
-        if changed or (mode == "container" and version != _wal_version(path)):
+            changed = True
+        else:
+            changed = (st.st_size, st.st_mtime_ns, st.st_ino) != (size, mtime, inode)
+            changed = changed or (mode == "container" and version != _wal_version(path))
+        if changed and db.execute(listed, (os.path.dirname(path),)).fetchone():
             out.append((path, tool))
     return out
 
