@@ -10,15 +10,16 @@ A staging database holding a session the archive already has (a resumed session'
 imported copy) is dropped, and its files are read serially instead: the serial path decides
 how the two meet. So does any failure of a worker. Files the archive knows (appends, re-reads)
 and containers are always read serially, in their place in the order.
+
+shutil, threading and multiprocessing load only where a scan goes parallel: a quick capture
+of one changed file (tether.capture.fresh) reads it serially, and never needs them.
 """
 
 from __future__ import annotations
 
 import os
-import shutil
 import sqlite3
 import sys
-import threading
 from collections import deque
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
@@ -119,6 +120,8 @@ def read_all(
         with _workers(count, pool) as running, Checkpointer(db):
             _run(db, todo, plan(todo), running, count + 1, folder, report, tally)
     finally:
+        import shutil
+
         shutil.rmtree(folder, ignore_errors=True)
 
 
@@ -159,6 +162,8 @@ class Checkpointer:
 
     def __init__(self, db: sqlite3.Connection) -> None:
         self.db = db
+        import threading
+
         self.path = _archive_file(db)
         self.wake = threading.Event()
         self.stopping = False
@@ -260,6 +265,8 @@ def clear_leftovers(db: sqlite3.Connection) -> None:
     lstat when there are none."""
     folder = staging_folder(db)
     if folder is not None and os.path.lexists(folder):
+        import shutil
+
         shutil.rmtree(folder, ignore_errors=True)
 
 
@@ -274,6 +281,7 @@ def _context() -> BaseContext:
     """fork where it is safe (Linux, no other thread: workers start at once, nothing to
     import); spawn elsewhere (macOS, or the watcher's threads)."""
     import multiprocessing
+    import threading
 
     if sys.platform == "linux" and threading.active_count() == 1:
         return multiprocessing.get_context("fork")
