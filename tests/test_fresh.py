@@ -377,3 +377,36 @@ def test_capturing_an_append_imports_no_other_tool_s_reader(scanned: Path) -> No
     assert done.returncode == 0, done.stderr[-500:]
     assert len(orjson.loads(done.stdout)) == 1  # captured, and found
     assert done.stderr.decode().endswith("[]['tether.tools.claude']"), done.stderr[-500:]
+
+
+def test_each_change_is_found_once_then_the_check_finds_nothing(
+    scanned: Path, no_full_scan: None
+) -> None:
+    """A session deleted, a project folder removed, a session appended to: the check that
+    finds them captures them, and once the folders' mtimes are older than the slack a
+    listing allows for coarse clocks (tether.capture.folders.SLACK), the next one finds
+    nothing left to do: a change reported again and again costs every answer the capture
+    machinery."""
+    import shutil
+
+    project = scanned.parent.with_name("-home-dev-src-shortlived")
+    project.mkdir()
+    newcomer = project / "11111111-2222-4333-8444-777777777777.jsonl"
+    newcomer.write_bytes(OTHER_CLAUDE.read_bytes().rstrip(b"\n") + b"\n")
+    assert check() is not None
+    db = connect(db_path(tether_home()))
+    try:
+        for change in (
+            lambda: append(scanned, claude_prompt(scanned, "appended quokka")),
+            lambda: shutil.rmtree(project),
+            scanned.unlink,
+        ):
+            change()
+            assert check() is not None
+            for folder in [project.parent, *project.parent.iterdir()]:  # SLACK later
+                os.utime(folder, (OLD, OLD))
+            now = time.time_ns()
+            assert (freshness.changed_folders(db), freshness.changed_files(db, now)) == ([], [])
+            assert check() is None
+    finally:
+        db.close()
