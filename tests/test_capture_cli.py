@@ -276,7 +276,35 @@ def test_reindex_gives_back_the_same_sessions(home: Path) -> None:
     run("reindex")
     after = {sid: as_json("show", sid, "--json", "--no-scan") for sid in before}
     assert after == before
-    assert as_json("doctor", "--json")["health"]["search_index"] == "ok"
+    assert as_json("doctor", "--json", "--deep")["health"]["search_index"] == "ok"
+
+
+def test_doctor_checks_the_index_only_when_asked_and_then_finds_damage(home: Path) -> None:
+    """Plain `doctor` reads no more than what it lists (its checks read the whole archive,
+    15 s at the bench's 10x); `--deep` checks, and a search index that no longer matches
+    the texts it indexes is reported as damage, in one line, with exit 1."""
+    lay_out(home)
+    run("scan")
+    plain = as_json("doctor", "--json")["health"]
+    assert (plain["database"], plain["search_index"]) == (None, None)
+    assert "m001_sessions_messages_parts" in plain["migrations"]
+    assert "not checked" in run("doctor").output
+    deep = as_json("doctor", "--json", "--deep")["health"]
+    assert (deep["database"], deep["search_index"]) == ("ok", "ok")
+    from tether.archive.db import connect
+    from tether.paths import db_path, tether_home
+
+    db = connect(db_path(tether_home()))
+    try:  # words indexed for a text the archive does not hold
+        db.execute("INSERT INTO parts_fts(rowid, text) VALUES (987654321, 'ghostly words')")
+        db.commit()
+    finally:
+        db.close()
+    assert run("doctor").exit_code == 0  # not checked: nothing to say of it
+    damaged = run("doctor", "--deep", ok=False)
+    assert damaged.exit_code == 1
+    assert "the archive is damaged" in damaged.output
+    assert "search index" in damaged.output
 
 
 def test_bad_input_keeps_what_can_be_read(home: Path) -> None:

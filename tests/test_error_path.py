@@ -59,7 +59,6 @@ ARCHIVE_COMMANDS = {
     ("export",),
     ("import",),
     ("reindex",),
-    ("doctor",),
     ("convert",),
     ("resume",),
     ("fork",),
@@ -390,6 +389,16 @@ def locked(world: World, monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
 def test_a_locked_archive(path: tuple[str, ...], world: World, locked: None) -> None:
     expected = {5} if path in ARCHIVE_COMMANDS else None
     run_both(valid_args(path, world), expected)
+
+
+def test_doctor_reads_a_locked_archive_and_its_deep_check_says_it_is_busy(
+    world: World, locked: None
+) -> None:
+    """Plain doctor only reads (what it lists answers while a scan writes); --deep's index
+    check is a write to SQLite, and ends with the archive's own error."""
+    check(invoke(["doctor"]), {0})
+    check(invoke(["doctor", "--deep"]), {5})
+    check(invoke(["doctor", "--deep", "--json"]), {5})
 
 
 def test_a_bug_is_one_line_and_debug_shows_the_traceback(

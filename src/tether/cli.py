@@ -68,7 +68,7 @@ LAZY_COMMANDS: dict[str, tuple[str, str, str]] = {
     "doctor": (
         "tether.commands.capture",
         "doctor",
-        "Which stores were found where, what was skipped and why, index health.",
+        "Which stores were found where, what was skipped and why; index health with --deep.",
     ),
     "convert": (
         "tether.commands.convert",

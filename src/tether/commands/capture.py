@@ -122,13 +122,27 @@ def reindex(as_json: bool) -> None:
 
 @click.command()
 @click.option("--json", "as_json", is_flag=True, help="Print the diagnosis as JSON.")
-def doctor(as_json: bool) -> None:
-    """Which stores were found where, what was skipped and why, index health."""
+@click.option(
+    "--deep",
+    is_flag=True,
+    help="Also check the database file and the search index. This reads the whole archive"
+    " (about 15 s a GB).",
+)
+def doctor(as_json: bool, deep: bool) -> None:
+    """Which stores were found where, what was skipped and why; index health with --deep."""
     from tether.archive.doctor import diagnose
+    from tether.commands.render import console
     from tether.paths import db_path, tether_home, user_home
 
-    with archive() as db:
-        result = diagnose(db, db_path(tether_home()), os.environ, user_home())
+    with archive() as db, console(stderr=True).status("looking at the stores…") as status:
+        result = diagnose(
+            db,
+            db_path(tether_home()),
+            os.environ,
+            user_home(),
+            deep,
+            lambda what: status.update(f"{what}…"),
+        )
     if as_json:
         emit_json(result)
     else:
@@ -136,7 +150,7 @@ def doctor(as_json: bool) -> None:
 
         print_doctor(result)
     health = result["health"]
-    if health["database"] != "ok" or health["search_index"] != "ok":
+    if health["database"] not in (None, "ok") or health["search_index"] not in (None, "ok"):
         raise TetherError(
             f"the archive is damaged: database {health['database']},"
             f" search index {health['search_index']}"

@@ -231,7 +231,10 @@ def print_doctor(result: dict[str, Any]) -> None:
         f" {a['raw_compressed_bytes'] / 1e6:.1f} MB"
     )
     h = result["health"]
-    out.print(f"  database: {h['database']}, search index: {h['search_index']}")
+    if h["database"] is None:
+        out.print("  database and search index: not checked (`tether doctor --deep` checks them)")
+    else:
+        out.print(f"  database: {h['database']}, search index: {h['search_index']}")
     out.print()
     print_table(
         ["TOOL", "STORE", "FOUND", "FILES", "SESSIONS"],
