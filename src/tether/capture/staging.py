@@ -161,9 +161,9 @@ class Checkpointer:
     the GIL released, so the writer goes on meanwhile."""
 
     def __init__(self, db: sqlite3.Connection) -> None:
-        self.db = db
         import threading
 
+        self.db = db
         self.path = _archive_file(db)
         self.wake = threading.Event()
         self.stopping = False
