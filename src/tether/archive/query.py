@@ -289,6 +289,14 @@ def hit_dict(r: tuple[Any, ...]) -> dict[str, Any]:
     }
 
 
+BEST_FIRST = "bm25(parts_fts), parts_fts.rowid"
+"""Hits best first (bm25, the rank column's value), equal scores in the order they were
+captured: every path of a search orders them so, page after page. Sorted by SQLite rather
+than by FTS5's rank column, which is twice as slow over many matches (a word in 435,000
+places at the bench's 10x: 1.16 s against 0.57 s with a filter, 0.61 against 0.39 s
+without)."""
+
+
 def search_rows(db: sqlite3.Connection, query: str, f: Filters) -> list[tuple[Any, ...]]:
     """The rows of `search`'s hits: session id, tool, native id, project, title, first
     prompt, created, updated, message count, models (JSON), message seq, role, timestamp,
@@ -306,32 +314,53 @@ def search_rows(db: sqlite3.Connection, query: str, f: Filters) -> list[tuple[An
         " snippet(parts_fts, 0, '«', '»', '…', 16)"
         " FROM parts_fts JOIN parts p ON p.pk = parts_fts.rowid"
         " JOIN messages m ON m.pk = p.message_pk JOIN sessions s ON s.pk = m.session_pk"
-        f" WHERE parts_fts MATCH ?{extra} ORDER BY parts_fts.rank LIMIT ? OFFSET ?"
+        f" WHERE parts_fts MATCH ?{extra} ORDER BY {BEST_FIRST} LIMIT ? OFFSET ?"
     )
     try:
-        if f.newest and not where:
-            return _newest_best(db, sql, _quoted(query), f)
+        if not where:
+            match = _quoted(query)
+            return _page(
+                db, sql, match, _newest_best(db, match, f) if f.newest else _best(db, match, f)
+            )
         return db.execute(sql, (_quoted(query), *args, f.limit, f.offset)).fetchall()
     except sqlite3.OperationalError as exc:
         raise query_error(query, exc) from None
 
 
-def _newest_best(db: sqlite3.Connection, sql: str, match: str, f: Filters) -> list[Any]:
-    """`sql`'s rows for the best-ranked of the newest `f.newest` matching parts: the ranking
-    runs over that many, and the snippets and joins over one page."""
-    best = [
+def _best(db: sqlite3.Connection, match: str, f: Filters) -> list[int]:
+    """The best-ranked matching parts of one page, best first: ranked apart from the joins,
+    which then run over that page alone, as the snippets do."""
+    return [
         row[0]
         for row in db.execute(
-            "SELECT hit FROM (SELECT rowid AS hit, rank AS score FROM parts_fts"
-            " WHERE parts_fts MATCH ? ORDER BY rowid DESC LIMIT ?) ORDER BY score LIMIT ? OFFSET ?",
+            f"SELECT rowid FROM parts_fts WHERE parts_fts MATCH ? ORDER BY {BEST_FIRST}"
+            " LIMIT ? OFFSET ?",
+            (match, f.limit, f.offset),
+        )
+    ]
+
+
+def _newest_best(db: sqlite3.Connection, match: str, f: Filters) -> list[int]:
+    """The best-ranked of the newest `f.newest` matching parts, one page of them, best
+    first: the ranking runs over that many, and the snippets and joins over one page."""
+    return [
+        row[0]
+        for row in db.execute(
+            "SELECT hit FROM (SELECT rowid AS hit, bm25(parts_fts) AS score FROM parts_fts"
+            " WHERE parts_fts MATCH ? ORDER BY rowid DESC LIMIT ?)"
+            " ORDER BY score, hit LIMIT ? OFFSET ?",
             (match, f.newest, f.limit, f.offset),
         )
     ]
+
+
+def _page(db: sqlite3.Connection, sql: str, match: str, best: list[int]) -> list[Any]:
+    """`sql`'s rows for these parts, in this order."""
     if not best:
         return []
     marks = ",".join("?" * len(best))
     page = sql.replace(
-        " ORDER BY parts_fts.rank LIMIT ? OFFSET ?", f" AND parts_fts.rowid IN ({marks})"
+        f" ORDER BY {BEST_FIRST} LIMIT ? OFFSET ?", f" AND parts_fts.rowid IN ({marks})"
     )
     page = page.replace(" FROM parts_fts JOIN", ", parts_fts.rowid FROM parts_fts JOIN", 1)
     found = db.execute(page, (match, *best)).fetchall()
