@@ -9,6 +9,8 @@ pass` in the same venv):
   appended to a session file, as a tool appends a message, and the answer must hold it;
   without a watcher (tether.capture.fresh's quick check), then beside a live `tether watch`;
 - `--help` and `--version`;
+- a search for the corpus's common word (in every session), not fresh: no goal, a figure
+  that grows with history, given in the README beside the rest;
 - the watcher: append to searchable (p95), its idle CPU and its peak memory.
 The table goes to stdout and to --out (default bench/results/<date>-fast.txt).
 """
@@ -269,7 +271,9 @@ def one_scale(table: Table, scale: float, args: Args) -> dict[str, float]:
         figures = capture(table, tether, env, home, data, manifest["bytes"])
         beside = Path(tether[0]).parent / "python"
         python = str(beside) if beside.exists() else sys.executable
-        figures |= latencies(table, Clock(python, env, args.runs), tether, home, data, args)
+        clock = Clock(python, env, args.runs)
+        common = manifest["common_word"]
+        figures |= latencies(table, clock, tether, home, data, args, common)
     finally:
         if not args.keep:
             shutil.rmtree(work, ignore_errors=True)
@@ -310,9 +314,16 @@ def capture(
 
 
 def latencies(
-    table: Table, clock: Clock, tether: list[str], home: Path, data: Path, args: Args
+    table: Table,
+    clock: Clock,
+    tether: list[str],
+    home: Path,
+    data: Path,
+    args: Args,
+    common: str,
 ) -> dict[str, float]:
-    """--help, --version and the fresh answers (ratios to the floor), then the watcher."""
+    """--help, --version and the fresh answers (ratios to the floor), a search for `common`
+    (a word of every session), then the watcher."""
     figures = {}
     for flag in ("--help", "--version"):
         figures[flag] = clock.row(table, f"tether {flag}", [*tether, flag], HELP_FACTOR)
@@ -327,6 +338,10 @@ def latencies(
     figures |= {f"{name}, {label}": value for name, value in got.items()}
     argv = [*tether, "search", fresh.word, "--json", "--no-scan"]
     clock.row(table, "search WORD --json --no-scan (not fresh)", argv, None)
+    # A word of every session: ranked in all the places it is in, which grows with history
+    # (no goal; the README gives it beside the rest).
+    argv = [*tether, "search", common, "--json", "--no-scan"]
+    clock.row(table, "search COMMON --json --no-scan (a word of every session)", argv, None)
     figures |= on_demand(table, clock, tether, fresh, data, written, args)
     proc = watcher(tether, clock.env, data)
     try:
