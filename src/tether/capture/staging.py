@@ -109,7 +109,10 @@ def read_all(
         read_serially(db, todo, report, tally)
         return
     count = workers()
-    if count < 2 or sum(found.size for found in todo if stageable(found)) < MIN_BYTES:
+    # Planned once: each look at a file makes its Found anew from the packed Todo.
+    steps = plan(todo) if count >= 2 else []
+    staged = sum(todo.size(at) for is_staged, places in steps if is_staged for at in places)
+    if count < 2 or staged < MIN_BYTES:
         with Checkpointer(db):
             read_serially(db, todo, report, tally)
         return
@@ -118,7 +121,7 @@ def read_all(
     folder.mkdir(mode=0o700, parents=True, exist_ok=True)
     try:
         with _workers(count, pool) as running, Checkpointer(db):
-            _run(db, todo, plan(todo), running, count + 1, folder, report, tally)
+            _run(db, todo, steps, running, count + 1, folder, report, tally)
     finally:
         import shutil
 
