@@ -196,13 +196,10 @@ class Found:
 
     def __init__(self, tool: Tool, source: Source, st: Stat, row: Known | None) -> None:
         self.tool = tool
+        folder, self.name, self.stem, self.native_id = split_source(source)
         # The folder's name is shared by its files (a project's sessions), each keeps its own.
-        folder, self.name = os.path.split(str(source.path))
         self.folder = sys.intern(folder)
         self.mode = source.mode
-        # A native id that is the file's name without its suffix (most sessions') is not kept.
-        self.stem = source.native_id == _stem(self.name)
-        self.native_id = None if self.stem else source.native_id
         self.members = source.members
         # Packed: four ints and their tuple took 210 bytes a file, 5 MB of 25,000 files.
         self.packed = _STAT.pack(st.st_size, st.st_mtime_ns, st.st_ino, st.st_mode)
@@ -244,6 +241,14 @@ class Found:
         native_id = _stem(self.name) if self.stem else self.native_id
         source = Source(Path(self.path), self.mode, native_id, self.members)
         return self.tool, source, self.stat, self.row
+
+
+def split_source(source: Source) -> tuple[str, str, bool, str | None]:
+    """(folder, name, stem, native id) of a source's file as a Found keeps them: a native id
+    that is the file's name without its suffix (most sessions') is not kept, stem says so."""
+    folder, name = os.path.split(str(source.path))
+    stem = source.native_id == _stem(name)
+    return folder, name, stem, None if stem else source.native_id
 
 
 def _stem(name: str) -> str:

@@ -16,7 +16,7 @@ from array import array
 from collections.abc import Iterator
 from typing import Any, overload
 
-from tether.capture.ingest import _STAT, Found, Known, Stat, _stem
+from tether.capture.ingest import _STAT, Found, Known, Stat, split_source
 from tether.tools.base import Members, Source, SourceMode, Tool
 
 _STEM = 1
@@ -62,23 +62,19 @@ class Todo:
         return at
 
     def add(self, tool: Tool, source: Source, st: Stat, row: Known | None) -> None:
-        folder, name = os.path.split(str(source.path))
-        flags = 0
-        native = source.native_id
+        folder, name, stem, native = split_source(source)
         odd: Named | None = None
         try:
             data = name.encode("utf-8", "surrogateescape")
-            if native is not None and native == _stem(name):
-                flags = _STEM
-            elif native is not None:
+            flags = _STEM if stem else 0
+            if native is not None:
                 raw = native.encode("utf-8", "surrogateescape")
                 if _SPLIT in raw or _SPLIT in data:
                     raise UnicodeError  # kept aside, as one that does not encode
                 data += _SPLIT + raw
                 flags = _NATIVE
         except UnicodeError:
-            stem = native == _stem(name)
-            data, odd, flags = b"", (name, stem, None if stem else native), 0
+            data, odd, flags = b"", (name, stem, native), 0
         at = len(self.ends)
         self.text += data
         self.ends.append(len(self.text))
